@@ -1,0 +1,6 @@
+/**
+ * The library the notebooks import: `import { tf, ... } from '../lib'`.
+ * Loading it loads native TensorFlow first and throws a clear error if it is missing.
+ */
+export { tf } from './tf';
+export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow } from './backend';

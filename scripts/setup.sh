@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine: Debian packages, the Python virtual environment,
+# npm packages, and the native TensorFlow backend for @tensorflow/tfjs-node.
+#
+#   bash scripts/setup.sh              # what the notebooks need
+#   bash scripts/setup.sh --browser    # also Chromium, for the browser checks in the tests
+#
+# Native TensorFlow: tfjs-node's own install script downloads libtensorflow and a prebuilt
+# binding. Where that download works it is used unchanged. Where it fails (no internet, only
+# package registries), the TensorFlow C library is taken from the tensorflow-cpu wheel that
+# requirements.txt installs from PyPI, staged where tfjs-node's install script looks
+# (deps/lib/libtensorflow.so.<version>), and the script then builds the binding from source.
+# A second run finds everything working and finishes in seconds.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+START=$SECONDS
+WANT_BROWSER=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) WANT_BROWSER=1 ;;
+    *) echo "setup: unknown option $arg (expected --browser)" >&2; exit 2 ;;
+  esac
+done
+say() { printf '[setup] %s\n' "$*"; }
+sha() { sha256sum "$1" | cut -c1-64; }
+
+# --- 1. Debian packages: compilers for the native bindings, Cairo/Pango for canvas. ---------
+APT_PACKAGES=(build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev)
+[ "$WANT_BROWSER" = 1 ] && APT_PACKAGES+=(chromium fonts-dejavu-core)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- 2. Python virtual environment (Jupyter tools, and TensorFlow for its C library and Keras). -
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements.sha256 2>/dev/null)" != "$(sha requirements.txt)" ]; then
+  say "creating the Python virtual environment .venv from requirements.txt (pinned)"
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/pip install --disable-pip-version-check -q -r requirements.txt
+  sha requirements.txt > .venv/.requirements.sha256
+fi
+
+# --- 3. npm packages, install scripts deferred so tfjs-node can be handled on its own. ---------
+TFJS_NODE=node_modules/@tensorflow/tfjs-node
+if [ ! -f node_modules/.setup-lock.sha256 ] || [ "$(cat node_modules/.setup-lock.sha256)" != "$(sha package-lock.json)" ]; then
+  say "installing npm packages from package-lock.json"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  # Every other package's install script (canvas, zeromq, esbuild, ...), now.
+  others=$(npm query ':attr(scripts, [install]), :attr(scripts, [postinstall])' 2>/dev/null |
+    node -e 'const p=JSON.parse(require("fs").readFileSync(0,"utf8"));
+             console.log([...new Set(p.map(x=>x.name))].filter(n=>n!=="@tensorflow/tfjs-node").join(" "))')
+  if [ -n "$others" ]; then
+    say "running install scripts: $others"
+    # shellcheck disable=SC2086 # a list of package names
+    npm rebuild $others --loglevel=error >/dev/null
+  fi
+  sha package-lock.json > node_modules/.setup-lock.sha256
+fi
+
+# --- 4. Native TensorFlow for tfjs-node. ------------------------------------------------------
+native_works() { node -e 'require("@tensorflow/tfjs-node")' >/dev/null 2>&1; }
+
+stage_from_wheel() {
+  local site tfdir version libversion
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  tfdir="$site/tensorflow"
+  for need in libtensorflow_cc.so.2 libtensorflow_framework.so.2 include/tensorflow/c/c_api.h; do
+    if [ ! -e "$tfdir/$need" ]; then
+      echo "setup: the TensorFlow wheel in .venv lacks $need ($tfdir/$need); cannot stage the C library." >&2
+      exit 1
+    fi
+  done
+  version=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("tensorflow-cpu"))')
+  # tfjs-node's install script skips its download when this exact file exists.
+  libversion=$(node -p 'require("./'"$TFJS_NODE"'/scripts/deps-constants.js").LIBTENSORFLOW_VERSION')
+  say "staging the TensorFlow $version C library from the tensorflow-cpu wheel into $TFJS_NODE/deps"
+  rm -rf "$TFJS_NODE/deps"
+  mkdir -p "$TFJS_NODE/deps/lib" "$TFJS_NODE/deps/include"
+  # Hard links when possible: the libraries are 680 MB and already on this disk.
+  for lib in libtensorflow_cc.so.2 libtensorflow_framework.so.2; do
+    cp -l "$tfdir/$lib" "$TFJS_NODE/deps/lib/" 2>/dev/null || cp "$tfdir/$lib" "$TFJS_NODE/deps/lib/"
+  done
+  ( cd "$TFJS_NODE/deps/lib"
+    ln -sf libtensorflow_cc.so.2 "libtensorflow.so.$libversion"   # what install.js checks
+    ln -sf libtensorflow_cc.so.2 libtensorflow.so                  # what -ltensorflow links
+    ln -sf libtensorflow_framework.so.2 libtensorflow_framework.so )
+  # The headers the binding includes: the C and eager C APIs and the string type they use.
+  for dir in tensorflow/c tensorflow/core/platform tsl/platform xla/tsl/c; do
+    if [ -d "$tfdir/include/$dir" ]; then
+      mkdir -p "$TFJS_NODE/deps/include/$dir"
+      cp -r "$tfdir/include/$dir/." "$TFJS_NODE/deps/include/$dir/"
+    fi
+  done
+  echo "tensorflow-cpu $version wheel from PyPI (libtensorflow_cc.so.2), staged by scripts/setup.sh" > "$TFJS_NODE/deps/SOURCE.txt"
+}
+
+if native_works; then
+  :
+else
+  say "building the native backend: trying tfjs-node's own libtensorflow download first"
+  if npm rebuild @tensorflow/tfjs-node --loglevel=error >/tmp/tfjs-node-install.$$.log 2>&1 && native_works; then
+    say "tfjs-node downloaded libtensorflow itself"
+  else
+    say "tfjs-node's download failed ($(grep -m1 -oE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|[0-9]{3} [A-Z][a-z]+' /tmp/tfjs-node-install.$$.log || echo 'see its log')); using the TensorFlow wheel from PyPI instead"
+    stage_from_wheel
+    say "compiling the tfjs-node binding against it (node-gyp)"
+    if ! npm rebuild @tensorflow/tfjs-node --foreground-scripts --loglevel=error >/tmp/tfjs-node-build.$$.log 2>&1 || ! native_works; then
+      tail -40 /tmp/tfjs-node-build.$$.log >&2
+      echo "setup: building @tensorflow/tfjs-node against the wheel's TensorFlow failed (log above)." >&2
+      exit 1
+    fi
+  fi
+  rm -f /tmp/tfjs-node-install.$$.log /tmp/tfjs-node-build.$$.log
+fi
+
+node_modules/.bin/tsx scripts/check-backend.ts
+say "done in $((SECONDS - START)) s"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): set-up when missing, type-check, then every test.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh --browser
+echo "[test] type-checking (tsc --noEmit, strict)"
+node_modules/.bin/tsc -p tsconfig.json
+echo "[test] running the tests"
+# One runner invocation so its closing summary counts every test. Files run one at a time:
+# the machine has two cores and each file trains on native TensorFlow.
+shopt -s nullglob globstar
+files=(test/**/*.test.ts)
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
