@@ -9,6 +9,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 export type TensorFlow = typeof import('@tensorflow/tfjs-node');
+/** The tensor API shared by the native and pure-JS packages (what lib/tf.ts exports). */
+export type TensorFlowApi = typeof import('@tensorflow/tfjs');
 
 /** The command that installs everything, including the native backend. */
 export const SETUP_COMMAND = 'npm run setup';
@@ -103,7 +105,7 @@ export interface BackendInfo {
   librarySource?: string;
 }
 
-export function backendInfo(tf: TensorFlow): BackendInfo {
+export function backendInfo(tf: TensorFlowApi): BackendInfo {
   // The binding is an internal of NodeJSKernelBackend; TF_Version is a plain string on it.
   const backend = tf.backend() as unknown as { binding?: { TF_Version?: string } };
   const info: BackendInfo = {

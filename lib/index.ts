@@ -3,4 +3,4 @@
  * Loading it loads native TensorFlow first and throws a clear error if it is missing.
  */
 export { tf } from './tf';
-export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow } from './backend';
+export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow, type TensorFlowApi } from './backend';

@@ -1,4 +1,4 @@
-/** The project's one TensorFlow.js instance, on the native backend (see backend.ts). */
-import { loadNativeTensorFlow } from './backend';
+/** The project's TensorFlow.js namespace, on the native backend: `import { tf } from '../lib'`. */
+import * as tf from './tfjs';
 
-export const tf = loadNativeTensorFlow();
+export { tf };

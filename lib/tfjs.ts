@@ -1,0 +1,11 @@
+/**
+ * TensorFlow.js with the native backend verified first. The check runs before anything uses a
+ * tensor; if it fails, importing the library throws the explanation from backend.ts.
+ * The API is re-exported from @tensorflow/tfjs, the package tfjs-node itself re-exports, so one
+ * engine serves both and `tf.Tensor4D` works as a type as well as a value namespace.
+ */
+import { loadNativeTensorFlow } from './backend';
+
+loadNativeTensorFlow();
+
+export * from '@tensorflow/tfjs';
