@@ -1,0 +1,146 @@
+/**
+ * The DCGAN of SPEC A: generator (생성자), discriminator (판별자) and the combined model
+ * D(G(z)), with the book's compile settings and Keras's freeze semantics.
+ *
+ * The freeze, and why it is done this way:
+ * Keras fixes which weights a model trains when the model is *compiled*. The book compiles
+ * the discriminator, then sets `discriminator.trainable = False`, then compiles the combined
+ * model: D keeps learning in its own `train_on_batch` but never inside the combined step.
+ * tfjs also collects the trainable weights at compile time, but additionally skips any weight
+ * whose `trainable` flag is off when a step runs. Leaving D frozen (the Keras order) would
+ * therefore make D's own training throw ("none of the variables is trainable").
+ * `compileGan` uses the order that gives Keras's behaviour in tfjs:
+ *   1. compile D (collects all of D's weights);
+ *   2. D.trainable = false; compile the combined model (collects only G's trainable weights);
+ *   3. D.trainable = true again, so D's own steps train D.
+ * No toggling is needed around each step: the combined model's optimizer only ever receives
+ * G's variables. The unit tests check both directions with weight snapshots.
+ *
+ * BatchNormalization: only G has it. Its moving mean/variance are non-trainable weights that
+ * tfjs (like Keras) updates whenever G runs in training mode, i.e. in the combined step. In
+ * D's step on fake images G runs through `predict` (inference mode), so they do not move
+ * there. D has no BatchNormalization; its dropout is active in both D's and the combined step,
+ * as in Keras (frozen means "not updated", not "inference mode").
+ */
+import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { kernelInitializers } from './seeds';
+
+export interface GeneratorOptions {
+  /** Length of the noise vector z. Default 100 (the book). */
+  noiseDim?: number;
+  /** Seed for the initial weights; default: unseeded (different every build). */
+  seed?: number;
+}
+
+export interface DiscriminatorOptions {
+  /** Seed for the initial weights; default: unseeded. */
+  seed?: number;
+}
+
+/** Adam settings; defaults are Keras's `optimizer='adam'`. */
+export interface AdamOptions {
+  /** Default 0.001. */
+  learningRate?: number;
+  /** Default 0.9. */
+  beta1?: number;
+  /** Default 0.999. */
+  beta2?: number;
+  /** Default 1e-7 (Keras's epsilon). */
+  epsilon?: number;
+}
+
+/** The three models of the DCGAN, compiled and ready for `trainGan`. */
+export interface Dcgan {
+  generator: Sequential;
+  discriminator: Sequential;
+  /** D(G(z)), trains only G (see the freeze note at the top of this file). */
+  combined: LayersModel;
+  noiseDim: number;
+}
+
+/** The generator of SPEC A1: 100-dim noise -> 28x28x1 image in [-1, 1]. 865,281 parameters. */
+export function buildGenerator(options: GeneratorOptions = {}): Sequential {
+  const noiseDim = options.noiseDim ?? 100;
+  const kernel = kernelInitializers(options.seed);
+  return tf.sequential({
+    name: 'generator',
+    layers: [
+      tf.layers.dense({ inputShape: [noiseDim], units: 128 * 7 * 7, kernelInitializer: kernel() }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.batchNormalization(),
+      tf.layers.reshape({ targetShape: [7, 7, 128] }),
+      tf.layers.upSampling2d({ size: [2, 2] }),
+      tf.layers.conv2d({ filters: 64, kernelSize: 5, padding: 'same', kernelInitializer: kernel() }),
+      tf.layers.batchNormalization(),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.upSampling2d({ size: [2, 2] }),
+      tf.layers.conv2d({ filters: 1, kernelSize: 5, padding: 'same', activation: 'tanh', kernelInitializer: kernel() }),
+    ],
+  });
+}
+
+/** The discriminator of SPEC A2: 28x28x1 image -> probability it is real. 212,865 parameters. */
+export function buildDiscriminator(options: DiscriminatorOptions = {}): Sequential {
+  const kernel = kernelInitializers(options.seed === undefined ? undefined : options.seed + 1);
+  return tf.sequential({
+    name: 'discriminator',
+    layers: [
+      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 64, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: kernel() }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.conv2d({ filters: 128, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: kernel() }),
+      tf.layers.leakyReLU({ alpha: 0.2 }),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 1, activation: 'sigmoid', kernelInitializer: kernel() }),
+    ],
+  });
+}
+
+/** The combined model `gan = D(G(z))` (uncompiled; `compileGan` compiles it). */
+export function buildGan(generator: LayersModel, discriminator: LayersModel): LayersModel {
+  const inputShape = generator.inputs[0].shape.slice(1) as number[];
+  const noise = tf.input({ shape: inputShape, name: 'noise' });
+  const fake = generator.apply(noise) as ReturnType<typeof tf.input>;
+  const verdict = discriminator.apply(fake) as ReturnType<typeof tf.input>;
+  return tf.model({ name: 'gan', inputs: noise, outputs: verdict });
+}
+
+function adam(options: AdamOptions) {
+  return tf.train.adam(options.learningRate ?? 0.001, options.beta1 ?? 0.9, options.beta2 ?? 0.999, options.epsilon ?? 1e-7);
+}
+
+/**
+ * Compiles D and the combined model with binary cross-entropy and Adam (each its own
+ * optimizer, as in the book), in the freeze order explained at the top of this file.
+ */
+export function compileGan(generator: Sequential, discriminator: Sequential, options: AdamOptions = {}): Dcgan {
+  discriminator.compile({ loss: 'binaryCrossentropy', optimizer: adam(options) });
+  const combined = buildGan(generator, discriminator);
+  discriminator.trainable = false;
+  try {
+    combined.compile({ loss: 'binaryCrossentropy', optimizer: adam(options) });
+  } finally {
+    discriminator.trainable = true;
+  }
+  const noiseDim = generator.inputs[0].shape[1] as number;
+  return { generator, discriminator, combined, noiseDim };
+}
+
+export interface DcganOptions extends GeneratorOptions, AdamOptions {}
+
+/** Builds and compiles the whole DCGAN: `createDcgan({ seed: 1 })`. */
+export function createDcgan(options: DcganOptions = {}): Dcgan {
+  const generator = buildGenerator(options);
+  const discriminator = buildDiscriminator({ seed: options.seed });
+  return compileGan(generator, discriminator, options);
+}
+
+/** Frees the weights and optimizer state of all three models. */
+export function disposeDcgan(gan: Dcgan): void {
+  gan.combined.optimizer?.dispose();
+  gan.discriminator.optimizer?.dispose();
+  gan.generator.dispose();
+  gan.discriminator.dispose();
+}
