@@ -4,3 +4,5 @@
  */
 export { tf } from './tf';
 export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow, type TensorFlowApi } from './backend';
+export * from './models';
+export * from './train';

@@ -1,0 +1,147 @@
+/**
+ * Epoch training for the autoencoders: shuffled mini-batches through `trainOnBatch` (so the
+ * shuffle is seeded, unlike model.fit's), validation after each epoch, per-epoch history as
+ * plain arrays, divergence checks, progress and checkpoints. Works for any compiled model
+ * whose target is its input (x -> x), or with `target` for x -> y.
+ */
+import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { createRng, shuffledIndices } from '../data/random';
+import { deriveSeed, randomSeed } from '../models/seeds';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointOptions } from './checkpoint';
+import { assertFinite } from './divergence';
+import { setDropoutSeeds } from './dropout';
+import { ProgressReporter, resolveProgress } from './progress';
+
+/** Per-epoch history; accuracy arrays are present only when the model reports accuracy. */
+export interface AutoencoderHistory {
+  epoch: number[];
+  /** Mean training loss over the epoch's batches (weighted by batch size, like Keras). */
+  loss: number[];
+  /** Loss on `validation` after each epoch (empty without validation data). */
+  valLoss: number[];
+  accuracy?: number[];
+  valAccuracy?: number[];
+}
+
+export interface EpochResult {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  accuracy?: number;
+  valAccuracy?: number;
+}
+
+export interface TrainAutoencoderOptions {
+  epochs: number;
+  batchSize: number;
+  /** Validation inputs (targets are the same tensor unless `validationTarget` is given). */
+  validation?: Tensor;
+  validationTarget?: Tensor;
+  /** Training targets. Default: `x` itself (an autoencoder reconstructs its input). */
+  target?: Tensor;
+  /** Shuffle the samples each epoch (seeded). Default true. */
+  shuffle?: boolean;
+  /** Base seed for shuffles and dropout. Default: a random one (recorded in checkpoints). */
+  seed?: number;
+  /** A reporter, true for the default one, false for none. Default true. */
+  progress?: ProgressReporter | boolean;
+  /** Called after each epoch. */
+  onEpoch?: (result: EpochResult) => void | Promise<void>;
+  /** Called after each batch with its loss (e.g. to watch memory in tests). */
+  onBatch?: (info: { epoch: number; batch: number; loss: number }) => void | Promise<void>;
+  /** Save every `every` EPOCHS; with `resume`, continue from the newest complete checkpoint. */
+  checkpoint?: CheckpointOptions;
+}
+
+function accuracyIndex(model: LayersModel): number {
+  return model.metricsNames.findIndex((name) => name === 'acc' || name === 'accuracy' || name.endsWith('_acc'));
+}
+
+async function readScalars(result: Scalar | Scalar[]): Promise<number[]> {
+  const list = Array.isArray(result) ? result : [result];
+  const values = await Promise.all(list.map(async (s) => (await s.data())[0]));
+  tf.dispose(list);
+  return values;
+}
+
+/** Trains `model` for `options.epochs` epochs on `x`; returns the per-epoch history. */
+export async function trainAutoencoder(model: LayersModel, x: Tensor, options: TrainAutoencoderOptions): Promise<AutoencoderHistory> {
+  if (!model.optimizer) throw new Error('trainAutoencoder: the model is not compiled; call model.compile({ optimizer, loss }) first.');
+  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`trainAutoencoder: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`trainAutoencoder: options.batchSize must be a whole number >= 1; got ${options.batchSize}.`);
+  const count = x.shape[0];
+  const target = options.target ?? x;
+  if (target.shape[0] !== count) throw new Error(`trainAutoencoder: options.target has ${target.shape[0]} samples but x has ${count}.`);
+  const accIndex = accuracyIndex(model);
+  const withAccuracy = accIndex >= 0;
+  let seed = options.seed ?? randomSeed();
+  let history: AutoencoderHistory = { epoch: [], loss: [], valLoss: [], ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}) };
+  let start = 0;
+
+  const checkpoint = options.checkpoint;
+  const checkpointModels = { model };
+  const checkpointOptimizers = { model: model.optimizer };
+  if (checkpoint?.resume) {
+    const latest = findLatestCheckpoint(checkpoint.dir);
+    if (latest) {
+      const loaded = await loadCheckpoint(latest.path, { models: checkpointModels, optimizers: checkpointOptimizers });
+      seed = loaded.state.seed as number;
+      history = loaded.state.history as AutoencoderHistory;
+      start = loaded.step;
+    }
+  }
+
+  const reporter = resolveProgress(options.progress, model.name);
+  reporter?.start(options.epochs, 'epoch', start);
+  let last: Record<string, number> = {};
+  try {
+    for (let epoch = start; epoch < options.epochs; epoch++) {
+      const order = options.shuffle ?? true
+        ? shuffledIndices(count, createRng(deriveSeed(seed, 1, epoch)))
+        : Int32Array.from({ length: count }, (_, i) => i);
+      let lossSum = 0;
+      let accSum = 0;
+      const batches = Math.ceil(count / options.batchSize);
+      for (let batch = 0; batch < batches; batch++) {
+        const indexTensor = tf.tensor1d(order.subarray(batch * options.batchSize, Math.min(count, (batch + 1) * options.batchSize)), 'int32');
+        const xb = tf.gather(x, indexTensor);
+        const yb = target === x ? xb : tf.gather(target, indexTensor);
+        const size = indexTensor.shape[0];
+        indexTensor.dispose();
+        setDropoutSeeds(model, deriveSeed(seed, 2, epoch, batch));
+        const result = await model.trainOnBatch(xb, yb);
+        tf.dispose(yb === xb ? [xb] : [xb, yb]);
+        const values = Array.isArray(result) ? result : [result];
+        assertFinite(`epoch ${epoch}, batch ${batch}`, { loss: values[0] });
+        lossSum += values[0] * size;
+        if (withAccuracy) accSum += values[accIndex] * size;
+        reporter?.update(epoch + (batch + 1) / batches, { loss: lossSum / ((batch * options.batchSize) + size) });
+        if (options.onBatch) await options.onBatch({ epoch, batch, loss: values[0] });
+      }
+      const result: EpochResult = { epoch, loss: lossSum / count };
+      if (withAccuracy) result.accuracy = accSum / count;
+      if (options.validation) {
+        const valValues = await readScalars(model.evaluate(options.validation, options.validationTarget ?? options.validation, { batchSize: Math.max(options.batchSize, 256) }));
+        result.valLoss = valValues[0];
+        if (withAccuracy) result.valAccuracy = valValues[accIndex];
+        assertFinite(`epoch ${epoch} (validation)`, { val_loss: valValues[0] });
+      }
+      history.epoch.push(epoch);
+      history.loss.push(result.loss);
+      if (result.valLoss !== undefined) history.valLoss.push(result.valLoss);
+      if (result.accuracy !== undefined) history.accuracy?.push(result.accuracy);
+      if (result.valAccuracy !== undefined) history.valAccuracy?.push(result.valAccuracy);
+      last = { loss: result.loss, ...(result.valLoss !== undefined ? { val_loss: result.valLoss } : {}) };
+      reporter?.update(epoch + 1, last);
+      if (options.onEpoch) await options.onEpoch(result);
+      if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
+        await saveCheckpoint(epoch + 1, { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'autoencoder', seed, history } }, checkpoint);
+      }
+    }
+  } finally {
+    setDropoutSeeds(model, undefined);
+  }
+  reporter?.finish(Math.max(start, options.epochs), last);
+  return history;
+}

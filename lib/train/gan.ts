@@ -1,0 +1,178 @@
+/**
+ * The book's GAN training loop (SPEC A3), leak-free, seeded, with sampling and checkpoints.
+ *
+ * Each iteration: D learns on `batchSize` random real images (label 1) and on as many
+ * generated images (label 0); d_loss is their mean; then the combined model learns on the
+ * same noise with label 1, which updates only G (see models/dcgan.ts for the freeze).
+ *
+ * Seeds: one base seed fans out per iteration (batch indices, noise, dropout masks), so the
+ * same seed gives the same losses, and a resumed run continues the same random streams.
+ */
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { createRng, randomInt } from '../data/random';
+import type { Dcgan } from '../models/dcgan';
+import { deriveSeed, randomSeed } from '../models/seeds';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointOptions } from './checkpoint';
+import { assertFinite } from './divergence';
+import { ProgressReporter, resolveProgress } from './progress';
+import { setDropoutSeeds } from './dropout';
+
+/** Loss history as plain arrays, one entry per iteration. */
+export interface GanHistory {
+  iteration: number[];
+  dLoss: number[];
+  dLossReal: number[];
+  dLossFake: number[];
+  gLoss: number[];
+}
+
+export interface GanSample {
+  iteration: number;
+  /** sampleCount images of 28*28 values in [-1, 1], row-major, one after another. */
+  images: Float32Array;
+}
+
+export interface GanIterationLosses {
+  iteration: number;
+  dLoss: number;
+  dLossReal: number;
+  dLossFake: number;
+  gLoss: number;
+}
+
+export interface TrainGanOptions {
+  /** Number of iterations ("epoch" in the book's code). */
+  iterations: number;
+  /** Real and fake images per D step, and noise vectors per combined step. */
+  batchSize: number;
+  /** Call `onSample` at iteration 0 and every this many iterations (and not at all if unset). */
+  sampleInterval?: number;
+  /** Receives generated images from FIXED noise, so grids are comparable across intervals. */
+  onSample?: (sample: GanSample) => void | Promise<void>;
+  /** Images per sample. Default 25 (the book's 5x5 grid). */
+  sampleCount?: number;
+  /** Called after every iteration with its losses. */
+  onIteration?: (losses: GanIterationLosses) => void | Promise<void>;
+  /** Base seed for batches, noise and dropout. Default: a random one (recorded in checkpoints). */
+  seed?: number;
+  /** A reporter, true for the default one (live output in a kernel, stderr lines otherwise), false for none. Default true. */
+  progress?: ProgressReporter | boolean;
+  /** Save every `every` iterations into `dir`; with `resume`, continue from the newest complete checkpoint. */
+  checkpoint?: CheckpointOptions;
+}
+
+const STREAM_BATCH = 1;
+const STREAM_NOISE = 2;
+const STREAM_DROPOUT_REAL = 3;
+const STREAM_DROPOUT_FAKE = 4;
+const STREAM_DROPOUT_COMBINED = 5;
+const STREAM_SAMPLES = 6;
+
+function emptyHistory(): GanHistory {
+  return { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
+}
+
+function validate(images: Tensor4D, options: TrainGanOptions): void {
+  if (images.rank !== 4 || images.shape[1] !== 28 || images.shape[2] !== 28 || images.shape[3] !== 1) {
+    throw new Error(`trainGan: images must be a [n, 28, 28, 1] tensor scaled to [-1, 1]; got shape [${images.shape}].`);
+  }
+  if (!Number.isInteger(options.iterations) || options.iterations < 0) {
+    throw new Error(`trainGan: options.iterations must be a whole number >= 0; got ${options.iterations}.`);
+  }
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+    throw new Error(`trainGan: options.batchSize must be a whole number >= 1; got ${options.batchSize}.`);
+  }
+  if (images.shape[0] < 1) throw new Error('trainGan: images holds no images.');
+}
+
+/** Trains D and G for `options.iterations` iterations; returns the loss history. */
+export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOptions): Promise<GanHistory> {
+  validate(images, options);
+  const { generator, discriminator, combined } = gan;
+  const noiseDim = generator.inputs[0].shape[1] as number;
+  const batchSize = options.batchSize;
+  const imageCount = images.shape[0];
+  let seed = options.seed ?? randomSeed();
+  let history = emptyHistory();
+  let start = 0;
+
+  const checkpoint = options.checkpoint;
+  const checkpointModels = { generator, discriminator };
+  const checkpointOptimizers = { discriminator: discriminator.optimizer, combined: combined.optimizer };
+  if (checkpoint?.resume) {
+    const latest = findLatestCheckpoint(checkpoint.dir);
+    if (latest) {
+      const loaded = await loadCheckpoint(latest.path, { models: checkpointModels, optimizers: checkpointOptimizers });
+      seed = loaded.state.seed as number;
+      history = loaded.state.history as GanHistory;
+      start = loaded.step;
+    }
+  }
+
+  const reporter = resolveProgress(options.progress, 'GAN');
+  reporter?.start(options.iterations, 'iteration', start);
+  const sampleCount = options.sampleCount ?? 25;
+  const sampleNoise = options.onSample && options.sampleInterval
+    ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_SAMPLES)) : undefined;
+  const realLabels = tf.ones([batchSize, 1]);
+  const fakeLabels = tf.zeros([batchSize, 1]);
+  let last: Record<string, number> = {};
+
+  try {
+    for (let iteration = start; iteration < options.iterations; iteration++) {
+      // 1. a random batch of real images (with replacement, like numpy's randint), label 1
+      const rng = createRng(deriveSeed(seed, STREAM_BATCH, iteration));
+      const indices = new Int32Array(batchSize);
+      for (let i = 0; i < batchSize; i++) indices[i] = randomInt(rng, imageCount);
+      const indexTensor = tf.tensor1d(indices, 'int32');
+      const real = tf.gather(images, indexTensor);
+      indexTensor.dispose();
+      setDropoutSeeds(discriminator, deriveSeed(seed, STREAM_DROPOUT_REAL, iteration));
+      const dLossReal = await discriminator.trainOnBatch(real, realLabels) as number;
+      real.dispose();
+
+      // 2. generated images from N(0, 1) noise (predict: inference mode), label 0
+      const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_NOISE, iteration));
+      const fake = generator.predict(noise) as Tensor;
+      setDropoutSeeds(discriminator, deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration));
+      const dLossFake = await discriminator.trainOnBatch(fake, fakeLabels) as number;
+      fake.dispose();
+
+      // 3-4. d_loss is the mean; the combined step trains G to make D answer 1
+      const dLoss = 0.5 * (dLossReal + dLossFake);
+      setDropoutSeeds(discriminator, deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration));
+      const gLoss = await combined.trainOnBatch(noise, realLabels) as number;
+      noise.dispose();
+
+      assertFinite(`iteration ${iteration}`, { d_loss_real: dLossReal, d_loss_fake: dLossFake, g_loss: gLoss });
+      history.iteration.push(iteration);
+      history.dLoss.push(dLoss);
+      history.dLossReal.push(dLossReal);
+      history.dLossFake.push(dLossFake);
+      history.gLoss.push(gLoss);
+      last = { d_loss: dLoss, g_loss: gLoss };
+      reporter?.update(iteration + 1, last);
+      if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss });
+
+      if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
+        const generated = generator.predict(sampleNoise) as Tensor;
+        const pixels = await generated.data() as Float32Array;
+        generated.dispose();
+        await options.onSample({ iteration, images: pixels });
+      }
+      if (checkpoint && (iteration + 1) % checkpoint.every === 0) {
+        await saveCheckpoint(iteration + 1, {
+          models: checkpointModels, optimizers: checkpointOptimizers,
+          state: { kind: 'gan', seed, history, batchSize },
+        }, checkpoint);
+      }
+    }
+  } finally {
+    setDropoutSeeds(discriminator, undefined);
+    tf.dispose([realLabels, fakeLabels]);
+    sampleNoise?.dispose();
+  }
+  reporter?.finish(Math.max(start, options.iterations), last);
+  return history;
+}
