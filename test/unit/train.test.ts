@@ -1,0 +1,178 @@
+/**
+ * Training loops: flat tensor counts (no leaks), seeded reproducibility, divergence errors,
+ * sampling, histories and the progress reporter.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import {
+  buildConvAutoencoder, buildConvAutoencoder2d, createDcgan, DenseAutoencoder, disposeDcgan,
+  ProgressReporter, tf, trainAutoencoder, trainGan, type GanHistory,
+} from '../../lib';
+
+/** Losses of two runs agree to this absolute tolerance (observed: bit-identical on tfjs-node). */
+const SEED_TOLERANCE = 1e-5;
+
+function ganImages(n: number, seed: number): Tensor4D {
+  return tf.randomUniform([n, 28, 28, 1], -1, 1, 'float32', seed) as Tensor4D;
+}
+
+function maxDifference(a: GanHistory, b: GanHistory): number {
+  let worst = 0;
+  for (const key of ['dLoss', 'dLossReal', 'dLossFake', 'gLoss'] as const) {
+    assert.equal(a[key].length, b[key].length);
+    a[key].forEach((value, i) => { worst = Math.max(worst, Math.abs(value - b[key][i])); });
+  }
+  return worst;
+}
+
+describe('trainGan', () => {
+  it('keeps tf.memory().numTensors flat: the same after iteration 10 and after iteration 100', async () => {
+    const images = ganImages(64, 1);
+    const gan = createDcgan({ seed: 1 });
+    const counts = new Map<number, number>();
+    const samples: number[] = [];
+    const before = tf.memory().numTensors;
+    const history = await trainGan(gan, images, {
+      iterations: 101, batchSize: 8, seed: 1, progress: false, sampleInterval: 50, sampleCount: 4,
+      onSample: ({ iteration, images: pixels }) => {
+        samples.push(iteration);
+        assert.equal(pixels.length, 4 * 784);
+        assert.ok(pixels.every((v) => v >= -1 && v <= 1), 'samples are tanh outputs in [-1, 1]');
+      },
+      onIteration: ({ iteration }) => { counts.set(iteration, tf.memory().numTensors); },
+    });
+    assert.equal(counts.get(10), counts.get(100), `numTensors after iteration 10: ${counts.get(10)}, after 100: ${counts.get(100)}`);
+    assert.deepEqual(samples, [0, 50, 100]);
+    assert.deepEqual(history.iteration, Array.from({ length: 101 }, (_, i) => i));
+    history.dLoss.forEach((d, i) => assert.ok(Math.abs(d - (history.dLossReal[i] + history.dLossFake[i]) / 2) < 1e-12));
+    // Only the optimizers' state (Adam moments, created on the first step) outlives training.
+    const adamState = 2 * 2 * (gan.generator.trainableWeights.length + gan.discriminator.trainableWeights.length);
+    assert.ok(tf.memory().numTensors - before <= adamState + 2, `${tf.memory().numTensors - before} tensors left after training`);
+    disposeDcgan(gan);
+    images.dispose();
+  });
+
+  it(`the same seed gives the same losses (to ${SEED_TOLERANCE}) over 20 iterations; another seed does not`, async () => {
+    const images = ganImages(32, 2);
+    const run = async (seed: number) => {
+      const gan = createDcgan({ seed });
+      const history = await trainGan(gan, images, { iterations: 20, batchSize: 8, seed, progress: false });
+      disposeDcgan(gan);
+      return history;
+    };
+    const first = await run(5);
+    const second = await run(5);
+    const other = await run(6);
+    assert.ok(maxDifference(first, second) <= SEED_TOLERANCE, `same seed differs by ${maxDifference(first, second)}`);
+    assert.ok(maxDifference(first, other) > 1e-3, 'a different seed gives different losses');
+    images.dispose();
+  });
+
+  it('stops with an error naming the iteration and the loss when a loss is NaN', async () => {
+    const images = tf.tidy(() => ganImages(8, 3).mul(tf.scalar(NaN))) as Tensor4D;
+    const gan = createDcgan({ seed: 3 });
+    await assert.rejects(
+      trainGan(gan, images, { iterations: 5, batchSize: 4, seed: 3, progress: false }),
+      /Training diverged at iteration 0: d_loss_real is NaN/,
+    );
+    disposeDcgan(gan);
+    images.dispose();
+  });
+
+  it('explains wrongly shaped images', async () => {
+    const gan = createDcgan();
+    const flat = tf.zeros([4, 784]) as unknown as Tensor4D;
+    await assert.rejects(trainGan(gan, flat, { iterations: 1, batchSize: 2, progress: false }), /\[n, 28, 28, 1\].*got shape \[4,784\]/);
+    flat.dispose();
+    disposeDcgan(gan);
+  });
+});
+
+describe('trainAutoencoder', () => {
+  const cases: Array<{ name: string; build: () => LayersModel; data: () => Tensor }> = [
+    { name: 'convolutional autoencoder (SPEC B)', build: () => buildConvAutoencoder({ seed: 1 }), data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 4) },
+    { name: 'dense autoencoder (SPEC C)', build: () => new DenseAutoencoder({ seed: 1 }).model, data: () => tf.randomUniform([16, 784], 0, 1, 'float32', 5) },
+    { name: '2-D convolutional autoencoder (SPEC D)', build: () => buildConvAutoencoder2d({ seed: 1 }).model, data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 6) },
+  ];
+  for (const { name, build, data } of cases) {
+    it(`${name}: numTensors the same after step 10 and step 100, history per epoch`, async () => {
+      const model = build();
+      const x = data();
+      const validation = data();
+      const counts: number[] = [];
+      const history = await trainAutoencoder(model, x, {
+        epochs: 50, batchSize: 8, seed: 1, progress: false, validation,
+        onBatch: () => { counts.push(tf.memory().numTensors); },
+      });
+      assert.equal(counts.length, 100);
+      assert.equal(counts[9], counts[99], `numTensors after step 10: ${counts[9]}, after step 100: ${counts[99]}`);
+      assert.equal(history.epoch.length, 50);
+      assert.equal(history.valLoss.length, 50);
+      assert.ok(history.loss[49] < history.loss[0], `loss fell from ${history.loss[0]} to ${history.loss[49]}`);
+      if (name.startsWith('dense')) {
+        assert.equal(history.accuracy?.length, 50);
+        assert.ok(history.valAccuracy!.every((a) => a >= 0 && a <= 1));
+      } else {
+        assert.equal(history.accuracy, undefined);
+      }
+      tf.dispose([x, validation]);
+      model.optimizer.dispose();
+      model.dispose();
+    });
+  }
+
+  it('the same seed gives the same epoch losses', async () => {
+    const x = tf.randomUniform([24, 784], 0, 1, 'float32', 8);
+    const run = async () => {
+      const ae = new DenseAutoencoder({ seed: 2 });
+      const history = await trainAutoencoder(ae.model, x, { epochs: 3, batchSize: 8, seed: 9, progress: false });
+      ae.dispose();
+      return history.loss;
+    };
+    const [a, b] = [await run(), await run()];
+    a.forEach((value, i) => assert.ok(Math.abs(value - b[i]) <= SEED_TOLERANCE));
+    x.dispose();
+  });
+
+  it('stops with an error naming the epoch, batch and loss when the loss becomes NaN', async () => {
+    const model = buildConvAutoencoder({ seed: 1 });
+    const x = tf.tidy(() => tf.randomUniform([8, 28, 28, 1]).mul(tf.scalar(Infinity)));
+    await assert.rejects(trainAutoencoder(model, x, { epochs: 2, batchSize: 4, progress: false }), /diverged at epoch 0, batch 0: loss is NaN/);
+    x.dispose();
+    model.dispose();
+  });
+});
+
+describe('ProgressReporter', () => {
+  it('headless: writes at most one line per interval, and always the final state', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const reporter = new ProgressReporter({ label: 'GAN', live: false, now: () => clock, stream: { write: (t: string) => lines.push(t) } });
+    reporter.start(100, 'iteration');
+    for (let i = 1; i <= 100; i++) {
+      clock += 100; // 100 ms per iteration: 10 s in all
+      reporter.update(i, { d_loss: 0.5, g_loss: 1 / i });
+    }
+    reporter.finish(100, { d_loss: 0.5, g_loss: 0.01 });
+    // start (t=0), then t=2000, 4000, ..., 10000, plus the final line.
+    assert.equal(lines.length, 7, lines.join(''));
+    assert.match(lines[lines.length - 1], /^GAN \[#{30}\] 100\/100 iterations\s+10\.0s\s+d_loss 0\.5000\s+g_loss 0\.0100\n$/);
+  });
+
+  it('progress: false prints nothing', async () => {
+    const writes: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => { writes.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    const gan = createDcgan({ seed: 1 });
+    const images = ganImages(8, 1);
+    try {
+      await trainGan(gan, images, { iterations: 2, batchSize: 2, progress: false });
+    } finally {
+      process.stderr.write = original;
+    }
+    assert.deepEqual(writes, []);
+    disposeDcgan(gan);
+    images.dispose();
+  });
+});
