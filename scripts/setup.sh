@@ -121,5 +121,28 @@ else
   rm -f /tmp/tfjs-node-install.$$.log /tmp/tfjs-node-build.$$.log
 fi
 
+# --- 5. The tslab kernelspec, inside .venv (never the user-global Jupyter folders). ------------
+# JupyterLab and nbclient in .venv find kernels in .venv/share/jupyter/kernels; the spec starts
+# this checkout's own node_modules tslab through scripts/tslab-kernel.js (which lets notebooks
+# import the library's TypeScript from '../lib'), so tslab and its TypeScript are the versions
+# package-lock.json pins. Rewritten only when its content would change (a moved checkout).
+KERNEL_DIR=.venv/share/jupyter/kernels/tslab
+kernel_json=$(node -e '
+  const [launcher] = process.argv.slice(1);
+  process.stdout.write(JSON.stringify({
+    argv: ["node", launcher, "kernel", "--config-path", "{connection_file}"],
+    display_name: "TypeScript (tslab)",
+    language: "typescript",
+    env: { TF_CPP_MIN_LOG_LEVEL: "1" },
+  }, null, 1) + "\n");' "$ROOT/scripts/tslab-kernel.js")
+if [ "$(cat "$KERNEL_DIR/kernel.json" 2>/dev/null)" != "$kernel_json" ]; then
+  say "installing the tslab kernelspec into $KERNEL_DIR"
+  staging=$(mktemp -d); chmod 755 "$staging"
+  printf '%s\n' "$kernel_json" > "$staging/kernel.json"
+  .venv/bin/jupyter kernelspec install --sys-prefix --name tslab --replace "$staging" >/dev/null 2>&1 ||
+    { echo "setup: jupyter kernelspec install failed for the tslab kernel" >&2; rm -rf "$staging"; exit 1; }
+  rm -rf "$staging"
+fi
+
 node_modules/.bin/tsx scripts/check-backend.ts
 say "done in $((SECONDS - START)) s"

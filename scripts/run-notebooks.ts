@@ -1,0 +1,76 @@
+/**
+ * Executes the notebooks headless and exports them (the main job; see README).
+ *
+ *   tsx scripts/run-notebooks.ts [--profile smoke|full] [--only NAME]... [--set name=value]...
+ *                                [--timeout SECONDS] [--out build/notebooks] [--notebooks DIR]
+ *
+ * Exit code 0 when every notebook ran, 1 when one failed, 2 for bad options or parameters.
+ */
+import { formatSummaryTable, runNotebooks, type RunOptions } from '../lib/notebook';
+
+const USAGE =
+  'usage: run-notebooks [--profile smoke|full] [--only NAME]... [--set name=value | notebook.ipynb:name=value]... ' +
+  '[--timeout SECONDS] [--out DIR] [--notebooks DIR]';
+
+class UsageError extends Error {}
+
+function parseArguments(argv: string[]): RunOptions {
+  const options: RunOptions = { only: [], set: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const argument = argv[i];
+    const [flag, inline] = argument.startsWith('--') && argument.includes('=') && !argument.startsWith('--set=')
+      ? [argument.slice(0, argument.indexOf('=')), argument.slice(argument.indexOf('=') + 1)]
+      : argument.startsWith('--set=') ? ['--set', argument.slice('--set='.length)] : [argument, undefined];
+    const value = (): string => {
+      const next = inline ?? argv[++i];
+      if (next === undefined) throw new UsageError(`${flag} needs a value.\n${USAGE}`);
+      return next;
+    };
+    switch (flag) {
+      case '--profile': options.profile = value(); break;
+      case '--only': options.only!.push(value()); break;
+      case '--set': options.set!.push(value()); break;
+      case '--out': options.outDir = value(); break;
+      case '--notebooks': options.notebooksDir = value(); break;
+      case '--timeout': {
+        const text = value();
+        const seconds = Number(text);
+        if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--timeout expects seconds (a number >= 0, 0 for none), found "${text}".`);
+        options.cellTimeoutSeconds = seconds;
+        break;
+      }
+      case '-h': case '--help': console.log(USAGE); process.exit(0);
+      default: throw new UsageError(`unknown option "${argument}".\n${USAGE}`);
+    }
+  }
+  return options;
+}
+
+async function main(): Promise<number> {
+  let options: RunOptions;
+  try {
+    options = parseArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error(`[notebooks] ${(error as Error).message}`);
+    return 2;
+  }
+  options.log = (line) => console.log(`[notebooks] ${line}`);
+  options.echo = (chunk) => process.stderr.write(chunk);
+  let summary;
+  try {
+    summary = await runNotebooks(options);
+  } catch (error) {
+    // Bad profiles, parameters or a missing .venv: sentences that say what to fix.
+    console.error(`[notebooks] ${(error as Error).message}`);
+    return 2;
+  }
+  console.log(`\n${formatSummaryTable(summary)}\n`);
+  console.log(`[notebooks] executed notebooks, HTML and summary.json are in ${options.outDir ?? 'build/notebooks'}/`);
+  if (!summary.ok) {
+    console.error('[notebooks] FAILED:');
+    for (const result of summary.notebooks.filter((entry) => entry.status !== 'ok')) console.error(result.report);
+  }
+  return summary.ok ? 0 : 1;
+}
+
+main().then((code) => { process.exitCode = code; });

@@ -1,0 +1,183 @@
+"""Executes notebooks with nbclient on the tslab kernel and exports them to standalone HTML.
+
+The TypeScript entry point (scripts/run-notebooks.ts, lib/notebook/runner.ts) decides what runs:
+it reads the profiles, validates and injects the parameters, and sends a plan as JSON on stdin:
+
+    {"kernelName": "tslab", "cellTimeoutSeconds": 120, "startupTimeoutSeconds": 60,
+     "notebooks": [{"name": "00-setup-check.ipynb", "notebook": "<nbformat 4 JSON text>",
+                    "cwd": "/abs/notebooks", "executedPath": "/abs/out.ipynb", "htmlPath": "/abs/out.html"}]}
+
+It answers with one JSON line per event on file descriptor 3 (stdout and stderr stay with the
+kernels, whose own chatter would otherwise corrupt the protocol):
+
+    {"event": "start", "name": ...}
+    {"event": "done", "name": ..., "seconds": 3.2, "status": "ok" | "error" | "timeout" | "dead-kernel"
+     | "kernel-start", "failure": {...} (absent when ok)}
+
+Failures carry the 0-based cell index in the executed notebook and the error text; the runner
+turns them into sentences. Every notebook is written out, failed ones too, so the executed copy
+shows where it stopped.
+"""
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async
+from nbconvert import HTMLExporter
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text):
+    return ANSI_ESCAPE.sub("", text)
+
+
+def write_atomically(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def first_line(source):
+    for line in source.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def cell_error_text(cell):
+    """What the cell wrote to stderr and any error outputs: where tslab puts its messages."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stderr":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") == "error":
+            parts.append("\n".join(output.get("traceback", [])) or f"{output.get('ename')}: {output.get('evalue')}")
+    return strip_ansi("".join(parts)).strip()
+
+
+async def exit_status(client):
+    """The dead kernel's exit code (negative: killed by that signal), if the provisioner knows it."""
+    provisioner = getattr(client.km, "provisioner", None)
+    if provisioner is None:
+        return None
+    try:
+        return await provisioner.poll()
+    except Exception:  # a provisioner without a process to poll
+        return None
+
+
+def describe_exit(code):
+    if code is None:
+        return "its exit status is unknown"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"it was killed by {name}" + (" (often the out-of-memory killer)" if name == "SIGKILL" else "")
+    return f"it exited with code {code}"
+
+
+async def execute(nb, item, plan):
+    """Runs every cell; returns (status, failure or None). Leaves outputs in nb."""
+    client = NotebookClient(
+        nb,
+        kernel_name=plan.get("kernelName", "tslab"),
+        timeout=plan.get("cellTimeoutSeconds") or None,
+        startup_timeout=plan.get("startupTimeoutSeconds", 60),
+        resources={"metadata": {"path": item["cwd"]}},
+        record_timing=False,
+    )
+    client.reset_execution_trackers()
+    current = {"index": None}
+    status, failure = "ok", None
+    try:
+        async with client.async_setup_kernel():
+            try:
+                reply = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
+                if reply is not None and "language_info" in reply["content"]:
+                    nb.metadata["language_info"] = reply["content"]["language_info"]
+                for index, cell in enumerate(nb.cells):
+                    current["index"] = index
+                    await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                current["index"] = None
+            except DeadKernelError:
+                index = current["index"]
+                code = await exit_status(client)
+                status = "dead-kernel"
+                failure = {
+                    "cellIndex": index,
+                    "cellStart": first_line(nb.cells[index].source) if index is not None else "",
+                    "message": f"the kernel died ({describe_exit(code)})",
+                    "exitCode": code,
+                    "text": cell_error_text(nb.cells[index]) if index is not None else "",
+                }
+                client.shutdown_kernel = "immediate"
+            except CellTimeoutError:
+                index = current["index"]
+                status = "timeout"
+                failure = {
+                    "cellIndex": index,
+                    "cellStart": first_line(nb.cells[index].source),
+                    "message": f"the cell did not finish within {plan.get('cellTimeoutSeconds')} s",
+                    "text": cell_error_text(nb.cells[index]),
+                }
+                # A busy kernel ignores the polite shutdown request: stop it at once.
+                client.shutdown_kernel = "immediate"
+            except CellExecutionError as error:
+                index = current["index"]
+                cell = nb.cells[index]
+                status = "error"
+                failure = {
+                    "cellIndex": index,
+                    "cellStart": first_line(cell.source),
+                    "ename": error.ename,
+                    "evalue": error.evalue,
+                    "traceback": strip_ansi(error.traceback or ""),
+                    "text": cell_error_text(cell),
+                }
+    except Exception as error:  # the kernel did not start: missing kernelspec, broken tslab, ...
+        if status == "ok":
+            status = "kernel-start"
+            failure = {
+                "cellIndex": current["index"],
+                "cellStart": "",
+                "message": f"{type(error).__name__}: {error}",
+                "text": "",
+            }
+    return status, failure
+
+
+def main():
+    plan = json.load(sys.stdin)
+    events = os.fdopen(3, "w", buffering=1)
+
+    def emit(**event):
+        events.write(json.dumps(event) + "\n")
+
+    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    for item in plan["notebooks"]:
+        emit(event="start", name=item["name"])
+        started = time.monotonic()
+        nb = nbformat.reads(item["notebook"], as_version=4)
+        status, failure = asyncio.run(execute(nb, item, plan))
+        seconds = time.monotonic() - started
+        write_atomically(item["executedPath"], nbformat.writes(nb))
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": item["name"].removesuffix(".ipynb")}})
+        write_atomically(item["htmlPath"], body)
+        emit(event="done", name=item["name"], seconds=round(seconds, 3), status=status, failure=failure)
+    events.close()
+
+
+if __name__ == "__main__":
+    main()

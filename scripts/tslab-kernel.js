@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * Starts the project's tslab kernel (the kernelspec in .venv runs this file) so notebooks in
+ * notebooks/ can `import { ... } from '../lib'`, the library's TypeScript sources.
+ *
+ * Stock tslab 1.0 compiles every .ts file a notebook imports itself, with `rootDir` set to the
+ * kernel's working directory (the notebook's folder). A source outside it, such as ../lib,
+ * fails with "File '.../lib/index.ts' is not under 'rootDir'". Two small hooks fix that:
+ *   1. Type level: module resolution marks project sources outside the notebook folder as
+ *      external-library imports. TypeScript then type-checks against them but neither emits
+ *      them nor applies the rootDir check, like a package in node_modules.
+ *   2. Run time: tsx's CommonJS hook lets Node require those .ts files (and folder index.ts)
+ *      directly, as the tests and scripts do.
+ * Plain JavaScript, because it must start before any TypeScript loader exists.
+ */
+'use strict';
+const path = require('path');
+
+const repoRoot = path.resolve(__dirname, '..');
+const tslabDir = path.join(repoRoot, 'node_modules', 'tslab');
+// The very TypeScript instance tslab uses (its own pinned 5.0.4), so the patch reaches it.
+const ts = require(require.resolve('@tslab/typescript-for-tslab', { paths: [tslabDir] }));
+
+require('tsx/cjs/api').register();
+
+/** A TypeScript source of this project that tslab should not compile itself. */
+function isProjectSourceOutsideNotebookFolder(fileName) {
+  const relativeToRepo = path.relative(repoRoot, fileName);
+  if (relativeToRepo.startsWith('..') || path.isAbsolute(relativeToRepo)) return false;
+  if (relativeToRepo.split(path.sep).includes('node_modules')) return false;
+  if (!/\.tsx?$/.test(fileName) || fileName.endsWith('.d.ts')) return false;
+  const relativeToNotebooks = path.relative(process.cwd(), fileName);
+  return relativeToNotebooks.startsWith('..');
+}
+
+/** tslab's compiler host, with module resolution that marks those sources as external. */
+function createHostWithProjectSources(...args) {
+  const host = ts.createWatchCompilerHost(...args);
+  const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (name) => name, args[1]);
+  host.resolveModuleNames = (moduleNames, containingFile, _reused, redirectedReference, options) =>
+    moduleNames.map((moduleName) => {
+      const { resolvedModule } = ts.resolveModuleName(moduleName, containingFile, options, host, cache, redirectedReference);
+      if (resolvedModule && isProjectSourceOutsideNotebookFolder(resolvedModule.resolvedFileName)) {
+        return { ...resolvedModule, isExternalLibraryImport: true };
+      }
+      return resolvedModule;
+    });
+  return host;
+}
+
+// The TypeScript namespace's members are read-only getters, so tslab gets a copy of it with
+// its own createWatchCompilerHost instead: hand that copy to tslab's require calls.
+const { createWatchCompilerHost: _replaced, ...descriptors } = Object.getOwnPropertyDescriptors(ts);
+const tsForTslab = Object.defineProperties({}, descriptors);
+Object.defineProperty(tsForTslab, 'createWatchCompilerHost', { value: createHostWithProjectSources, enumerable: true });
+const Module = require('module');
+const originalLoad = Module._load;
+Module._load = function loadWithPatchedTypeScript(request, parent, isMain) {
+  if (request === '@tslab/typescript-for-tslab' && parent && parent.filename && parent.filename.startsWith(tslabDir + path.sep)) {
+    return tsForTslab;
+  }
+  return originalLoad.call(this, request, parent, isMain);
+};
+
+require(path.join(tslabDir, 'dist', 'main.js')).main();
