@@ -141,6 +141,6 @@ export function createDcgan(options: DcganOptions = {}): Dcgan {
 export function disposeDcgan(gan: Dcgan): void {
   gan.combined.optimizer?.dispose();
   gan.discriminator.optimizer?.dispose();
-  gan.generator.dispose();
-  gan.discriminator.dispose();
+  // G and D are layers of the combined model: disposing it disposes them (and their weights).
+  gan.combined.dispose();
 }

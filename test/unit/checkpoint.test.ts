@@ -1,0 +1,175 @@
+/**
+ * Checkpoints: resume reproduces an uninterrupted run, incomplete folders are never loaded,
+ * and a training process killed with SIGKILL in the middle of a save resumes cleanly.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { after, describe, it } from 'node:test';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
+import {
+  createDcgan, DenseAutoencoder, disposeDcgan, findLatestCheckpoint, loadCheckpoint, paramCounts, saveCheckpoint, tf,
+  trainAutoencoder, trainGan, type GanHistory,
+} from '../../lib';
+import { CHILD_BATCH, CHILD_SEED, childImages } from '../fixtures/train-child';
+
+const TOLERANCE = 1e-5;
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-test-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function assertSameLosses(a: GanHistory, b: GanHistory): void {
+  assert.deepEqual(a.iteration, b.iteration);
+  for (const key of ['dLossReal', 'dLossFake', 'gLoss'] as const) {
+    a[key].forEach((value, i) => assert.ok(Math.abs(value - b[key][i]) <= TOLERANCE, `${key}[${i}]: ${value} vs ${b[key][i]}`));
+  }
+}
+
+async function uninterruptedChildRun(iterations: number): Promise<GanHistory> {
+  const images = childImages() as Tensor4D;
+  const gan = createDcgan({ seed: CHILD_SEED });
+  const history = await trainGan(gan, images, { iterations, batchSize: CHILD_BATCH, seed: CHILD_SEED, progress: false });
+  disposeDcgan(gan);
+  images.dispose();
+  return history;
+}
+
+describe('checkpoints in process', () => {
+  it('GAN: stop at 3, resume into differently initialised models, and match an uninterrupted run (weights + Adam state)', async () => {
+    const dir = path.join(root, 'gan');
+    const images = tf.randomUniform([16, 28, 28, 1], -1, 1, 'float32', 1) as Tensor4D;
+    const reference = createDcgan({ seed: 4 });
+    const full = await trainGan(reference, images, { iterations: 6, batchSize: 4, seed: 8, progress: false });
+    disposeDcgan(reference);
+
+    const firstHalf = createDcgan({ seed: 4 });
+    await trainGan(firstHalf, images, { iterations: 3, batchSize: 4, seed: 8, progress: false, checkpoint: { dir, every: 3 } });
+    disposeDcgan(firstHalf);
+    assert.deepEqual(fs.readdirSync(dir), ['ckpt-3']);
+
+    const before = tf.memory().numTensors;
+    const resumed = createDcgan({ seed: 999 }); // other initial weights: the checkpoint must overwrite them
+    const history = await trainGan(resumed, images, { iterations: 6, batchSize: 4, progress: false, checkpoint: { dir, every: 3, resume: true } });
+    assertSameLosses(history, full);
+    disposeDcgan(resumed);
+    assert.equal(tf.memory().numTensors, before, 'resume + training + dispose leaves no tensors behind');
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['ckpt-3', 'ckpt-6']);
+
+    // Each model folder is a standard tfjs model: tf.loadLayersModel reads it.
+    const loaded = await tf.loadLayersModel(`file://${path.join(dir, 'ckpt-6', 'generator', 'model.json')}`);
+    assert.equal(paramCounts(loaded).total, 865_281);
+    loaded.dispose();
+    images.dispose();
+  });
+
+  it('autoencoder: resume per epoch restores weights and Adadelta state', async () => {
+    const dir = path.join(root, 'ae');
+    const x = tf.randomUniform([16, 784], 0, 1, 'float32', 3);
+    const full = new DenseAutoencoder({ seed: 1 });
+    const reference = await trainAutoencoder(full.model, x, { epochs: 4, batchSize: 8, seed: 2, progress: false });
+    full.dispose();
+    const part = new DenseAutoencoder({ seed: 1 });
+    await trainAutoencoder(part.model, x, { epochs: 2, batchSize: 8, seed: 2, progress: false, checkpoint: { dir, every: 1 } });
+    part.dispose();
+    const resumed = new DenseAutoencoder({ seed: 5 });
+    const history = await trainAutoencoder(resumed.model, x, { epochs: 4, batchSize: 8, progress: false, checkpoint: { dir, every: 1, resume: true, keep: 3 } });
+    resumed.dispose();
+    assert.deepEqual(history.epoch, [0, 1, 2, 3]);
+    history.loss.forEach((loss, i) => assert.ok(Math.abs(loss - reference.loss[i]) <= TOLERANCE, `epoch ${i}: ${loss} vs ${reference.loss[i]}`));
+    x.dispose();
+  });
+
+  it('never loads an incomplete folder and cleans up temporary ones', async () => {
+    const dir = path.join(root, 'partial');
+    const ae = new DenseAutoencoder({ zDim: 2, seed: 1 });
+    await saveCheckpoint(5, { models: { model: ae.model }, optimizers: { model: ae.model.optimizer }, state: { seed: 1 } }, { dir, every: 1 });
+    // A newer folder without a manifest, one whose weights were truncated, and a leftover temp folder.
+    fs.mkdirSync(path.join(dir, 'ckpt-9'));
+    fs.cpSync(path.join(dir, 'ckpt-5'), path.join(dir, 'ckpt-7'), { recursive: true });
+    fs.truncateSync(path.join(dir, 'ckpt-7', 'model', 'weights.bin'), 10);
+    fs.mkdirSync(path.join(dir, '.tmp-ckpt-8-123-abc'));
+    const latest = findLatestCheckpoint(dir);
+    assert.equal(latest?.step, 5);
+    assert.ok(!fs.existsSync(path.join(dir, '.tmp-ckpt-8-123-abc')));
+    ae.dispose();
+  });
+});
+
+interface ChildResult { code: number | null; signal: NodeJS.Signals | null; lines: string[] }
+
+/** Runs the training child; with `killAtSave`, SIGKILLs it as soon as it reports that save half written. */
+function runChild(env: Record<string, string>, killAtSave?: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'train-child.ts')], {
+      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines: string[] = [];
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      if (killAtSave !== undefined && line === `saving ${killAtSave}`) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, lines }));
+  });
+}
+
+describe('SIGKILL during a save', () => {
+  it('the killed save never becomes a checkpoint; the next run resumes from the last complete one and matches an uninterrupted run', async () => {
+    const dir = path.join(root, 'killed');
+    const every = 2;
+    // Kill during the save of a random step (4, 6 or 8), while it pauses half written.
+    const killStep = every * (2 + Math.floor(Math.random() * 3));
+    const killed = await runChild({ CHILD_DIR: dir, CHILD_ITERATIONS: '40', CHILD_EVERY: String(every), CHILD_PAUSE_MS: '5000' }, killStep);
+    assert.equal(killed.signal, 'SIGKILL', `child exited with code ${killed.code} instead of being killed`);
+    const leftovers = fs.readdirSync(dir);
+    const temp = leftovers.filter((name) => name.startsWith('.tmp-ckpt-'));
+    assert.equal(temp.length, 1, `one half-written temp folder is left: ${leftovers.join(', ')}`);
+    assert.ok(!fs.existsSync(path.join(dir, temp[0], 'manifest.json')), 'the half-written folder has no manifest');
+    assert.ok(fs.existsSync(path.join(dir, temp[0], 'generator', 'weights.bin')), 'the half-written folder does hold model files');
+    assert.ok(!leftovers.includes(`ckpt-${killStep}`), 'the killed save never appears as a checkpoint');
+    const expected = [killStep - 2 * every, killStep - every].filter((step) => step >= every).map((step) => `ckpt-${step}`);
+    assert.deepEqual(leftovers.filter((n) => n.startsWith('ckpt-')).sort(), expected.sort(), 'keep: 2 keeps the two newest complete ones');
+
+    const total = killStep + 2;
+    const resumed = await runChild({ CHILD_DIR: dir, CHILD_ITERATIONS: String(total), CHILD_EVERY: String(every) });
+    assert.equal(resumed.code, 0);
+    assert.ok(resumed.lines.includes(`first ${killStep - every}`), `resumed at ${killStep - every}: ${resumed.lines.slice(0, 3).join(' | ')}`);
+    assert.ok(!fs.readdirSync(dir).some((name) => name.startsWith('.tmp-')), 'the temp folder was cleaned up');
+    const historyLine = resumed.lines.find((line) => line.startsWith('history '));
+    assert.ok(historyLine);
+    const history = JSON.parse(historyLine.slice('history '.length)) as GanHistory;
+    assertSameLosses(history, await uninterruptedChildRun(total));
+  });
+
+  it('killed at random moments (no pause), every checkpoint folder left behind is complete and loadable', async () => {
+    for (let trial = 0; trial < 2; trial++) {
+      const dir = path.join(root, `random-${trial}`);
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'train-child.ts')], {
+        env: { ...process.env, CHILD_DIR: dir, CHILD_ITERATIONS: '400', CHILD_EVERY: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      // Wait until training has started, then kill after a random extra delay.
+      await new Promise<void>((resolve) => {
+        readline.createInterface({ input: child.stdout }).on('line', (line) => { if (line.startsWith('first')) resolve(); });
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      const folders = fs.readdirSync(dir).filter((name) => name.startsWith('ckpt-'));
+      assert.ok(folders.length >= 1, `trial ${trial}: some checkpoint was completed (${fs.readdirSync(dir).join(', ')})`);
+      const latest = findLatestCheckpoint(dir);
+      assert.ok(latest, `trial ${trial}: a complete checkpoint is found`);
+      assert.ok(folders.includes(path.basename(latest.path)));
+      for (const folder of folders) assert.ok(fs.existsSync(path.join(dir, folder, 'manifest.json')), `${folder} is complete`);
+      const gan = createDcgan({ seed: 1 });
+      const loaded = await loadCheckpoint(latest.path, {
+        models: { generator: gan.generator, discriminator: gan.discriminator },
+        optimizers: { discriminator: gan.discriminator.optimizer, combined: gan.combined.optimizer },
+      });
+      assert.equal((loaded.state.history as GanHistory).iteration.length, latest.step);
+      disposeDcgan(gan);
+    }
+  });
+});
