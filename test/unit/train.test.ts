@@ -160,6 +160,34 @@ describe('ProgressReporter', () => {
     assert.match(lines[lines.length - 1], /^GAN \[#{30}\] 100\/100 iterations\s+10\.0s\s+d_loss 0\.5000\s+g_loss 0\.0100\n$/);
   });
 
+  it('in a kernel: one output updated in place, with text/plain and text/html', () => {
+    // Stand in for tslab's writer, which is set while a notebook cell runs.
+    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+    const messages: Array<{ content: { data: Record<string, string>; transient: { display_id?: string } }; update: boolean }> = [];
+    jupyter.lastWriteDisplayData = (content: (typeof messages)[number]['content'], update: boolean) => messages.push({ content, update });
+    const stderr: string[] = [];
+    let clock = 0;
+    try {
+      const reporter = new ProgressReporter({ label: 'AE', now: () => clock, stream: { write: (t: string) => stderr.push(t) } });
+      reporter.start(10, 'epoch');
+      for (let epoch = 1; epoch <= 10; epoch++) {
+        clock += 1000;
+        reporter.update(epoch, { loss: 1 / epoch });
+      }
+      reporter.finish(10, { loss: 0.1 });
+    } finally {
+      jupyter.lastWriteDisplayData = null;
+    }
+    assert.deepEqual(stderr, [], 'nothing goes to stderr in a kernel');
+    assert.ok(messages.length >= 2);
+    assert.equal(messages[0].update, false);
+    assert.ok(messages.slice(1).every((m) => m.update), 'later messages update the first output');
+    assert.equal(new Set(messages.map((m) => m.content.transient.display_id)).size, 1, 'one display id');
+    const final = messages[messages.length - 1].content.data;
+    assert.match(final['text/plain'], /10\/10 epochs.*loss 0\.1000/);
+    assert.match(final['text/html'], /<progress value="10" max="10"/);
+  });
+
   it('progress: false prints nothing', async () => {
     const writes: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
