@@ -8,7 +8,7 @@ import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { createRng, shuffledIndices } from '../data/random';
 import { deriveSeed, randomSeed } from '../models/seeds';
-import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointOptions } from './checkpoint';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { setDropoutSeeds } from './dropout';
 import { ProgressReporter, resolveProgress } from './progress';
@@ -82,6 +82,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
   const checkpoint = options.checkpoint;
   const checkpointModels = { model };
   const checkpointOptimizers = { model: model.optimizer };
+  if (checkpoint) validateCheckpointOptions(checkpoint, 'trainAutoencoder');
   if (checkpoint?.resume) {
     const latest = findLatestCheckpoint(checkpoint.dir);
     if (latest) {

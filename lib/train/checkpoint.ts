@@ -105,6 +105,16 @@ function checkpointSteps(dir: string): Array<{ step: number; name: string }> {
     .sort((a, b) => b.step - a.step);
 }
 
+/** Throws a learner-readable error for unusable checkpoint options. */
+export function validateCheckpointOptions(options: CheckpointOptions, caller: string): void {
+  if (typeof options.dir !== 'string' || options.dir === '') {
+    throw new Error(`${caller}: options.checkpoint.dir must be a folder path; got ${JSON.stringify(options.dir)}.`);
+  }
+  if (!Number.isInteger(options.every) || options.every < 1) {
+    throw new Error(`${caller}: options.checkpoint.every must be a whole number >= 1; got ${options.every}.`);
+  }
+}
+
 /** Writes a checkpoint for `step` atomically and prunes old ones. Returns its folder. */
 export async function saveCheckpoint(step: number, contents: CheckpointContents, options: CheckpointOptions): Promise<string> {
   const dir = path.resolve(options.dir);

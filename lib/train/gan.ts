@@ -13,7 +13,7 @@ import { tf } from '../tf';
 import { createRng, randomInt } from '../data/random';
 import type { Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed } from '../models/seeds';
-import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointOptions } from './checkpoint';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
 import { setDropoutSeeds } from './dropout';
@@ -100,6 +100,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const checkpoint = options.checkpoint;
   const checkpointModels = { generator, discriminator };
   const checkpointOptimizers = { discriminator: discriminator.optimizer, combined: combined.optimizer };
+  if (checkpoint) validateCheckpointOptions(checkpoint, 'trainGan');
   if (checkpoint?.resume) {
     const latest = findLatestCheckpoint(checkpoint.dir);
     if (latest) {
