@@ -1,0 +1,93 @@
+/**
+ * An exported HTML page in a real browser (Debian's headless Chromium): the fixture notebook
+ * test/fixtures/notebooks/images.ipynb shows one PNG (canvas, tslab display.png) and one SVG
+ * bar chart; both must be embedded in the page and render. Saves a screenshot in build/.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { REPO_ROOT, runNotebooks, type NotebookResult } from '../../lib/notebook';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOT = path.join(REPO_ROOT, 'build', 'screenshots', 'images-fixture.png');
+
+describe('exported HTML in headless Chromium', { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` }, () => {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+  let exported: NotebookResult;
+  let browser: Browser | undefined;
+  let page: Page;
+  const blocked: string[] = [];
+  let closeBrowser: (() => Promise<void>) | undefined;
+
+  before(async () => {
+    const summary = await runNotebooks({
+      notebooksDir: path.join(REPO_ROOT, 'test', 'fixtures', 'notebooks'),
+      profile: 'smoke',
+      only: ['images'],
+      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-browser'),
+    });
+    exported = summary.notebooks[0];
+    assert.equal(exported.status, 'ok', exported.report);
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      viewport: { width: 1000, height: 900 },
+    });
+    browser = context.browser() ?? undefined;
+    // Tests never touch the network: the page's CDN scripts (require.js, MathJax) are refused;
+    // everything the outputs need is embedded.
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+      blocked.push(url);
+      return route.abort();
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`file://${exported.htmlPath}`, { waitUntil: 'load' });
+    closeBrowser = () => context.close();
+  });
+
+  after(async () => {
+    await closeBrowser?.();
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  });
+
+  it('embeds the PNG and the SVG chart in the HTML itself', () => {
+    const html = fs.readFileSync(exported.htmlPath, 'utf8');
+    assert.match(html, /src="data:image\/png;base64,/);
+    // nbconvert 7.17 embeds SVG outputs as data: images (scripts in them cannot run).
+    assert.match(html, /src="data:image\/svg\+xml;base64,|<svg[^>]*>\s*<rect/);
+    assert.doesNotMatch(html, /<img[^>]+src="(?!data:)/);
+  });
+
+  it('shows one PNG and one SVG chart in the cell outputs, both decoded at their drawn sizes', async () => {
+    const images = await page.$$eval('.jp-OutputArea-output img', (elements) =>
+      elements.map((element) => {
+        // The DOM type (HTMLImageElement) is not in this project's lib; these are the fields read.
+        const image = element as unknown as { src: string; naturalWidth: number; naturalHeight: number; complete: boolean };
+        return { kind: image.src.slice(5, image.src.indexOf(';')), width: image.naturalWidth, height: image.naturalHeight, complete: image.complete };
+      }),
+    );
+    const inlineSvgs = await page.$$eval('.jp-OutputArea-output svg', (elements) => elements.length);
+    const svgCharts = images.filter((image) => image.kind === 'image/svg+xml').length + inlineSvgs;
+    console.log(`outputs: ${images.length} img (${images.map((image) => `${image.kind} ${image.width}x${image.height}`).join(', ')}), ${inlineSvgs} inline svg; blocked ${blocked.length} network request(s)`);
+    assert.deepEqual(images.filter((image) => image.kind === 'image/png').map(({ width, height, complete }) => [width, height, complete]), [[160, 160, true]]);
+    assert.equal(svgCharts, 1);
+    // The SVG is 20 + 30 per bar wide; the smoke profile sets barCount = 7.
+    const svg = images.find((image) => image.kind === 'image/svg+xml');
+    if (svg) assert.deepEqual([svg.width, svg.height], [230, 120]);
+  });
+
+  it('saves a screenshot of the page in build/screenshots/', async () => {
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const bytes = fs.readFileSync(SCREENSHOT);
+    assert.equal(bytes.subarray(1, 4).toString('ascii'), 'PNG');
+    assert.ok(bytes.length > 5_000, `screenshot is only ${bytes.length} bytes`);
+    assert.ok(browser === undefined || browser.isConnected());
+  });
+});

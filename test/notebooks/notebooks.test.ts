@@ -1,0 +1,83 @@
+/**
+ * The committed notebooks in notebooks/: clean (no outputs, no execution counts), valid
+ * nbformat 4 with one parameters cell, and every one runs without error under the smoke profile.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { before, describe, it } from 'node:test';
+import {
+  cellTags,
+  findParametersCell,
+  INJECTED_TAG,
+  KERNEL_NAME,
+  listNotebooks,
+  readNotebook,
+  REPO_ROOT,
+  runNotebooks,
+  type RunSummary,
+} from '../../lib/notebook';
+
+const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
+const notebookNames = listNotebooks(NOTEBOOKS_DIR);
+
+describe('committed notebooks', () => {
+  it('exist (at least the set-up check)', () => {
+    assert.ok(notebookNames.includes('00-setup-check.ipynb'), notebookNames.join(', '));
+  });
+
+  it('validate as nbformat 4 (nbformat.validate)', () => {
+    const check = spawnSync(
+      path.join(REPO_ROOT, '.venv', 'bin', 'python'),
+      [
+        '-c',
+        'import sys, nbformat\n' +
+          'bad = []\n' +
+          'for f in sys.argv[1:]:\n' +
+          '    try:\n' +
+          '        nb = nbformat.read(f, as_version=nbformat.NO_CONVERT)\n' +
+          '        assert nb.nbformat == 4, f"nbformat {nb.nbformat}"\n' +
+          '        nbformat.validate(nb)\n' +
+          '    except Exception as e:\n' +
+          '        bad.append(f"{f}: {type(e).__name__}: {str(e).splitlines()[0]}")\n' +
+          'print("\\n".join(bad)); sys.exit(1 if bad else 0)',
+        ...notebookNames.map((name) => path.join(NOTEBOOKS_DIR, name)),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(check.status, 0, `invalid notebooks:\n${check.stdout}${check.stderr}`);
+  });
+
+  for (const name of notebookNames) {
+    it(`${name} carries no outputs or execution counts, one parameters cell, and the tslab kernel`, () => {
+      const notebook = readNotebook(path.join(NOTEBOOKS_DIR, name));
+      const dirty = notebook.cells
+        .map((cell, index) => ({ cell, number: index + 1 }))
+        .filter(({ cell }) => cell.cell_type === 'code' && ((cell.outputs ?? []).length > 0 || cell.execution_count != null))
+        .map(({ number }) => number);
+      assert.deepEqual(dirty, [], `${name}: cells ${dirty.join(', ')} have outputs or execution counts; clear them before committing (JupyterLab: Edit > Clear Outputs of All Cells).`);
+      assert.equal(notebook.cells.some((cell) => cellTags(cell).includes(INJECTED_TAG)), false, `${name} holds an injected-parameters cell: commit the notebook, not the runner's executed copy.`);
+      findParametersCell(notebook, name);
+      const kernelspec = notebook.metadata.kernelspec as { name?: string } | undefined;
+      assert.equal(kernelspec?.name, KERNEL_NAME, `${name}: metadata.kernelspec.name should be "${KERNEL_NAME}"`);
+    });
+  }
+});
+
+describe('every notebook under the smoke profile', () => {
+  let summary: RunSummary;
+  before(async () => {
+    summary = await runNotebooks({ profile: 'smoke', outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke') });
+    console.log(`smoke run of ${summary.notebooks.length} notebook(s): ${summary.totalSeconds.toFixed(1)} s ` +
+      `(${summary.notebooks.map((entry) => `${entry.name} ${entry.seconds.toFixed(1)} s`).join(', ')})`);
+  });
+
+  for (const name of notebookNames) {
+    it(`${name} runs without error, well under a minute`, () => {
+      const result = summary.notebooks.find((entry) => entry.name === name);
+      assert.ok(result, `${name} missing from the run`);
+      assert.equal(result.status, 'ok', result.report);
+      assert.ok(result.seconds < 60, `${name} took ${result.seconds.toFixed(1)} s under the smoke profile; lower its settings in notebooks/profiles.json`);
+    });
+  }
+});
