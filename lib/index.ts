@@ -6,3 +6,4 @@ export { tf } from './tf';
 export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow, type TensorFlowApi } from './backend';
 export * from './models';
 export * from './train';
+export * from './data';

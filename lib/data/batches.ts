@@ -1,0 +1,115 @@
+/**
+ * From MNIST splits to what the chapters train on: scaled tensors, seeded batches, a
+ * train/validation split. Tensors are built straight from typed arrays (no intermediate
+ * tensors), and each one returned belongs to the caller, who disposes it.
+ */
+import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { MNIST_PIXELS, MNIST_SIDE, selectExamples, type MnistSplit } from './mnist';
+import { createRng, randomInt, shuffledIndices } from './random';
+
+/** 'tanh': (x - 127.5) / 127.5, in [-1, 1] (the GAN's tanh output); 'unit': x / 255, in [0, 1] (autoencoders). */
+export type PixelScale = 'tanh' | 'unit';
+
+export interface ToTensorOptions {
+  /** How pixels 0..255 map to floats. */
+  scale: PixelScale;
+  /** Which examples, in this order. Default: all of them. */
+  indices?: ArrayLike<number>;
+}
+
+function scaledPixels(split: MnistSplit, options: ToTensorOptions, caller: string): { values: Float32Array; n: number } {
+  if (options.scale !== 'tanh' && options.scale !== 'unit') {
+    throw new Error(`${caller}: scale must be 'tanh' ([-1, 1]) or 'unit' ([0, 1]); got ${JSON.stringify(options.scale)}.`);
+  }
+  // A 256-entry table: every pixel value is scaled once, then looked up.
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v++) table[v] = options.scale === 'tanh' ? (v - 127.5) / 127.5 : v / 255;
+  const indices = options.indices;
+  const n = indices === undefined ? split.count : indices.length;
+  const values = new Float32Array(n * MNIST_PIXELS);
+  for (let k = 0; k < n; k++) {
+    const i = indices === undefined ? k : indices[k];
+    if (!Number.isInteger(i) || i < 0 || i >= split.count) {
+      throw new RangeError(`${caller}: index ${i} at position ${k} is outside 0..${split.count - 1}.`);
+    }
+    const from = i * MNIST_PIXELS;
+    const to = k * MNIST_PIXELS;
+    for (let p = 0; p < MNIST_PIXELS; p++) values[to + p] = table[split.images[from + p]];
+  }
+  return { values, n };
+}
+
+/** Images as a [n, 28, 28, 1] float32 tensor, scaled. The caller disposes it. */
+export function toImageTensor(split: MnistSplit, options: ToTensorOptions): Tensor4D {
+  const { values, n } = scaledPixels(split, options, 'toImageTensor');
+  return tf.tensor4d(values, [n, MNIST_SIDE, MNIST_SIDE, 1], 'float32');
+}
+
+/** Images flattened to a [n, 784] float32 tensor, scaled (the fully connected autoencoder). The caller disposes it. */
+export function toFlatTensor(split: MnistSplit, options: ToTensorOptions): Tensor2D {
+  const { values, n } = scaledPixels(split, options, 'toFlatTensor');
+  return tf.tensor2d(values, [n, MNIST_PIXELS], 'float32');
+}
+
+export interface SplitOptions {
+  /** Share of examples held out for validation, strictly between 0 and 1 (e.g. 0.1). */
+  validationFraction: number;
+  /** Seed of the shuffle: the same seed gives the same split. */
+  seed: number;
+}
+
+/** Shuffles with `seed`, then holds out round(count * validationFraction) examples. */
+export function splitTrainValidation(split: MnistSplit, options: SplitOptions): { train: MnistSplit; validation: MnistSplit } {
+  const { validationFraction, seed } = options;
+  if (!(validationFraction > 0 && validationFraction < 1)) {
+    throw new RangeError(`splitTrainValidation: validationFraction must be between 0 and 1 (exclusive); got ${validationFraction}.`);
+  }
+  const validationCount = Math.round(split.count * validationFraction);
+  if (validationCount === 0 || validationCount === split.count) {
+    throw new RangeError(
+      `splitTrainValidation: a fraction of ${validationFraction} of ${split.count} examples leaves ${validationCount} for validation and ` +
+      `${split.count - validationCount} for training; both need at least one.`,
+    );
+  }
+  const order = shuffledIndices(split.count, createRng(seed));
+  const trainCount = split.count - validationCount;
+  return { train: selectExamples(split, order.subarray(0, trainCount)), validation: selectExamples(split, order.subarray(trainCount)) };
+}
+
+function checkBatchArgs(caller: string, count: number, batchSize: number): void {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`${caller}: count must be a positive integer; got ${count}.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`${caller}: batchSize must be a positive integer; got ${batchSize}.`);
+}
+
+/** `batchSize` indices in [0, count), drawn with replacement (numpy's randint, as the book's GAN does). */
+export function randomBatchIndices(count: number, batchSize: number, rng: () => number): Int32Array {
+  checkBatchArgs('randomBatchIndices', count, batchSize);
+  const batch = new Int32Array(batchSize);
+  for (let k = 0; k < batchSize; k++) batch[k] = randomInt(rng, count);
+  return batch;
+}
+
+/** One epoch: every index once, shuffled by `rng`, cut into batches of `batchSize` (the last may be smaller). */
+export function epochBatchIndices(count: number, batchSize: number, rng: () => number): Int32Array[] {
+  checkBatchArgs('epochBatchIndices', count, batchSize);
+  const order = shuffledIndices(count, rng);
+  const batches: Int32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) batches.push(order.slice(start, Math.min(start + batchSize, count)));
+  return batches;
+}
+
+/** `n` distinct example indices chosen by `seed` (the same seed, the same digits), e.g. to show 5 test digits. */
+export function sampleDigits(split: MnistSplit, n: number, seed: number): Int32Array {
+  if (!Number.isInteger(n) || n < 0 || n > split.count) {
+    throw new RangeError(`sampleDigits: n must be an integer from 0 to ${split.count} (the split's size); got ${n}.`);
+  }
+  return shuffledIndices(split.count, createRng(seed)).slice(0, n);
+}
+
+/** How many examples of each digit: index d holds the count of label d. */
+export function digitCounts(split: MnistSplit): number[] {
+  const counts = new Array<number>(10).fill(0);
+  for (let i = 0; i < split.count; i++) counts[split.labels[i]]++;
+  return counts;
+}

@@ -1,0 +1,159 @@
+/**
+ * IDX files (the MNIST format): a 4-byte magic number (0, 0, data type, rank), one big-endian
+ * uint32 per dimension, then the values, big-endian, row-major. Files may be gzip-compressed;
+ * gzip is recognised by its own magic bytes (1f 8b), not by the file name.
+ *
+ * Everything is validated before anything is returned: a damaged file throws an IdxFormatError
+ * naming the file, the field, what was expected and what was found; never a partial result.
+ */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+
+export type IdxDataType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
+export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+
+/** A parsed IDX file. `data` is a fresh array (not a view of the input) of product(dims) values. */
+export interface IdxArray {
+  /** The file (or name) the values came from, for error messages. */
+  source: string;
+  dtype: IdxDataType;
+  dims: number[];
+  data: IdxData;
+}
+
+/** What the caller requires of a file; a mismatch is an IdxFormatError. */
+export interface IdxExpectation {
+  /** The whole 32-bit magic number, e.g. 2051 (0x00000803) for MNIST images. Default: any valid one. */
+  magic?: number;
+  /** Required dimensions; `null` leaves one free (e.g. [null, 28, 28] for images). Default: any. */
+  dims?: Array<number | null>;
+}
+
+/** A file that is not the IDX data it should be. `field` names the part that is wrong. */
+export class IdxFormatError extends Error {
+  constructor(
+    readonly file: string,
+    readonly field: string,
+    readonly expected: string,
+    readonly found: string,
+    hint = 'The file is damaged or not an MNIST IDX file: delete it and download it again (npm run download-mnist), or restore data/mnist from git.',
+  ) {
+    super(`${file}: ${field}: expected ${expected}, found ${found}. ${hint}`);
+    this.name = 'IdxFormatError';
+  }
+}
+
+const TYPES: Record<number, { dtype: IdxDataType; bytes: number }> = {
+  0x08: { dtype: 'uint8', bytes: 1 },
+  0x09: { dtype: 'int8', bytes: 1 },
+  0x0b: { dtype: 'int16', bytes: 2 },
+  0x0c: { dtype: 'int32', bytes: 4 },
+  0x0d: { dtype: 'float32', bytes: 4 },
+  0x0e: { dtype: 'float64', bytes: 8 },
+};
+
+/** IDX magic numbers of the MNIST files. */
+export const IDX_MAGIC = { images: 0x00000803, labels: 0x00000801 } as const;
+
+function hex(value: number): string {
+  return `0x${(value >>> 0).toString(16).padStart(8, '0')} (${value >>> 0})`;
+}
+
+function describeDims(dims: Array<number | null>): string {
+  return `[${dims.map((d) => (d === null ? 'any' : String(d))).join(', ')}]`;
+}
+
+/** True when the bytes start with the gzip magic 1f 8b. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
+/** Parses IDX bytes (already decompressed). `sourceName` appears in every error message. */
+export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExpectation = {}): IdxArray {
+  if (bytes.length < 4) {
+    throw new IdxFormatError(sourceName, 'magic', 'a 4-byte IDX header', `${bytes.length} bytes in the whole file`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0, false);
+  if (bytes[0] !== 0 || bytes[1] !== 0) {
+    throw new IdxFormatError(sourceName, 'magic', 'the first two bytes to be 0 (an IDX file)', `${hex(magic)}`);
+  }
+  const type = TYPES[bytes[2]];
+  if (type === undefined) {
+    throw new IdxFormatError(sourceName, 'magic (data type byte)', 'one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e', `0x${bytes[2].toString(16).padStart(2, '0')}`);
+  }
+  if (expected.magic !== undefined && magic !== expected.magic) {
+    throw new IdxFormatError(sourceName, 'magic', hex(expected.magic), hex(magic));
+  }
+  const rank = bytes[3];
+  if (rank === 0) throw new IdxFormatError(sourceName, 'rank', 'at least 1', '0');
+  if (expected.dims !== undefined && rank !== expected.dims.length) {
+    throw new IdxFormatError(sourceName, 'rank', `${expected.dims.length} (dimensions ${describeDims(expected.dims)})`, String(rank));
+  }
+  const headerLength = 4 + 4 * rank;
+  if (bytes.length < headerLength) {
+    throw new IdxFormatError(sourceName, 'byte length', `at least ${headerLength} bytes for the header of a rank-${rank} file`, `${bytes.length} bytes (truncated)`);
+  }
+  const dims: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const size = view.getUint32(4 + 4 * i, false);
+    const want = expected.dims?.[i];
+    if (want !== undefined && want !== null && size !== want) {
+      throw new IdxFormatError(sourceName, `dimension ${i}`, `${want} (dimensions ${describeDims(expected.dims ?? [])})`, String(size));
+    }
+    dims.push(size);
+  }
+  const count = dims.reduce((a, b) => a * b, 1);
+  const expectedLength = headerLength + count * type.bytes;
+  if (bytes.length !== expectedLength) {
+    const what = bytes.length < expectedLength ? 'truncated' : 'extra bytes at the end';
+    throw new IdxFormatError(
+      sourceName, 'byte length',
+      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of ${type.bytes} byte${type.bytes > 1 ? 's' : ''})`,
+      `${bytes.length} bytes (${what})`,
+    );
+  }
+  return { source: sourceName, dtype: type.dtype, dims, data: readValues(view, headerLength, count, type.dtype) };
+}
+
+function readValues(view: DataView, offset: number, count: number, dtype: IdxDataType): IdxData {
+  const start = view.byteOffset + offset;
+  switch (dtype) {
+    case 'uint8':
+      return new Uint8Array(view.buffer.slice(start, start + count));
+    case 'int8':
+      return new Int8Array(view.buffer.slice(start, start + count));
+    default: {
+      // Multi-byte values are big-endian in IDX: read them one by one through the DataView.
+      const out = dtype === 'int16' ? new Int16Array(count) : dtype === 'int32' ? new Int32Array(count)
+        : dtype === 'float32' ? new Float32Array(count) : new Float64Array(count);
+      const size = out.BYTES_PER_ELEMENT;
+      for (let i = 0; i < count; i++) {
+        const at = offset + i * size;
+        out[i] = dtype === 'int16' ? view.getInt16(at, false) : dtype === 'int32' ? view.getInt32(at, false)
+          : dtype === 'float32' ? view.getFloat32(at, false) : view.getFloat64(at, false);
+      }
+      return out;
+    }
+  }
+}
+
+/** Reads an IDX file, gzip-compressed or raw (detected by the magic bytes 1f 8b). */
+export function readIdxFile(filePath: string, expected: IdxExpectation = {}): IdxArray {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(filePath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new IdxFormatError(filePath, 'file', 'a readable file', code === 'ENOENT' ? 'no such file' : code,
+      'Check the path; the embedded test set lives in data/mnist (restore it from git), the full set in data/mnist/full (npm run download-mnist).');
+  }
+  if (isGzip(bytes)) {
+    try {
+      bytes = zlib.gunzipSync(bytes);
+    } catch (err) {
+      throw new IdxFormatError(filePath, 'gzip stream', 'a complete gzip stream', (err as Error).message);
+    }
+  }
+  return parseIdx(bytes, filePath, expected);
+}
