@@ -1,0 +1,231 @@
+"""The Keras side of the benchmark: one workload, timed, in this (fresh) process.
+
+Run by bench/run.ts as `.venv/bin/python bench/keras_workloads.py --workload gan ...`; prints ONE
+JSON line on stdout (the harness parses it). The models follow /work/shared/SPEC.md A, B and D
+and the book's Keras code: train_on_batch for the GAN loop, model.fit for the autoencoders.
+
+Threads: TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS are set by the harness (the same values
+go to the tfjs-node child); here they are also set through tf.config.threading, which must
+happen before TensorFlow runs its first op.
+"""
+import argparse
+import gzip
+import json
+import os
+import platform
+import resource
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+IMAGES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mnist", "t10k-images-idx3-ubyte.gz")
+
+
+def load_test_images():
+    """The 10,000 embedded test images as uint8 [n, 28, 28] (IDX: 16-byte header, then pixels)."""
+    with gzip.open(IMAGES_PATH, "rb") as f:
+        raw = f.read()
+    magic = int.from_bytes(raw[0:4], "big")
+    count = int.from_bytes(raw[4:8], "big")
+    if magic != 2051:
+        raise SystemExit(f"{IMAGES_PATH}: expected IDX image magic 2051, found {magic}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(count, 28, 28)
+
+
+# --- SPEC A: DCGAN -------------------------------------------------------------------------
+
+def build_generator():
+    return keras.Sequential([
+        keras.Input((100,)),
+        layers.Dense(128 * 7 * 7),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.BatchNormalization(),
+        layers.Reshape((7, 7, 128)),
+        layers.UpSampling2D(),
+        layers.Conv2D(64, kernel_size=5, padding="same"),
+        layers.BatchNormalization(),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.UpSampling2D(),
+        layers.Conv2D(1, kernel_size=5, padding="same", activation="tanh"),
+    ], name="generator")
+
+
+def build_discriminator():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, kernel_size=5, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Dropout(0.3),
+        layers.Conv2D(128, kernel_size=5, strides=2, padding="same"),
+        layers.LeakyReLU(negative_slope=0.2),
+        layers.Dropout(0.3),
+        layers.Flatten(),
+        layers.Dense(1, activation="sigmoid"),
+    ], name="discriminator")
+
+
+def run_gan(args, images_u8):
+    generator = build_generator()
+    discriminator = build_discriminator()
+    # The book's order: compile D, freeze it, build and compile the combined model.
+    discriminator.compile(loss="binary_crossentropy", optimizer="adam")
+    discriminator.trainable = False
+    noise_in = keras.Input((100,))
+    gan = keras.Model(noise_in, discriminator(generator(noise_in)))
+    gan.compile(loss="binary_crossentropy", optimizer="adam")
+    # Keras 3 (unlike the Keras 2 the book was written for) reads `trainable` when a model's
+    # train function is first traced, so the book's order would leave D untrained everywhere
+    # ("The model does not have any trainable weights"). Toggling around the steps restores the
+    # book's semantics (D learns in its own steps, is frozen in the combined one), so that the
+    # Keras side does the same work as the project; a check with weight snapshots confirmed it.
+
+    x_train = ((images_u8.astype("float32") - 127.5) / 127.5).reshape(-1, 28, 28, 1)
+    batch = args.batch_size
+    valid = np.ones((batch, 1))
+    fake = np.zeros((batch, 1))
+    rng = np.random.default_rng(args.seed)
+    times = []
+    losses = []
+    for i in range(args.warmup + args.iterations):
+        start = time.perf_counter()
+        idx = rng.integers(0, x_train.shape[0], batch)
+        imgs = x_train[idx]
+        discriminator.trainable = True
+        d_loss_real = discriminator.train_on_batch(imgs, valid)
+        noise = rng.normal(0, 1, (batch, 100))
+        gen_imgs = generator.predict(noise, verbose=0)
+        d_loss_fake = discriminator.train_on_batch(gen_imgs, fake)
+        d_loss = 0.5 * np.add(d_loss_real, d_loss_fake)
+        discriminator.trainable = False
+        g_loss = gan.train_on_batch(noise, valid)
+        elapsed = time.perf_counter() - start
+        if i >= args.warmup:
+            times.append(elapsed)
+            losses.append([float(d_loss), float(g_loss)])
+    return {"unit": "s/iteration", "times": times, "lastLosses": losses[-1] if losses else None,
+            "params": {"generator": generator.count_params(), "discriminator": discriminator.count_params()}}
+
+
+# --- SPEC B: convolutional autoencoder -----------------------------------------------------
+
+def build_conv_autoencoder():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(16, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2, padding="same"),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2, padding="same"),
+        layers.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.UpSampling2D(),
+        layers.Conv2D(8, 3, padding="same", activation="relu"),
+        layers.UpSampling2D(),
+        layers.Conv2D(16, 3, activation="relu"),
+        layers.UpSampling2D(),
+        layers.Conv2D(1, 3, padding="same", activation="sigmoid"),
+    ], name="conv_autoencoder")
+
+
+# --- SPEC D: 2-D convolutional autoencoder -------------------------------------------------
+
+def build_autoencoder_2d():
+    enc_in = keras.Input((28, 28, 1))
+    x = enc_in
+    for filters, strides in zip([32, 64, 64, 64], [1, 2, 2, 1]):
+        x = layers.Conv2D(filters, 3, strides=strides, padding="same")(x)
+        x = layers.LeakyReLU()(x)
+    shape_before = x.shape[1:]
+    x = layers.Flatten()(x)
+    code = layers.Dense(2)(x)
+    encoder = keras.Model(enc_in, code, name="encoder")
+    dec_in = keras.Input((2,))
+    y = layers.Dense(int(np.prod(shape_before)))(dec_in)
+    y = layers.Reshape(shape_before)(y)
+    for i, (filters, strides) in enumerate(zip([64, 64, 32, 1], [1, 2, 2, 1])):
+        y = layers.Conv2DTranspose(filters, 3, strides=strides, padding="same")(y)
+        y = layers.Activation("sigmoid")(y) if i == 3 else layers.LeakyReLU()(y)
+    decoder = keras.Model(dec_in, y, name="decoder")
+    model_in = keras.Input((28, 28, 1))
+    model = keras.Model(model_in, decoder(encoder(model_in)), name="autoencoder")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.00005), loss="mse")
+    return model
+
+
+def run_epochs(args, images_u8, model):
+    x = (images_u8.astype("float32") / 255.0).reshape(-1, 28, 28, 1)
+    if args.limit:
+        x = x[: args.limit]
+    batch = args.batch_size
+    # Warm-up: a few full batches plus the epoch's last partial batch, so tf.function has traced
+    # both batch shapes before timing starts.
+    warm_count = batch * args.warmup_batches + (x.shape[0] % batch)
+    model.fit(x[:warm_count], x[:warm_count], epochs=1, batch_size=batch, shuffle=True, verbose=0)
+    times = []
+    losses = []
+    for _ in range(args.epochs):
+        start = time.perf_counter()
+        history = model.fit(x, x, epochs=1, batch_size=batch, shuffle=True, verbose=0)
+        times.append(time.perf_counter() - start)
+        losses.append(float(history.history["loss"][-1]))
+    return {"unit": "s/epoch", "times": times, "lastLosses": losses[-1:], "params": {"model": model.count_params()},
+            "samples": int(x.shape[0])}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workload", required=True, choices=["gan", "conv_ae", "ae2d"])
+    parser.add_argument("--batch-size", type=int, required=True)
+    parser.add_argument("--warmup", type=int, default=5, help="GAN warm-up iterations")
+    parser.add_argument("--iterations", type=int, default=50, help="GAN timed iterations")
+    parser.add_argument("--epochs", type=int, default=1, help="timed epochs (autoencoders)")
+    parser.add_argument("--warmup-batches", type=int, default=5, help="full warm-up batches (autoencoders)")
+    parser.add_argument("--limit", type=int, default=0, help="use only the first N images (0: all)")
+    parser.add_argument("--intra", type=int, required=True)
+    parser.add_argument("--inter", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    tf.config.threading.set_intra_op_parallelism_threads(args.intra)
+    tf.config.threading.set_inter_op_parallelism_threads(args.inter)
+    keras.utils.set_random_seed(args.seed)
+    images = load_test_images()
+
+    if args.workload == "gan":
+        result = run_gan(args, images)
+    elif args.workload == "conv_ae":
+        model = build_conv_autoencoder()
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        result = run_epochs(args, images, model)
+    else:
+        result = run_epochs(args, images, build_autoencoder_2d())
+
+    result.update({
+        "side": "keras",
+        "workload": args.workload,
+        "batchSize": args.batch_size,
+        # KiB on Linux.
+        "maxRssKiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "threads": {
+            "intraOp": tf.config.threading.get_intra_op_parallelism_threads(),
+            "interOp": tf.config.threading.get_inter_op_parallelism_threads(),
+            "osThreadsAtEnd": len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None,
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+            "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
+        },
+    })
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+/**
+ * The project side of the benchmark: one workload, timed, in this (fresh) process, using the
+ * library's own builders and training loops (lib/models, lib/train), so the numbers measure the
+ * code the notebooks run.
+ *
+ * Run by bench/run.ts as `tsx bench/ts-workloads.ts --workload gan ...`; prints ONE JSON line on
+ * stdout. Threads: tfjs-node creates its TensorFlow context with default options, so the only
+ * way to set the thread pools is the environment (TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS,
+ * read by the TensorFlow C library when the context starts); the harness sets them, and this
+ * process reports how many OS threads it ended with as evidence.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
+import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
+import { parseFlags } from './flags';
+
+export type WorkloadName = 'gan' | 'conv_ae' | 'ae2d';
+
+interface WorkloadResult {
+  unit: string;
+  times: number[];
+  lastLosses: number[] | null;
+  samples?: number;
+}
+
+async function runGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
+  // Scaled to [-1, 1] like the book: (x - 127.5) / 127.5.
+  const x = tf.tidy(() => tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5)) as Tensor4D;
+  const gan = createDcgan({ seed: flags.seed });
+  const times: number[] = [];
+  let lastLosses: number[] | null = null;
+  let previous = performance.now();
+  await trainGan(gan, x, {
+    iterations: flags.warmup + flags.iterations,
+    batchSize: flags.batchSize,
+    seed: flags.seed,
+    progress: false,
+    onIteration: ({ iteration, dLoss, gLoss }) => {
+      const now = performance.now();
+      if (iteration >= flags.warmup) {
+        times.push((now - previous) / 1000);
+        lastLosses = [dLoss, gLoss];
+      }
+      previous = now;
+    },
+  });
+  x.dispose();
+  return { unit: 's/iteration', times, lastLosses };
+}
+
+async function runEpochs(workload: 'conv_ae' | 'ae2d', images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
+  const used = flags.limit > 0 ? Math.min(flags.limit, count) : count;
+  const x = tf.tidy(() => tf.tensor4d(images.subarray(0, used * 784), [used, 28, 28, 1], 'int32').toFloat().div(255)) as Tensor4D;
+  const model = workload === 'conv_ae' ? buildConvAutoencoder({ seed: flags.seed }) : buildConvAutoencoder2d({ seed: flags.seed }).model;
+  // Warm-up as on the Keras side: a few full batches plus the epoch's last partial batch.
+  const warmCount = Math.min(used, flags.batchSize * flags.warmupBatches + (used % flags.batchSize));
+  const warm = x.slice(0, warmCount);
+  await trainAutoencoder(model, warm, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed, progress: false });
+  warm.dispose();
+  const times: number[] = [];
+  let lastLosses: number[] | null = null;
+  for (let epoch = 0; epoch < flags.epochs; epoch++) {
+    const start = performance.now();
+    const history = await trainAutoencoder(model, x, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed + epoch, progress: false });
+    times.push((performance.now() - start) / 1000);
+    lastLosses = history.loss.slice(-1);
+  }
+  x.dispose();
+  return { unit: 's/epoch', times, lastLosses, samples: used };
+}
+
+interface Flags {
+  workload: WorkloadName;
+  batchSize: number;
+  warmup: number;
+  iterations: number;
+  epochs: number;
+  warmupBatches: number;
+  limit: number;
+  seed: number;
+}
+
+async function main(): Promise<void> {
+  const raw = parseFlags(process.argv.slice(2));
+  const workload = raw.workload as WorkloadName;
+  if (!['gan', 'conv_ae', 'ae2d'].includes(workload)) {
+    throw new Error(`ts-workloads: --workload must be gan, conv_ae or ae2d; got "${raw.workload}".`);
+  }
+  const num = (name: string, fallback?: number): number => {
+    const value = raw[name] === undefined ? fallback : Number(raw[name]);
+    if (value === undefined || !Number.isFinite(value)) throw new Error(`ts-workloads: --${name} must be a number; got "${raw[name]}".`);
+    return value;
+  };
+  const flags: Flags = {
+    workload,
+    batchSize: num('batch-size'),
+    warmup: num('warmup', 5),
+    iterations: num('iterations', 50),
+    epochs: num('epochs', 1),
+    warmupBatches: num('warmup-batches', 5),
+    limit: num('limit', 0),
+    seed: num('seed', 1),
+  };
+  // The same file the Keras side reads: data/mnist/t10k-images-idx3-ubyte.gz.
+  const { images, count } = loadEmbeddedTestSet();
+  const result = workload === 'gan' ? await runGan(images, count, flags) : await runEpochs(workload, images, count, flags);
+  const info = backendInfo(tf);
+  const output = {
+    ...result,
+    side: 'ts',
+    workload,
+    batchSize: flags.batchSize,
+    // process.resourceUsage().maxRSS is in KiB, like ru_maxrss on Linux.
+    maxRssKiB: process.resourceUsage().maxRSS,
+    leakedTensors: tf.memory().numTensors,
+    threads: {
+      intraOp: Number(process.env.TF_NUM_INTRAOP_THREADS ?? 0),
+      interOp: Number(process.env.TF_NUM_INTEROP_THREADS ?? 0),
+      osThreadsAtEnd: fs.existsSync('/proc/self/task') ? fs.readdirSync('/proc/self/task').length : null,
+    },
+    versions: {
+      node: process.versions.node,
+      tfjs: info.tfjsVersion,
+      tfjsNode: tf.version.tfjs,
+      tensorflowCLibrary: info.tensorflowVersion,
+      librarySource: info.librarySource ?? 'tfjs-node download',
+      backend: info.backend,
+      platform: `${os.platform()} ${os.release()}`,
+    },
+  };
+  process.stdout.write(JSON.stringify(output) + '\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.exit(1);
+});
