@@ -14,6 +14,7 @@ import * as os from 'os';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
 import { parseFlags } from './flags';
+import { installNativeActivationGrads } from './native-grads';
 
 export type WorkloadName = 'gan' | 'conv_ae' | 'ae2d';
 
@@ -103,6 +104,8 @@ async function main(): Promise<void> {
     seed: num('seed', 1),
   };
   // The same file the Keras side reads: data/mnist/t10k-images-idx3-ubyte.gz.
+  // Off in `npm run bench`; on by hand to measure the proposed fix (bench/native-grads.ts).
+  if (raw['native-grads'] === 'true') installNativeActivationGrads();
   const { images, count } = loadEmbeddedTestSet();
   const result = workload === 'gan' ? await runGan(images, count, flags) : await runEpochs(workload, images, count, flags);
   const info = backendInfo(tf);
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
       backend: info.backend,
       platform: `${os.platform()} ${os.release()}`,
     },
+    nativeGradsPrototype: raw['native-grads'] === 'true',
   };
   process.stdout.write(JSON.stringify(output) + '\n');
 }
