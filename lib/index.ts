@@ -7,3 +7,5 @@ export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow, typ
 export * from './models';
 export * from './train';
 export * from './data';
+export * from './viz';
+export * from './display';

@@ -9,8 +9,12 @@
  */
 import { randomUUID } from 'crypto';
 
-/** A Jupyter mime bundle: mime type to text, or base64 for binary types such as image/png. */
-export type MimeBundle = Record<string, string>;
+/**
+ * A Jupyter mime bundle: mime type to text, base64 for binary types such as image/png, or the
+ * JSON object itself for JSON types such as application/vnd.vegalite.v5+json (a string there
+ * would be read as a URL by vega-embed).
+ */
+export type MimeBundle = Record<string, string | object>;
 
 interface DisplayContent {
   data: MimeBundle;

@@ -1,0 +1,158 @@
+/**
+ * Showing charts and pictures in a tslab notebook, and saving the same objects to files.
+ *
+ * Why one bundle per chart: tslab's own display.* functions send one mime type per message,
+ * so a chart would be either interactive or static. A Jupyter display_data message may carry
+ * several representations of the same thing, and each front end picks the one it prefers:
+ *   - JupyterLab renders the richest type it has a renderer for: its vega5 extension (rank 57,
+ *     a "safe" renderer) beats image/svg+xml (rank 80), so the chart is interactive there;
+ *   - nbconvert's HTML exporter takes the first type of its display_data_priority it finds
+ *     (application/javascript, text/html, text/markdown, image/svg+xml, ..., text/plain) and
+ *     ignores vega-lite, so the exported page shows the static SVG, no JavaScript needed.
+ *     The bundle therefore holds no text/html, which would win over the SVG there.
+ *
+ * Outside a kernel (scripts, tests) every show* function does nothing and returns false, so
+ * the same code runs everywhere; save* functions write files in either case.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { randomBytes } from 'crypto';
+import { inKernel, LiveOutput, publishBundle, type MimeBundle } from './kernel';
+import { renderSvg, type ChartSpec, type RenderSvgOptions } from '../viz/render';
+
+export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
+
+/** A short text stand-in for front ends that show nothing richer. */
+function chartText(spec: ChartSpec): string {
+  const title = (spec as { title?: unknown }).title;
+  const text = typeof title === 'string' ? title
+    : title && typeof title === 'object' && typeof (title as { text?: unknown }).text === 'string' ? (title as { text: string }).text
+      : 'untitled';
+  return `<vega-lite chart: ${text}>`;
+}
+
+/** Display metadata: JupyterLab's vega extension reads embed_options (e.g. the canvas renderer). */
+function chartMetadata(spec: ChartSpec): Record<string, unknown> {
+  const usermeta = (spec as { usermeta?: { embedOptions?: unknown } }).usermeta;
+  return usermeta?.embedOptions ? { [VEGA_LITE_MIME]: { embed_options: usermeta.embedOptions } } : {};
+}
+
+/** The bundle showChart publishes: the spec (interactive), its SVG (static) and a text line. */
+export async function chartBundle(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<MimeBundle> {
+  return {
+    [VEGA_LITE_MIME]: spec,
+    'image/svg+xml': await renderSvg(spec, options),
+    'text/plain': chartText(spec),
+  };
+}
+
+/**
+ * Shows a vega-lite chart as one cell output: interactive in JupyterLab, static SVG in the HTML
+ * export. `await` it, so the output lands in the cell that called it. Returns false (and draws
+ * nothing) outside a kernel.
+ */
+export async function showChart(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<boolean> {
+  if (!inKernel()) return false;
+  return publishBundle(await chartBundle(spec, options), chartMetadata(spec));
+}
+
+/** Width and height of a PNG, read from its header; throws on bytes that are not a PNG. */
+export function pngSize(png: Buffer): { width: number; height: number } {
+  const signature = '89504e470d0a1a0a';
+  if (png.length < 24 || png.subarray(0, 8).toString('hex') !== signature || png.subarray(12, 16).toString('latin1') !== 'IHDR') {
+    throw new Error('Expected PNG bytes (such as imageGrid returns), but the data does not start with a PNG header.');
+  }
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
+}
+
+function pngBundle(png: Buffer): MimeBundle {
+  const { width, height } = pngSize(png);
+  return { 'image/png': png.toString('base64'), 'text/plain': `<PNG image ${width}x${height}>` };
+}
+
+/** Shows PNG bytes (an image grid) as image/png. Returns false (and shows nothing) outside a kernel. */
+export function showImage(png: Buffer): boolean {
+  if (!inKernel()) return false;
+  return publishBundle(pngBundle(png));
+}
+
+/** Writes a file atomically: a temporary file beside it, then a rename (no half-written files). */
+export function writeFileAtomic(filePath: string, data: string | Buffer): void {
+  const dir = path.dirname(filePath);
+  fs.mkdirSync(dir, { recursive: true });
+  const temp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    fs.writeFileSync(temp, data);
+    fs.renameSync(temp, filePath);
+  } catch (err) {
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Saves a chart: '.svg' as the static picture, '.json' as the vega-lite spec itself (open it in
+ * the vega editor). Written atomically.
+ */
+export async function saveChart(spec: ChartSpec, filePath: string, options: RenderSvgOptions = {}): Promise<void> {
+  const extension = path.extname(filePath).toLowerCase();
+  if (extension === '.svg') writeFileAtomic(filePath, await renderSvg(spec, options));
+  else if (extension === '.json') writeFileAtomic(filePath, JSON.stringify(spec) + '\n');
+  else throw new Error(`saveChart: cannot save "${filePath}": the name must end in .svg (picture) or .json (vega-lite spec), not "${extension || 'no extension'}".`);
+}
+
+/** Saves PNG bytes (an image grid) to a .png file, atomically. */
+export function savePng(png: Buffer, filePath: string): void {
+  pngSize(png);
+  if (path.extname(filePath).toLowerCase() !== '.png') {
+    throw new Error(`savePng: cannot save "${filePath}": the name must end in .png.`);
+  }
+  writeFileAtomic(filePath, png);
+}
+
+export interface LiveChartOptions {
+  /** Minimum milliseconds between redraws; updates in between are skipped. Default 1000. */
+  minIntervalMs?: number;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+  /** How warnings from vega-lite/vega are handled. Default 'throw'. */
+  warnings?: RenderSvgOptions['warnings'];
+}
+
+/**
+ * One chart output redrawn in place (update_display_data), e.g. loss curves during training:
+ * call `update(spec)` as the history grows and `finish(spec)` at the end. Outside a kernel both
+ * return false and render nothing.
+ */
+export class LiveChart {
+  private readonly output = new LiveOutput();
+  private readonly minIntervalMs: number;
+  private readonly now: () => number;
+  private readonly renderOptions: RenderSvgOptions;
+  private lastDrawnAt = -Infinity;
+  private latestRequest = 0;
+
+  constructor(options: LiveChartOptions = {}) {
+    this.minIntervalMs = options.minIntervalMs ?? 1000;
+    this.now = options.now ?? Date.now;
+    this.renderOptions = { warnings: options.warnings ?? 'throw' };
+  }
+
+  /** Redraws with `spec` unless the last redraw was under minIntervalMs ago (or `force`). True if drawn. */
+  async update(spec: ChartSpec, force = false): Promise<boolean> {
+    if (!inKernel()) return false;
+    const startedAt = this.now();
+    if (!force && startedAt - this.lastDrawnAt < this.minIntervalMs) return false;
+    this.lastDrawnAt = startedAt;
+    const request = ++this.latestRequest;
+    const bundle = await chartBundle(spec, this.renderOptions);
+    // An update not awaited by the caller may finish after a newer one: never draw stale data.
+    if (request !== this.latestRequest) return false;
+    return this.output.show(bundle, chartMetadata(spec));
+  }
+
+  /** Draws the final state, whatever the throttle. */
+  finish(spec: ChartSpec): Promise<boolean> {
+    return this.update(spec, true);
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * Vega-Lite (v5) specs for training curves and z-codes, built by typed functions with readable
+ * defaults: a title, named axes, a legend and tooltips. Each returns a plain JSON spec: show it
+ * with showChart, save it with saveChart, or draw it with renderSvg.
+ */
+import type { ChartSpec } from './render';
+
+export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
+
+/** Size and title shared by every chart builder. */
+export interface ChartOptions {
+  /** Title above the chart. Default: a description of the chart. */
+  title?: string;
+  /** Width of the plotting area in pixels. Default 480. */
+  width?: number;
+  /** Height of the plotting area in pixels. Default 260. */
+  height?: number;
+}
+
+/** Throws a readable error unless every named series has as many values as `reference`. */
+export function checkSeriesLengths(
+  chart: string, referenceName: string, reference: ArrayLike<number>, series: Record<string, ArrayLike<number> | undefined>,
+): void {
+  for (const [name, values] of Object.entries(series)) {
+    if (values === undefined) continue;
+    if (values.length !== reference.length) {
+      throw new Error(
+        `${chart}: history.${name} has ${values.length} values but history.${referenceName} has ${reference.length}; `
+          + `they must have one value per ${referenceName}.`,
+      );
+    }
+  }
+}
+
+/** A number for JSON: NaN and infinities (a diverged loss) become null, a gap in the line. */
+function finiteOrNull(value: number): number | null {
+  return Number.isFinite(value) ? value : null;
+}
+
+/** Every `step`-th index so that at most `limit` remain, always keeping the last one. */
+function evenlySpacedIndices(count: number, limit: number): number[] {
+  if (count === 0) return [];
+  const step = Math.max(1, Math.ceil(count / Math.max(1, limit)));
+  const indices: number[] = [];
+  for (let i = 0; i < count; i += step) indices.push(i);
+  if (indices[indices.length - 1] !== count - 1) indices.push(count - 1);
+  return indices;
+}
+
+export interface GanHistoryLike {
+  iteration: number[];
+  dLoss: number[];
+  gLoss: number[];
+}
+
+export interface GanLossChartOptions extends ChartOptions {
+  /**
+   * At most this many evenly spaced iterations answer a hover with a tooltip (a vertical rule
+   * and both losses). Default 400: every hover target is an element in the static SVG too.
+   */
+  tooltipPoints?: number;
+}
+
+/** d_loss and g_loss against iteration, one line each. */
+export function ganLossChart(history: GanHistoryLike, options: GanLossChartOptions = {}): ChartSpec {
+  checkSeriesLengths('ganLossChart', 'iteration', history.iteration, { dLoss: history.dLoss, gLoss: history.gLoss });
+  const rows = history.iteration.map((iteration, i) => ({
+    iteration,
+    d_loss: finiteOrNull(history.dLoss[i]),
+    g_loss: finiteOrNull(history.gLoss[i]),
+  }));
+  const hoverRows = evenlySpacedIndices(rows.length, options.tooltipPoints ?? 400).map((i) => rows[i]);
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? 'GAN losses: discriminator (d_loss) and generator (g_loss)',
+    width: options.width ?? 480,
+    height: options.height ?? 260,
+    data: { values: rows },
+    layer: [
+      {
+        transform: [{ fold: ['d_loss', 'g_loss'], as: ['series', 'loss'] }],
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: {
+          x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
+          y: { field: 'loss', type: 'quantitative', title: 'loss (binary cross-entropy)' },
+          color: {
+            field: 'series', type: 'nominal', title: 'loss',
+            scale: { domain: ['d_loss', 'g_loss'], range: ['#1f77b4', '#d62728'] },
+          },
+        },
+      },
+      hoverRuleLayer(hoverRows, 'iteration', [
+        { field: 'iteration', type: 'quantitative', title: 'iteration' },
+        { field: 'd_loss', type: 'quantitative', title: 'd_loss', format: '.4f' },
+        { field: 'g_loss', type: 'quantitative', title: 'g_loss', format: '.4f' },
+      ]),
+    ],
+  } as ChartSpec;
+}
+
+/** A vertical rule that appears at the x value nearest the pointer, with a tooltip. */
+function hoverRuleLayer(rows: object[], xField: string, tooltip: object[]): object {
+  return {
+    data: { values: rows },
+    mark: { type: 'rule', color: 'gray', aria: false },
+    params: [{
+      name: 'hover',
+      select: { type: 'point', fields: [xField], nearest: true, on: 'pointerover', clear: 'pointerout' },
+    }],
+    encoding: {
+      x: { field: xField, type: 'quantitative' },
+      opacity: { condition: { param: 'hover', empty: false, value: 0.6 }, value: 0 },
+      tooltip,
+    },
+  };
+}
+
+export interface LossHistoryLike {
+  epoch: number[];
+  /** Training values of the metric, one per epoch. */
+  loss: number[];
+  /** Validation values, one per epoch; omitted or empty when there was no validation. */
+  valLoss?: number[];
+  /** What the values measure. Default 'loss'; e.g. 'accuracy' for accuracy curves. */
+  metricName?: string;
+}
+
+export interface LossChartOptions extends ChartOptions {
+  /** Y axis title. Default: the history's metricName ('loss'). */
+  yTitle?: string;
+  /** Legend names of the two curves. Default 'training' and 'validation'. */
+  trainingName?: string;
+  validationName?: string;
+  /** A dot at every epoch (with a tooltip). Default: true up to 200 epochs. */
+  points?: boolean;
+}
+
+/** Training (and validation) loss or metric against epoch, one line each. */
+export function autoencoderLossChart(history: LossHistoryLike, options: LossChartOptions = {}): ChartSpec {
+  const validation = history.valLoss && history.valLoss.length > 0 ? history.valLoss : undefined;
+  checkSeriesLengths('autoencoderLossChart', 'epoch', history.epoch, { loss: history.loss, valLoss: validation });
+  const metric = history.metricName ?? 'loss';
+  const trainingName = options.trainingName ?? 'training';
+  const validationName = options.validationName ?? 'validation';
+  if (trainingName === validationName) {
+    throw new Error(`autoencoderLossChart: options.trainingName and options.validationName must differ, both are "${trainingName}".`);
+  }
+  const rows = history.epoch.map((epoch, i) => {
+    const row: Record<string, number | null> = { epoch, [trainingName]: finiteOrNull(history.loss[i]) };
+    if (validation) row[validationName] = finiteOrNull(validation[i]);
+    return row;
+  });
+  const series = validation ? [trainingName, validationName] : [trainingName];
+  const points = options.points ?? rows.length <= 200;
+  // Whole epochs only: with fewer ticks than epochs, d3's nice tick steps stay integers.
+  const epochTickCount = Math.max(1, Math.min(rows.length - 1, 10));
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? (validation ? `Training and validation ${metric}` : `Training ${metric}`),
+    width: options.width ?? 480,
+    height: options.height ?? 260,
+    data: { values: rows },
+    transform: [{ fold: series, as: ['series', 'value'] }],
+    mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
+    encoding: {
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickCount: epochTickCount } },
+      y: { field: 'value', type: 'quantitative', title: options.yTitle ?? metric, scale: { zero: false } },
+      color: {
+        field: 'series', type: 'nominal', title: null,
+        scale: { domain: series, range: ['#1f77b4', '#ff7f0e'] },
+      },
+      tooltip: [
+        { field: 'series', type: 'nominal', title: 'curve' },
+        { field: 'epoch', type: 'quantitative', title: 'epoch' },
+        { field: 'value', type: 'quantitative', title: metric, format: '.4f' },
+      ],
+    },
+  } as ChartSpec;
+}
+
+export interface StemChartOptions {
+  /** Title above the small multiples. Default 'z-codes: one stem per code value'. */
+  title?: string;
+  /** One label per row of values (e.g. the digit). Default '0', '1', ... */
+  labels?: string[];
+  /** Small multiples per row. Default 5 (10 codes: 2 rows of 5); values.length gives one row. */
+  columns?: number;
+  /** Size of each small multiple in pixels. Default 200 x 90. */
+  cellWidth?: number;
+  cellHeight?: number;
+  /** Axis titles. Default 'code index' and 'value'. */
+  xTitle?: string;
+  yTitle?: string;
+}
+
+/** A stem (lollipop) plot per code: a rule from 0 to each value and a dot at its end. */
+export function stemChart(values: number[][], options: StemChartOptions = {}): ChartSpec {
+  if (values.length === 0) throw new Error('stemChart: values is empty; pass one array of code values per row.');
+  const labels = options.labels ?? values.map((_, i) => String(i));
+  if (labels.length !== values.length) {
+    throw new Error(`stemChart: options.labels has ${labels.length} labels but values has ${values.length} rows; give one label per row.`);
+  }
+  if (new Set(labels).size !== labels.length) {
+    throw new Error(`stemChart: options.labels must be distinct (each names one small multiple), got ${labels.join(', ')}.`);
+  }
+  const rows: { r: string; k: number; v: number }[] = [];
+  values.forEach((code, row) => {
+    code.forEach((value, k) => {
+      if (!Number.isFinite(value)) {
+        throw new Error(`stemChart: values[${row}][${k}] is ${value}; every code value must be a finite number.`);
+      }
+      rows.push({ r: labels[row], k, v: value });
+    });
+  });
+  const xTitle = options.xTitle ?? 'code index';
+  const yTitle = options.yTitle ?? 'value';
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? 'z-codes: one stem per code value',
+    data: { values: rows },
+    columns: options.columns ?? 5,
+    facet: { field: 'r', type: 'nominal', title: null, sort: labels, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    spec: {
+      width: options.cellWidth ?? 200,
+      height: options.cellHeight ?? 90,
+      layer: [
+        {
+          mark: { type: 'rule', color: '#4c78a8', aria: false },
+          encoding: {
+            x: { field: 'k', type: 'quantitative', title: xTitle },
+            y: { field: 'v', type: 'quantitative', title: yTitle },
+            y2: { datum: 0 },
+          },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 20, color: '#4c78a8', opacity: 1 },
+          encoding: {
+            x: { field: 'k', type: 'quantitative', title: xTitle },
+            y: { field: 'v', type: 'quantitative', title: yTitle },
+            tooltip: [
+              { field: 'r', type: 'nominal', title: 'code of' },
+              { field: 'k', type: 'quantitative', title: xTitle },
+              { field: 'v', type: 'quantitative', title: yTitle, format: '.3f' },
+            ],
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'shared' } },
+  } as ChartSpec;
+}

@@ -1,0 +1,241 @@
+/**
+ * Image grids: rows x cols of small grayscale images (28x28 digits) drawn into one PNG with
+ * canvas, each pixel enlarged to a `scale` x `scale` block (nearest neighbour: digits stay
+ * crisp), with optional captions under the cells. And the latent manifold picture: a regular
+ * grid over the 2-D latent box, decoded into one image.
+ */
+import { createCanvas } from 'canvas';
+import type { Tensor } from '@tensorflow/tfjs-node';
+import type { LatentBox } from './latent';
+
+/** How stored pixel values map to gray levels: black to white. */
+export type PixelRange =
+  /** [-1, 1], a tanh generator's output. */
+  | 'tanh'
+  /** [0, 1], a sigmoid decoder's output or scaled MNIST. */
+  | 'unit'
+  /** [0, 255], raw MNIST bytes. */
+  | 'byte';
+
+/** n images of imageSize x imageSize values, row by row: a typed array, an array or a tf Tensor. */
+export type GridImages = Float32Array | Uint8Array | number[] | Tensor;
+
+export interface ImageGridOptions {
+  rows: number;
+  cols: number;
+  /** What the values mean: 'tanh' [-1, 1], 'unit' [0, 1] or 'byte' [0, 255]. Out-of-range values are clamped. */
+  range: PixelRange;
+  /** Each source pixel becomes a scale x scale block. Default 3. */
+  scale?: number;
+  /** One caption under each cell, in reading order (fewer than the cells is fine). Default none. */
+  captions?: string[];
+  /** Space in output pixels around and between cells. Default 2. */
+  gap?: number;
+  /** Side of each square source image in pixels. Default 28 (MNIST). */
+  imageSize?: number;
+  /** Colour of the gaps and the caption strip (any CSS colour). Default 'white'. */
+  background?: string;
+  /** Caption font size in pixels; shrinks to fit the cell width. Default 12. */
+  captionFontSize?: number;
+}
+
+/** Where things land in a grid picture: sizes in output pixels. */
+export interface GridLayout {
+  width: number;
+  height: number;
+  /** Side of one enlarged image: imageSize * scale. */
+  cellSize: number;
+  /** Height of the caption strip under each cell (0 without captions). */
+  captionHeight: number;
+  gap: number;
+  /** Top-left corner of the image in cell (row, col). */
+  cellOrigin(row: number, col: number): { x: number; y: number };
+}
+
+/**
+ * The grid's geometry: width = cols*cellSize + (cols+1)*gap and
+ * height = rows*(cellSize + captionHeight) + (rows+1)*gap, with cellSize = imageSize*scale.
+ */
+export function gridLayout(options: ImageGridOptions): GridLayout {
+  const { rows, cols } = options;
+  const scale = options.scale ?? 3;
+  const gap = options.gap ?? 2;
+  const imageSize = options.imageSize ?? 28;
+  for (const [name, value, min] of [['rows', rows, 1], ['cols', cols, 1], ['scale', scale, 1], ['imageSize', imageSize, 1], ['gap', gap, 0]] as const) {
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`imageGrid: options.${name} must be a whole number >= ${min}, got ${value}.`);
+    }
+  }
+  const cellSize = imageSize * scale;
+  const hasCaptions = options.captions !== undefined && options.captions.length > 0;
+  const captionHeight = hasCaptions ? Math.ceil((options.captionFontSize ?? 12) * 1.5) : 0;
+  return {
+    width: cols * cellSize + (cols + 1) * gap,
+    height: rows * (cellSize + captionHeight) + (rows + 1) * gap,
+    cellSize,
+    captionHeight,
+    gap,
+    cellOrigin: (row, col) => ({ x: gap + col * (cellSize + gap), y: gap + row * (cellSize + captionHeight + gap) }),
+  };
+}
+
+function isTensor(images: GridImages): images is Tensor {
+  return typeof (images as Tensor).dataSync === 'function' && Array.isArray((images as Tensor).shape);
+}
+
+/** The values as a flat array; a Tensor is read (not disposed: it stays the caller's). */
+function pixelValues(images: GridImages): ArrayLike<number> {
+  return isTensor(images) ? images.dataSync() : images;
+}
+
+function toGray(range: PixelRange): (value: number) => number {
+  const clamp = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+  switch (range) {
+    case 'tanh': return (v) => clamp((v + 1) * 127.5);
+    case 'unit': return (v) => clamp(v * 255);
+    case 'byte': return (v) => clamp(v);
+    default: throw new Error(`imageGrid: options.range must be 'tanh', 'unit' or 'byte', got ${String(range)}.`);
+  }
+}
+
+/** Draws the images into a rows x cols grid and returns it as PNG bytes. */
+export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer {
+  const layout = gridLayout(options);
+  const imageSize = options.imageSize ?? 28;
+  const scale = options.scale ?? 3;
+  const gray = toGray(options.range);
+  const values = pixelValues(images);
+  const pixelsPerImage = imageSize * imageSize;
+  if (values.length % pixelsPerImage !== 0) {
+    const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
+    throw new Error(
+      `imageGrid: images holds ${values.length} values${shape}, not a whole number of ${imageSize}x${imageSize} images `
+        + `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values, or set options.imageSize.`,
+    );
+  }
+  const count = values.length / pixelsPerImage;
+  const cells = options.rows * options.cols;
+  if (count > cells) {
+    throw new Error(`imageGrid: ${count} images do not fit ${options.rows} rows x ${options.cols} cols = ${cells} cells; raise rows or cols, or pass fewer images.`);
+  }
+  const captions = options.captions ?? [];
+  if (captions.length > cells) {
+    throw new Error(`imageGrid: options.captions has ${captions.length} captions for ${cells} cells; give at most one per cell.`);
+  }
+
+  const canvas = createCanvas(layout.width, layout.height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = options.background ?? 'white';
+  ctx.fillRect(0, 0, layout.width, layout.height);
+  // Pixels are written straight into the RGBA buffer, each as a scale x scale block: nearest
+  // neighbour by construction, with no smoothing setting to depend on.
+  const frame = ctx.getImageData(0, 0, layout.width, layout.height);
+  const rgba = frame.data;
+  for (let k = 0; k < count; k++) {
+    const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
+    for (let row = 0; row < imageSize; row++) {
+      for (let col = 0; col < imageSize; col++) {
+        const level = gray(values[k * pixelsPerImage + row * imageSize + col]);
+        for (let dy = 0; dy < scale; dy++) {
+          let offset = ((origin.y + row * scale + dy) * layout.width + origin.x + col * scale) * 4;
+          for (let dx = 0; dx < scale; dx++, offset += 4) {
+            rgba[offset] = level;
+            rgba[offset + 1] = level;
+            rgba[offset + 2] = level;
+            rgba[offset + 3] = 255;
+          }
+        }
+      }
+    }
+  }
+  ctx.putImageData(frame, 0, 0);
+
+  if (layout.captionHeight > 0) {
+    const baseSize = options.captionFontSize ?? 12;
+    ctx.fillStyle = '#222';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    captions.forEach((caption, k) => {
+      if (!caption) return;
+      const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
+      let size = baseSize;
+      ctx.font = `${size}px sans-serif`;
+      while (size > 7 && ctx.measureText(caption).width > layout.cellSize) {
+        size -= 1;
+        ctx.font = `${size}px sans-serif`;
+      }
+      ctx.fillText(caption, origin.x + layout.cellSize / 2, origin.y + layout.cellSize + layout.captionHeight / 2, layout.cellSize);
+    });
+  }
+  return canvas.toBuffer('image/png');
+}
+
+/**
+ * The latent points of a steps x steps grid over `box`, as x0, y0, x1, y1, ... in reading
+ * order: the first row has y = yMax (top of the picture), the last y = yMin; x runs xMin..xMax.
+ */
+export function latentGridPoints(box: LatentBox, steps: number): Float32Array {
+  if (!Number.isInteger(steps) || steps < 2) throw new Error(`latentManifoldImage: options.steps must be a whole number >= 2, got ${steps}.`);
+  for (const key of ['xMin', 'xMax', 'yMin', 'yMax'] as const) {
+    if (!Number.isFinite(box[key])) throw new Error(`latentManifoldImage: options.box.${key} must be a finite number, got ${box[key]}.`);
+  }
+  if (!(box.xMax > box.xMin) || !(box.yMax > box.yMin)) {
+    throw new Error(`latentManifoldImage: options.box must have xMin < xMax and yMin < yMax, got x ${box.xMin}..${box.xMax}, y ${box.yMin}..${box.yMax}.`);
+  }
+  const z = new Float32Array(steps * steps * 2);
+  for (let row = 0; row < steps; row++) {
+    const y = box.yMax - (row / (steps - 1)) * (box.yMax - box.yMin);
+    for (let col = 0; col < steps; col++) {
+      const i = row * steps + col;
+      z[2 * i] = box.xMin + (col / (steps - 1)) * (box.xMax - box.xMin);
+      z[2 * i + 1] = y;
+    }
+  }
+  return z;
+}
+
+export interface LatentManifoldOptions {
+  /** The latent region to cover, e.g. latentBox(points) or a hand-picked window. */
+  box: LatentBox;
+  /** Images per side: 20 decodes a 20 x 20 grid. */
+  steps: number;
+  /** Enlargement of each decoded pixel. Default 1 (20 x 20 digits = 560 x 560 pixels). */
+  scale?: number;
+  /** Space between images. Default 0: one continuous picture. */
+  gap?: number;
+  /** What the decoder outputs. Default 'unit' (sigmoid decoder). */
+  range?: PixelRange;
+  /** Side of each decoded image. Default 28. */
+  imageSize?: number;
+  /** Points per decode call. Default all steps*steps at once. */
+  batchSize?: number;
+}
+
+/** Maps m latent points (x, y pairs) to m decoded images (m * imageSize^2 values). */
+export type LatentDecoder = (z: Float32Array) => Float32Array | Promise<Float32Array>;
+
+/** Decodes a regular grid over the latent box into one picture: digits morphing across the plane. */
+export async function latentManifoldImage(decode: LatentDecoder, options: LatentManifoldOptions): Promise<Buffer> {
+  const z = latentGridPoints(options.box, options.steps);
+  const count = options.steps * options.steps;
+  const imageSize = options.imageSize ?? 28;
+  const pixelsPerImage = imageSize * imageSize;
+  const batchSize = options.batchSize ?? count;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`latentManifoldImage: options.batchSize must be a whole number >= 1, got ${batchSize}.`);
+  const images = new Float32Array(count * pixelsPerImage);
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(count, start + batchSize);
+    const decoded = await decode(z.subarray(2 * start, 2 * end));
+    if (decoded.length !== (end - start) * pixelsPerImage) {
+      throw new Error(
+        `latentManifoldImage: decode returned ${decoded.length} values for ${end - start} points; expected `
+          + `${(end - start) * pixelsPerImage} (${imageSize}x${imageSize} values per point).`,
+      );
+    }
+    images.set(decoded, start * pixelsPerImage);
+  }
+  return imageGrid(images, {
+    rows: options.steps, cols: options.steps, range: options.range ?? 'unit',
+    scale: options.scale ?? 1, gap: options.gap ?? 0, imageSize, background: 'black',
+  });
+}

@@ -1,0 +1,5 @@
+/** Charts (vega-lite specs), their static SVG, the latent-space helpers and image grids. */
+export * from './charts';
+export * from './latent';
+export * from './render';
+export * from './grid';

@@ -1,0 +1,342 @@
+/**
+ * The 2-D latent space (SPEC D): the scatter of encoded digits with each digit's label at its
+ * centroid and its convex hull, plus markers for chosen points; and the pure helpers that pick
+ * those points (one hull vertex per digit, uniform points in the bounding box).
+ *
+ * Hulls come from d3-polygon's polygonHull. d3-polygon 3 is an ES-module-only package; the
+ * sources run as CommonJS (tsx for tests and scripts, tslab for notebooks), and Node >= 20.19
+ * loads it through require(esm) without a flag or warning (checked under tsx and the kernel).
+ */
+import { polygonHull } from 'd3-polygon';
+import type { ChartSpec } from './render';
+import { VEGA_LITE_SCHEMA, type ChartOptions } from './charts';
+
+/** A point of the 2-D latent plane. */
+export interface LatentPoint {
+  x: number;
+  y: number;
+}
+
+/** A labelled marker drawn over the scatter, e.g. a hull point or a random point. */
+export interface LatentMarker extends LatentPoint {
+  label: string;
+}
+
+/** The axis-aligned bounding box of a cloud of points. */
+export interface LatentBox {
+  xMin: number;
+  xMax: number;
+  yMin: number;
+  yMax: number;
+}
+
+export interface DigitCentroid extends LatentPoint {
+  digit: number;
+  /** How many points carry this digit. */
+  count: number;
+}
+
+/** A data point (with its index in the input) on a digit's convex hull. */
+export interface HullVertex extends LatentPoint {
+  index: number;
+}
+
+export interface DigitHull {
+  digit: number;
+  /** The hull's vertices in order around it (d3's order); fewer than 3 when the digit has fewer distinct points. */
+  vertices: HullVertex[];
+}
+
+export interface HullPoint extends HullVertex {
+  digit: number;
+}
+
+/** Encoded points as x0, y0, x1, y1, ... (an n x 2 tensor's data). */
+export type LatentPoints = ArrayLike<number>;
+
+function pointCount(caller: string, points: LatentPoints): number {
+  if (points.length % 2 !== 0) {
+    throw new Error(`${caller}: points must hold x, y pairs (length n*2), but its length is ${points.length}, an odd number.`);
+  }
+  for (let i = 0; i < points.length; i++) {
+    if (!Number.isFinite(points[i])) {
+      throw new Error(`${caller}: points[${i}] (point ${i >> 1}, ${i % 2 === 0 ? 'x' : 'y'}) is ${points[i]}; every coordinate must be a finite number.`);
+    }
+  }
+  return points.length / 2;
+}
+
+function checkLabels(caller: string, points: LatentPoints, labels: ArrayLike<number>): number {
+  const n = pointCount(caller, points);
+  if (labels.length !== n) {
+    throw new Error(`${caller}: labels has ${labels.length} entries but points holds ${n} points; give one digit label per point.`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (!Number.isInteger(labels[i])) {
+      throw new Error(`${caller}: labels[${i}] is ${labels[i]}; labels must be whole numbers (the digit 0-9).`);
+    }
+  }
+  return n;
+}
+
+/** Point indices grouped by label, labels in increasing order. */
+function indicesByDigit(labels: ArrayLike<number>, n: number): Map<number, number[]> {
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const group = groups.get(labels[i]);
+    if (group) group.push(i);
+    else groups.set(labels[i], [i]);
+  }
+  return new Map([...groups.entries()].sort((a, b) => a[0] - b[0]));
+}
+
+/** The bounding box of the points. */
+export function latentBox(points: LatentPoints): LatentBox {
+  const n = pointCount('latentBox', points);
+  if (n === 0) throw new Error('latentBox: points is empty; a bounding box needs at least one point.');
+  const box = { xMin: Infinity, xMax: -Infinity, yMin: Infinity, yMax: -Infinity };
+  for (let i = 0; i < n; i++) {
+    const x = points[2 * i];
+    const y = points[2 * i + 1];
+    if (x < box.xMin) box.xMin = x;
+    if (x > box.xMax) box.xMax = x;
+    if (y < box.yMin) box.yMin = y;
+    if (y > box.yMax) box.yMax = y;
+  }
+  return box;
+}
+
+/** Mean position of each digit's points, digits in increasing order. */
+export function digitCentroids(points: LatentPoints, labels: ArrayLike<number>): DigitCentroid[] {
+  const n = checkLabels('digitCentroids', points, labels);
+  return [...indicesByDigit(labels, n)].map(([digit, indices]) => {
+    let sumX = 0;
+    let sumY = 0;
+    for (const i of indices) {
+      sumX += points[2 * i];
+      sumY += points[2 * i + 1];
+    }
+    return { digit, x: sumX / indices.length, y: sumY / indices.length, count: indices.length };
+  });
+}
+
+/** Each digit's convex hull (d3-polygon's polygonHull), digits in increasing order. */
+export function digitHulls(points: LatentPoints, labels: ArrayLike<number>): DigitHull[] {
+  const n = checkLabels('digitHulls', points, labels);
+  return [...indicesByDigit(labels, n)].map(([digit, indices]) => {
+    const pairs = indices.map((i): [number, number] => [points[2 * i], points[2 * i + 1]]);
+    // polygonHull returns the very pair objects it was given, so each vertex maps back to its index.
+    const indexOfPair = new Map(pairs.map((pair, k) => [pair, indices[k]]));
+    const hull = polygonHull(pairs);
+    const vertices = hull
+      ? hull.map((pair) => ({ x: pair[0], y: pair[1], index: indexOfPair.get(pair) as number }))
+      : distinctVertices(pairs, indices);
+    return { digit, vertices };
+  });
+}
+
+/** With fewer than 3 points there is no polygon: the distinct points themselves. */
+function distinctVertices(pairs: [number, number][], indices: number[]): HullVertex[] {
+  const seen = new Set<string>();
+  const vertices: HullVertex[] = [];
+  pairs.forEach(([x, y], k) => {
+    const key = `${x},${y}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    vertices.push({ x, y, index: indices[k] });
+  });
+  return vertices;
+}
+
+/**
+ * One vertex of each digit's hull: chosen with `rng` when given, otherwise the vertex farthest
+ * from the digit's centroid (deterministic). Each is a real encoded image, so decoding it
+ * should give a picture of that digit.
+ */
+export function pickHullPoints(points: LatentPoints, labels: ArrayLike<number>, rng?: () => number): HullPoint[] {
+  const centroids = new Map(digitCentroids(points, labels).map((c) => [c.digit, c]));
+  return digitHulls(points, labels).map(({ digit, vertices }) => {
+    let chosen: HullVertex;
+    if (rng) {
+      chosen = vertices[Math.min(vertices.length - 1, Math.floor(rng() * vertices.length))];
+    } else {
+      const centre = centroids.get(digit) as DigitCentroid;
+      const distance = (v: HullVertex) => (v.x - centre.x) ** 2 + (v.y - centre.y) ** 2;
+      chosen = vertices.reduce((best, v) => (distance(v) > distance(best) ? v : best));
+    }
+    return { digit, ...chosen };
+  });
+}
+
+/** `n` points drawn uniformly in the bounding box of `points` (many land where no digit is). */
+export function randomPointsInBox(points: LatentPoints, n: number, rng: () => number): LatentPoint[] {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`randomPointsInBox: n must be a whole number >= 0, got ${n}.`);
+  const box = latentBox(points);
+  return Array.from({ length: n }, () => ({
+    x: box.xMin + rng() * (box.xMax - box.xMin),
+    y: box.yMin + rng() * (box.yMax - box.yMin),
+  }));
+}
+
+/** Packs latent points as x0, y0, x1, y1, ... for a decoder (an m x 2 tensor's data). */
+export function latentPointsToArray(points: readonly LatentPoint[]): Float32Array {
+  const flat = new Float32Array(points.length * 2);
+  points.forEach((p, i) => {
+    flat[2 * i] = p.x;
+    flat[2 * i + 1] = p.y;
+  });
+  return flat;
+}
+
+export interface LatentScatterData {
+  /** Encoded points as x0, y0, x1, y1, ... */
+  points: LatentPoints;
+  /** The digit of each point. */
+  labels: ArrayLike<number>;
+  /** Labelled points drawn on top (hull points, random points). Default none. */
+  markers?: LatentMarker[];
+}
+
+export interface LatentScatterOptions extends ChartOptions {
+  /** Area of each dot in square pixels. Default 10. */
+  pointSize?: number;
+  /** Opacity of the dots. Default 0.5. */
+  pointOpacity?: number;
+  /** Draw each digit's convex hull. Default true. */
+  hulls?: boolean;
+  /** Fill opacity inside each hull. Default 0.06; its outline has opacity 0.8. */
+  hullFillOpacity?: number;
+  /** Write each digit at its centroid. Default true. */
+  centroidLabels?: boolean;
+  /** Hovering a dot shows its digit and position (no per-dot cost until hovered). Default true. */
+  pointTooltips?: boolean;
+  /** Axis titles. Default 'z[0]' and 'z[1]'. */
+  xTitle?: string;
+  yTitle?: string;
+  /**
+   * How JupyterLab draws it (vega-embed reads the spec's usermeta). Default 'canvas': one
+   * bitmap instead of 10,000 DOM nodes keeps panning, hovering and scrolling smooth.
+   */
+  renderer?: 'canvas' | 'svg';
+}
+
+/** Decimals that keep about 4 significant digits of the data's extent (compact inline JSON). */
+function decimalsFor(box: LatentBox): number {
+  const extent = Math.max(box.xMax - box.xMin, box.yMax - box.yMin);
+  if (!(extent > 0)) return 4;
+  return Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent))));
+}
+
+/**
+ * Latent scatter (480 x 480 unless options say otherwise): dots coloured by digit (category10), each digit's hull as a closed outline
+ * with a faint fill, the digit at its centroid, and labelled markers on top.
+ */
+export function latentScatterChart(data: LatentScatterData, options: LatentScatterOptions = {}): ChartSpec {
+  const n = checkLabels('latentScatterChart', data.points, data.labels);
+  if (n === 0) throw new Error('latentScatterChart: points is empty; encode some images first.');
+  const markers = data.markers ?? [];
+  markers.forEach((m, i) => {
+    if (!Number.isFinite(m.x) || !Number.isFinite(m.y)) {
+      throw new Error(`latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; marker coordinates must be finite numbers.`);
+    }
+  });
+  const decimals = decimalsFor(latentBox(data.points));
+  const round = (value: number) => Number(value.toFixed(decimals));
+  // Short field names: 10,000 rows of {x, y, d} inline.
+  const pointRows = new Array<{ x: number; y: number; d: number }>(n);
+  for (let i = 0; i < n; i++) pointRows[i] = { x: round(data.points[2 * i]), y: round(data.points[2 * i + 1]), d: data.labels[i] };
+  const digits = [...new Set(pointRows.map((r) => r.d))].sort((a, b) => a - b);
+  const xTitle = options.xTitle ?? 'z[0]';
+  const yTitle = options.yTitle ?? 'z[1]';
+  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
+  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
+  const digitScale = { domain: digits, scheme: 'category10' };
+  const layers: object[] = [];
+
+  layers.push({
+    data: { values: pointRows },
+    mark: { type: 'circle', size: options.pointSize ?? 10, opacity: options.pointOpacity ?? 0.5, aria: false },
+    encoding: {
+      x, y,
+      color: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
+      ...(options.pointTooltips ?? true ? {
+        tooltip: [
+          { field: 'd', type: 'nominal', title: 'digit' },
+          { field: 'x', type: 'quantitative', title: xTitle },
+          { field: 'y', type: 'quantitative', title: yTitle },
+        ],
+      } : {}),
+    },
+  });
+
+  if (options.hulls ?? true) {
+    const hullRows: { d: number; x: number; y: number; o: number }[] = [];
+    for (const hull of digitHulls(data.points, data.labels)) {
+      hull.vertices.forEach((v, o) => hullRows.push({ d: hull.digit, x: round(v.x), y: round(v.y), o }));
+    }
+    layers.push({
+      data: { values: hullRows },
+      mark: {
+        type: 'line', interpolate: 'linear-closed', strokeWidth: 1.5, strokeOpacity: 0.8,
+        fillOpacity: options.hullFillOpacity ?? 0.06,
+      },
+      encoding: {
+        x, y,
+        order: { field: 'o', type: 'quantitative' },
+        color: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
+        fill: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
+        tooltip: [{ field: 'd', type: 'nominal', title: 'hull of digit' }],
+      },
+    });
+  }
+
+  if (options.centroidLabels ?? true) {
+    const centroidRows = digitCentroids(data.points, data.labels).map((c) => ({ d: c.digit, x: round(c.x), y: round(c.y), c: c.count }));
+    const text = { field: 'd', type: 'nominal' };
+    // A white halo under each label keeps it readable on top of dense dots.
+    layers.push({
+      data: { values: centroidRows },
+      mark: { type: 'text', fontSize: 18, fontWeight: 'bold', stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
+      encoding: { x, y, text },
+    });
+    layers.push({
+      data: { values: centroidRows },
+      mark: { type: 'text', fontSize: 18, fontWeight: 'bold', color: 'black' },
+      encoding: {
+        x, y, text,
+        tooltip: [
+          { field: 'd', type: 'nominal', title: 'centroid of digit' },
+          { field: 'c', type: 'quantitative', title: 'points' },
+        ],
+      },
+    });
+  }
+
+  if (markers.length > 0) {
+    const markerRows = markers.map((m) => ({ x: round(m.x), y: round(m.y), t: m.label }));
+    const tooltip = [
+      { field: 't', type: 'nominal', title: 'marker' },
+      { field: 'x', type: 'quantitative', title: xTitle },
+      { field: 'y', type: 'quantitative', title: yTitle },
+    ];
+    layers.push({
+      data: { values: markerRows },
+      mark: { type: 'point', shape: 'diamond', filled: true, size: 110, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
+      encoding: { x, y, tooltip },
+    });
+    layers.push({
+      data: { values: markerRows },
+      mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 7, dy: -5, fontSize: 12, fontWeight: 'bold', color: 'black' },
+      encoding: { x, y, text: { field: 't', type: 'nominal' }, tooltip },
+    });
+  }
+
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? 'Latent space: each dot is one encoded test image',
+    width: options.width ?? 480,
+    height: options.height ?? 480,
+    usermeta: { embedOptions: { renderer: options.renderer ?? 'canvas' } },
+    layer: layers,
+  } as ChartSpec;
+}
