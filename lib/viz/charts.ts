@@ -78,6 +78,7 @@ export function ganLossChart(history: GanHistoryLike, options: GanLossChartOptio
     data: { values: rows },
     layer: [
       {
+        name: 'lines',
         transform: [{ fold: ['d_loss', 'g_loss'], as: ['series', 'loss'] }],
         mark: { type: 'line', strokeWidth: 1.5 },
         encoding: {
@@ -101,6 +102,7 @@ export function ganLossChart(history: GanHistoryLike, options: GanLossChartOptio
 /** A vertical rule that appears at the x value nearest the pointer, with a tooltip. */
 function hoverRuleLayer(rows: object[], xField: string, tooltip: object[]): object {
   return {
+    name: 'hover',
     data: { values: rows },
     mark: { type: 'rule', color: 'gray', aria: false },
     params: [{
@@ -225,6 +227,7 @@ export function stemChart(values: number[][], options: StemChartOptions = {}): C
       height: options.cellHeight ?? 90,
       layer: [
         {
+          name: 'stems',
           mark: { type: 'rule', color: '#4c78a8', aria: false },
           encoding: {
             x: { field: 'k', type: 'quantitative', title: xTitle },
@@ -233,6 +236,7 @@ export function stemChart(values: number[][], options: StemChartOptions = {}): C
           },
         },
         {
+          name: 'dots',
           mark: { type: 'point', filled: true, size: 20, color: '#4c78a8', opacity: 1 },
           encoding: {
             x: { field: 'k', type: 'quantitative', title: xTitle },

@@ -251,9 +251,11 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
   const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
   const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
   const digitScale = { domain: digits, scheme: 'category10' };
+  // Layer names become vega mark names ('points' -> 'points_marks'), found again in the SVG.
   const layers: object[] = [];
 
   layers.push({
+    name: 'points',
     data: { values: pointRows },
     mark: { type: 'circle', size: options.pointSize ?? 10, opacity: options.pointOpacity ?? 0.5, aria: false },
     encoding: {
@@ -275,6 +277,7 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
       hull.vertices.forEach((v, o) => hullRows.push({ d: hull.digit, x: round(v.x), y: round(v.y), o }));
     }
     layers.push({
+      name: 'hulls',
       data: { values: hullRows },
       mark: {
         type: 'line', interpolate: 'linear-closed', strokeWidth: 1.5, strokeOpacity: 0.8,
@@ -295,11 +298,13 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
     const text = { field: 'd', type: 'nominal' };
     // A white halo under each label keeps it readable on top of dense dots.
     layers.push({
+      name: 'centroidHalos',
       data: { values: centroidRows },
       mark: { type: 'text', fontSize: 18, fontWeight: 'bold', stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
       encoding: { x, y, text },
     });
     layers.push({
+      name: 'centroidLabels',
       data: { values: centroidRows },
       mark: { type: 'text', fontSize: 18, fontWeight: 'bold', color: 'black' },
       encoding: {
@@ -320,11 +325,13 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
       { field: 'y', type: 'quantitative', title: yTitle },
     ];
     layers.push({
+      name: 'markers',
       data: { values: markerRows },
       mark: { type: 'point', shape: 'diamond', filled: true, size: 110, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
       encoding: { x, y, tooltip },
     });
     layers.push({
+      name: 'markerLabels',
       data: { values: markerRows },
       mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 7, dy: -5, fontSize: 12, fontWeight: 'bold', color: 'black' },
       encoding: { x, y, text: { field: 't', type: 'nominal' }, tooltip },

@@ -66,7 +66,8 @@ export interface CompiledChart {
 /** Compiles a Vega-Lite spec to Vega, collecting vega-lite's warnings instead of printing them. */
 export function compileChart(spec: ChartSpec): CompiledChart {
   const logger = new CollectingLogger();
-  const { spec: vegaSpec } = vegaLite.compile(spec, { logger });
+  // A copy: vega tags inline data rows with ids as it runs, and the caller's spec stays untouched.
+  const { spec: vegaSpec } = vegaLite.compile(structuredClone(spec), { logger });
   return { vegaSpec, warnings: logger.messages };
 }
 

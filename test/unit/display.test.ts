@@ -1,0 +1,145 @@
+/**
+ * Showing charts and images in tslab (through a stubbed kernel writer), saving them to files,
+ * and which representation nbconvert's HTML export picks from the chart's bundle.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import {
+  chartBundle, LiveChart, pngSize, saveChart, savePng, showChart, showImage, VEGA_LITE_MIME,
+} from '../../lib/display';
+import { autoencoderLossChart, imageGrid, latentScatterChart } from '../../lib/viz';
+
+interface Message {
+  content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } };
+  update: boolean;
+}
+
+// tslab's internal writer module (no types): a cell's display channel while it runs.
+const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
+
+const history = { epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1], valLoss: [0.35, 0.25, 0.2] };
+const tinyPng = () => imageGrid(new Float32Array(28 * 28).fill(1), { rows: 1, cols: 1, range: 'unit', scale: 1, gap: 0 });
+
+describe('outside a kernel', () => {
+  it('show functions do nothing and return false', async () => {
+    assert.equal(jupyter.lastWriteDisplayData, null);
+    assert.equal(await showChart(autoencoderLossChart(history)), false);
+    assert.equal(showImage(tinyPng()), false);
+    assert.equal(await new LiveChart({ minIntervalMs: 0 }).update(autoencoderLossChart(history)), false);
+  });
+});
+
+describe('inside a (simulated) kernel', () => {
+  let messages: Message[] = [];
+  beforeEach(() => {
+    messages = [];
+    jupyter.lastWriteDisplayData = (content: Message['content'], update: boolean) => messages.push({ content, update });
+  });
+  afterEach(() => {
+    jupyter.lastWriteDisplayData = null;
+  });
+
+  it('showChart sends one bundle: the vega-lite spec, its SVG and a text line', async () => {
+    const spec = autoencoderLossChart(history, { title: 'Reconstruction loss' });
+    assert.equal(await showChart(spec), true);
+    assert.equal(messages.length, 1);
+    const { data } = messages[0].content;
+    assert.deepEqual(Object.keys(data).sort(), ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
+    assert.deepEqual(data[VEGA_LITE_MIME], spec, 'the spec travels as a JSON object, not a string');
+    assert.match(data['image/svg+xml'] as string, /^<svg[\s\S]*>Reconstruction loss<[\s\S]*<\/svg>$/);
+    assert.equal(data['text/plain'], '<vega-lite chart: Reconstruction loss>');
+    assert.equal(messages[0].update, false);
+  });
+
+  it('passes the latent scatter\'s canvas renderer hint to JupyterLab in the metadata', async () => {
+    await showChart(latentScatterChart({ points: [0, 0, 1, 1, 2, 0], labels: [0, 0, 1] }));
+    assert.deepEqual(messages[0].content.metadata, { [VEGA_LITE_MIME]: { embed_options: { renderer: 'canvas' } } });
+  });
+
+  it('showImage sends the PNG bytes as image/png', () => {
+    const png = tinyPng();
+    assert.equal(showImage(png), true);
+    const { data } = messages[0].content;
+    assert.deepEqual(Buffer.from(data['image/png'] as string, 'base64'), png);
+    assert.equal(data['text/plain'], '<PNG image 28x28>');
+    assert.throws(() => showImage(Buffer.from('not a png')), /does not start with a PNG header/);
+  });
+
+  it('LiveChart redraws one output in place, at most once per interval', async () => {
+    let now = 0;
+    const live = new LiveChart({ minIntervalMs: 1000, now: () => now });
+    assert.equal(await live.update(autoencoderLossChart({ epoch: [1], loss: [0.3] })), true);
+    now = 500;
+    assert.equal(await live.update(autoencoderLossChart({ epoch: [1, 2], loss: [0.3, 0.2] })), false, 'too soon: skipped');
+    now = 1200;
+    assert.equal(await live.update(autoencoderLossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] })), true);
+    now = 1300;
+    assert.equal(await live.finish(autoencoderLossChart({ epoch: [1, 2, 3, 4], loss: [0.3, 0.2, 0.1, 0.05] })), true, 'finish always draws');
+    assert.deepEqual(messages.map((m) => m.update), [false, true, true], 'display_data, then update_display_data');
+    const ids = new Set(messages.map((m) => m.content.transient.display_id));
+    assert.equal(ids.size, 1);
+    assert.ok([...ids][0]);
+    const last = messages[2].content.data[VEGA_LITE_MIME] as { data: { values: unknown[] } };
+    assert.equal(last.data.values.length, 4, 'the last drawing shows the final history');
+  });
+});
+
+describe('saving', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'viz-save-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes .svg, .json and .png files atomically, leaving no temporary files', async () => {
+    const spec = autoencoderLossChart(history);
+    await saveChart(spec, path.join(dir, 'charts', 'loss.svg'));
+    await saveChart(spec, path.join(dir, 'charts', 'loss.json'));
+    const png = tinyPng();
+    savePng(png, path.join(dir, 'grid.png'));
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'charts')).sort(), ['loss.json', 'loss.svg']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['charts', 'grid.png']);
+    assert.match(fs.readFileSync(path.join(dir, 'charts', 'loss.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'charts', 'loss.json'), 'utf8')), spec);
+    assert.deepEqual(pngSize(fs.readFileSync(path.join(dir, 'grid.png'))), { width: 28, height: 28 });
+  });
+
+  it('names the extensions it can write', async () => {
+    await assert.rejects(saveChart(autoencoderLossChart(history), path.join(dir, 'loss.pdf')), /must end in \.svg \(picture\) or \.json/);
+    assert.throws(() => savePng(tinyPng(), path.join(dir, 'grid.jpg')), /must end in \.png/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+});
+
+describe("nbconvert's HTML export of a chart output", () => {
+  const python = path.join(__dirname, '..', '..', '.venv', 'bin', 'python');
+
+  it('shows the static SVG, not the vega-lite spec', { skip: !fs.existsSync(python) && 'no .venv' }, async () => {
+    const spec = autoencoderLossChart(history, { title: 'Exported loss chart' });
+    const bundle = await chartBundle(spec);
+    const notebook = {
+      nbformat: 4, nbformat_minor: 5, metadata: {},
+      cells: [{
+        cell_type: 'code', id: 'chart', execution_count: 1, metadata: {}, source: 'await showChart(spec)',
+        outputs: [{ output_type: 'display_data', data: bundle, metadata: {} }],
+      }],
+    };
+    const script = [
+      'import sys, nbformat',
+      'from nbconvert import HTMLExporter',
+      'body, _ = HTMLExporter().from_notebook_node(nbformat.reads(sys.stdin.read(), as_version=4))',
+      'sys.stdout.write(body)',
+    ].join('\n');
+    const html = execFileSync(python, ['-c', script], { input: JSON.stringify(notebook), encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    // The lab template writes the SVG as an <img> with a base64 data URL in the SVG output div.
+    const svgOutput = /data-mime-type="image\/svg\+xml"[^>]*>\s*<img [^>]*src="data:image\/svg\+xml;base64,([^"]+)"/.exec(html);
+    assert.ok(svgOutput, 'the output is rendered from image/svg+xml');
+    assert.equal(Buffer.from(svgOutput[1], 'base64').toString('utf8'), bundle['image/svg+xml']);
+    assert.doesNotMatch(html, /vega-lite\/v5\.json/, 'the spec itself is not');
+    assert.doesNotMatch(html, /&lt;vega-lite chart/, 'nor the text fallback');
+  });
+});

@@ -1,0 +1,303 @@
+/**
+ * Chart specs: they compile with vega-lite without warnings, vega draws them to well-formed SVG
+ * in Node, and the SVG holds one mark per point, line or stem. Latent-space geometry helpers.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import {
+  autoencoderLossChart, ChartWarningError, compactSvgCoordinates, compileChart, digitCentroids, digitHulls,
+  ganLossChart, latentBox, latentScatterChart, pickHullPoints, randomPointsInBox, renderSvg, stemChart,
+  type ChartSpec,
+} from '../../lib/viz';
+import { createRng } from '../../lib/data/random';
+
+/** Throws unless the SVG text is one well-nested element tree rooted at <svg>. */
+function assertWellFormedSvg(svg: string): void {
+  assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  const stack: string[] = [];
+  let roots = 0;
+  for (const [tag] of svg.matchAll(/<[^>]+>/g)) {
+    if (tag.startsWith('<?') || tag.startsWith('<!')) continue;
+    const name = /^<\/?([\w:-]+)/.exec(tag)?.[1];
+    assert.ok(name, `unreadable tag ${tag.slice(0, 60)}`);
+    if (tag.startsWith('</')) {
+      assert.equal(stack.pop(), name, `closing </${name}> does not match its opening tag`);
+    } else if (!tag.endsWith('/>')) {
+      if (stack.length === 0) roots++;
+      stack.push(name);
+    } else if (stack.length === 0) {
+      roots++;
+    }
+  }
+  assert.deepEqual(stack, [], 'unclosed elements');
+  assert.equal(roots, 1, 'one root element');
+  // Text content may hold only escaped ampersands.
+  assert.doesNotMatch(svg.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, ''), /&/);
+}
+
+interface MarkItems {
+  /** The item elements of each mark group with this name (series and facets repeat the name). */
+  groups: string[][];
+  /** All item elements together. */
+  items: string[];
+}
+
+/** The items vega drew for the mark named `markName` (a layer named 'points' -> 'points_marks'). */
+function markItems(svg: string, markName: string): MarkItems {
+  const groups: string[][] = [];
+  const groupPattern = /<g class="mark-(\w+) role-mark ([^"]+)"[^>]*>([\s\S]*?)<\/g>/g;
+  for (const match of svg.matchAll(groupPattern)) {
+    if (match[2] !== markName) continue;
+    const type = match[1];
+    const element = type === 'rule' ? 'line' : type === 'text' ? 'text' : 'path';
+    groups.push(match[3].match(new RegExp(`<${element}[ >][^>]*>`, 'g')) ?? []);
+  }
+  return { groups, items: groups.flat() };
+}
+
+function attribute(element: string, name: string): string | undefined {
+  return new RegExp(` ${name}="([^"]*)"`).exec(element)?.[1];
+}
+
+async function renderChecked(spec: ChartSpec): Promise<string> {
+  assert.deepEqual(compileChart(spec).warnings, [], 'vega-lite compiles the spec without warnings');
+  const svg = await renderSvg(spec); // throws on any warning from vega-lite or vega
+  assertWellFormedSvg(svg);
+  return svg;
+}
+
+/** n points around 10 well-separated centres, labels 0..9 in turn. */
+function clusteredPoints(n: number, seed: number): { points: Float32Array; labels: Int32Array } {
+  const rng = createRng(seed);
+  const points = new Float32Array(2 * n);
+  const labels = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const digit = i % 10;
+    const angle = (digit / 10) * 2 * Math.PI;
+    labels[i] = digit;
+    points[2 * i] = 4 * Math.cos(angle) + (rng() - 0.5);
+    points[2 * i + 1] = 4 * Math.sin(angle) + (rng() - 0.5);
+  }
+  return { points, labels };
+}
+
+describe('ganLossChart', () => {
+  const n = 1000;
+  const iteration = Array.from({ length: n }, (_, i) => i + 1);
+  const dLoss = iteration.map((i) => 0.7 + 0.1 * Math.sin(i / 10));
+  const gLoss = iteration.map((i) => 0.9 + 0.2 * Math.cos(i / 7));
+
+  it('draws one line per loss, through every iteration, with hover targets thinned for tooltips', async () => {
+    const spec = ganLossChart({ iteration, dLoss, gLoss }, { tooltipPoints: 250 });
+    const svg = await renderChecked(spec);
+    const lines = markItems(svg, 'lines_marks');
+    assert.equal(lines.groups.length, 2, 'one line mark per series (d_loss, g_loss)');
+    assert.deepEqual(lines.groups.map((g) => g.length), [1, 1]);
+    for (const path of lines.items) {
+      const vertices = (attribute(path, 'd') ?? '').split(/[ML]/).filter(Boolean);
+      assert.equal(vertices.length, n, 'each line passes through every iteration');
+    }
+    const strokes = lines.items.map((p) => attribute(p, 'stroke'));
+    assert.equal(new Set(strokes).size, 2, 'the two losses have different colours');
+    const hover = markItems(svg, 'hover_marks').items;
+    assert.ok(hover.length <= 251 && hover.length >= 200, `hover rules: ${hover.length}`);
+    assert.match(svg, /d_loss/);
+    assert.match(svg, /g_loss/);
+    assert.match(svg, />iteration</);
+  });
+
+  it('turns diverged (non-finite) losses into gaps and rejects histories of unequal length', () => {
+    const spec = ganLossChart({ iteration: [1, 2, 3], dLoss: [0.5, NaN, 0.4], gLoss: [1, 2, Infinity] }) as unknown as
+      { data: { values: { d_loss: number | null; g_loss: number | null }[] } };
+    assert.deepEqual(spec.data.values.map((r) => r.d_loss), [0.5, null, 0.4]);
+    assert.deepEqual(spec.data.values.map((r) => r.g_loss), [1, 2, null]);
+    assert.throws(() => ganLossChart({ iteration: [1, 2, 3], dLoss: [1, 2], gLoss: [1, 2, 3] }),
+      /ganLossChart: history\.dLoss has 2 values but history\.iteration has 3/);
+  });
+});
+
+describe('autoencoderLossChart', () => {
+  const epoch = [1, 2, 3, 4, 5, 6];
+  const loss = [0.3, 0.2, 0.15, 0.12, 0.11, 0.1];
+  const valLoss = [0.31, 0.22, 0.18, 0.16, 0.16, 0.17];
+
+  it('draws training and validation lines with a dot per epoch', async () => {
+    const svg = await renderChecked(autoencoderLossChart({ epoch, loss, valLoss }));
+    const lineGroups = [...svg.matchAll(/<g class="mark-line role-mark [^"]+"[^>]*>([\s\S]*?)<\/g>/g)];
+    assert.equal(lineGroups.length, 2);
+    for (const [, body] of lineGroups) {
+      const paths = body.match(/<path[ >][^>]*>/g) ?? [];
+      assert.equal(paths.length, 1);
+      assert.equal((attribute(paths[0], 'd') ?? '').split(/[ML]/).filter(Boolean).length, epoch.length);
+    }
+    const dots = [...svg.matchAll(/<g class="mark-symbol role-mark [^"]+"[^>]*>([\s\S]*?)<\/g>/g)]
+      .flatMap(([, body]) => body.match(/<path[ >]/g) ?? []);
+    assert.equal(dots.length, 2 * epoch.length);
+    assert.match(svg, />Training and validation loss</);
+    assert.match(svg, />validation</);
+  });
+
+  it('draws one line without validation and names the metric it is given', async () => {
+    const spec = autoencoderLossChart({ epoch, loss: [0.5, 0.7, 0.8, 0.85, 0.9, 0.92], valLoss: [], metricName: 'accuracy' });
+    const svg = await renderChecked(spec);
+    assert.equal([...svg.matchAll(/<g class="mark-line role-mark /g)].length, 1);
+    assert.match(svg, />Training accuracy</);
+    assert.match(svg, />accuracy</);
+    assert.throws(() => autoencoderLossChart({ epoch, loss, valLoss: [1, 2] }), /history\.valLoss has 2 values but history\.epoch has 6/);
+  });
+});
+
+describe('stemChart', () => {
+  it('draws one stem and one dot per code value, one small multiple per digit', async () => {
+    const codes = Array.from({ length: 10 }, (_, d) => Array.from({ length: 36 }, (_, k) => Math.sin(d * 36 + k)));
+    const svg = await renderChecked(stemChart(codes));
+    const stems = markItems(svg, 'stems_marks');
+    const dots = markItems(svg, 'dots_marks');
+    assert.equal(stems.groups.length, 10, 'one facet cell per code');
+    assert.equal(stems.items.length, 360);
+    assert.equal(dots.items.length, 360);
+    // Each stem runs from its value to the zero line: in every cell all stems share one end.
+    for (const cell of stems.groups) {
+      let shared: Set<string> | undefined;
+      for (const line of cell) {
+        const y = Number(/translate\([-\d.]+,([-\d.]+)\)/.exec(line)?.[1]);
+        const ends = new Set([y.toFixed(1), (y + Number(attribute(line, 'y2') ?? 0)).toFixed(1)]);
+        shared = shared ? new Set([...shared].filter((e) => ends.has(e))) : ends;
+      }
+      assert.equal(shared?.size, 1, 'one common baseline per cell');
+    }
+    for (let d = 0; d < 10; d++) assert.match(svg, new RegExp(`>${d}</text>`));
+  });
+
+  it('rejects ragged labels and non-finite values with the position named', () => {
+    assert.throws(() => stemChart([[1, 2]], { labels: ['a', 'b'] }), /options\.labels has 2 labels but values has 1 rows/);
+    assert.throws(() => stemChart([[1, NaN]]), /values\[0\]\[1\] is NaN/);
+  });
+});
+
+describe('latent-space geometry', () => {
+  it('finds the 4 corners as the hull of a square with points inside, and each digit apart', () => {
+    const square = [0, 0, 2, 0, 2, 2, 0, 2, 1, 1, 0.5, 1.5, 1.9, 0.1];
+    const other = [10, 10, 11, 10, 10, 11];
+    const points = new Float32Array([...square, ...other]);
+    const labels = [3, 3, 3, 3, 3, 3, 3, 7, 7, 7];
+    const hulls = digitHulls(points, labels);
+    assert.deepEqual(hulls.map((h) => h.digit), [3, 7]);
+    const corners = hulls[0].vertices.map((v) => `${v.x},${v.y}#${v.index}`).sort();
+    assert.deepEqual(corners, ['0,0#0', '0,2#3', '2,0#1', '2,2#2']);
+    assert.equal(hulls[1].vertices.length, 3);
+  });
+
+  it('computes centroids per digit', () => {
+    const points = [0, 0, 2, 0, 2, 2, 0, 2, 5, 5, 7, 9];
+    const labels = [1, 1, 1, 1, 4, 4];
+    assert.deepEqual(digitCentroids(points, labels), [
+      { digit: 1, x: 1, y: 1, count: 4 },
+      { digit: 4, x: 6, y: 7, count: 2 },
+    ]);
+    assert.throws(() => digitCentroids([0, 0, 1], [0]), /points must hold x, y pairs/);
+    assert.throws(() => digitCentroids([0, 0, 1, 1], [0]), /labels has 1 entries but points holds 2 points/);
+  });
+
+  it('picks one hull vertex per digit: the farthest from the centroid, or a random one', () => {
+    const { points, labels } = clusteredPoints(500, 3);
+    const hulls = digitHulls(points, labels);
+    const deterministic = pickHullPoints(points, labels);
+    assert.deepEqual(deterministic.map((p) => p.digit), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    deterministic.forEach((p, digit) => {
+      assert.equal(labels[p.index], digit);
+      assert.equal(points[2 * p.index], p.x);
+      assert.ok(hulls[digit].vertices.some((v) => v.index === p.index), 'a vertex of its hull');
+    });
+    const picked = pickHullPoints(points, labels, createRng(9));
+    picked.forEach((p, digit) => assert.ok(hulls[digit].vertices.some((v) => v.index === p.index)));
+    assert.notDeepEqual(picked.map((p) => p.index), deterministic.map((p) => p.index));
+  });
+
+  it('draws random points uniformly inside the bounding box', () => {
+    const { points } = clusteredPoints(300, 4);
+    const box = latentBox(points);
+    const random = randomPointsInBox(points, 4000, createRng(5));
+    assert.equal(random.length, 4000);
+    let meanX = 0;
+    let meanY = 0;
+    for (const p of random) {
+      assert.ok(p.x >= box.xMin && p.x <= box.xMax && p.y >= box.yMin && p.y <= box.yMax);
+      meanX += p.x / random.length;
+      meanY += p.y / random.length;
+    }
+    const width = box.xMax - box.xMin;
+    const height = box.yMax - box.yMin;
+    assert.ok(Math.abs(meanX - (box.xMin + width / 2)) < 0.03 * width);
+    assert.ok(Math.abs(meanY - (box.yMin + height / 2)) < 0.03 * height);
+    const left = random.filter((p) => p.x < box.xMin + width / 4).length / random.length;
+    assert.ok(Math.abs(left - 0.25) < 0.03, `a quarter of the width holds a quarter of the points: ${left}`);
+  });
+});
+
+describe('latentScatterChart', () => {
+  it('draws one dot per point coloured by digit, a hull per digit, centroid labels and markers', async () => {
+    const { points, labels } = clusteredPoints(200, 1);
+    const markers = [{ x: 0, y: 0, label: 'origin' }, { x: 4, y: 0, label: 'hull 0' }];
+    const svg = await renderChecked(latentScatterChart({ points, labels, markers }));
+    const dots = markItems(svg, 'points_marks').items;
+    assert.equal(dots.length, 200);
+    const fills = dots.map((d) => attribute(d, 'fill'));
+    assert.equal(new Set(fills).size, 10);
+    for (let i = 0; i < 200; i++) assert.equal(fills[i], fills[labels[i]], `dot ${i} has its digit's colour`);
+    const hulls = markItems(svg, 'hulls_marks');
+    assert.equal(hulls.items.length, 10, 'one closed outline per digit');
+    for (const hull of hulls.items) assert.match(attribute(hull, 'd') ?? '', /Z$/);
+    const centroidTexts = markItems(svg, 'centroidLabels_marks').items;
+    assert.equal(centroidTexts.length, 10);
+    assert.equal(markItems(svg, 'markers_marks').items.length, 2);
+    assert.match(svg, />origin</);
+    assert.match(svg, />hull 0</);
+  });
+
+  it('keeps 10,000 points lean and quick to draw', async () => {
+    const { points, labels } = clusteredPoints(10_000, 2);
+    const spec = latentScatterChart({ points, labels, markers: [{ x: 1, y: 1, label: 'm' }] });
+    const jsonBytes = JSON.stringify(spec).length;
+    assert.ok(jsonBytes / 10_000 < 40, `inline JSON per point: ${(jsonBytes / 10_000).toFixed(1)} bytes`);
+    assert.equal((spec as { usermeta?: { embedOptions?: { renderer?: string } } }).usermeta?.embedOptions?.renderer, 'canvas');
+    const started = performance.now();
+    const svg = await renderChecked(spec);
+    const ms = performance.now() - started;
+    assert.equal(markItems(svg, 'points_marks').items.length, 10_000);
+    console.log(`10,000-point latent scatter: JSON ${(jsonBytes / 1024).toFixed(0)} KiB, SVG ${(svg.length / 1024).toFixed(0)} KiB, compile + SVG render ${ms.toFixed(0)} ms`);
+    assert.ok(ms < 15_000, `rendering took ${ms.toFixed(0)} ms`);
+  });
+});
+
+describe('renderSvg', () => {
+  const badSpec = {
+    data: { values: [{ a: 1 }] },
+    mark: 'bar',
+    encoding: { x: { field: 'a', type: 'quantitative', aggregate: 'nosuch' } },
+  } as unknown as ChartSpec;
+
+  it('reports vega-lite warnings instead of printing them, and throws on them unless told to ignore', async () => {
+    assert.deepEqual(compileChart(badSpec).warnings, ['warning: Invalid aggregation operator "nosuch".']);
+    await assert.rejects(renderSvg(badSpec), (err: unknown) => {
+      assert.ok(err instanceof ChartWarningError);
+      assert.match(err.message, /Invalid aggregation operator "nosuch"/);
+      assert.match(err.message, /warnings: "ignore"/);
+      return true;
+    });
+    assertWellFormedSvg(await renderSvg(badSpec, { warnings: 'ignore' }));
+  });
+
+  it("leaves the caller's spec untouched (vega tags the data rows it draws)", async () => {
+    const spec = autoencoderLossChart({ epoch: [1, 2], loss: [0.2, 0.1] });
+    const before = structuredClone(spec);
+    await renderSvg(spec);
+    assert.deepEqual(spec, before);
+  });
+
+  it('rounds coordinates in geometry attributes only', () => {
+    const svg = '<svg><path transform="translate(40.89148725504992,92.7)" d="M1.58113,0L-2.0000001,3"/><text x="1.23456">0.123456</text></svg>';
+    assert.equal(compactSvgCoordinates(svg, 2),
+      '<svg><path transform="translate(40.89,92.7)" d="M1.58,0L-2,3"/><text x="1.23">0.123456</text></svg>');
+  });
+});
