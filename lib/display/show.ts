@@ -11,7 +11,7 @@
  *     ignores vega-lite, so the exported page shows the static SVG, no JavaScript needed.
  *     The bundle therefore holds no text/html, which would win over the SVG there.
  *
- * Outside a kernel (scripts, tests) every show* function does nothing and returns false, so
+ * Outside a kernel (scripts, tests) the show* functions and LiveChart draw nothing, so
  * the same code runs everywhere; save* functions write files in either case.
  */
 import * as fs from 'fs';
@@ -48,12 +48,12 @@ export async function chartBundle(spec: ChartSpec, options: RenderSvgOptions = {
 
 /**
  * Shows a vega-lite chart as one cell output: interactive in JupyterLab, static SVG in the HTML
- * export. `await` it, so the output lands in the cell that called it. Returns false (and draws
- * nothing) outside a kernel.
+ * export. `await` it, so the output lands in the cell that called it. Draws nothing outside a
+ * kernel. Returns nothing, so a cell that ends with it prints no stray value.
  */
-export async function showChart(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<boolean> {
-  if (!inKernel()) return false;
-  return publishBundle(await chartBundle(spec, options), chartMetadata(spec));
+export async function showChart(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<void> {
+  if (!inKernel()) return;
+  publishBundle(await chartBundle(spec, options), chartMetadata(spec));
 }
 
 /** Width and height of a PNG, read from its header; throws on bytes that are not a PNG. */
@@ -70,10 +70,10 @@ function pngBundle(png: Buffer): MimeBundle {
   return { 'image/png': png.toString('base64'), 'text/plain': `<PNG image ${width}x${height}>` };
 }
 
-/** Shows PNG bytes (an image grid) as image/png. Returns false (and shows nothing) outside a kernel. */
-export function showImage(png: Buffer): boolean {
-  if (!inKernel()) return false;
-  return publishBundle(pngBundle(png));
+/** Shows PNG bytes (an image grid) as image/png; shows nothing outside a kernel (but still checks the bytes). */
+export function showImage(png: Buffer): void {
+  const bundle = pngBundle(png);
+  if (inKernel()) publishBundle(bundle);
 }
 
 /** Writes a file atomically: a temporary file beside it, then a rename (no half-written files). */

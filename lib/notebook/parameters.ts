@@ -154,7 +154,10 @@ export function injectParameters(
     metadata: { tags: [INJECTED_TAG] },
     execution_count: null,
     outputs: [],
-    source: sourceLines(`// Injected by the notebook runner (${origins}): overrides the parameters above.\n${injectedSource}`),
+    // A block: the cell's last statement is then not an expression, so tslab prints no value.
+    source: sourceLines(
+      `// Injected by the notebook runner (${origins}): overrides the parameters above.\n{\n${injectedSource.replace(/^/gm, '  ')}\n}`,
+    ),
   };
   copy.cells = [...cells.slice(0, parametersIndex + 1), injected, ...cells.slice(parametersIndex + 1)];
   return { notebook: copy, parametersIndex, injectedIndex: parametersIndex + 1, injectedSource };

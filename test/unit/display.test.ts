@@ -25,10 +25,11 @@ const history = { epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1], valLoss: [0.35, 0.25,
 const tinyPng = () => imageGrid(new Float32Array(28 * 28).fill(1), { rows: 1, cols: 1, range: 'unit', scale: 1, gap: 0 });
 
 describe('outside a kernel', () => {
-  it('show functions do nothing and return false', async () => {
+  it('show functions do nothing (LiveChart.update returns false)', async () => {
     assert.equal(jupyter.lastWriteDisplayData, null);
-    assert.equal(await showChart(autoencoderLossChart(history)), false);
-    assert.equal(showImage(tinyPng()), false);
+    assert.equal(await showChart(autoencoderLossChart(history)), undefined);
+    assert.equal(showImage(tinyPng()), undefined);
+    assert.throws(() => showImage(Buffer.from('not a png')), /does not start with a PNG header/);
     assert.equal(await new LiveChart({ minIntervalMs: 0 }).update(autoencoderLossChart(history)), false);
   });
 });
@@ -45,7 +46,7 @@ describe('inside a (simulated) kernel', () => {
 
   it('showChart sends one bundle: the vega-lite spec, its SVG and a text line', async () => {
     const spec = autoencoderLossChart(history, { title: 'Reconstruction loss' });
-    assert.equal(await showChart(spec), true);
+    assert.equal(await showChart(spec), undefined, 'nothing for a notebook cell to print');
     assert.equal(messages.length, 1);
     const { data } = messages[0].content;
     assert.deepEqual(Object.keys(data).sort(), ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
@@ -62,7 +63,8 @@ describe('inside a (simulated) kernel', () => {
 
   it('showImage sends the PNG bytes as image/png', () => {
     const png = tinyPng();
-    assert.equal(showImage(png), true);
+    showImage(png);
+    assert.equal(messages.length, 1);
     const { data } = messages[0].content;
     assert.deepEqual(Buffer.from(data['image/png'] as string, 'base64'), png);
     assert.equal(data['text/plain'], '<PNG image 28x28>');
