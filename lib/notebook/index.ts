@@ -6,3 +6,4 @@ export * from './ipynb';
 export * from './parameters';
 export * from './profiles';
 export * from './runner';
+export * from './figures';
