@@ -7,3 +7,5 @@ export * from './parameters';
 export * from './profiles';
 export * from './runner';
 export * from './figures';
+export * from './lab';
+export * from './browser';

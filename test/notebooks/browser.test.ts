@@ -5,22 +5,18 @@
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT, runNotebooks, type NotebookResult } from '../../lib/notebook';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, openHeadlessChromium, REPO_ROOT, runNotebooks, type HeadlessBrowser, type NotebookResult } from '../../lib/notebook';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(REPO_ROOT, 'build', 'screenshots', 'images-fixture.png');
 
 describe('exported HTML in headless Chromium', { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` }, () => {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
   let exported: NotebookResult;
-  let browser: Browser | undefined;
+  let browser: HeadlessBrowser | undefined;
   let page: Page;
-  const blocked: string[] = [];
-  let closeBrowser: (() => Promise<void>) | undefined;
+  let blocked: string[] = [];
 
   before(async () => {
     const summary = await runNotebooks({
@@ -31,29 +27,15 @@ describe('exported HTML in headless Chromium', { skip: !fs.existsSync(CHROMIUM) 
     });
     exported = summary.notebooks[0];
     assert.equal(exported.status, 'ok', exported.report);
-    const context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1000, height: 900 },
-    });
-    browser = context.browser() ?? undefined;
     // Tests never touch the network: the page's CDN scripts (require.js, MathJax) are refused;
     // everything the outputs need is embedded.
-    await context.route('**/*', (route) => {
-      const url = route.request().url();
-      if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-      blocked.push(url);
-      return route.abort();
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openHeadlessChromium();
+    ({ page, blocked } = browser);
     await page.goto(`file://${exported.htmlPath}`, { waitUntil: 'load' });
-    closeBrowser = () => context.close();
   });
 
   after(async () => {
-    await closeBrowser?.();
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
   });
 
   it('embeds the PNG and the SVG chart in the HTML itself', () => {
@@ -88,6 +70,6 @@ describe('exported HTML in headless Chromium', { skip: !fs.existsSync(CHROMIUM) 
     const bytes = fs.readFileSync(SCREENSHOT);
     assert.equal(bytes.subarray(1, 4).toString('ascii'), 'PNG');
     assert.ok(bytes.length > 5_000, `screenshot is only ${bytes.length} bytes`);
-    assert.ok(browser === undefined || browser.isConnected());
+    assert.ok(browser?.context.browser()?.isConnected() ?? true);
   });
 });

@@ -3,25 +3,11 @@
  * kernelspec, starts a kernel through its REST API, and that kernel evaluates 1 + 1.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../../lib/notebook';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
-}
+import { REPO_ROOT, startLab, type LabServer } from '../../lib/notebook';
 
 /** Processes whose command line mentions `needle` (the kernels started from our runtime dir). */
 function processesMentioning(needle: string): number[] {
@@ -39,68 +25,19 @@ function processesMentioning(needle: string): number[] {
 }
 
 describe('npm run lab (JupyterLab with the tslab kernel)', () => {
-  const token = randomBytes(16).toString('hex');
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-test-'));
-  const runtimeDir = path.join(scratch, 'runtime');
+  let lab: LabServer;
   let base = '';
-  let server: ChildProcess | undefined;
-  let serverLog = '';
-
-  const api = async (route: string, init: RequestInit = {}): Promise<Response> =>
-    fetch(`${base}${route}`, { ...init, headers: { Authorization: `token ${token}`, ...(init.headers ?? {}) } });
+  let token = '';
+  let runtimeDir = '';
+  const api = (route: string, init: RequestInit = {}): Promise<Response> => lab.api(route, init);
 
   before(async () => {
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    // The real npm script, plus what a test needs: loopback, a known port and token, and
-    // config/runtime folders of its own so nothing user-global is read or written.
-    server = spawn(
-      'npm',
-      ['run', '--silent', 'lab', '--', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0', '--LabApp.extension_manager=readonly', `--IdentityProvider.token=${token}`],
-      {
-        cwd: REPO_ROOT,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          JUPYTER_CONFIG_DIR: path.join(scratch, 'config'),
-          JUPYTER_RUNTIME_DIR: runtimeDir,
-          JUPYTERLAB_SETTINGS_DIR: path.join(scratch, 'settings'),
-          JUPYTERLAB_WORKSPACES_DIR: path.join(scratch, 'workspaces'),
-        },
-      },
-    );
-    server.stdout?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
-    server.stderr?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (server.exitCode !== null) assert.fail(`jupyter lab exited with ${server.exitCode}:\n${serverLog}`);
-      try {
-        if ((await api('/api/status')).ok) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) assert.fail(`jupyter lab did not answer /api/status within 90 s:\n${serverLog}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    lab = await startLab();
+    ({ base, token, runtimeDir } = lab);
   });
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      try {
-        await api('/api/shutdown', { method: 'POST' });
-      } catch {
-        // already gone
-      }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise((resolve) => server!.once('exit', resolve)),
-        new Promise((resolve) => (timer = setTimeout(resolve, 15_000))),
-      ]);
-      clearTimeout(timer);
-      if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL');
-    }
-    fs.rmSync(scratch, { recursive: true, force: true });
+    await lab?.stop();
   });
 
   it('lists the tslab kernelspec from .venv, starting the launcher in this checkout', async () => {
@@ -115,7 +52,7 @@ describe('npm run lab (JupyterLab with the tslab kernel)', () => {
     // The REST answer leaves out where the spec lives; jupyter's own listing, same environment, says.
     const listing = spawnSync(path.join(REPO_ROOT, '.venv', 'bin', 'jupyter'), ['kernelspec', 'list', '--json'], {
       encoding: 'utf8',
-      env: { ...process.env, JUPYTER_PREFER_ENV_PATH: '1', JUPYTER_CONFIG_DIR: path.join(scratch, 'config') },
+      env: { ...process.env, JUPYTER_PREFER_ENV_PATH: '1', JUPYTER_CONFIG_DIR: path.join(path.dirname(runtimeDir), 'config') },
     });
     const specs = JSON.parse(listing.stdout) as { kernelspecs: Record<string, { resource_dir: string }> };
     assert.equal(specs.kernelspecs.tslab.resource_dir, path.join(REPO_ROOT, '.venv', 'share', 'jupyter', 'kernels', 'tslab'));
