@@ -5,15 +5,16 @@
  *   ae        the two autoencoders: kernels per step, top kernels, and per-batch time of
  *             trainAutoencoder vs bare trainOnBatch vs model.fit vs an optimizer.minimize step
  *   gan       the GAN iteration split into its phases
- * --native-grads installs the prototype of bench/native-grads.ts first (to measure its gain).
+ * --stock-kernels puts tfjs's stock Step kernel and LeakyReLU gradient back first, to measure
+ * what lib/nativeKernels.ts gains (the library installs its cheaper ones on import).
  * Threads: set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS as the harness does.
  * Prints plain text; not part of `npm run bench`.
  */
 import type { LayersModel, Tensor, Tensor4D, Scalar } from '@tensorflow/tfjs-node';
 import { tf, createDcgan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
 import { setDropoutSeeds } from '../lib/train/dropout';
+import { uninstallNativeKernels } from '../lib/nativeKernels';
 import { parseFlags } from './flags';
-import { installNativeActivationGrads } from './native-grads';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
 
@@ -144,9 +145,9 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const section = flags.section ?? 'all';
-  if (flags['native-grads'] === 'true') {
-    installNativeActivationGrads();
-    console.log('native activation gradients: ON (bench/native-grads.ts prototype)');
+  if (flags['stock-kernels'] === 'true') {
+    uninstallNativeKernels(tf);
+    console.log('activation gradients: tfjs stock kernels (lib/nativeKernels.ts uninstalled)');
   }
   const batches = Number(flags.batches ?? 20);
   console.log(`threads: TF_NUM_INTRAOP_THREADS=${process.env.TF_NUM_INTRAOP_THREADS ?? 'unset'} TF_NUM_INTEROP_THREADS=${process.env.TF_NUM_INTEROP_THREADS ?? 'unset'}`);

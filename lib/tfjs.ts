@@ -5,7 +5,10 @@
  * engine serves both and `tf.Tensor4D` works as a type as well as a value namespace.
  */
 import { loadNativeTensorFlow } from './backend';
+import { installNativeKernels } from './nativeKernels';
 
-loadNativeTensorFlow();
+// Cheaper ReLU/LeakyReLU gradients on the native backend (a no-op on the debugging CPU backend
+// and when already installed): see lib/nativeKernels.ts.
+installNativeKernels(loadNativeTensorFlow());
 
 export * from '@tensorflow/tfjs';
