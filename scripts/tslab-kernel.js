@@ -11,6 +11,7 @@
  *      them nor applies the rootDir check, like a package in node_modules.
  *   2. Run time: tsx's CommonJS hook lets Node require those .ts files (and folder index.ts)
  *      directly, as the tests and scripts do.
+ * A third hook (3, at the end) serialises tslab's ZeroMQ sends; see there.
  * Plain JavaScript, because it must start before any TypeScript loader exists.
  */
 'use strict';
@@ -61,5 +62,28 @@ Module._load = function loadWithPatchedTypeScript(request, parent, isMain) {
   }
   return originalLoad.call(this, request, parent, isMain);
 };
+
+// 3. One message at a time per ZeroMQ socket. tslab sends every Jupyter message with a bare
+//    socket.send() that it never awaits. zeromq 6 allows one send in flight per socket and throws
+//    "Socket is busy writing" at a second one. A send that cannot finish at once (seen after a
+//    couple of minutes of training with a live progress bar and chart) then makes the next
+//    display update throw inside the training cell, which fails with no message. Chaining each
+//    socket's sends keeps them in order and never overlapping.
+const zmq = require(require.resolve('zeromq', { paths: [tslabDir] }));
+const socketPrototype = Object.getPrototypeOf(zmq.Publisher.prototype);
+const sendOneAtATime = socketPrototype.send;
+const pendingSends = new WeakMap();
+// The native method is read-only but configurable, so it is redefined rather than assigned.
+Object.defineProperty(socketPrototype, 'send', {
+  configurable: true,
+  writable: false,
+  value: function send(message) {
+    const previous = pendingSends.get(this) || Promise.resolve();
+    const sent = previous.then(() => sendOneAtATime.call(this, message));
+    // tslab never looks at the result: report a failed send instead of leaving an unhandled rejection.
+    pendingSends.set(this, sent.catch((error) => process.stderr.write(`tslab kernel: a Jupyter message was not sent: ${error}\n`)));
+    return sent;
+  },
+});
 
 require(path.join(tslabDir, 'dist', 'main.js')).main();

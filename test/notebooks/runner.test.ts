@@ -124,8 +124,10 @@ describe('runner on fixture notebooks (smoke profile)', () => {
     const parametersIndex = executed.cells.findIndex((cell) => cell.metadata.tags?.includes('parameters'));
     const injected = executed.cells[parametersIndex + 1];
     assert.deepEqual(injected.metadata.tags, [INJECTED_TAG]);
-    assert.match(sourceText(injected.source), /^count = 4;$/m);
-    assert.match(sourceText(injected.source), /^label = "from-cli";$/m);
+    assert.match(sourceText(injected.source), /^\s*count = 4;$/m);
+    assert.match(sourceText(injected.source), /^\s*label = "from-cli";$/m);
+    // The assignments sit in a block, so tslab prints no stray value under the cell.
+    assert.deepEqual(injected.outputs, []);
     // Declared: count = 3, label = 'base'; fixed = 10. The run used the overrides.
     assert.match(stdoutOf(executed), /result=40 label=from-cli/);
     assert.ok(progress.some((line) => /ok-params\.ipynb: injected after cell 2: count = 4 \(profile smoke\), label = "from-cli" \(--set\)/.test(line)), progress.join('\n'));
