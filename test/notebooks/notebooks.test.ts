@@ -88,6 +88,25 @@ describe('every notebook under the smoke profile', () => {
       `(${summary.notebooks.map((entry) => `${entry.name} ${entry.seconds.toFixed(1)} s`).join(', ')})`);
   });
 
+  // What each chapter's exported page must show without JavaScript under the smoke settings:
+  // PNG pictures (image grids) and static SVG charts (each vega-lite chart's image/svg+xml).
+  const expectedOutputs: Record<string, { png: number; svg: number }> = {
+    '01-dcgan.ipynb': { png: 5, svg: 1 }, // real, untrained, samples at iterations 0 and 2, final sheet; one live loss chart
+    '02-conv-autoencoder.ipynb': { png: 1, svg: 1 }, // digits over reconstructions; loss chart
+    '03-dense-autoencoder.ipynb': { png: 2, svg: 3 }, // originals, reconstructions; accuracy, loss, z-code stems
+    '04-latent-space.ipynb': { png: 3, svg: 2 }, // decoded hull points, random points, manifold; loss, latent scatter
+  };
+  for (const [name, expected] of Object.entries(expectedOutputs)) {
+    it(`${name}: the exported HTML shows ${expected.png} pictures and ${expected.svg} static charts`, () => {
+      const result = summary.notebooks.find((entry) => entry.name === name);
+      assert.ok(result?.htmlPath, `${name} was not exported`);
+      const html = fs.readFileSync(result.htmlPath, 'utf8');
+      const png = html.match(/class="jp-RenderedImage jp-OutputArea-output"[^>]*>\s*<img[^>]*src="data:image\/png;base64,/g) ?? [];
+      const svg = html.match(/data-mime-type="image\/svg\+xml"/g) ?? [];
+      assert.deepEqual({ png: png.length, svg: svg.length }, expected);
+    });
+  }
+
   for (const name of notebookNames) {
     // Its wall time is printed above, not asserted: timing goals belong to benchmarks. The profile's
     // per-cell timeout still stops a notebook whose smoke settings run away.
