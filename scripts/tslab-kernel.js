@@ -86,4 +86,14 @@ Object.defineProperty(socketPrototype, 'send', {
   },
 });
 
+// And no silent drops: a PUB socket discards messages once 1,000 wait for a slow reader, which
+// could lose a progress bar's or a chart's final update. tslab creates its IOPub socket with
+// `new zmq.Publisher()` after this runs, so it gets one without that limit.
+class UnlimitedPublisher extends zmq.Publisher {
+  constructor(options) {
+    super({ sendHighWaterMark: 0, ...options });
+  }
+}
+zmq.Publisher = UnlimitedPublisher;
+
 require(path.join(tslabDir, 'dist', 'main.js')).main();

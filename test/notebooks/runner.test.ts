@@ -179,3 +179,19 @@ describe('runner limits and defaults', () => {
     assert.match(stdoutOf(executed), /result=30 label=base/);
   });
 });
+
+describe('kernel under a burst of display updates', () => {
+  it('delivers 5,000 in-place updates without a pause, and the next cell runs', async () => {
+    const summary = await runNotebooks({ notebooksDir: FIXTURES, profile: 'full', only: ['display-burst'], outDir: path.join(scratch, 'burst') });
+    const burst = summary.notebooks[0];
+    assert.equal(burst.status, 'ok', burst.report);
+    const executed = readNotebook(burst.executedPath);
+    // One display output, updated in place to the last value, and both cells' lines.
+    const displays = executed.cells.flatMap((cell) => (cell.outputs ?? []) as Array<{ output_type: string; data?: Record<string, string | string[]> }>)
+      .filter((output) => output.output_type === 'display_data');
+    assert.equal(displays.length, 1);
+    // The last update arrived: none was dropped on the way (IOPub has no send limit).
+    assert.match(sourceText(displays[0].data?.['text/plain'] ?? ''), /^update 5000 /);
+    assert.match(stdoutOf(executed), /all updates sent[\s\S]*next cell ran/);
+  });
+});
