@@ -5,7 +5,8 @@
  * Layout: `<dir>/ckpt-<step>/`
  *   `<model>/model.json` + `<model>/weights.bin`  the tfjs format: tf.loadLayersModel reads it;
  *   `optimizers/<name>.bin`                       tfjs Optimizer.getWeights(): for Adam the
- *                                                  iteration count and first/second moments,
+ *                                                  iteration count and first/second moments
+ *                                                  (plus its running beta powers, see below),
  *                                                  for Adadelta its two accumulators;
  *   `manifest.json`, written last                 step, training state (history, seed), and
  *                                                  the byte size of every file above.
@@ -16,8 +17,23 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LayersModel, Optimizer } from '@tensorflow/tfjs-node';
+import type { LayersModel, Optimizer, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
+
+/**
+ * tfjs's Adam keeps beta1^t and beta2^t as running products (accBeta1, accBeta2, not part of
+ * getWeights), and its setWeights recomputes them with pow(), which can differ in the last bit;
+ * a GAN then drifts from the uninterrupted run by about 1e-4 within a few steps. They are saved
+ * beside the moments, under these names, and put back exactly after setWeights.
+ */
+const ADAM_POWERS = ['accBeta1', 'accBeta2'] as const;
+const ADAM_POWER_PREFIX = '__adam_';
+/** The two private Adam variables (tfjs-core AdamOptimizer, not in its public type). */
+type AdamPowers = Partial<Record<(typeof ADAM_POWERS)[number], Variable>>;
+
+function adamPowers(optimizer: Optimizer): AdamPowers {
+  return optimizer.getClassName() === 'Adam' ? (optimizer as unknown as AdamPowers) : {};
+}
 
 const FORMAT = 'gan-notebooks-checkpoint';
 const VERSION = 1;
@@ -141,6 +157,11 @@ export async function saveCheckpoint(step: number, contents: CheckpointContents,
     for (const [name, optimizer] of Object.entries(contents.optimizers)) {
       if (!optimizer) continue;
       const named = await optimizer.getWeights();
+      const powers = adamPowers(optimizer);
+      for (const key of ADAM_POWERS) {
+        const power = powers[key];
+        if (power instanceof tf.Variable) named.push({ name: `${ADAM_POWER_PREFIX}${key}`, tensor: power });
+      }
       try {
         const { data, specs } = await tf.io.encodeWeights(named);
         files[`optimizers/${name}.bin`] = await writeFileSynced(path.join(tempDir, 'optimizers', `${name}.bin`), new Uint8Array(data));
@@ -253,7 +274,13 @@ export async function loadCheckpoint(checkpointDir: string, contents: Omit<Check
     const data = fs.readFileSync(path.join(checkpointDir, 'optimizers', `${name}.bin`));
     const decoded = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), saved.specs as Parameters<typeof tf.io.decodeWeights>[1]);
     try {
-      await optimizer.setWeights(saved.specs.map((spec) => ({ name: spec.name, tensor: decoded[spec.name] })));
+      const own = saved.specs.filter((spec) => !spec.name.startsWith(ADAM_POWER_PREFIX));
+      await optimizer.setWeights(own.map((spec) => ({ name: spec.name, tensor: decoded[spec.name] })));
+      const powers = adamPowers(optimizer);
+      for (const key of ADAM_POWERS) {
+        const savedPower = decoded[`${ADAM_POWER_PREFIX}${key}`];
+        if (savedPower) powers[key]?.assign(savedPower);
+      }
     } finally {
       tf.dispose(Object.values(decoded));
     }

@@ -64,6 +64,35 @@ describe('checkpoints in process', () => {
     images.dispose();
   });
 
+  it('Adam: the running powers beta1^t and beta2^t come back bit for bit (setWeights alone recomputes them with pow)', async () => {
+    const dir = path.join(root, 'adam');
+    const build = () => {
+      const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 4, kernelInitializer: 'zeros' })] });
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+      return model;
+    };
+    // The private running products of tfjs's Adam (the library saves them for exactly this reason).
+    const powers = (model: ReturnType<typeof build>) => {
+      const adam = model.optimizer as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+      return [adam.accBeta1.dataSync()[0], adam.accBeta2.dataSync()[0]];
+    };
+    const x = tf.randomUniform([8, 4], 0, 1, 'float32', 5);
+    const trained = build();
+    await trainAutoencoder(trained, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
+    // After these 2 steps the running products (beta^3) differ from pow() in the last bit, so the check can fail.
+    const recomputed = tf.tidy(() => [tf.pow(0.9, 3).dataSync()[0], tf.pow(0.999, 3).dataSync()[0]]);
+    assert.notDeepEqual(powers(trained), recomputed);
+
+    const restored = build();
+    await loadCheckpoint(path.join(dir, 'ckpt-1'), { models: { model: restored }, optimizers: { model: restored.optimizer } });
+    assert.deepEqual(powers(restored), powers(trained));
+    for (const model of [trained, restored]) {
+      model.optimizer.dispose();
+      model.dispose();
+    }
+    x.dispose();
+  });
+
   it('autoencoder: resume per epoch restores weights and Adadelta state', async () => {
     const dir = path.join(root, 'ae');
     const x = tf.randomUniform([16, 784], 0, 1, 'float32', 3);
