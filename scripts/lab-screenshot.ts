@@ -46,7 +46,10 @@ async function main(): Promise<void> {
     await page.waitForTimeout(3_000);
     // JupyterLab asks once whether to fetch news (it cannot here); answer so the toast goes away.
     const noNews = page.getByRole('button', { name: 'No', exact: true });
-    if (await noNews.count()) await noNews.first().click();
+    if (await noNews.count()) {
+      await noNews.first().click();
+      await page.waitForTimeout(1_000);
+    }
     const stem = path.basename(options.notebook, '.ipynb');
     const top = path.join(options.out, `lab-${stem}-top.png`);
     await page.screenshot({ path: top });

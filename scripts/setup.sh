@@ -27,7 +27,7 @@ sha() { sha256sum "$1" | cut -c1-64; }
 
 # --- 1. Debian packages: compilers for the native bindings, Cairo/Pango for canvas. ---------
 APT_PACKAGES=(build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev)
-[ "$WANT_BROWSER" = 1 ] && APT_PACKAGES+=(chromium fonts-dejavu-core)
+[ "$WANT_BROWSER" = 1 ] && APT_PACKAGES+=(chromium fonts-dejavu-core fonts-nanum)  # Nanum: the Korean terms in screenshots
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
