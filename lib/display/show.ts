@@ -72,8 +72,8 @@ function pngBundle(png: Buffer): MimeBundle {
 
 /** Shows PNG bytes (an image grid) as image/png; shows nothing outside a kernel (but still checks the bytes). */
 export function showImage(png: Buffer): void {
-  const bundle = pngBundle(png);
-  if (inKernel()) publishBundle(bundle);
+  if (inKernel()) publishBundle(pngBundle(png));
+  else pngSize(png);
 }
 
 /** Writes a file atomically: a temporary file beside it, then a rename (no half-written files). */
@@ -138,12 +138,17 @@ export class LiveChart {
     this.renderOptions = { warnings: options.warnings ?? 'throw' };
   }
 
-  /** Redraws with `spec` unless the last redraw was under minIntervalMs ago (or `force`). True if drawn. */
-  async update(spec: ChartSpec, force = false): Promise<boolean> {
+  /**
+   * Redraws with `spec` unless the last redraw was under minIntervalMs ago (or `force`). True if
+   * drawn. Pass a function to build the spec only when it will be drawn: called every training
+   * step, most updates are skipped, and building the spec from the whole history costs time.
+   */
+  async update(spec: ChartSpec | (() => ChartSpec), force = false): Promise<boolean> {
     if (!inKernel()) return false;
     const startedAt = this.now();
     if (!force && startedAt - this.lastDrawnAt < this.minIntervalMs) return false;
     this.lastDrawnAt = startedAt;
+    if (typeof spec === 'function') spec = spec();
     const request = ++this.latestRequest;
     const bundle = await chartBundle(spec, this.renderOptions);
     // An update not awaited by the caller may finish after a newer one: never draw stale data.
@@ -152,7 +157,7 @@ export class LiveChart {
   }
 
   /** Draws the final state, whatever the throttle. */
-  finish(spec: ChartSpec): Promise<boolean> {
+  finish(spec: ChartSpec | (() => ChartSpec)): Promise<boolean> {
     return this.update(spec, true);
   }
 }

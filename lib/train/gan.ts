@@ -52,8 +52,11 @@ export interface TrainGanOptions {
   onSample?: (sample: GanSample) => void | Promise<void>;
   /** Images per sample. Default 25 (the book's 5x5 grid). */
   sampleCount?: number;
-  /** Called after every iteration with its losses. */
-  onIteration?: (losses: GanIterationLosses) => void | Promise<void>;
+  /**
+   * Called after every iteration with its losses, and the history so far (the object trainGan
+   * returns at the end, e.g. for a live loss chart; read it, do not change it).
+   */
+  onIteration?: (losses: GanIterationLosses, history: Readonly<GanHistory>) => void | Promise<void>;
   /** Base seed for batches, noise and dropout. Default: a random one (recorded in checkpoints). */
   seed?: number;
   /** A reporter, true for the default one (live output in a kernel, stderr lines otherwise), false for none. Default true. */
@@ -154,7 +157,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       history.gLoss.push(gLoss);
       last = { d_loss: dLoss, g_loss: gLoss };
       reporter?.update(iteration + 1, last);
-      if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss });
+      if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss }, history);
 
       if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
         const generated = generator.predict(sampleNoise) as Tensor;

@@ -71,6 +71,23 @@ describe('inside a (simulated) kernel', () => {
     assert.throws(() => showImage(Buffer.from('not a png')), /does not start with a PNG header/);
   });
 
+  it('LiveChart builds a spec given as a function only when it draws', async () => {
+    let now = 0;
+    let built = 0;
+    const live = new LiveChart({ minIntervalMs: 1000, now: () => now });
+    const build = () => {
+      built += 1;
+      return autoencoderLossChart({ epoch: [1], loss: [0.3] });
+    };
+    assert.equal(await live.update(build), true);
+    now = 500;
+    assert.equal(await live.update(build), false, 'too soon: skipped');
+    assert.equal(built, 1, 'a skipped update builds nothing');
+    assert.equal(await live.finish(build), true);
+    assert.equal(built, 2);
+    assert.equal(messages.length, 2);
+  });
+
   it('LiveChart redraws one output in place, at most once per interval', async () => {
     let now = 0;
     const live = new LiveChart({ minIntervalMs: 1000, now: () => now });

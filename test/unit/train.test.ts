@@ -32,6 +32,8 @@ describe('trainGan', () => {
     const gan = createDcgan({ seed: 1 });
     const counts = new Map<number, number>();
     const samples: number[] = [];
+    const historyLagged: number[] = [];
+    let liveHistory: Readonly<GanHistory> | undefined;
     const before = tf.memory().numTensors;
     const history = await trainGan(gan, images, {
       iterations: 101, batchSize: 8, seed: 1, progress: false, sampleInterval: 50, sampleCount: 4,
@@ -40,8 +42,15 @@ describe('trainGan', () => {
         assert.equal(pixels.length, 4 * 784);
         assert.ok(pixels.every((v) => v >= -1 && v <= 1), 'samples are tanh outputs in [-1, 1]');
       },
-      onIteration: ({ iteration }) => { counts.set(iteration, tf.memory().numTensors); },
+      onIteration: ({ iteration, gLoss }, soFar) => {
+        counts.set(iteration, tf.memory().numTensors);
+        // The history so far already holds this iteration, and is the object returned at the end.
+        if (soFar.iteration.length !== iteration + 1 || soFar.gLoss[iteration] !== gLoss) historyLagged.push(iteration);
+        liveHistory = soFar;
+      },
     });
+    assert.deepEqual(historyLagged, [], 'onIteration saw a history without its own iteration');
+    assert.equal(liveHistory, history);
     assert.equal(counts.get(10), counts.get(100), `numTensors after iteration 10: ${counts.get(10)}, after 100: ${counts.get(100)}`);
     assert.deepEqual(samples, [0, 50, 100]);
     assert.deepEqual(history.iteration, Array.from({ length: 101 }, (_, i) => i));
