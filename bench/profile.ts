@@ -14,7 +14,7 @@ import type { LayersModel, Tensor, Tensor4D, Scalar } from '@tensorflow/tfjs-nod
 import { tf, createDcgan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
 import { setDropoutSeeds } from '../lib/train/dropout';
 import { uninstallNativeKernels } from '../lib/nativeKernels';
-import { parseFlags } from './flags';
+import { parseFlags } from '../scripts/flags';
 
 const ms = (t: number) => `${t.toFixed(2)} ms`;
 

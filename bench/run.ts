@@ -16,7 +16,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseFlags } from './flags';
+import { parseFlags } from '../scripts/flags';
 import { buildRows, formatMarkdownTable, formatTextTable, replaceBetweenMarkers, type RepetitionResult, type Side } from './stats';
 
 const ROOT = path.resolve(__dirname, '..');

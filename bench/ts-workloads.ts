@@ -14,7 +14,7 @@ import * as os from 'os';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
 import { nativeKernelsInstalled, uninstallNativeKernels } from '../lib/nativeKernels';
-import { parseFlags } from './flags';
+import { parseFlags } from '../scripts/flags';
 
 export type WorkloadName = 'gan' | 'conv_ae' | 'ae2d';
 

@@ -8,23 +8,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { openHeadlessChromium, REPO_ROOT, startLab, type HeadlessBrowser, type LabServer } from '../lib/notebook';
+import { parseKnownFlags } from './flags';
 
 interface Options { from: string; notebook: string; out: string }
 
 function parseArguments(argv: string[]): Options {
+  const flags = parseKnownFlags(argv, ['from', 'notebook', 'out'], 'usage: lab-screenshot [--from DIR] [--notebook NAME.ipynb] [--out DIR]');
+  const notebook = flags.notebook ?? '02-conv-autoencoder.ipynb';
   const options: Options = {
-    from: path.join(REPO_ROOT, 'build', 'notebooks'),
-    notebook: '02-conv-autoencoder.ipynb',
-    out: path.join(REPO_ROOT, 'build', 'screenshots'),
+    from: path.resolve(flags.from ?? path.join(REPO_ROOT, 'build', 'notebooks')),
+    notebook: notebook.endsWith('.ipynb') ? notebook : `${notebook}.ipynb`,
+    out: path.resolve(flags.out ?? path.join(REPO_ROOT, 'build', 'screenshots')),
   };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined || !['--from', '--notebook', '--out'].includes(flag)) {
-      throw new Error(`lab-screenshot: bad option "${flag}".\nusage: lab-screenshot [--from DIR] [--notebook NAME.ipynb] [--out DIR]`);
-    }
-    if (flag === '--notebook') options.notebook = value.endsWith('.ipynb') ? value : `${value}.ipynb`;
-    else options[flag === '--from' ? 'from' : 'out'] = path.resolve(value);
-  }
   if (!fs.existsSync(path.join(options.from, options.notebook))) {
     throw new Error(`lab-screenshot: ${path.join(options.from, options.notebook)} does not exist; run the notebooks first (npm run notebooks).`);
   }

@@ -7,21 +7,12 @@
  */
 import * as path from 'path';
 import { extractFigures, REPO_ROOT } from '../lib/notebook';
+import { parseKnownFlags } from './flags';
 
 async function main(argv: string[]): Promise<void> {
-  let from = path.join(REPO_ROOT, 'build', 'notebooks');
-  let to = path.join(REPO_ROOT, 'docs', 'figures');
-  for (let i = 0; i < argv.length; i++) {
-    const next = argv[i + 1];
-    if ((argv[i] === '--from' || argv[i] === '--to') && next !== undefined) {
-      if (argv[i] === '--from') from = path.resolve(next);
-      else to = path.resolve(next);
-      i++;
-    } else {
-      console.error(`readme-figures: unknown option "${argv[i]}".\nusage: readme-figures [--from DIR] [--to DIR]`);
-      process.exit(2);
-    }
-  }
+  const flags = parseKnownFlags(argv, ['from', 'to'], 'usage: readme-figures [--from DIR] [--to DIR]');
+  const from = path.resolve(flags.from ?? path.join(REPO_ROOT, 'build', 'notebooks'));
+  const to = path.resolve(flags.to ?? path.join(REPO_ROOT, 'docs', 'figures'));
   const figures = await extractFigures(from, to);
   for (const figure of figures) {
     console.log(`${path.relative(REPO_ROOT, figure.file)}  <- ${path.basename(figure.notebook)} (${figure.parts} output(s))`);
@@ -30,6 +21,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(`readme-figures: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -19,8 +19,6 @@ export interface LabServer {
   runtimeDir: string;
   /** A request to the server's REST API with the token. */
   api(route: string, init?: RequestInit): Promise<Response>;
-  /** What the server printed so far. */
-  log(): string;
   stop(): Promise<void>;
 }
 
@@ -108,5 +106,5 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabServer
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
-  return { base, token, runtimeDir, api, log: () => serverLog, stop };
+  return { base, token, runtimeDir, api, stop };
 }

@@ -8,7 +8,7 @@ import {
   buildRows, formatMarkdownTable, formatSeconds, formatTextTable, repetitionValue, replaceBetweenMarkers, summarize,
   type RepetitionResult,
 } from '../../bench/stats';
-import { parseFlags } from '../../bench/flags';
+import { parseFlags, parseKnownFlags } from '../../scripts/flags';
 
 function rep(workload: string, side: 'keras' | 'ts', times: number[], maxRssKiB: number): RepetitionResult {
   return { workload, side, unit: 's/iteration', times, maxRssKiB };
@@ -85,4 +85,9 @@ test('replaceBetweenMarkers keeps hand-written text and replaces only the genera
 test('parseFlags reads --name value, --name=value and bare switches, and rejects stray words', () => {
   assert.deepEqual(parseFlags(['--reps', '5', '--quick', '--workloads=gan,ae2d']), { reps: '5', quick: 'true', workloads: 'gan,ae2d' });
   assert.throws(() => parseFlags(['reps']), /Unexpected argument "reps"/);
+});
+
+test('parseKnownFlags passes known flags and names unknown ones with the usage line', () => {
+  assert.deepEqual(parseKnownFlags(['--from', 'a', '--to=b'], ['from', 'to'], 'usage: x'), { from: 'a', to: 'b' });
+  assert.throws(() => parseKnownFlags(['--form', 'a'], ['from', 'to'], 'usage: x [--from DIR]'), /unknown option --form\.\nusage: x \[--from DIR\]/);
 });

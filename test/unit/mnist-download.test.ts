@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
+import { freePort } from '../../lib/notebook/lab';
 import {
   MNIST_BASE_URL_ENV, MNIST_FILES, MnistDownloadError, createDownloadProgressBar, downloadMnist, formatDownloadProgress, loadMnist,
   type DownloadProgress, type MnistFileSpec,
@@ -117,14 +118,6 @@ async function expectFailure(promise: Promise<unknown>, failure: MnistDownloadEr
   assert.ok(caught instanceof MnistDownloadError, `expected a MnistDownloadError, got ${String(caught)}`);
   assert.equal((caught as MnistDownloadError).failure, failure, (caught as Error).message);
   return caught as MnistDownloadError;
-}
-
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 describe('downloadMnist', () => {
