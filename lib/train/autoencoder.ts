@@ -10,7 +10,7 @@ import { createRng, shuffledIndices } from '../data/random';
 import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
-import { setDropoutSeeds } from './dropout';
+import { createModelStepper, type TrainingEngine } from './engine';
 import { ProgressReporter, resolveProgress } from './progress';
 
 /** Per-epoch history; accuracy arrays are present only when the model reports accuracy. */
@@ -52,6 +52,12 @@ export interface TrainAutoencoderOptions {
   onBatch?: (info: { epoch: number; batch: number; loss: number }) => void | Promise<void>;
   /** Save every `every` EPOCHS; with `resume`, continue from the newest complete checkpoint. */
   checkpoint?: CheckpointOptions;
+  /**
+   * 'auto' (default): a compiled TensorFlow graph when the model allows it, else tfjs's eager
+   * trainOnBatch; 'graph' or 'eager' to insist (see train/engine.ts). With the graph engine the
+   * model's weights are brought up to date after each epoch, before validation and `onEpoch`.
+   */
+  engine?: TrainingEngine;
 }
 
 function accuracyIndex(model: LayersModel): number {
@@ -93,6 +99,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
     }
   }
 
+  const stepper = createModelStepper(model, options.engine, 'trainAutoencoder');
   const reporter = resolveProgress(options.progress, model.name);
   reporter?.start(options.epochs, 'epoch', start);
   let last: Record<string, number> = {};
@@ -110,16 +117,19 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
         const yb = target === x ? xb : tf.gather(target, indexTensor);
         const size = indexTensor.shape[0];
         indexTensor.dispose();
-        setDropoutSeeds(model, deriveSeed(seed, 2, epoch, batch));
-        const result = await model.trainOnBatch(xb, yb);
-        tf.dispose(yb === xb ? [xb] : [xb, yb]);
-        const values = Array.isArray(result) ? result : [result];
+        let values: number[];
+        try {
+          values = await stepper.train(xb, yb, deriveSeed(seed, 2, epoch, batch));
+        } finally {
+          tf.dispose(yb === xb ? [xb] : [xb, yb]);
+        }
         assertFinite(`epoch ${epoch}, batch ${batch}`, { loss: values[0] });
         lossSum += values[0] * size;
         if (withAccuracy) accSum += values[accIndex] * size;
         reporter?.update(epoch + (batch + 1) / batches, { loss: lossSum / ((batch * options.batchSize) + size) });
         if (options.onBatch) await options.onBatch({ epoch, batch, loss: values[0] });
       }
+      stepper.sync();
       const result: EpochResult = { epoch, loss: lossSum / count };
       if (withAccuracy) result.accuracy = accSum / count;
       if (options.validation) {
@@ -141,7 +151,11 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
       }
     }
   } finally {
-    setDropoutSeeds(model, undefined);
+    try {
+      stepper.sync();
+    } finally {
+      stepper.dispose();
+    }
   }
   reporter?.finish(Math.max(start, options.epochs), last);
   return history;

@@ -16,7 +16,7 @@ import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
-import { setDropoutSeeds } from './dropout';
+import { createGanStepper, type TrainingEngine } from './engine';
 
 /** Loss history as plain arrays, one entry per iteration. */
 export interface GanHistory {
@@ -63,6 +63,13 @@ export interface TrainGanOptions {
   progress?: ProgressReporter | boolean;
   /** Save every `every` iterations into `dir`; with `resume`, continue from the newest complete checkpoint. */
   checkpoint?: CheckpointOptions;
+  /**
+   * 'auto' (default): compiled TensorFlow graphs for D's step, G's sampling and the combined
+   * step; 'graph' or 'eager' to insist (see train/engine.ts). With the graph engine G's and D's
+   * tfjs weights are brought up to date before `onSample`, before each checkpoint and at the
+   * end, not after every iteration.
+   */
+  engine?: TrainingEngine;
 }
 
 const STREAM_BATCH = 1;
@@ -119,6 +126,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const sampleCount = options.sampleCount ?? 25;
   const sampleNoise = options.onSample && options.sampleInterval
     ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_SAMPLES)) : undefined;
+  const stepper = createGanStepper(gan, options.engine);
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
   let last: Record<string, number> = {};
@@ -132,22 +140,31 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       const indexTensor = tf.tensor1d(indices, 'int32');
       const real = tf.gather(images, indexTensor);
       indexTensor.dispose();
-      setDropoutSeeds(discriminator, deriveSeed(seed, STREAM_DROPOUT_REAL, iteration));
-      const dLossReal = await discriminator.trainOnBatch(real, realLabels) as number;
-      real.dispose();
+      let dLossReal: number;
+      try {
+        dLossReal = await stepper.trainDiscriminator(real, realLabels, deriveSeed(seed, STREAM_DROPOUT_REAL, iteration));
+      } finally {
+        real.dispose();
+      }
 
       // 2. generated images from N(0, 1) noise (predict: inference mode), label 0
       const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_NOISE, iteration));
-      const fake = generator.predict(noise) as Tensor;
-      setDropoutSeeds(discriminator, deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration));
-      const dLossFake = await discriminator.trainOnBatch(fake, fakeLabels) as number;
-      fake.dispose();
+      const fake = stepper.generate(noise);
+      let dLossFake: number;
+      try {
+        dLossFake = await stepper.trainDiscriminator(fake, fakeLabels, deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration));
+      } finally {
+        fake.dispose();
+      }
 
       // 3-4. d_loss is the mean; the combined step trains G to make D answer 1
       const dLoss = 0.5 * (dLossReal + dLossFake);
-      setDropoutSeeds(discriminator, deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration));
-      const gLoss = await combined.trainOnBatch(noise, realLabels) as number;
-      noise.dispose();
+      let gLoss: number;
+      try {
+        gLoss = await stepper.trainGenerator(noise, realLabels, deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration));
+      } finally {
+        noise.dispose();
+      }
 
       assertFinite(`iteration ${iteration}`, { d_loss_real: dLossReal, d_loss_fake: dLossFake, g_loss: gLoss });
       history.iteration.push(iteration);
@@ -160,12 +177,14 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss }, history);
 
       if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
+        stepper.sync();
         const generated = generator.predict(sampleNoise) as Tensor;
         const pixels = await generated.data() as Float32Array;
         generated.dispose();
         await options.onSample({ iteration, images: pixels });
       }
       if (checkpoint && (iteration + 1) % checkpoint.every === 0) {
+        stepper.sync();
         await saveCheckpoint(iteration + 1, {
           models: checkpointModels, optimizers: checkpointOptimizers,
           state: { kind: 'gan', seed, history, batchSize },
@@ -173,7 +192,11 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       }
     }
   } finally {
-    setDropoutSeeds(discriminator, undefined);
+    try {
+      stepper.sync();
+    } finally {
+      stepper.dispose();
+    }
     tf.dispose([realLabels, fakeLabels]);
     sampleNoise?.dispose();
   }

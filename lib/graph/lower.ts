@@ -1,0 +1,310 @@
+/**
+ * Lowers a chain of tfjs layers to TensorFlow graph ops, forward and backward.
+ *
+ * Each supported layer becomes the same native ops tfjs-node runs eagerly (Conv2D, BiasAdd,
+ * LeakyRelu, FusedBatchNormV3, ...), and its gradient the ops TensorFlow's own gradients use
+ * (Conv2DBackpropFilter, LeakyReluGrad, FusedBatchNormGradV3, ...). Models built from other
+ * layers, or with settings not handled here, raise UnsupportedModelError; the training loops
+ * then use tfjs's eager engine.
+ */
+import type { LayersModel } from '@tensorflow/tfjs-node';
+import { DT, type GraphBuilder, type Output } from './builder';
+
+export type LayerLike = LayersModel['layers'][number];
+
+/** What the graph needs of a tfjs LayerVariable (the class is not exported by tfjs-layers). */
+export interface LayerVariableLike {
+  readonly name: string;
+  readonly shape: number[];
+  readonly trainable: boolean;
+  read(): import('@tensorflow/tfjs-node').Variable;
+  write(value: import('@tensorflow/tfjs-node').Tensor): unknown;
+}
+
+export class UnsupportedModelError extends Error {
+  override readonly name = 'UnsupportedModelError';
+}
+
+type Shape = Array<number | null>;
+
+/** Resource variables of the graph, one per tfjs variable or optimizer slot, by name. */
+export class VariableStore {
+  readonly handles = new Map<string, { handle: Output; shape: number[] }>();
+  constructor(private readonly g: GraphBuilder) {}
+
+  handle(name: string, shape: number[]): Output {
+    let entry = this.handles.get(name);
+    if (!entry) {
+      const handle = this.g.op1('VarHandleOp', [], {
+        dtype: { type: DT.float }, shape: { shape }, shared_name: { s: `v${this.handles.size}` }, container: { s: '' },
+      }, { name: `var/${name}` });
+      entry = { handle, shape };
+      this.handles.set(name, entry);
+    }
+    return entry.handle;
+  }
+}
+
+/** One step's view of the variables: each is read once, so every use sees the same snapshot. */
+export class StepReads {
+  private readonly reads = new Map<string, Output>();
+  readonly assigns: Output[] = [];
+  constructor(private readonly g: GraphBuilder, private readonly store: VariableStore) {}
+
+  read(name: string, shape: number[]): Output {
+    let value = this.reads.get(name);
+    if (!value) {
+      value = this.g.op1('ReadVariableOp', [this.store.handle(name, shape)], { dtype: { type: DT.float } }, { name: `read/${name}` });
+      this.reads.set(name, value);
+    }
+    return value;
+  }
+
+  assign(name: string, shape: number[], value: Output): void {
+    this.assigns.push(this.g.op1('AssignVariableOp', [this.store.handle(name, shape), value], { dtype: { type: DT.float } }, { name: `assign/${name}` }));
+  }
+}
+
+const F = { T: { type: DT.float } };
+
+export interface ForwardContext {
+  g: GraphBuilder;
+  reads: StepReads;
+  training: boolean;
+  /** int32 [2] seed for the step's dropout masks (needed when training with Dropout). */
+  seed?: Output;
+}
+
+interface LoweredLayer {
+  output: Output;
+  /** Backpropagates dy; adds weight gradients to `grads`; returns dx when `needInput`. */
+  backward?: (dy: Output, grads: Map<string, Output>, needInput: boolean) => Output | undefined;
+}
+
+/** Expands nested models into their layers (InputLayers dropped), checking the model is a chain. */
+export function chainLayers(model: LayersModel): LayerLike[] {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new UnsupportedModelError(`model "${model.name}" has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the graph engine handles one of each.`);
+  }
+  const layers: LayerLike[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    const nested = layer as unknown as LayersModel;
+    if (Array.isArray(nested.layers) && Array.isArray(nested.inputs)) layers.push(...chainLayers(nested));
+    else layers.push(layer);
+  }
+  return layers;
+}
+
+function pair(value: unknown, what: string, layer: LayerLike): [number, number] {
+  const v = Array.isArray(value) ? value : [value, value];
+  if (v.length !== 2 || !v.every((n) => typeof n === 'number')) throw new UnsupportedModelError(`${layer.name}: ${what} ${JSON.stringify(value)} is not a pair of numbers.`);
+  return v as [number, number];
+}
+
+function lv(layer: LayerLike, field: string): LayerVariableLike {
+  // Conv, Dense and BatchNormalization keep their weights in these (non-public) fields.
+  const variable = (layer as unknown as Record<string, LayerVariableLike | null | undefined>)[field];
+  if (!variable) throw new UnsupportedModelError(`${layer.name}: has no ${field} (is the model built?).`);
+  return variable;
+}
+
+function activationOp(ctx: ForwardContext, name: string, x: Output, layer: LayerLike): { y: Output; grad?: (dy: Output) => Output } {
+  const { g } = ctx;
+  switch (name) {
+    case 'linear':
+      return { y: x };
+    case 'relu': {
+      const y = g.op1('Relu', [x], F);
+      return { y, grad: (dy) => g.op1('ReluGrad', [dy, y], F) };
+    }
+    case 'sigmoid': {
+      const y = g.op1('Sigmoid', [x], F);
+      return { y, grad: (dy) => g.op1('SigmoidGrad', [y, dy], F) };
+    }
+    case 'tanh': {
+      const y = g.op1('Tanh', [x], F);
+      return { y, grad: (dy) => g.op1('TanhGrad', [y, dy], F) };
+    }
+    default:
+      throw new UnsupportedModelError(`${layer.name}: activation "${name}" is not supported by the graph engine.`);
+  }
+}
+
+function convAttrs(strides: [number, number], padding: string) {
+  return { ...F, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: padding.toUpperCase() }, data_format: { s: 'NHWC' }, dilations: { ints: [1, 1, 1, 1] } };
+}
+
+function staticDims(shape: Shape, layer: LayerLike): number[] {
+  const rest = shape.slice(1);
+  if (rest.some((d) => d === null)) throw new UnsupportedModelError(`${layer.name}: input shape [${shape}] must be known apart from the batch.`);
+  return rest as number[];
+}
+
+/** Lowers one layer; `shape` is its input shape (batch first, as tfjs reports it). */
+export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, shape: Shape, dropoutIndex: number): LoweredLayer {
+  const { g, reads } = ctx;
+  const config = layer.getConfig() as Record<string, unknown>;
+  const className = layer.getClassName();
+  if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') {
+    throw new UnsupportedModelError(`${layer.name}: only channelsLast is supported.`);
+  }
+  const withBiasAndActivation = (z: Output, useBias: boolean, backwardCore: (dz: Output, grads: Map<string, Output>, needInput: boolean) => Output | undefined): LoweredLayer => {
+    let pre = z;
+    let biasName: string | undefined;
+    if (useBias) {
+      const bias = lv(layer, 'bias');
+      biasName = bias.name;
+      pre = g.op1('BiasAdd', [z, reads.read(bias.name, bias.shape)], { ...F, data_format: { s: 'NHWC' } });
+    }
+    const act = activationOp(ctx, String(config.activation ?? 'linear'), pre, layer);
+    return {
+      output: act.y,
+      backward: (dy, grads, needInput) => {
+        const dz = act.grad ? act.grad(dy) : dy;
+        if (biasName) grads.set(biasName, g.op1('BiasAddGrad', [dz], { ...F, data_format: { s: 'NHWC' } }));
+        return backwardCore(dz, grads, needInput);
+      },
+    };
+  };
+
+  switch (className) {
+    case 'Dense': {
+      if (shape.length !== 2) throw new UnsupportedModelError(`${layer.name}: Dense on rank-${shape.length} input is not supported.`);
+      const kernel = lv(layer, 'kernel');
+      const k = reads.read(kernel.name, kernel.shape);
+      const z = g.op1('MatMul', [x, k], F);
+      return withBiasAndActivation(z, config.useBias !== false, (dz, grads, needInput) => {
+        grads.set(kernel.name, g.op1('MatMul', [x, dz], { ...F, transpose_a: { b: true } }));
+        return needInput ? g.op1('MatMul', [dz, k], { ...F, transpose_b: { b: true } }) : undefined;
+      });
+    }
+    case 'Conv2D': {
+      const dilation = pair(config.dilationRate ?? 1, 'dilationRate', layer);
+      if (dilation[0] !== 1 || dilation[1] !== 1) throw new UnsupportedModelError(`${layer.name}: dilated convolutions are not supported.`);
+      const kernel = lv(layer, 'kernel');
+      const k = reads.read(kernel.name, kernel.shape);
+      const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), String(config.padding));
+      const z = g.op1('Conv2D', [x, k], attrs);
+      return withBiasAndActivation(z, config.useBias !== false, (dz, grads, needInput) => {
+        grads.set(kernel.name, g.op1('Conv2DBackpropFilter', [x, g.constInt(kernel.shape), dz], attrs));
+        return needInput ? g.op1('Conv2DBackpropInput', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), k, dz], attrs) : undefined;
+      });
+    }
+    case 'Conv2DTranspose': {
+      const kernel = lv(layer, 'kernel');
+      const k = reads.read(kernel.name, kernel.shape);
+      const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), String(config.padding));
+      const outShape = staticDims(layer.computeOutputShape(shape) as Shape, layer);
+      // The output size, batch taken from x at run time: [batch, h, w, filters].
+      const batch = g.op1('StridedSlice', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), g.constInt([0]), g.constInt([1]), g.constInt([1])],
+        { T: { type: DT.int32 }, Index: { type: DT.int32 }, begin_mask: { i: 0 }, end_mask: { i: 0 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 }, shrink_axis_mask: { i: 0 } });
+      const sizes = g.op1('ConcatV2', [batch, g.constInt(outShape), g.constInt(0)], { T: { type: DT.int32 }, N: { i: 2 }, Tidx: { type: DT.int32 } });
+      const z = g.op1('Conv2DBackpropInput', [sizes, k, x], attrs);
+      return withBiasAndActivation(z, config.useBias !== false, (dz, grads, needInput) => {
+        grads.set(kernel.name, g.op1('Conv2DBackpropFilter', [dz, g.constInt(kernel.shape), x], attrs));
+        return needInput ? g.op1('Conv2D', [dz, k], attrs) : undefined;
+      });
+    }
+    case 'Activation': {
+      const act = activationOp(ctx, String(config.activation), x, layer);
+      return { output: act.y, backward: (dy) => (act.grad ? act.grad(dy) : dy) };
+    }
+    case 'LeakyReLU': {
+      const alpha = Number(config.alpha ?? 0.3);
+      const y = g.op1('LeakyRelu', [x], { ...F, alpha: { f: alpha } });
+      // For alpha >= 0 the output has the input's sign, so the gradient can test y instead of x.
+      // That leaves y the only consumer of a preceding BiasAdd, which lets Grappler fuse
+      // Conv2D + BiasAdd + LeakyRelu (with x it gives up and logs "remapper failed").
+      const features = alpha >= 0 ? y : x;
+      return { output: y, backward: (dy) => g.op1('LeakyReluGrad', [dy, features], { ...F, alpha: { f: alpha } }) };
+    }
+    case 'MaxPooling2D': {
+      const pool = pair(config.poolSize, 'poolSize', layer);
+      const strides = config.strides == null ? pool : pair(config.strides, 'strides', layer);
+      const attrs = { ...F, ksize: { ints: [1, pool[0], pool[1], 1] }, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: String(config.padding).toUpperCase() }, data_format: { s: 'NHWC' } };
+      const y = g.op1('MaxPool', [x], attrs);
+      return { output: y, backward: (dy) => g.op1('MaxPoolGrad', [x, y, dy], attrs) };
+    }
+    case 'UpSampling2D': {
+      if (config.interpolation !== undefined && config.interpolation !== 'nearest') throw new UnsupportedModelError(`${layer.name}: only nearest-neighbour upsampling is supported.`);
+      const [h, w] = staticDims(shape, layer);
+      const size = pair(config.size, 'size', layer);
+      const attrs = { ...F, align_corners: { b: false }, half_pixel_centers: { b: false } };
+      const y = g.op1('ResizeNearestNeighbor', [x, g.constInt([h * size[0], w * size[1]])], attrs);
+      return { output: y, backward: (dy) => g.op1('ResizeNearestNeighborGrad', [dy, g.constInt([h, w])], attrs) };
+    }
+    case 'Reshape':
+    case 'Flatten': {
+      const outDims = staticDims(layer.computeOutputShape(shape) as Shape, layer);
+      const inDims = staticDims(shape, layer);
+      const y = g.op1('Reshape', [x, g.constInt([-1, ...outDims])], { ...F, Tshape: { type: DT.int32 } });
+      return { output: y, backward: (dy) => g.op1('Reshape', [dy, g.constInt([-1, ...inDims])], { ...F, Tshape: { type: DT.int32 } }) };
+    }
+    case 'Dropout': {
+      const rate = Number(config.rate);
+      if (config.noiseShape != null) throw new UnsupportedModelError(`${layer.name}: Dropout with noiseShape is not supported.`);
+      if (!ctx.training || rate === 0) return { output: x, backward: (dy) => dy };
+      if (!ctx.seed) throw new Error(`${layer.name}: a training step with Dropout needs a seed input.`);
+      // A fresh mask per step from the fed seed, offset per layer: keep with probability
+      // 1 - rate and scale by 1 / (1 - rate), as tfjs's dropout does.
+      const layerSeed = g.op1('Add', [ctx.seed, g.constInt([0, dropoutIndex])], { T: { type: DT.int32 } });
+      const uniform = g.op1('StatelessRandomUniform', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), layerSeed], { dtype: { type: DT.float }, T: { type: DT.int32 }, Tseed: { type: DT.int32 } });
+      const keep = g.op1('Cast', [g.op1('GreaterEqual', [uniform, g.constFloat(rate)], F)], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      const scale = g.op1('Mul', [keep, g.constFloat(1 / (1 - rate))], F);
+      const y = g.op1('Mul', [x, scale], F);
+      return { output: y, backward: (dy) => g.op1('Mul', [dy, scale], F) };
+    }
+    case 'BatchNormalization':
+      return lowerBatchNorm(ctx, layer, config, x, shape);
+    default:
+      throw new UnsupportedModelError(`${layer.name}: layer type ${className} is not supported by the graph engine.`);
+  }
+}
+
+function lowerBatchNorm(ctx: ForwardContext, layer: LayerLike, config: Record<string, unknown>, x: Output, shape: Shape): LoweredLayer {
+  const { g, reads } = ctx;
+  const axis = Number(config.axis ?? -1);
+  if ((axis !== -1 && axis !== shape.length - 1) || config.center === false || config.scale === false) {
+    throw new UnsupportedModelError(`${layer.name}: BatchNormalization is supported on the last axis with center and scale.`);
+  }
+  if (shape.length !== 2 && shape.length !== 4) throw new UnsupportedModelError(`${layer.name}: BatchNormalization on rank-${shape.length} input is not supported.`);
+  const epsilon = Number(config.epsilon ?? 1e-3);
+  const momentum = Number(config.momentum ?? 0.99);
+  const [gamma, beta, movingMean, movingVariance] = ['gamma', 'beta', 'movingMean', 'movingVariance'].map((f) => lv(layer, f));
+  const channels = gamma.shape[0];
+  // FusedBatchNorm works on NHWC; a [batch, channels] input becomes [batch, 1, 1, channels].
+  const flat = shape.length === 2;
+  const x4 = flat ? g.op1('Reshape', [x, g.constInt([-1, 1, 1, channels])], { ...F, Tshape: { type: DT.int32 } }) : x;
+  const unflatten = (t: Output) => (flat ? g.op1('Reshape', [t, g.constInt([-1, channels])], { ...F, Tshape: { type: DT.int32 } }) : t);
+  const bnAttrs = { ...F, U: { type: DT.float }, epsilon: { f: epsilon }, data_format: { s: 'NHWC' } };
+  const gammaValue = reads.read(gamma.name, gamma.shape);
+  const betaValue = reads.read(beta.name, beta.shape);
+  if (!ctx.training) {
+    const [y] = g.op('FusedBatchNormV3', [x4, gammaValue, betaValue, reads.read(movingMean.name, movingMean.shape), reads.read(movingVariance.name, movingVariance.shape)],
+      { ...bnAttrs, is_training: { b: false } }, { outputs: 6 });
+    return { output: unflatten(y) };
+  }
+  const empty = g.constFloat([], [0]);
+  const [y, batchMean, , reserve1, reserve2, reserve3] = g.op('FusedBatchNormV3', [x4, gammaValue, betaValue, empty, empty], { ...bnAttrs, is_training: { b: true } }, { outputs: 6 });
+  // Moving averages as tfjs updates them: moving -= (moving - batch) * (1 - momentum), with the
+  // biased batch variance (tfjs's moments), computed here rather than taken from the op, whose
+  // variance output is Bessel-corrected.
+  const meanOverBatch = (t: Output) => g.op1('Mean', [t, g.constInt([0, 1, 2])], { ...F, Tidx: { type: DT.int32 }, keep_dims: { b: false } });
+  const batchVariance = meanOverBatch(g.op1('SquaredDifference', [x4, g.op1('StopGradient', [batchMean], F)], F));
+  const decay = g.constFloat(1 - momentum);
+  for (const [variable, batchValue] of [[movingMean, batchMean], [movingVariance, batchVariance]] as const) {
+    const current = reads.read(variable.name, variable.shape);
+    reads.assign(variable.name, variable.shape, g.op1('Sub', [current, g.op1('Mul', [g.op1('Sub', [current, batchValue], F), decay], F)], F));
+  }
+  return {
+    output: unflatten(y),
+    backward: (dy, grads) => {
+      const dy4 = flat ? g.op1('Reshape', [dy, g.constInt([-1, 1, 1, channels])], { ...F, Tshape: { type: DT.int32 } }) : dy;
+      const [dx, dGamma, dBeta] = g.op('FusedBatchNormGradV3', [dy4, x4, gammaValue, reserve1, reserve2, reserve3], { ...bnAttrs, is_training: { b: true } }, { outputs: 5 });
+      grads.set(gamma.name, dGamma);
+      grads.set(beta.name, dBeta);
+      return unflatten(dx);
+    },
+  };
+}

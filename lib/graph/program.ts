@@ -1,0 +1,331 @@
+/**
+ * A training program: one TensorFlow graph holding the models' variables, the optimizers'
+ * slots and the steps (train steps and inference passes) built from tfjs models, run in one
+ * native session. This is how Keras trains (a traced graph per step) and what makes the
+ * project's training as fast as Keras's; eager tfjs dispatches every op separately and never
+ * gets TensorFlow's graph optimisations.
+ *
+ * The tfjs models stay the source of truth outside training: `push()` copies their weights and
+ * optimizer state into the session, `pull()` copies the session's back (bit for bit), so
+ * predict, evaluate, checkpoints and summaries see the trained values.
+ */
+import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { DT, GraphBuilder, type Output } from './builder';
+import { chainLayers, lowerLayer, StepReads, UnsupportedModelError, VariableStore, type LayerLike, type LayerVariableLike } from './lower';
+import { GraphSession } from './session';
+
+/** tfjs-core's AdamOptimizer state (protected fields, not in its public type). */
+interface AdamInternals {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: Variable;
+  accBeta2: Variable;
+  accumulatedFirstMoment: Array<{ originalName: string; variable: Variable } | undefined>;
+  accumulatedSecondMoment: Array<{ originalName: string; variable: Variable } | undefined>;
+  iterations_?: number;
+}
+
+export type GraphLoss = 'binaryCrossentropy' | 'meanSquaredError';
+
+const LOSS_NAMES: Record<string, GraphLoss> = {
+  binaryCrossentropy: 'binaryCrossentropy', binary_crossentropy: 'binaryCrossentropy',
+  meanSquaredError: 'meanSquaredError', mean_squared_error: 'meanSquaredError', mse: 'meanSquaredError', MSE: 'meanSquaredError',
+};
+
+/** The loss a compiled model trains with, if the graph engine handles it. */
+export function graphLossOf(model: LayersModel): GraphLoss {
+  const loss = (model as unknown as { loss?: unknown }).loss;
+  const name = typeof loss === 'string' ? LOSS_NAMES[loss] : undefined;
+  if (!name) throw new UnsupportedModelError(`model "${model.name}": loss ${typeof loss === 'string' ? `"${loss}"` : 'function'} is not supported by the graph engine (binaryCrossentropy, meanSquaredError).`);
+  if (model.metricsNames.length > 1) throw new UnsupportedModelError(`model "${model.name}": metrics (${model.metricsNames.slice(1).join(', ')}) are not supported by the graph engine.`);
+  return name;
+}
+
+/** The variables the model's optimizer updates, in the order tfjs passes them to it. */
+export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
+  // Set by LayersModel.compile (on the inner functional model of a Sequential); trainOnBatch
+  // hands exactly these to optimizer.minimize.
+  type Compiled = { collectedTrainableWeights?: LayerVariableLike[]; model?: Compiled };
+  const compiled = model as unknown as Compiled;
+  const collected = compiled.collectedTrainableWeights ?? compiled.model?.collectedTrainableWeights;
+  if (!collected) throw new UnsupportedModelError(`model "${model.name}" is not compiled.`);
+  return collected;
+}
+
+function adamOf(optimizer: Optimizer | undefined, model: LayersModel): AdamInternals {
+  if (!optimizer || optimizer.getClassName() !== 'Adam') {
+    throw new UnsupportedModelError(`model "${model.name}": the graph engine trains with Adam; this model's optimizer is ${optimizer?.getClassName() ?? 'missing'}.`);
+  }
+  return optimizer as unknown as AdamInternals;
+}
+
+interface OptimizerSlots {
+  adam: AdamInternals;
+  prefix: string;
+  variables: LayerVariableLike[];
+  /** Steps run in the session since the last push, added to tfjs's step count on pull. */
+  stepsSincePush: number;
+}
+
+export interface TrainStepHandle {
+  input: Output;
+  target: Output;
+  seed?: Output;
+  loss: Output;
+  slots: OptimizerSlots;
+}
+
+export interface InferenceHandle {
+  input: Output;
+  output: Output;
+}
+
+export interface TrainStepSpec {
+  name: string;
+  /** Layers run in order (nested models expanded), e.g. chainLayers(model). */
+  layers: LayerLike[];
+  /** Input shape without the batch dimension. */
+  inputShape: number[];
+  loss: GraphLoss;
+  /** The model whose optimizer (and optimizer variable list) this step uses. */
+  model: LayersModel;
+}
+
+export class GraphProgram {
+  readonly g = new GraphBuilder();
+  private readonly store = new VariableStore(this.g);
+  private readonly modelVariables = new Map<string, LayerVariableLike>();
+  private readonly slots = new Map<Optimizer, OptimizerSlots>();
+  private session: GraphSession | undefined;
+  private pushInputs: Array<{ name: string; placeholder: Output }> = [];
+  private pushDone: Output | undefined;
+  private pullOutputs: Array<{ name: string; value: Output }> = [];
+  private readonly epsilon = tf.backend().epsilon();
+
+  private forward(reads: StepReads, layers: LayerLike[], inputShape: number[], input: Output, training: boolean, seed?: Output) {
+    let x = input;
+    let shape: Array<number | null> = [null, ...inputShape];
+    const lowered = [];
+    let dropoutIndex = 0;
+    for (const layer of layers) {
+      if (layer.getClassName() === 'Dropout') dropoutIndex++;
+      const result = lowerLayer({ g: this.g, reads, training, seed }, layer, x, shape, dropoutIndex);
+      for (const variable of layer.weights as unknown as LayerVariableLike[]) this.modelVariables.set(variable.name, variable);
+      lowered.push(result);
+      x = result.output;
+      shape = layer.computeOutputShape(shape) as Array<number | null>;
+    }
+    return { output: x, lowered };
+  }
+
+  /** Adds an inference pass (Dropout off, BatchNormalization on its moving statistics). */
+  addInference(name: string, layers: LayerLike[], inputShape: number[]): InferenceHandle {
+    const reads = new StepReads(this.g, this.store);
+    const input = this.g.placeholder(`${name}/input`, DT.float, [-1, ...inputShape]);
+    const { output } = this.forward(reads, layers, inputShape, input, false);
+    return { input, output: this.g.op1('Identity', [output], { T: { type: DT.float } }, { name: `${name}/output` }) };
+  }
+
+  /** Adds a training step: forward in training mode, loss, backward, Adam, BN statistics. */
+  addTrainStep(spec: TrainStepSpec): TrainStepHandle {
+    const { g } = this;
+    const F = { T: { type: DT.float } };
+    const optimizer = spec.model.optimizer;
+    const adam = adamOf(optimizer, spec.model);
+    const trainable = optimizerVariables(spec.model);
+    let slots = this.slots.get(optimizer);
+    if (!slots) {
+      slots = { adam, prefix: `opt${this.slots.size}`, variables: trainable, stepsSincePush: 0 };
+      this.slots.set(optimizer, slots);
+    }
+    const reads = new StepReads(g, this.store);
+    const input = g.placeholder(`${spec.name}/input`, DT.float, [-1, ...spec.inputShape]);
+    const needsSeed = spec.layers.some((layer) => layer.getClassName() === 'Dropout');
+    const seed = needsSeed ? g.placeholder(`${spec.name}/seed`, DT.int32, [2]) : undefined;
+    const { output, lowered } = this.forward(reads, spec.layers, spec.inputShape, input, true, seed);
+    const target = g.placeholder(`${spec.name}/target`, DT.float, null);
+
+    // Loss: the mean over every element, as tfjs's per-sample mean followed by the batch mean.
+    const count = g.op1('Cast', [g.op1('Size', [output], { ...F, out_type: { type: DT.int32 } })], { SrcT: { type: DT.int32 }, DstT: { type: DT.float }, Truncate: { b: false } });
+    const meanAll = (t: Output) => g.op1('Mean', [g.op1('Reshape', [t, g.constInt([-1])], { ...F, Tshape: { type: DT.int32 } }), g.constInt([0])], { ...F, Tidx: { type: DT.int32 }, keep_dims: { b: false } });
+    let loss: Output;
+    let dOutput: Output;
+    if (spec.loss === 'meanSquaredError') {
+      loss = meanAll(g.op1('SquaredDifference', [output, target], F));
+      dOutput = g.op1('Mul', [g.op1('Sub', [output, target], F), g.op1('RealDiv', [g.constFloat(2), count], F)], F);
+    } else {
+      // tfjs's binary cross-entropy on probabilities: clip to [eps, 1 - eps], turn into logits,
+      // then the stable sigmoid cross-entropy. Its gradient is (p - y) / (p (1 - p)) inside the
+      // clip range and 0 outside.
+      const eps = this.epsilon;
+      const clipped = g.op1('ClipByValue', [output, g.constFloat(eps), g.constFloat(1 - eps)], F);
+      const oneMinus = g.op1('Sub', [g.constFloat(1), clipped], F);
+      const logits = g.op1('Log', [g.op1('RealDiv', [clipped, oneMinus], F)], F);
+      const perElement = g.op1('Add', [
+        g.op1('Sub', [g.op1('Relu', [logits], F), g.op1('Mul', [logits, target], F)], F),
+        g.op1('Log1p', [g.op1('Exp', [g.op1('Neg', [g.op1('Abs', [logits], F)], F)], F)], F),
+      ], F);
+      loss = meanAll(perElement);
+      const inRange = g.op1('Cast', [g.op1('LogicalAnd', [
+        g.op1('GreaterEqual', [output, g.constFloat(eps)], F), g.op1('LessEqual', [output, g.constFloat(1 - eps)], F),
+      ])], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      const slope = g.op1('RealDiv', [g.op1('Sub', [clipped, target], F), g.op1('Mul', [clipped, oneMinus], F)], F);
+      dOutput = g.op1('RealDiv', [g.op1('Mul', [slope, inRange], F), count], F);
+    }
+
+    // Backward through the chain; the first layer's input gradient is not needed.
+    const grads = new Map<string, Output>();
+    let dy: Output | undefined = dOutput;
+    for (let i = lowered.length - 1; i >= 0 && dy; i--) {
+      const backward = lowered[i].backward;
+      if (!backward) throw new UnsupportedModelError(`${spec.layers[i].name}: no gradient in inference mode.`);
+      dy = backward(dy, grads, i > 0);
+    }
+
+    // Adam, written as tfjs writes it (so both engines follow the same arithmetic):
+    // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    // w += -lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps); then b^t *= b.
+    const { learningRate, beta1, beta2, epsilon } = adam;
+    const c = (v: number) => g.constFloat(v);
+    const accBeta1 = reads.read(`${slots.prefix}/accBeta1`, []);
+    const accBeta2 = reads.read(`${slots.prefix}/accBeta2`, []);
+    const oneMinusAcc1 = g.op1('Sub', [c(1), accBeta1], F);
+    const oneMinusAcc2 = g.op1('Sub', [c(1), accBeta2], F);
+    for (const variable of trainable) {
+      const gradient = grads.get(variable.name);
+      if (!gradient) throw new UnsupportedModelError(`${variable.name} is trained by ${spec.name}'s optimizer but not used by its layers.`);
+      const mName = `${slots.prefix}/${variable.name}/m`;
+      const vName = `${slots.prefix}/${variable.name}/v`;
+      const m = g.op1('Add', [g.op1('Mul', [reads.read(mName, variable.shape), c(beta1)], F), g.op1('Mul', [gradient, c(1 - beta1)], F)], F);
+      const v = g.op1('Add', [g.op1('Mul', [reads.read(vName, variable.shape), c(beta2)], F), g.op1('Mul', [g.op1('Square', [gradient], F), c(1 - beta2)], F)], F);
+      const mHat = g.op1('RealDiv', [m, oneMinusAcc1], F);
+      const vHat = g.op1('RealDiv', [v, oneMinusAcc2], F);
+      const step = g.op1('Mul', [g.op1('RealDiv', [mHat, g.op1('Add', [g.op1('Sqrt', [vHat], F), c(epsilon)], F)], F), c(-learningRate)], F);
+      reads.assign(mName, variable.shape, m);
+      reads.assign(vName, variable.shape, v);
+      reads.assign(variable.name, variable.shape, g.op1('Add', [step, reads.read(variable.name, variable.shape)], F));
+    }
+    reads.assign(`${slots.prefix}/accBeta1`, [], g.op1('Mul', [accBeta1, c(beta1)], F));
+    reads.assign(`${slots.prefix}/accBeta2`, [], g.op1('Mul', [accBeta2, c(beta2)], F));
+    // Fetching the loss runs every update first.
+    const lossOut = g.op1('Identity', [loss], F, { name: `${spec.name}/loss`, control: reads.assigns });
+    return { input, target, seed, loss: lossOut, slots };
+  }
+
+  /** Builds the push/pull parts and starts the session. Call once, after adding the steps. */
+  start(): void {
+    if (this.session) throw new Error('GraphProgram.start: already started.');
+    const { g } = this;
+    const assigns: Output[] = [];
+    for (const [name, { handle, shape }] of this.store.handles) {
+      const placeholder = g.placeholder(`push/${name}`, DT.float, shape);
+      this.pushInputs.push({ name, placeholder });
+      assigns.push(g.op1('AssignVariableOp', [handle, placeholder], { dtype: { type: DT.float } }));
+      this.pullOutputs.push({ name, value: g.op1('ReadVariableOp', [handle], { dtype: { type: DT.float } }, { name: `pull/${name}` }) });
+    }
+    this.pushDone = g.op1('Identity', [g.constFloat(0)], { T: { type: DT.float } }, { name: 'push_done', control: assigns });
+    this.session = new GraphSession(g);
+  }
+
+  /** The tfjs-side value of a graph variable: a model weight, an Adam slot or an Adam power. */
+  private tfjsValue(name: string, shape: number[], created: Tensor[]): Tensor {
+    const model = this.modelVariables.get(name);
+    if (model) return model.read();
+    for (const slots of this.slots.values()) {
+      if (!name.startsWith(`${slots.prefix}/`)) continue;
+      const rest = name.slice(slots.prefix.length + 1);
+      if (rest === 'accBeta1') return slots.adam.accBeta1;
+      if (rest === 'accBeta2') return slots.adam.accBeta2;
+      const index = slots.variables.findIndex((v) => rest === `${v.name}/m` || rest === `${v.name}/v`);
+      const list = rest.endsWith('/m') ? slots.adam.accumulatedFirstMoment : slots.adam.accumulatedSecondMoment;
+      const existing = list?.[index]?.variable;
+      if (existing) return existing;
+      const zeros = tf.zeros(shape);
+      created.push(zeros);
+      return zeros;
+    }
+    throw new Error(`GraphProgram: no tfjs value for graph variable ${name}.`);
+  }
+
+  /** Copies the models' weights and optimizer state into the session. */
+  push(): void {
+    if (!this.session || !this.pushDone) throw new Error('GraphProgram.push: call start() first.');
+    const created: Tensor[] = [];
+    try {
+      const feeds: Array<[Output, Tensor]> = this.pushInputs.map(({ name, placeholder }) => [placeholder, this.tfjsValue(name, this.store.handles.get(name)!.shape, created)]);
+      tf.dispose(this.session.run(feeds, [this.pushDone]));
+    } finally {
+      tf.dispose(created);
+    }
+    for (const slots of this.slots.values()) slots.stepsSincePush = 0;
+  }
+
+  /** Copies the session's variables back into the tfjs models and optimizers. */
+  pull(): void {
+    if (!this.session) throw new Error('GraphProgram.pull: call start() first.');
+    const values = this.session.run([], this.pullOutputs.map((p) => p.value));
+    try {
+      this.pullOutputs.forEach(({ name }, i) => this.writeBack(name, values[i]));
+    } finally {
+      tf.dispose(values);
+    }
+    for (const slots of this.slots.values()) {
+      const steps = slots.stepsSincePush;
+      // Optimizer.iterations counts applied steps; the graph's steps count too.
+      if (steps > 0) slots.adam.iterations_ = (slots.adam.iterations_ ?? 0) + steps;
+      slots.stepsSincePush = 0;
+    }
+  }
+
+  private writeBack(name: string, value: Tensor): void {
+    const model = this.modelVariables.get(name);
+    if (model) {
+      model.write(value);
+      return;
+    }
+    for (const slots of this.slots.values()) {
+      if (!name.startsWith(`${slots.prefix}/`)) continue;
+      const rest = name.slice(slots.prefix.length + 1);
+      if (rest === 'accBeta1' || rest === 'accBeta2') {
+        slots.adam[rest].assign(value);
+        return;
+      }
+      const first = rest.endsWith('/m');
+      const index = slots.variables.findIndex((v) => rest === `${v.name}/${first ? 'm' : 'v'}`);
+      const list = first ? slots.adam.accumulatedFirstMoment : slots.adam.accumulatedSecondMoment;
+      const existing = list[index];
+      if (existing) existing.variable.assign(value);
+      // Named as tfjs names them, so getWeights / checkpoints look the same for both engines.
+      else list[index] = { originalName: `${slots.variables[index].name}/${first ? 'm' : 'v'}`, variable: tf.variable(value, false) };
+      return;
+    }
+  }
+
+  /** Runs a train step; returns its loss (a scalar tensor the caller disposes). */
+  runTrainStep(step: TrainStepHandle, input: Tensor, target: Tensor, seed?: Tensor): Tensor {
+    if (!this.session) throw new Error('GraphProgram: call start() first.');
+    const feeds: Array<[Output, Tensor]> = [[step.input, input], [step.target, target]];
+    if (step.seed) {
+      if (!seed) throw new Error('GraphProgram.runTrainStep: this step has Dropout and needs a seed tensor.');
+      feeds.push([step.seed, seed]);
+    }
+    const [loss] = this.session.run(feeds, [step.loss]);
+    step.slots.stepsSincePush += 1;
+    return loss;
+  }
+
+  runInference(pass: InferenceHandle, input: Tensor): Tensor {
+    if (!this.session) throw new Error('GraphProgram: call start() first.');
+    return this.session.run([[pass.input, input]], [pass.output])[0];
+  }
+
+  dispose(): void {
+    this.session?.dispose();
+    this.session = undefined;
+  }
+}
+
+export { chainLayers, UnsupportedModelError };

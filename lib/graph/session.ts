@@ -1,0 +1,65 @@
+/**
+ * A TensorFlow session on a graph built by GraphBuilder, run through tfjs-node's native
+ * SavedModel loader. The graph is written to a temporary SavedModel directory, loaded
+ * (which also runs TensorFlow's graph optimisations: Grappler and the oneDNN rewrites that
+ * eager ops never get), and the directory is removed again; the session keeps the graph.
+ *
+ * Feeds and fetches are tfjs tensors, so session outputs join tfjs's memory accounting and are
+ * disposed like any other tensor.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Tensor } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import type { GraphBuilder, Output } from './builder';
+
+/** The part of tfjs-node's NodeJSKernelBackend this uses (public methods, untyped in tfjs's exports). */
+interface NativeSessionBackend {
+  loadSavedModelMetaGraph(dir: string, tags: string): number;
+  runSavedModel(id: number, inputs: Tensor[], inputInfos: Array<{ name: string; tfDtype: string }>, outputNames: string[]): Tensor[];
+  deleteSavedModel(id: number): void;
+}
+
+function nativeBackend(): NativeSessionBackend {
+  const backend = tf.backend() as unknown as Partial<NativeSessionBackend>;
+  if (tf.getBackend() !== 'tensorflow' || typeof backend.runSavedModel !== 'function') {
+    throw new Error(`The graph engine needs tfjs-node's native backend ("tensorflow"); the active backend is "${tf.getBackend()}". Use engine: 'eager', or run \`npm run setup\`.`);
+  }
+  return backend as NativeSessionBackend;
+}
+
+const TF_DTYPES: Record<string, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
+
+export class GraphSession {
+  private readonly backend: NativeSessionBackend;
+  private id: number | undefined;
+
+  constructor(graph: GraphBuilder) {
+    this.backend = nativeBackend();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gan-notebooks-graph-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'saved_model.pb'), graph.savedModel());
+      this.id = this.backend.loadSavedModelMetaGraph(dir, 'serve');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Runs the graph: feeds `feeds` (placeholder -> tensor), returns the tensors named in `fetches`. */
+  run(feeds: Array<[Output, Tensor]>, fetches: Output[]): Tensor[] {
+    if (this.id === undefined) throw new Error('GraphSession.run: the session was disposed.');
+    const infos = feeds.map(([output, tensor]) => {
+      const tfDtype = TF_DTYPES[tensor.dtype];
+      if (!tfDtype) throw new Error(`GraphSession.run: cannot feed a ${tensor.dtype} tensor to ${output.tensorName}.`);
+      return { name: output.tensorName, tfDtype };
+    });
+    return this.backend.runSavedModel(this.id, feeds.map(([, tensor]) => tensor), infos, fetches.map((f) => f.tensorName));
+  }
+
+  dispose(): void {
+    if (this.id === undefined) return;
+    this.backend.deleteSavedModel(this.id);
+    this.id = undefined;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The graph engine (lib/graph, train/engine.ts): the protobuf writer, graph training against
+ * tfjs's eager training on the same weights, syncing back to tfjs, the GAN's freeze, dropout
+ * seeding, tensor accounting and the fallback for models it cannot compile.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { LayersModel, Sequential, Tensor } from '@tensorflow/tfjs-node';
+import { buildConvAutoencoder, buildConvAutoencoder2d, createDcgan, DenseAutoencoder, disposeDcgan, tf, trainAutoencoder } from '../../lib';
+import { ProtoWriter } from '../../lib/graph/proto';
+import { chainLayers, graphLossOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
+import { chooseModelEngine, createGanStepper } from '../../lib/train/engine';
+
+function maxAbsDifference(a: Tensor[], b: Tensor[]): number {
+  assert.equal(a.length, b.length);
+  return Math.max(...a.map((t, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(t, b[i]))).dataSync()[0])));
+}
+
+/** Two copies of a model with the same weights. */
+function twins(build: () => LayersModel): [LayersModel, LayersModel] {
+  const a = build();
+  const b = build();
+  b.setWeights(a.getWeights());
+  return [a, b];
+}
+
+/** Trains `eager` with trainOnBatch and `graph` with a GraphProgram on the same batches. */
+async function trainBoth(eager: LayersModel, graph: LayersModel, batches: Array<[Tensor, Tensor]>) {
+  const eagerLosses: number[] = [];
+  for (const [x, y] of batches) eagerLosses.push(await eager.trainOnBatch(x, y) as number);
+  const program = new GraphProgram();
+  const step = program.addTrainStep({ name: 'train', layers: chainLayers(graph), inputShape: graph.inputs[0].shape.slice(1) as number[], loss: graphLossOf(graph), model: graph });
+  program.start();
+  program.push();
+  const graphLosses: number[] = [];
+  for (const [x, y] of batches) {
+    const loss = program.runTrainStep(step, x, y);
+    graphLosses.push((await loss.data())[0]);
+    loss.dispose();
+  }
+  program.pull();
+  program.dispose();
+  return { eagerLosses, graphLosses };
+}
+
+describe('ProtoWriter', () => {
+  it('writes varints, negative int64s, floats, strings and packed fields as protobuf does', () => {
+    assert.deepEqual([...new ProtoWriter().int(1, 300).finish()], [0x08, 0xac, 0x02]);
+    assert.deepEqual([...new ProtoWriter().int(2, -1).finish()], [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    assert.deepEqual([...new ProtoWriter().float(4, 1).finish()], [0x25, 0x00, 0x00, 0x80, 0x3f]);
+    assert.deepEqual([...new ProtoWriter().string(1, 'ab').finish()], [0x0a, 0x02, 0x61, 0x62]);
+    assert.deepEqual([...new ProtoWriter().packedInts(3, [1, 150]).finish()], [0x1a, 0x03, 0x01, 0x96, 0x01]);
+  });
+});
+
+describe('graph engine against eager tfjs', () => {
+  it('conv autoencoder (SPEC B): same losses and weights after 4 Adam steps', async () => {
+    const [eager, graph] = twins(() => buildConvAutoencoder({ seed: 4 }));
+    const batches = [0, 1, 2, 3].map((i) => {
+      const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', i);
+      return [x, x] as [Tensor, Tensor];
+    });
+    const { eagerLosses, graphLosses } = await trainBoth(eager, graph, batches);
+    eagerLosses.forEach((loss, i) => assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`));
+    const difference = maxAbsDifference(eager.getWeights(), graph.getWeights());
+    assert.ok(difference < 1e-5, `weights differ by ${difference}`);
+    // Adam's state came back under tfjs's names, with the step count.
+    const [eagerState, graphState] = [await eager.optimizer.getWeights(), await graph.optimizer.getWeights()];
+    const names = graph.trainableWeights.map((w) => w.name);
+    assert.deepEqual(graphState.map((w) => w.name), ['iter', ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)]);
+    assert.equal(eagerState.length, graphState.length);
+    assert.equal(graphState[0].tensor.dataSync()[0], 4);
+    assert.ok(maxAbsDifference(eagerState.map((w) => w.tensor), graphState.map((w) => w.tensor)) < 1e-6);
+    tf.dispose([eagerState[0].tensor, graphState[0].tensor]);
+    tf.dispose(batches.map(([x]) => x));
+    eager.dispose();
+    graph.dispose();
+  });
+
+  it('a generator-like chain (Dense, LeakyReLU, BatchNorm on rank 2 and 4, UpSampling, Conv2D, Conv2DTranspose, MSE) matches, moving statistics included', async () => {
+    const build = () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [6], units: 4 * 4 * 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.leakyReLU({ alpha: 0.2 }),
+          tf.layers.batchNormalization({ momentum: 0.8 }),
+          tf.layers.reshape({ targetShape: [4, 4, 3] }),
+          tf.layers.upSampling2d({ size: [2, 2] }),
+          // No bias straight before BatchNormalization: its gradient is zero up to rounding,
+          // and Adam turns rounding noise into full-size steps of either sign.
+          tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+          tf.layers.batchNormalization(),
+          tf.layers.leakyReLU(),
+          tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+        ],
+      });
+      model.compile({ optimizer: tf.train.adam(0.01, 0.5, 0.999, 1e-7), loss: 'meanSquaredError' });
+      return model;
+    };
+    const [eager, graph] = twins(build);
+    const batches = [0, 1, 2].map((i) => [tf.randomNormal([5, 6], 0, 1, 'float32', i), tf.randomUniform([5, 8, 8, 2], -1, 1, 'float32', 10 + i)] as [Tensor, Tensor]);
+    const { eagerLosses, graphLosses } = await trainBoth(eager, graph, batches);
+    eagerLosses.forEach((loss, i) => assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`));
+    // getWeights includes BatchNormalization's moving mean and variance.
+    const difference = maxAbsDifference(eager.getWeights(), graph.getWeights());
+    assert.ok(difference < 1e-4, `weights differ by ${difference}`);
+    tf.dispose(batches.flat());
+    eager.dispose();
+    graph.dispose();
+  });
+});
+
+describe('trainAutoencoder with the graph engine', () => {
+  it('keeps numTensors flat, syncs the weights each epoch and matches the eager engine', async () => {
+    const x = tf.randomUniform([40, 28, 28, 1], 0, 1, 'float32', 7);
+    const [eagerModel, graphModel] = twins(() => buildConvAutoencoder({ seed: 9 }));
+    const counts: number[] = [];
+    const epochWeights: number[] = [];
+    const options = { epochs: 3, batchSize: 16, seed: 3, progress: false, validation: x };
+    const eager = await trainAutoencoder(eagerModel, x, { ...options, engine: 'eager' });
+    const graph = await trainAutoencoder(graphModel, x, {
+      ...options, engine: 'graph',
+      onBatch: () => { counts.push(tf.memory().numTensors); },
+      // The tfjs model is up to date in onEpoch: its first kernel changes from epoch to epoch.
+      onEpoch: () => { epochWeights.push(graphModel.layers[0].getWeights()[0].dataSync()[0]); },
+    });
+    // The first sync creates Adam's moments on the tfjs side (as eager's first step does);
+    // from then on the count stays put.
+    assert.equal(counts.length, 9);
+    assert.equal(new Set(counts.slice(3)).size, 1, `numTensors per batch: ${counts}`);
+    assert.equal(counts[3] - counts[0], 2 * graphModel.trainableWeights.length, `numTensors per batch: ${counts}`);
+    assert.notEqual(epochWeights[0], epochWeights[1]);
+    for (const key of ['loss', 'valLoss'] as const) {
+      eager[key].forEach((value, i) => assert.ok(Math.abs(value - graph[key][i]) < 1e-5, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`));
+    }
+    assert.ok(maxAbsDifference(eagerModel.getWeights(), graphModel.getWeights()) < 1e-5);
+    eagerModel.dispose();
+    graphModel.dispose();
+    x.dispose();
+  });
+
+  it('dropout masks follow the seed: the same seed repeats the losses, another changes them', async () => {
+    const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
+    const run = async (seed: number) => {
+      const { model } = buildConvAutoencoder2d({ seed: 2, dropout: true, encoderFilters: [4, 4], encoderStrides: [2, 2], encoderKernels: [3, 3], decoderFilters: [4, 1], decoderStrides: [2, 2], decoderKernels: [3, 3] });
+      const history = await trainAutoencoder(model, x, { epochs: 2, batchSize: 8, seed, progress: false, engine: 'graph' });
+      model.dispose();
+      return history.loss;
+    };
+    const first = await run(1);
+    assert.deepEqual(await run(1), first);
+    assert.notDeepEqual(await run(2), first);
+    x.dispose();
+  });
+});
+
+describe('the GAN on the graph engine', () => {
+  it('D\'s step trains only D, the combined step only G (the frozen D), and sampling changes nothing', async () => {
+    const gan = createDcgan({ seed: 11 });
+    const stepper = createGanStepper(gan, 'graph');
+    assert.equal(stepper.engine, 'graph');
+    const snapshot = () => ({ g: gan.generator.getWeights().map((w) => w.clone()), d: gan.discriminator.getWeights().map((w) => w.clone()) });
+    const noise = tf.randomNormal([4, 100], 0, 1, 'float32', 1);
+    const labels = tf.ones([4, 1]);
+    const images = tf.randomUniform([4, 28, 28, 1], -1, 1, 'float32', 2);
+    const start = snapshot();
+
+    const sampleA = stepper.generate(noise);
+    const sampleB = stepper.generate(noise);
+    assert.equal(maxAbsDifference([sampleA], [sampleB]), 0, 'inference is deterministic (no dropout, moving statistics)');
+    await stepper.trainDiscriminator(images, labels, 1);
+    stepper.sync();
+    const afterD = snapshot();
+    assert.equal(maxAbsDifference(start.g, afterD.g), 0, 'D\'s step left G alone');
+    assert.ok(maxAbsDifference(start.d, afterD.d) > 0, 'D\'s step trained D');
+
+    await stepper.trainGenerator(noise, labels, 2);
+    stepper.sync();
+    const afterG = snapshot();
+    assert.equal(maxAbsDifference(afterD.d, afterG.d), 0, 'the combined step left D alone');
+    assert.ok(maxAbsDifference(afterD.g, afterG.g) > 0, 'the combined step trained G (and its BatchNorm statistics)');
+
+    stepper.dispose();
+    tf.dispose([noise, labels, images, sampleA, sampleB, ...start.g, ...start.d, ...afterD.g, ...afterD.d, ...afterG.g, ...afterG.d]);
+    disposeDcgan(gan);
+  });
+});
+
+describe('engine choice', () => {
+  it('falls back to eager under auto, and says why; insisting on graph throws', () => {
+    const elu = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: 'elu' })] });
+    elu.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+    const choice = chooseModelEngine(elu);
+    assert.equal(choice.engine, 'eager');
+    assert.match(choice.reason, /activation "elu" is not supported/);
+    assert.throws(() => chooseModelEngine(elu, 'graph'), UnsupportedModelError);
+
+    // The dense autoencoder reports accuracy, which the graph engine does not compute.
+    const dense = new DenseAutoencoder({ seed: 1 });
+    assert.match(chooseModelEngine(dense.model).reason, /metrics/);
+    assert.equal(chooseModelEngine(buildConvAutoencoder() as Sequential).engine, 'graph');
+    assert.throws(() => chooseModelEngine(elu, 'fast' as never), /options\.engine must be 'auto', 'graph' or 'eager'/);
+    elu.dispose();
+    dense.model.dispose();
+  });
+});
