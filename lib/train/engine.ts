@@ -13,7 +13,7 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { chainLayers, graphLossOf, GraphProgram, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
+import { chainLayers, graphLossOf, GraphProgram, optimizerVariables, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
 import type { Dcgan } from '../models/dcgan';
 import { setDropoutSeeds } from './dropout';
 
@@ -65,6 +65,31 @@ function inputShapeOf(model: LayersModel): number[] {
   return model.inputs[0].shape.slice(1) as number[];
 }
 
+/**
+ * Compiled programs, one per model, reused while the model keeps the same optimizer and
+ * variable list (a new `compile` changes both): like Keras's cached train function, a second
+ * `trainAutoencoder` / `trainGan` call on the same model (rerunning a notebook cell) skips
+ * building and optimising the graph again. Each call starts by pushing the model's current
+ * weights, so changes made between calls (setWeights, a loaded checkpoint) are picked up.
+ * The native session is freed when the model is garbage-collected.
+ */
+const programCache = new WeakMap<object, { key: unknown[]; value: { program: GraphProgram } }>();
+const sessionReaper = new FinalizationRegistry<GraphProgram>((program) => program.dispose());
+
+function cachedProgram<T extends { program: GraphProgram }>(owner: object, key: unknown[], build: () => T): T {
+  const cached = programCache.get(owner);
+  if (cached && cached.key.length === key.length && cached.key.every((part, i) => part === key[i])) return cached.value as T;
+  if (cached) {
+    sessionReaper.unregister(cached.value.program);
+    cached.value.program.dispose();
+  }
+  const value = build();
+  value.program.start();
+  programCache.set(owner, { key, value });
+  sessionReaper.register(owner, value.program, value.program);
+  return value;
+}
+
 /** One training step of a compiled model, x -> target. */
 export interface ModelStepper {
   readonly engine: 'graph' | 'eager';
@@ -100,15 +125,18 @@ export function createModelStepper(model: LayersModel, requested: TrainingEngine
       },
     };
   }
-  const program = new GraphProgram();
-  const step = program.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), model });
-  program.start();
+  const { program, step } = cachedProgram(model, [model.optimizer, optimizerVariables(model)], () => {
+    const built = new GraphProgram();
+    const trainStep = built.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), model });
+    return { program: built, step: trainStep };
+  });
   program.push();
   return {
     engine: 'graph',
     train: async (x, target, dropoutSeed) => [await trainAndRead(program, step, x, target, dropoutSeed)],
     sync: () => program.pull(),
-    dispose: () => program.dispose(),
+    // The session stays cached with the model for the next call (see cachedProgram).
+    dispose() {},
   };
 }
 
@@ -167,9 +195,10 @@ export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefin
       },
     };
   }
-  const program = new GraphProgram();
-  const steps = buildGanSteps(program, gan);
-  program.start();
+  const { program, steps } = cachedProgram(combined, [discriminator.optimizer, combined.optimizer, optimizerVariables(discriminator), optimizerVariables(combined)], () => {
+    const built = new GraphProgram();
+    return { program: built, steps: buildGanSteps(built, gan) };
+  });
   program.push();
   return {
     engine: 'graph',
@@ -177,6 +206,6 @@ export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefin
     generate: (noise) => program.runInference(steps.generate, noise),
     trainGenerator: (noise, labels, dropoutSeed) => trainAndRead(program, steps.gStep, noise, labels, dropoutSeed),
     sync: () => program.pull(),
-    dispose: () => program.dispose(),
+    dispose() {},
   };
 }
