@@ -210,6 +210,11 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
       const act = activationOp(ctx, String(config.activation), x, layer);
       return { output: act.y, backward: (dy) => (act.grad ? act.grad(dy) : dy) };
     }
+    case 'ReLU': {
+      if (config.maxValue != null) throw new UnsupportedModelError(`${layer.name}: ReLU with maxValue is not supported.`);
+      const act = activationOp(ctx, 'relu', x, layer);
+      return { output: act.y, backward: (dy) => (act.grad ? act.grad(dy) : dy) };
+    }
     case 'LeakyReLU': {
       const alpha = Number(config.alpha ?? 0.3);
       const y = g.op1('LeakyRelu', [x], { ...F, alpha: { f: alpha } });

@@ -52,6 +52,10 @@ export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
   const compiled = model as unknown as Compiled;
   const collected = compiled.collectedTrainableWeights ?? compiled.model?.collectedTrainableWeights;
   if (!collected) throw new UnsupportedModelError(`model "${model.name}" is not compiled.`);
+  // tfjs skips variables whose layer is frozen *now* (trainable = false after compile); that
+  // run-time rule is left to the eager engine rather than baked into a cached graph.
+  const frozen = collected.filter((v) => !v.trainable);
+  if (frozen.length > 0) throw new UnsupportedModelError(`model "${model.name}": ${frozen.length} of the variables its optimizer trains are frozen now (trainable = false), e.g. ${frozen[0].name}.`);
   return collected;
 }
 

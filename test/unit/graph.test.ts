@@ -9,7 +9,7 @@ import type { LayersModel, Sequential, Tensor } from '@tensorflow/tfjs-node';
 import { buildConvAutoencoder, buildConvAutoencoder2d, createDcgan, DenseAutoencoder, disposeDcgan, tf, trainAutoencoder } from '../../lib';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { chainLayers, graphLossOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
-import { chooseModelEngine, createGanStepper } from '../../lib/train/engine';
+import { chooseGanEngine, chooseModelEngine, createGanStepper } from '../../lib/train/engine';
 
 function maxAbsDifference(a: Tensor[], b: Tensor[]): number {
   assert.equal(a.length, b.length);
@@ -77,7 +77,7 @@ describe('graph engine against eager tfjs', () => {
     graph.dispose();
   });
 
-  it('a generator-like chain (Dense, LeakyReLU, BatchNorm on rank 2 and 4, UpSampling, Conv2D, Conv2DTranspose, MSE) matches, moving statistics included', async () => {
+  it('a generator-like chain (Dense, LeakyReLU, BatchNorm on rank 2 and 4, UpSampling, Conv2D without bias, MaxPool, ReLU, Conv2DTranspose, MSE) matches, moving statistics included', async () => {
     const build = () => {
       const model = tf.sequential({
         layers: [
@@ -92,6 +92,7 @@ describe('graph engine against eager tfjs', () => {
           tf.layers.batchNormalization(),
           tf.layers.leakyReLU(),
           tf.layers.maxPooling2d({ poolSize: 2 }),
+          tf.layers.reLU(),
           tf.layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
         ],
       });
@@ -205,5 +206,15 @@ describe('engine choice', () => {
     assert.throws(() => chooseModelEngine(elu, 'fast' as never), /options\.engine must be 'auto', 'graph' or 'eager'/);
     elu.dispose();
     dense.model.dispose();
+  });
+
+  it('leaves a GAN whose D is frozen now (trainable = false after compiling) to eager tfjs, which skips frozen weights at run time', () => {
+    const gan = createDcgan({ seed: 1 });
+    assert.equal(chooseGanEngine(gan).engine, 'graph');
+    gan.discriminator.trainable = false;
+    const choice = chooseGanEngine(gan);
+    assert.equal(choice.engine, 'eager');
+    assert.match(choice.reason, /model "discriminator": \d+ of the variables its optimizer trains are frozen now/);
+    disposeDcgan(gan);
   });
 });
