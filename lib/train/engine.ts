@@ -74,6 +74,7 @@ function inputShapeOf(model: LayersModel): number[] {
  * The native session is freed when the model is garbage-collected.
  */
 const programCache = new WeakMap<object, { key: unknown[]; value: { program: GraphProgram } }>();
+// (A new learning rate also rebuilds: the graph holds the optimizer's settings as constants.)
 const sessionReaper = new FinalizationRegistry<GraphProgram>((program) => program.dispose());
 
 function cachedProgram<T extends { program: GraphProgram }>(owner: object, key: unknown[], build: () => T): T {
@@ -88,6 +89,11 @@ function cachedProgram<T extends { program: GraphProgram }>(owner: object, key: 
   programCache.set(owner, { key, value });
   sessionReaper.register(owner, value.program, value.program);
   return value;
+}
+
+/** The optimizer's hyperparameters (baked into the graph as constants), e.g. after `optimizer.learningRate = ...`. */
+function optimizerSettings(model: LayersModel): string {
+  return JSON.stringify(model.optimizer.getConfig());
 }
 
 /** One training step of a compiled model, x -> target. */
@@ -125,7 +131,7 @@ export function createModelStepper(model: LayersModel, requested: TrainingEngine
       },
     };
   }
-  const { program, step } = cachedProgram(model, [model.optimizer, optimizerVariables(model)], () => {
+  const { program, step } = cachedProgram(model, [model.optimizer, optimizerVariables(model), optimizerSettings(model)], () => {
     const built = new GraphProgram();
     const trainStep = built.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), model });
     return { program: built, step: trainStep };
@@ -195,7 +201,7 @@ export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefin
       },
     };
   }
-  const { program, steps } = cachedProgram(combined, [discriminator.optimizer, combined.optimizer, optimizerVariables(discriminator), optimizerVariables(combined)], () => {
+  const { program, steps } = cachedProgram(combined, [discriminator.optimizer, combined.optimizer, optimizerVariables(discriminator), optimizerVariables(combined), optimizerSettings(discriminator), optimizerSettings(combined)], () => {
     const built = new GraphProgram();
     return { program: built, steps: buildGanSteps(built, gan) };
   });

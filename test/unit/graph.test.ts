@@ -143,6 +143,23 @@ describe('trainAutoencoder with the graph engine', () => {
     x.dispose();
   });
 
+  it('a second call continues from the model as it is now: new weights and a new learning rate are picked up', async () => {
+    const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 5);
+    const model = buildConvAutoencoder({ seed: 5 });
+    const options = { epochs: 1, batchSize: 8, seed: 1, progress: false, engine: 'graph' as const };
+    await trainAutoencoder(model, x, options);
+    // Weights set between calls are what the next call trains from ...
+    const reset = model.getWeights().map((w) => tf.zerosLike(w));
+    model.setWeights(reset);
+    // ... and with a learning rate of 0 they stay where they are.
+    (model.optimizer as unknown as { learningRate: number }).learningRate = 0;
+    await trainAutoencoder(model, x, options);
+    assert.equal(maxAbsDifference(model.getWeights(), reset), 0);
+    tf.dispose(reset);
+    model.dispose();
+    x.dispose();
+  });
+
   it('dropout masks follow the seed: the same seed repeats the losses, another changes them', async () => {
     const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
     const run = async (seed: number) => {
