@@ -9,24 +9,12 @@
  * optimizer state into the session, `pull()` copies the session's back (bit for bit), so
  * predict, evaluate, checkpoints and summaries see the trained values.
  */
-import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
+import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { DT, GraphBuilder, type Output } from './builder';
 import { chainLayers, lowerLayer, StepReads, UnsupportedModelError, VariableStore, type LayerLike, type LayerVariableLike } from './lower';
+import { GraphOptimizer, type Binding } from './optimizers';
 import { GraphSession } from './session';
-
-/** tfjs-core's AdamOptimizer state (protected fields, not in its public type). */
-interface AdamInternals {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: Variable;
-  accBeta2: Variable;
-  accumulatedFirstMoment: Array<{ originalName: string; variable: Variable } | undefined>;
-  accumulatedSecondMoment: Array<{ originalName: string; variable: Variable } | undefined>;
-  iterations_?: number;
-}
 
 export type GraphLoss = 'binaryCrossentropy' | 'meanSquaredError';
 
@@ -40,8 +28,19 @@ export function graphLossOf(model: LayersModel): GraphLoss {
   const loss = (model as unknown as { loss?: unknown }).loss;
   const name = typeof loss === 'string' ? LOSS_NAMES[loss] : undefined;
   if (!name) throw new UnsupportedModelError(`model "${model.name}": loss ${typeof loss === 'string' ? `"${loss}"` : 'function'} is not supported by the graph engine (binaryCrossentropy, meanSquaredError).`);
-  if (model.metricsNames.length > 1) throw new UnsupportedModelError(`model "${model.name}": metrics (${model.metricsNames.slice(1).join(', ')}) are not supported by the graph engine.`);
   return name;
+}
+
+export type GraphMetric = 'binaryAccuracy';
+
+/** The metrics trainOnBatch reports after the loss, if the graph engine computes them. */
+export function graphMetricsOf(model: LayersModel): GraphMetric[] {
+  const loss = graphLossOf(model);
+  return model.metricsNames.slice(1).map((metric) => {
+    // tfjs resolves 'accuracy' (reported as "acc") to binaryAccuracy for a binary cross-entropy loss.
+    if ((metric === 'acc' || metric === 'accuracy') && loss === 'binaryCrossentropy') return 'binaryAccuracy';
+    throw new UnsupportedModelError(`model "${model.name}": metric "${metric}" is not supported by the graph engine (accuracy with binaryCrossentropy is).`);
+  });
 }
 
 /** The variables the model's optimizer updates, in the order tfjs passes them to it. */
@@ -59,27 +58,14 @@ export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
   return collected;
 }
 
-function adamOf(optimizer: Optimizer | undefined, model: LayersModel): AdamInternals {
-  if (!optimizer || optimizer.getClassName() !== 'Adam') {
-    throw new UnsupportedModelError(`model "${model.name}": the graph engine trains with Adam; this model's optimizer is ${optimizer?.getClassName() ?? 'missing'}.`);
-  }
-  return optimizer as unknown as AdamInternals;
-}
-
-interface OptimizerSlots {
-  adam: AdamInternals;
-  prefix: string;
-  variables: LayerVariableLike[];
-  /** Steps run in the session since the last push, added to tfjs's step count on pull. */
-  stepsSincePush: number;
-}
-
 export interface TrainStepHandle {
   input: Output;
   target: Output;
   seed?: Output;
   loss: Output;
-  slots: OptimizerSlots;
+  /** The model's metrics (binary accuracy), in trainOnBatch's order after the loss. */
+  metrics: Output[];
+  optimizer: GraphOptimizer;
 }
 
 export interface InferenceHandle {
@@ -94,6 +80,7 @@ export interface TrainStepSpec {
   /** Input shape without the batch dimension. */
   inputShape: number[];
   loss: GraphLoss;
+  metrics?: GraphMetric[];
   /** The model whose optimizer (and optimizer variable list) this step uses. */
   model: LayersModel;
 }
@@ -101,8 +88,9 @@ export interface TrainStepSpec {
 export class GraphProgram {
   readonly g = new GraphBuilder();
   private readonly store = new VariableStore(this.g);
-  private readonly modelVariables = new Map<string, LayerVariableLike>();
-  private readonly slots = new Map<Optimizer, OptimizerSlots>();
+  /** How each graph variable maps to tfjs: model weights and optimizer state, by graph name. */
+  private readonly bindings = new Map<string, Binding>();
+  private readonly optimizers = new Map<Optimizer, GraphOptimizer>();
   private session: GraphSession | undefined;
   private pushInputs: Array<{ name: string; placeholder: Output }> = [];
   private pushDone: Output | undefined;
@@ -117,7 +105,9 @@ export class GraphProgram {
     for (const layer of layers) {
       if (layer.getClassName() === 'Dropout') dropoutIndex++;
       const result = lowerLayer({ g: this.g, reads, training, seed }, layer, x, shape, dropoutIndex);
-      for (const variable of layer.weights as unknown as LayerVariableLike[]) this.modelVariables.set(variable.name, variable);
+      for (const variable of layer.weights as unknown as LayerVariableLike[]) {
+        this.bindings.set(variable.name, { shape: variable.shape, read: () => variable.read(), write: (value) => { variable.write(value); } });
+      }
       lowered.push(result);
       x = result.output;
       shape = layer.computeOutputShape(shape) as Array<number | null>;
@@ -133,17 +123,17 @@ export class GraphProgram {
     return { input, output: this.g.op1('Identity', [output], { T: { type: DT.float } }, { name: `${name}/output` }) };
   }
 
-  /** Adds a training step: forward in training mode, loss, backward, Adam, BN statistics. */
+  /** Adds a training step: forward in training mode, loss, backward, optimizer, BN statistics. */
   addTrainStep(spec: TrainStepSpec): TrainStepHandle {
     const { g } = this;
     const F = { T: { type: DT.float } };
-    const optimizer = spec.model.optimizer;
-    const adam = adamOf(optimizer, spec.model);
-    const trainable = optimizerVariables(spec.model);
-    let slots = this.slots.get(optimizer);
-    if (!slots) {
-      slots = { adam, prefix: `opt${this.slots.size}`, variables: trainable, stepsSincePush: 0 };
-      this.slots.set(optimizer, slots);
+    const tfjsOptimizer = spec.model.optimizer;
+    if (!tfjsOptimizer) throw new UnsupportedModelError(`model "${spec.model.name}" is not compiled.`);
+    let optimizer = this.optimizers.get(tfjsOptimizer);
+    if (!optimizer) {
+      optimizer = new GraphOptimizer(tfjsOptimizer, `opt${this.optimizers.size}`, optimizerVariables(spec.model), spec.model.name);
+      this.optimizers.set(tfjsOptimizer, optimizer);
+      for (const [name, binding] of optimizer.bindings()) this.bindings.set(name, binding);
     }
     const reads = new StepReads(g, this.store);
     const input = g.placeholder(`${spec.name}/input`, DT.float, [-1, ...spec.inputShape]);
@@ -189,34 +179,16 @@ export class GraphProgram {
       dy = backward(dy, grads, i > 0);
     }
 
-    // Adam, written as tfjs writes it (so both engines follow the same arithmetic):
-    // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-    // w += -lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps); then b^t *= b.
-    const { learningRate, beta1, beta2, epsilon } = adam;
-    const c = (v: number) => g.constFloat(v);
-    const accBeta1 = reads.read(`${slots.prefix}/accBeta1`, []);
-    const accBeta2 = reads.read(`${slots.prefix}/accBeta2`, []);
-    const oneMinusAcc1 = g.op1('Sub', [c(1), accBeta1], F);
-    const oneMinusAcc2 = g.op1('Sub', [c(1), accBeta2], F);
-    for (const variable of trainable) {
-      const gradient = grads.get(variable.name);
-      if (!gradient) throw new UnsupportedModelError(`${variable.name} is trained by ${spec.name}'s optimizer but not used by its layers.`);
-      const mName = `${slots.prefix}/${variable.name}/m`;
-      const vName = `${slots.prefix}/${variable.name}/v`;
-      const m = g.op1('Add', [g.op1('Mul', [reads.read(mName, variable.shape), c(beta1)], F), g.op1('Mul', [gradient, c(1 - beta1)], F)], F);
-      const v = g.op1('Add', [g.op1('Mul', [reads.read(vName, variable.shape), c(beta2)], F), g.op1('Mul', [g.op1('Square', [gradient], F), c(1 - beta2)], F)], F);
-      const mHat = g.op1('RealDiv', [m, oneMinusAcc1], F);
-      const vHat = g.op1('RealDiv', [v, oneMinusAcc2], F);
-      const step = g.op1('Mul', [g.op1('RealDiv', [mHat, g.op1('Add', [g.op1('Sqrt', [vHat], F), c(epsilon)], F)], F), c(-learningRate)], F);
-      reads.assign(mName, variable.shape, m);
-      reads.assign(vName, variable.shape, v);
-      reads.assign(variable.name, variable.shape, g.op1('Add', [step, reads.read(variable.name, variable.shape)], F));
-    }
-    reads.assign(`${slots.prefix}/accBeta1`, [], g.op1('Mul', [accBeta1, c(beta1)], F));
-    reads.assign(`${slots.prefix}/accBeta2`, [], g.op1('Mul', [accBeta2, c(beta2)], F));
+    optimizer.buildUpdate(g, reads, grads, spec.name);
     // Fetching the loss runs every update first.
     const lossOut = g.op1('Identity', [loss], F, { name: `${spec.name}/loss`, control: reads.assigns });
-    return { input, target, seed, loss: lossOut, slots };
+    // Metrics on the same forward pass as the loss (before the update), as trainOnBatch reports them.
+    const metrics = (spec.metrics ?? []).map(() => {
+      const predicted = g.op1('Cast', [g.op1('Greater', [output, g.constFloat(0.5)], F)], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      const hits = g.op1('Cast', [g.op1('Equal', [target, predicted], { ...F, incompatible_shape_error: { b: true } })], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      return meanAll(hits);
+    });
+    return { input, target, seed, loss: lossOut, metrics, optimizer };
   }
 
   /** Builds the push/pull parts and starts the session. Call once, after adding the steps. */
@@ -234,37 +206,22 @@ export class GraphProgram {
     this.session = new GraphSession(g);
   }
 
-  /** The tfjs-side value of a graph variable: a model weight, an Adam slot or an Adam power. */
-  private tfjsValue(name: string, shape: number[], created: Tensor[]): Tensor {
-    const model = this.modelVariables.get(name);
-    if (model) return model.read();
-    for (const slots of this.slots.values()) {
-      if (!name.startsWith(`${slots.prefix}/`)) continue;
-      const rest = name.slice(slots.prefix.length + 1);
-      if (rest === 'accBeta1') return slots.adam.accBeta1;
-      if (rest === 'accBeta2') return slots.adam.accBeta2;
-      const index = slots.variables.findIndex((v) => rest === `${v.name}/m` || rest === `${v.name}/v`);
-      const list = rest.endsWith('/m') ? slots.adam.accumulatedFirstMoment : slots.adam.accumulatedSecondMoment;
-      const existing = list?.[index]?.variable;
-      if (existing) return existing;
-      const zeros = tf.zeros(shape);
-      created.push(zeros);
-      return zeros;
-    }
-    throw new Error(`GraphProgram: no tfjs value for graph variable ${name}.`);
-  }
-
   /** Copies the models' weights and optimizer state into the session. */
   push(): void {
     if (!this.session || !this.pushDone) throw new Error('GraphProgram.push: call start() first.');
-    const created: Tensor[] = [];
+    const zeros: Tensor[] = [];
     try {
-      const feeds: Array<[Output, Tensor]> = this.pushInputs.map(({ name, placeholder }) => [placeholder, this.tfjsValue(name, this.store.handles.get(name)!.shape, created)]);
+      const feeds: Array<[Output, Tensor]> = this.pushInputs.map(({ name, placeholder }) => {
+        const binding = this.binding(name);
+        let value = binding.read();
+        if (!value) zeros.push(value = tf.zeros(binding.shape));
+        return [placeholder, value];
+      });
       tf.dispose(this.session.run(feeds, [this.pushDone]));
     } finally {
-      tf.dispose(created);
+      tf.dispose(zeros);
     }
-    for (const slots of this.slots.values()) slots.stepsSincePush = 0;
+    for (const optimizer of this.optimizers.values()) optimizer.stepsSincePush = 0;
   }
 
   /** Copies the session's variables back into the tfjs models and optimizers. */
@@ -272,53 +229,30 @@ export class GraphProgram {
     if (!this.session) throw new Error('GraphProgram.pull: call start() first.');
     const values = this.session.run([], this.pullOutputs.map((p) => p.value));
     try {
-      this.pullOutputs.forEach(({ name }, i) => this.writeBack(name, values[i]));
+      this.pullOutputs.forEach(({ name }, i) => this.binding(name).write(values[i]));
     } finally {
       tf.dispose(values);
     }
-    for (const slots of this.slots.values()) {
-      const steps = slots.stepsSincePush;
-      // Optimizer.iterations counts applied steps; the graph's steps count too.
-      if (steps > 0) slots.adam.iterations_ = (slots.adam.iterations_ ?? 0) + steps;
-      slots.stepsSincePush = 0;
-    }
+    for (const optimizer of this.optimizers.values()) optimizer.addSteps();
   }
 
-  private writeBack(name: string, value: Tensor): void {
-    const model = this.modelVariables.get(name);
-    if (model) {
-      model.write(value);
-      return;
-    }
-    for (const slots of this.slots.values()) {
-      if (!name.startsWith(`${slots.prefix}/`)) continue;
-      const rest = name.slice(slots.prefix.length + 1);
-      if (rest === 'accBeta1' || rest === 'accBeta2') {
-        slots.adam[rest].assign(value);
-        return;
-      }
-      const first = rest.endsWith('/m');
-      const index = slots.variables.findIndex((v) => rest === `${v.name}/${first ? 'm' : 'v'}`);
-      const list = first ? slots.adam.accumulatedFirstMoment : slots.adam.accumulatedSecondMoment;
-      const existing = list[index];
-      if (existing) existing.variable.assign(value);
-      // Named as tfjs names them, so getWeights / checkpoints look the same for both engines.
-      else list[index] = { originalName: `${slots.variables[index].name}/${first ? 'm' : 'v'}`, variable: tf.variable(value, false) };
-      return;
-    }
+  private binding(name: string): Binding {
+    const binding = this.bindings.get(name);
+    if (!binding) throw new Error(`GraphProgram: no tfjs value for graph variable ${name}.`);
+    return binding;
   }
 
-  /** Runs a train step; returns its loss (a scalar tensor the caller disposes). */
-  runTrainStep(step: TrainStepHandle, input: Tensor, target: Tensor, seed?: Tensor): Tensor {
+  /** Runs a train step; returns its loss and metrics (scalar tensors the caller disposes). */
+  runTrainStep(step: TrainStepHandle, input: Tensor, target: Tensor, seed?: Tensor): Tensor[] {
     if (!this.session) throw new Error('GraphProgram: call start() first.');
     const feeds: Array<[Output, Tensor]> = [[step.input, input], [step.target, target]];
     if (step.seed) {
       if (!seed) throw new Error('GraphProgram.runTrainStep: this step has Dropout and needs a seed tensor.');
       feeds.push([step.seed, seed]);
     }
-    const [loss] = this.session.run(feeds, [step.loss]);
-    step.slots.stepsSincePush += 1;
-    return loss;
+    const results = this.session.run(feeds, [step.loss, ...step.metrics]);
+    step.optimizer.stepsSincePush += 1;
+    return results;
   }
 
   runInference(pass: InferenceHandle, input: Tensor): Tensor {

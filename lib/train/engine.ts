@@ -8,12 +8,13 @@
  * - 'eager': tfjs's own `trainOnBatch`, one native call per op. Works for any compiled model.
  *
  * 'auto' (the default) uses the graph engine when the models are built from layers it supports
- * (Dense, Conv2D, Conv2DTranspose, pooling, upsampling, reshapes, LeakyReLU, BatchNormalization,
- * Dropout; Adam; binary cross-entropy or MSE; no extra metrics) and the eager one otherwise.
+ * (Dense, Conv2D, Conv2DTranspose, pooling, upsampling, reshapes, ReLU, LeakyReLU,
+ * BatchNormalization, Dropout; Adam or Adadelta; binary cross-entropy or MSE, with accuracy as
+ * the only metric) and the eager one otherwise.
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { chainLayers, graphLossOf, GraphProgram, optimizerVariables, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
+import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, optimizerVariables, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
 import type { Dcgan } from '../models/dcgan';
 import { setDropoutSeeds } from './dropout';
 
@@ -49,15 +50,15 @@ function seedTensor(seed: number): Tensor {
   return tf.tensor1d([seed | 0, 0x5eed], 'int32');
 }
 
-/** Runs a graph train step and reads its loss. */
-async function trainAndRead(program: GraphProgram, step: TrainStepHandle, x: Tensor, target: Tensor, dropoutSeed: number): Promise<number> {
+/** Runs a graph train step and reads its loss and metrics. */
+async function trainAndRead(program: GraphProgram, step: TrainStepHandle, x: Tensor, target: Tensor, dropoutSeed: number): Promise<number[]> {
   const seed = step.seed ? seedTensor(dropoutSeed) : undefined;
-  const loss = program.runTrainStep(step, x, target, seed);
+  const results = program.runTrainStep(step, x, target, seed);
   seed?.dispose();
   try {
-    return (await loss.data())[0];
+    return await Promise.all(results.map(async (value) => (await value.data())[0]));
   } finally {
-    loss.dispose();
+    tf.dispose(results);
   }
 }
 
@@ -109,9 +110,8 @@ export interface ModelStepper {
 /** Which engine `trainAutoencoder` would use for `model`, and why. */
 export function chooseModelEngine(model: LayersModel, requested?: TrainingEngine, caller = 'train'): EngineChoice {
   return resolve(requested, caller, () => {
-    graphLossOf(model);
     const program = new GraphProgram();
-    program.addTrainStep({ name: 'probe', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), model });
+    program.addTrainStep({ name: 'probe', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model });
   });
 }
 
@@ -133,13 +133,13 @@ export function createModelStepper(model: LayersModel, requested: TrainingEngine
   }
   const { program, step } = cachedProgram(model, [model.optimizer, optimizerVariables(model), optimizerSettings(model)], () => {
     const built = new GraphProgram();
-    const trainStep = built.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), model });
+    const trainStep = built.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model });
     return { program: built, step: trainStep };
   });
   program.push();
   return {
     engine: 'graph',
-    train: async (x, target, dropoutSeed) => [await trainAndRead(program, step, x, target, dropoutSeed)],
+    train: (x, target, dropoutSeed) => trainAndRead(program, step, x, target, dropoutSeed),
     sync: () => program.pull(),
     // The session stays cached with the model for the next call (see cachedProgram).
     dispose() {},
@@ -208,9 +208,9 @@ export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefin
   program.push();
   return {
     engine: 'graph',
-    trainDiscriminator: (images, labels, dropoutSeed) => trainAndRead(program, steps.dStep, images, labels, dropoutSeed),
+    trainDiscriminator: async (images, labels, dropoutSeed) => (await trainAndRead(program, steps.dStep, images, labels, dropoutSeed))[0],
     generate: (noise) => program.runInference(steps.generate, noise),
-    trainGenerator: (noise, labels, dropoutSeed) => trainAndRead(program, steps.gStep, noise, labels, dropoutSeed),
+    trainGenerator: async (noise, labels, dropoutSeed) => (await trainAndRead(program, steps.gStep, noise, labels, dropoutSeed))[0],
     sync: () => program.pull(),
     dispose() {},
   };

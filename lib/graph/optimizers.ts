@@ -1,0 +1,166 @@
+/**
+ * tfjs's Adam and Adadelta as graph ops, with their state bound to the tfjs optimizer objects.
+ *
+ * The update arithmetic is written exactly as tfjs-core writes it (including where epsilon
+ * goes), so the graph engine and tfjs's eager `trainOnBatch` train the same way and a run can
+ * switch engines between calls. Slots use tfjs's own names (`<variable>/m`, `/accum_grad`, ...)
+ * so `optimizer.getWeights()` and checkpoints look the same after either engine.
+ */
+import type { Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { DT, type GraphBuilder, type Output } from './builder';
+import { UnsupportedModelError, type LayerVariableLike, type StepReads } from './lower';
+
+type SlotList = Array<{ originalName: string; variable: Variable } | undefined>;
+
+/** tfjs-core's optimizer state (protected fields, not in its public types). */
+interface AdamInternals {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  accBeta1: Variable;
+  accBeta2: Variable;
+  accumulatedFirstMoment: SlotList;
+  accumulatedSecondMoment: SlotList;
+}
+
+interface AdadeltaInternals {
+  learningRate: number;
+  rho: number;
+  epsilon: number;
+  accumulatedGrads: SlotList;
+  accumulatedUpdates: SlotList;
+}
+
+/** How one graph variable maps to a tfjs value: read for push, write for pull. */
+export interface Binding {
+  shape: number[];
+  /** The current tfjs value, or undefined for state tfjs has not created yet (pushed as zeros). */
+  read(): Tensor | undefined;
+  write(value: Tensor): void;
+}
+
+const F = { T: { type: DT.float } };
+
+/** One tfjs optimizer's state in the graph, and its update ops. */
+export class GraphOptimizer {
+  /** Train steps run in the session since the last push (added to tfjs's step count on pull). */
+  stepsSincePush = 0;
+  readonly className: 'Adam' | 'Adadelta';
+
+  constructor(readonly optimizer: Optimizer, readonly prefix: string, readonly variables: LayerVariableLike[], modelName: string) {
+    const className = optimizer.getClassName();
+    if (className !== 'Adam' && className !== 'Adadelta') {
+      throw new UnsupportedModelError(`model "${modelName}": the graph engine trains with Adam or Adadelta; this model's optimizer is ${className}.`);
+    }
+    this.className = className;
+  }
+
+  private get adam(): AdamInternals {
+    return this.optimizer as unknown as AdamInternals;
+  }
+
+  private get adadelta(): AdadeltaInternals {
+    return this.optimizer as unknown as AdadeltaInternals;
+  }
+
+  /** The per-variable slot lists, by tfjs's name suffix. */
+  private slots(): Array<[string, SlotList]> {
+    return this.className === 'Adam'
+      ? [['m', this.adam.accumulatedFirstMoment], ['v', this.adam.accumulatedSecondMoment]]
+      : [['accum_grad', this.adadelta.accumulatedGrads], ['accum_var', this.adadelta.accumulatedUpdates]];
+  }
+
+  private slotName(variable: LayerVariableLike, suffix: string): string {
+    return `${this.prefix}/${variable.name}/${suffix}`;
+  }
+
+  /** Every graph variable this optimizer owns, bound to its tfjs value. */
+  bindings(): Map<string, Binding> {
+    const result = new Map<string, Binding>();
+    for (const [suffix] of this.slots()) {
+      this.variables.forEach((variable, index) => {
+        // The list is looked up on each use: tfjs's setWeights replaces the arrays.
+        const list = () => this.slots().find(([s]) => s === suffix)![1];
+        result.set(this.slotName(variable, suffix), {
+          shape: variable.shape,
+          read: () => list()[index]?.variable,
+          write: (value) => {
+            const entry = list()[index];
+            if (entry) entry.variable.assign(value);
+            else list()[index] = { originalName: `${variable.name}/${suffix}`, variable: tf.variable(value, false) };
+          },
+        });
+      });
+    }
+    if (this.className === 'Adam') {
+      for (const key of ['accBeta1', 'accBeta2'] as const) {
+        result.set(`${this.prefix}/${key}`, { shape: [], read: () => this.adam[key], write: (value) => this.adam[key].assign(value) });
+      }
+    }
+    return result;
+  }
+
+  /** tfjs counts applied steps in `iterations`; steps run in the graph count too. */
+  addSteps(): void {
+    const counted = this.optimizer as unknown as { iterations_?: number };
+    if (this.stepsSincePush > 0) counted.iterations_ = (counted.iterations_ ?? 0) + this.stepsSincePush;
+    this.stepsSincePush = 0;
+  }
+
+  /** Adds the update of every variable (gradients by variable name) to the step. */
+  buildUpdate(g: GraphBuilder, reads: StepReads, grads: Map<string, Output>, stepName: string): void {
+    const c = (v: number) => g.constFloat(v);
+    const op = (name: string, ...inputs: Output[]) => g.op1(name, inputs, F);
+    const gradientOf = (variable: LayerVariableLike) => {
+      const gradient = grads.get(variable.name);
+      if (!gradient) throw new UnsupportedModelError(`${variable.name} is trained by ${stepName}'s optimizer but not used by its layers.`);
+      return gradient;
+    };
+    const slot = (variable: LayerVariableLike, suffix: string) => {
+      const name = this.slotName(variable, suffix);
+      return { value: reads.read(name, variable.shape), set: (v: Output) => reads.assign(name, variable.shape, v) };
+    };
+    const setWeight = (variable: LayerVariableLike, delta: Output) =>
+      reads.assign(variable.name, variable.shape, op('Add', delta, reads.read(variable.name, variable.shape)));
+
+    if (this.className === 'Adam') {
+      // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+      // w += -lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps); then b^t *= b.
+      const { learningRate, beta1, beta2, epsilon } = this.adam;
+      const accBeta1 = reads.read(`${this.prefix}/accBeta1`, []);
+      const accBeta2 = reads.read(`${this.prefix}/accBeta2`, []);
+      const oneMinusAcc1 = op('Sub', c(1), accBeta1);
+      const oneMinusAcc2 = op('Sub', c(1), accBeta2);
+      for (const variable of this.variables) {
+        const gradient = gradientOf(variable);
+        const [m, v] = [slot(variable, 'm'), slot(variable, 'v')];
+        const newM = op('Add', op('Mul', m.value, c(beta1)), op('Mul', gradient, c(1 - beta1)));
+        const newV = op('Add', op('Mul', v.value, c(beta2)), op('Mul', op('Square', gradient), c(1 - beta2)));
+        const mHat = op('RealDiv', newM, oneMinusAcc1);
+        const vHat = op('RealDiv', newV, oneMinusAcc2);
+        m.set(newM);
+        v.set(newV);
+        setWeight(variable, op('Mul', op('RealDiv', mHat, op('Add', op('Sqrt', vHat), c(epsilon))), c(-learningRate)));
+      }
+      reads.assign(`${this.prefix}/accBeta1`, [], op('Mul', accBeta1, c(beta1)));
+      reads.assign(`${this.prefix}/accBeta2`, [], op('Mul', accBeta2, c(beta2)));
+    } else {
+      // tfjs's Adadelta: the update scales g by sqrt(accum_var + eps) / sqrt(accum_grad + eps)
+      // using the accumulated gradient from *before* this step (Keras uses the new one; both
+      // engines here follow tfjs so they agree with each other).
+      const { learningRate, rho, epsilon } = this.adadelta;
+      for (const variable of this.variables) {
+        const gradient = gradientOf(variable);
+        const [accGrad, accUpdate] = [slot(variable, 'accum_grad'), slot(variable, 'accum_var')];
+        const newAccGrad = op('Add', op('Mul', accGrad.value, c(rho)), op('Mul', op('Square', gradient), c(1 - rho)));
+        const update = op('Mul', op('RealDiv', op('Sqrt', op('Add', accUpdate.value, c(epsilon))), op('Sqrt', op('Add', accGrad.value, c(epsilon)))), gradient);
+        const newAccUpdate = op('Add', op('Mul', accUpdate.value, c(rho)), op('Mul', op('Square', update), c(1 - rho)));
+        accGrad.set(newAccGrad);
+        accUpdate.set(newAccUpdate);
+        setWeight(variable, op('Mul', update, c(-learningRate)));
+      }
+    }
+  }
+}
