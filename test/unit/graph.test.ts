@@ -5,8 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { LayersModel, Sequential, Tensor } from '@tensorflow/tfjs-node';
-import { buildConvAutoencoder, buildConvAutoencoder2d, createDcgan, DenseAutoencoder, disposeDcgan, tf, trainAutoencoder } from '../../lib';
+import type { LayersModel, Sequential, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import {
+  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, compileGan, createDcgan, DenseAutoencoder,
+  disposeDcgan, tf, trainAutoencoder, trainGan,
+} from '../../lib';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
 import { chooseGanEngine, chooseModelEngine, createGanStepper } from '../../lib/train/engine';
@@ -234,6 +237,29 @@ describe('the GAN on the graph engine', () => {
     stepper.dispose();
     tf.dispose([noise, labels, images, sampleA, sampleB, ...start.g, ...start.d, ...afterD.g, ...afterD.d, ...afterG.g, ...afterG.d]);
     disposeDcgan(gan);
+  });
+});
+
+describe('trainGan, graph against eager', () => {
+  it('gives the same losses for the first iterations when D has no dropout (so both engines draw the same batches and noise)', async () => {
+    // The book's D minus its Dropout layers: everything else random comes from trainGan's seed.
+    const discriminatorWithoutDropout = (seed: number) => tf.sequential({
+      layers: buildDiscriminator({ seed }).layers.filter((layer) => layer.getClassName() !== 'Dropout'),
+    });
+    const make = () => compileGan(buildGenerator({ seed: 3 }), discriminatorWithoutDropout(3));
+    const [eagerGan, graphGan] = [make(), make()];
+    graphGan.generator.setWeights(eagerGan.generator.getWeights());
+    graphGan.discriminator.setWeights(eagerGan.discriminator.getWeights());
+    const images = tf.randomUniform([64, 28, 28, 1], -1, 1, 'float32', 4) as Tensor4D;
+    const options = { iterations: 3, batchSize: 8, seed: 12, progress: false };
+    const eager = await trainGan(eagerGan, images, { ...options, engine: 'eager' });
+    const graph = await trainGan(graphGan, images, { ...options, engine: 'graph' });
+    for (const key of ['dLossReal', 'dLossFake', 'gLoss'] as const) {
+      eager[key].forEach((value, i) => assert.ok(Math.abs(value - graph[key][i]) < 1e-4, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`));
+    }
+    images.dispose();
+    disposeDcgan(eagerGan);
+    disposeDcgan(graphGan);
   });
 });
 
