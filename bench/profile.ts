@@ -3,15 +3,17 @@
  * behind the findings in bench/RESULTS.md. Sections:
  *   dispatch  per-op overhead of tfjs-node (tiny ops, JS -> N-API -> TFE_Execute)
  *   ae        the two autoencoders: kernels per step, top kernels, and per-batch time of
- *             trainAutoencoder vs bare trainOnBatch vs model.fit vs an optimizer.minimize step
- *   gan       the GAN iteration split into its phases
+ *             trainAutoencoder (eager and graph engines) vs bare trainOnBatch vs model.fit vs an
+ *             optimizer.minimize step vs the graph engine's compiled step
+ *   gan       the GAN iteration split into its (eager) phases, then trainGan on both engines
  * --stock-kernels puts tfjs's stock Step kernel and LeakyReLU gradient back first, to measure
  * what lib/nativeKernels.ts gains (the library installs its cheaper ones on import).
  * Threads: set TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS as the harness does.
  * Prints plain text; not part of `npm run bench`.
  */
 import type { LayersModel, Tensor, Tensor4D, Scalar } from '@tensorflow/tfjs-node';
-import { tf, createDcgan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
+import { tf, createDcgan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, trainGan, loadEmbeddedTestSet } from '../lib';
+import { chainLayers, graphLossOf, GraphProgram } from '../lib/graph/program';
 import { setDropoutSeeds } from '../lib/train/dropout';
 import { uninstallNativeKernels } from '../lib/nativeKernels';
 import { parseFlags } from '../scripts/flags';
@@ -102,13 +104,28 @@ async function autoencoder(name: 'conv_ae' | 'ae2d', x: Tensor4D, batchSize: num
   for (const xb of batchList) { const [loss, t] = time(() => minimizeStep(model, lossFn, xb)); losses.push(loss); minimize.push(t); }
   await tf.stack(losses).data();
   tf.dispose(losses);
-  // The library's loop (gather per batch, dropout seeding, loss read per batch).
-  const [, libraryMs] = await timeAsync(() => trainAutoencoder(model, data, { epochs: 1, batchSize, seed: 3, progress: false }));
+  // The same train step compiled into one TensorFlow graph (lib/graph), as the library runs it.
+  const program = new GraphProgram();
+  const step = program.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: [28, 28, 1], loss: graphLossOf(model), model });
+  program.start();
+  program.push();
+  const graph: number[] = [];
+  for (const xb of batchList) {
+    const [results, t] = await timeAsync(async () => { const r = program.runTrainStep(step, xb, xb); await r[0].data(); return r; });
+    tf.dispose(results);
+    graph.push(t);
+  }
+  program.dispose();
+  // The library's loop (gather per batch, dropout seeding, loss read per batch), on each engine.
+  const [, libraryMs] = await timeAsync(() => trainAutoencoder(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'eager' }));
+  const [, libraryGraphMs] = await timeAsync(() => trainAutoencoder(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'graph' }));
   // model.fit with shuffle (its own batching via slicing/gather).
   const [, fitMs] = await timeAsync(() => model.fit(data, data, { epochs: 1, batchSize, shuffle: true, verbose: 0 }));
   console.log(`${label}, per batch (median of ${batches}): forward (predict) ${ms(median(forward))}; ` +
     `trainOnBatch ${ms(median(bare))}; optimizer.minimize ${ms(median(minimize))}; ` +
     `trainAutoencoder ${ms(libraryMs / batches)} (mean); model.fit ${ms(fitMs / batches)} (mean)`);
+  console.log(`${label}, graph engine per batch: train step ${ms(median(graph))} (median of ${batches}); ` +
+    `trainAutoencoder ${ms(libraryGraphMs / batches)} (mean, first call: includes building and optimising the graph)`);
   tf.dispose([data, ...batchList]);
   model.dispose();
 }
@@ -140,6 +157,12 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
   real.dispose();
   tf.dispose([real1, fake0, noise]);
   setDropoutSeeds(discriminator, undefined);
+  // Whole iterations of trainGan on each engine (the graph's first call builds it: warm up).
+  for (const engine of ['eager', 'graph'] as const) {
+    await trainGan(dcgan, x, { iterations: 3, batchSize, seed: 1, progress: false, engine });
+    const [, elapsed] = await timeAsync(() => trainGan(dcgan, x, { iterations, batchSize, seed: 2, progress: false, engine }));
+    console.log(`gan: trainGan on the ${engine} engine ${ms(elapsed / iterations)} per iteration (mean of ${iterations})`);
+  }
 }
 
 async function main(): Promise<void> {
