@@ -61,7 +61,17 @@ export class StepReads {
   }
 
   assign(name: string, shape: number[], value: Output): void {
-    this.assigns.push(this.g.op1('AssignVariableOp', [this.store.handle(name, shape), value], { dtype: { type: DT.float } }, { name: `assign/${name}` }));
+    this.update(this.g.op1('AssignVariableOp', [this.store.handle(name, shape), value], { dtype: { type: DT.float } }, { name: `assign/${name}` }));
+  }
+
+  /** The variable's resource handle, for ops that update it in place. */
+  handle(name: string, shape: number[]): Output {
+    return this.store.handle(name, shape);
+  }
+
+  /** Records a node that changes variables; the step's result waits for it. */
+  update(node: Output): void {
+    this.assigns.push(node);
   }
 }
 

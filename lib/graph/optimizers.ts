@@ -126,26 +126,25 @@ export class GraphOptimizer {
       reads.assign(variable.name, variable.shape, op('Add', delta, reads.read(variable.name, variable.shape)));
 
     if (this.className === 'Adam') {
-      // m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
-      // w += -lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps); then b^t *= b.
+      // tfjs's Adam: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+      // w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps); then b^t *= b.
+      // TensorFlow's fused ResourceApplyAdam computes w -= lr_t m / (sqrt(v) + eps') with
+      // lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); with eps' = eps sqrt(1 - b2^t) that is the same
+      // update, in one kernel per variable instead of a dozen element-wise ones. It updates the
+      // variable and its slots in place; reads taken earlier in the step stay snapshots
+      // (TensorFlow copies a variable's buffer on write while a read still holds it).
       const { learningRate, beta1, beta2, epsilon } = this.adam;
       const accBeta1 = reads.read(`${this.prefix}/accBeta1`, []);
       const accBeta2 = reads.read(`${this.prefix}/accBeta2`, []);
-      const oneMinusAcc1 = op('Sub', c(1), accBeta1);
-      const oneMinusAcc2 = op('Sub', c(1), accBeta2);
+      const scaledEpsilon = op('Mul', c(epsilon), op('Sqrt', op('Sub', c(1), accBeta2)));
+      const [lr, b1, b2] = [c(learningRate), c(beta1), c(beta2)];
       for (const variable of this.variables) {
-        const gradient = gradientOf(variable);
-        const [m, v] = [slot(variable, 'm'), slot(variable, 'v')];
-        const newM = op('Add', op('Mul', m.value, c(beta1)), op('Mul', gradient, c(1 - beta1)));
-        const newV = op('Add', op('Mul', v.value, c(beta2)), op('Mul', op('Square', gradient), c(1 - beta2)));
-        const mHat = op('RealDiv', newM, oneMinusAcc1);
-        const vHat = op('RealDiv', newV, oneMinusAcc2);
-        m.set(newM);
-        v.set(newV);
-        setWeight(variable, op('Mul', op('RealDiv', mHat, op('Add', op('Sqrt', vHat), c(epsilon))), c(-learningRate)));
+        const handles = [variable.name, this.slotName(variable, 'm'), this.slotName(variable, 'v')].map((name) => reads.handle(name, variable.shape));
+        reads.update(g.op1('ResourceApplyAdam', [...handles, accBeta1, accBeta2, lr, b1, b2, scaledEpsilon, gradientOf(variable)],
+          { ...F, use_locking: { b: false }, use_nesterov: { b: false } }, { name: `adam/${variable.name}` }));
       }
-      reads.assign(`${this.prefix}/accBeta1`, [], op('Mul', accBeta1, c(beta1)));
-      reads.assign(`${this.prefix}/accBeta2`, [], op('Mul', accBeta2, c(beta2)));
+      reads.assign(`${this.prefix}/accBeta1`, [], op('Mul', accBeta1, b1));
+      reads.assign(`${this.prefix}/accBeta2`, [], op('Mul', accBeta2, b2));
     } else {
       // tfjs's Adadelta: the update scales g by sqrt(accum_var + eps) / sqrt(accum_grad + eps)
       // using the accumulated gradient from *before* this step (Keras uses the new one; both

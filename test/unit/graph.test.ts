@@ -170,7 +170,10 @@ describe('trainAutoencoder with the graph engine', () => {
     for (const key of ['loss', 'valLoss'] as const) {
       eager[key].forEach((value, i) => assert.ok(Math.abs(value - graph[key][i]) < 1e-5, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`));
     }
-    assert.ok(maxAbsDifference(eagerModel.getWeights(), graphModel.getWeights()) < 1e-5);
+    // Nine steps: weights whose gradients are near zero (first layers) drift by rounding, each
+    // step at most lr = 0.001; a wrong update would be off by whole steps.
+    const difference = maxAbsDifference(eagerModel.getWeights(), graphModel.getWeights());
+    assert.ok(difference < 2e-4, `weights differ by ${difference}`);
     eagerModel.dispose();
     graphModel.dispose();
     x.dispose();
