@@ -141,8 +141,13 @@ function activationOp(ctx: ForwardContext, name: string, x: Output, layer: Layer
   }
 }
 
+function paddingOf(layer: LayerLike, padding: unknown): string {
+  if (padding !== 'same' && padding !== 'valid') throw new UnsupportedModelError(`${layer.name}: padding "${String(padding)}" is not supported by the graph engine (same, valid).`);
+  return padding.toUpperCase();
+}
+
 function convAttrs(strides: [number, number], padding: string) {
-  return { ...F, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: padding.toUpperCase() }, data_format: { s: 'NHWC' }, dilations: { ints: [1, 1, 1, 1] } };
+  return { ...F, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: padding }, data_format: { s: 'NHWC' }, dilations: { ints: [1, 1, 1, 1] } };
 }
 
 function staticDims(shape: Shape, layer: LayerLike): number[] {
@@ -159,6 +164,9 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
   if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') {
     throw new UnsupportedModelError(`${layer.name}: only channelsLast is supported.`);
   }
+  // Regularizers add loss terms and constraints clip weights; the graph has neither.
+  const extra = Object.keys(config).find((key) => /(Regularizer|Constraint)$/.test(key) && config[key] != null);
+  if (extra) throw new UnsupportedModelError(`${layer.name}: ${extra} is not supported by the graph engine.`);
   const withBiasAndActivation = (z: Output, useBias: boolean, backwardCore: (dz: Output, grads: Map<string, Output>, needInput: boolean) => Output | undefined): LoweredLayer => {
     let pre = z;
     let biasName: string | undefined;
@@ -194,7 +202,7 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
       if (dilation[0] !== 1 || dilation[1] !== 1) throw new UnsupportedModelError(`${layer.name}: dilated convolutions are not supported.`);
       const kernel = lv(layer, 'kernel');
       const k = reads.read(kernel.name, kernel.shape);
-      const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), String(config.padding));
+      const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), paddingOf(layer, config.padding));
       const z = g.op1('Conv2D', [x, k], attrs);
       return withBiasAndActivation(z, config.useBias !== false, (dz, grads, needInput) => {
         grads.set(kernel.name, g.op1('Conv2DBackpropFilter', [x, g.constInt(kernel.shape), dz], attrs));
@@ -204,7 +212,7 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
     case 'Conv2DTranspose': {
       const kernel = lv(layer, 'kernel');
       const k = reads.read(kernel.name, kernel.shape);
-      const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), String(config.padding));
+      const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), paddingOf(layer, config.padding));
       const outShape = staticDims(layer.computeOutputShape(shape) as Shape, layer);
       // The output size, batch taken from x at run time: [batch, h, w, filters].
       const batch = g.op1('StridedSlice', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), g.constInt([0]), g.constInt([1]), g.constInt([1])],
@@ -237,7 +245,7 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
     case 'MaxPooling2D': {
       const pool = pair(config.poolSize, 'poolSize', layer);
       const strides = config.strides == null ? pool : pair(config.strides, 'strides', layer);
-      const attrs = { ...F, ksize: { ints: [1, pool[0], pool[1], 1] }, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: String(config.padding).toUpperCase() }, data_format: { s: 'NHWC' } };
+      const attrs = { ...F, ksize: { ints: [1, pool[0], pool[1], 1] }, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: paddingOf(layer, config.padding) }, data_format: { s: 'NHWC' } };
       const y = g.op1('MaxPool', [x], attrs);
       return { output: y, backward: (dy) => g.op1('MaxPoolGrad', [x, y, dy], attrs) };
     }

@@ -275,6 +275,10 @@ describe('engine choice', () => {
     assert.match(choice.reason, /activation "elu" is not supported/);
     assert.throws(() => chooseModelEngine(elu, 'graph'), UnsupportedModelError);
 
+    const regularized = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tf.regularizers.l2() })] });
+    regularized.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+    assert.match(chooseModelEngine(regularized).reason, /kernelRegularizer is not supported/);
+    regularized.dispose();
     const sgd = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
     sgd.compile({ optimizer: 'sgd', loss: 'meanSquaredError', metrics: ['mae'] });
     assert.match(chooseModelEngine(sgd).reason, /metric "mae" is not supported/);
