@@ -115,22 +115,44 @@ export function chooseModelEngine(model: LayersModel, requested?: TrainingEngine
   });
 }
 
+/**
+ * Under 'auto', a graph that TensorFlow refuses to load (say, an older TensorFlow C library, or
+ * no writable temporary folder) should not stop training: say so on stderr and train eagerly.
+ * An explicit engine: 'graph' gets the error.
+ */
+function startOrFallBack<T>(requested: TrainingEngine | undefined, caller: string, start: () => T, eager: () => T): T {
+  try {
+    return start();
+  } catch (error) {
+    if (requested === 'graph' || error instanceof UnsupportedModelError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    console.warn(`${caller}: the graph engine could not start (${message.split('\n')[0]}); training with tfjs's eager trainOnBatch instead (2-3x slower).`);
+    return eager();
+  }
+}
+
+function eagerModelStepper(model: LayersModel): ModelStepper {
+  return {
+    engine: 'eager',
+    async train(x, target, dropoutSeed) {
+      setDropoutSeeds(model, dropoutSeed);
+      const result = await model.trainOnBatch(x, target);
+      return Array.isArray(result) ? result : [result];
+    },
+    sync() {},
+    dispose() {
+      setDropoutSeeds(model, undefined);
+    },
+  };
+}
+
 export function createModelStepper(model: LayersModel, requested: TrainingEngine | undefined, caller: string): ModelStepper {
   const choice = chooseModelEngine(model, requested, caller);
-  if (choice.engine === 'eager') {
-    return {
-      engine: 'eager',
-      async train(x, target, dropoutSeed) {
-        setDropoutSeeds(model, dropoutSeed);
-        const result = await model.trainOnBatch(x, target);
-        return Array.isArray(result) ? result : [result];
-      },
-      sync() {},
-      dispose() {
-        setDropoutSeeds(model, undefined);
-      },
-    };
-  }
+  if (choice.engine === 'eager') return eagerModelStepper(model);
+  return startOrFallBack(requested, caller, () => graphModelStepper(model), () => eagerModelStepper(model));
+}
+
+function graphModelStepper(model: LayersModel): ModelStepper {
   const { program, step } = cachedProgram(model, [model.optimizer, optimizerVariables(model), optimizerSettings(model)], () => {
     const built = new GraphProgram();
     const trainStep = built.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model });
@@ -180,27 +202,34 @@ function buildGanSteps(program: GraphProgram, gan: Dcgan): { dStep: TrainStepHan
   };
 }
 
-export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefined): GanStepper {
+function eagerGanStepper(gan: Dcgan): GanStepper {
   const { generator, discriminator, combined } = gan;
+  return {
+    engine: 'eager',
+    async trainDiscriminator(images, labels, dropoutSeed) {
+      setDropoutSeeds(discriminator, dropoutSeed);
+      return await discriminator.trainOnBatch(images, labels) as number;
+    },
+    generate: (noise) => generator.predict(noise) as Tensor,
+    async trainGenerator(noise, labels, dropoutSeed) {
+      setDropoutSeeds(discriminator, dropoutSeed);
+      return await combined.trainOnBatch(noise, labels) as number;
+    },
+    sync() {},
+    dispose() {
+      setDropoutSeeds(discriminator, undefined);
+    },
+  };
+}
+
+export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefined): GanStepper {
   const choice = chooseGanEngine(gan, requested);
-  if (choice.engine === 'eager') {
-    return {
-      engine: 'eager',
-      async trainDiscriminator(images, labels, dropoutSeed) {
-        setDropoutSeeds(discriminator, dropoutSeed);
-        return await discriminator.trainOnBatch(images, labels) as number;
-      },
-      generate: (noise) => generator.predict(noise) as Tensor,
-      async trainGenerator(noise, labels, dropoutSeed) {
-        setDropoutSeeds(discriminator, dropoutSeed);
-        return await combined.trainOnBatch(noise, labels) as number;
-      },
-      sync() {},
-      dispose() {
-        setDropoutSeeds(discriminator, undefined);
-      },
-    };
-  }
+  if (choice.engine === 'eager') return eagerGanStepper(gan);
+  return startOrFallBack(requested, 'trainGan', () => graphGanStepper(gan), () => eagerGanStepper(gan));
+}
+
+function graphGanStepper(gan: Dcgan): GanStepper {
+  const { discriminator, combined } = gan;
   const { program, steps } = cachedProgram(combined, [discriminator.optimizer, combined.optimizer, optimizerVariables(discriminator), optimizerVariables(combined), optimizerSettings(discriminator), optimizerSettings(combined)], () => {
     const built = new GraphProgram();
     return { program: built, steps: buildGanSteps(built, gan) };

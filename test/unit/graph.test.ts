@@ -293,6 +293,31 @@ describe('engine choice', () => {
     dense.model.dispose();
   });
 
+  it('under auto, a graph that cannot start trains eagerly and says so on stderr; engine graph throws', async () => {
+    const model = buildConvAutoencoder({ seed: 2 });
+    const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 2);
+    const options = { epochs: 1, batchSize: 4, seed: 1, progress: false };
+    const savedTmp = process.env.TMPDIR;
+    const savedWarn = console.warn;
+    const warnings: string[] = [];
+    // The SavedModel goes to a temporary folder first; make that impossible.
+    process.env.TMPDIR = '/nonexistent/gan-notebooks-test';
+    console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+    try {
+      await assert.rejects(trainAutoencoder(model, x, { ...options, engine: 'graph' }), /ENOENT/);
+      const history = await trainAutoencoder(model, x, options);
+      assert.equal(history.loss.length, 1);
+      assert.ok(Number.isFinite(history.loss[0]));
+      assert.match(warnings.join('\n'), /trainAutoencoder: the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      console.warn = savedWarn;
+      model.dispose();
+      x.dispose();
+    }
+  });
+
   it('leaves a GAN whose D is frozen now (trainable = false after compiling) to eager tfjs, which skips frozen weights at run time', () => {
     const gan = createDcgan({ seed: 1 });
     assert.equal(chooseGanEngine(gan).engine, 'graph');
