@@ -96,6 +96,14 @@ export function chainLayers(model: LayersModel): LayerLike[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new UnsupportedModelError(`model "${model.name}" has ${model.inputs.length} inputs and ${model.outputs.length} outputs; the graph engine handles one of each.`);
   }
+  // A layer applied twice (tied weights) would need its gradients summed over both uses; the
+  // engine handles chains where each layer runs once. tfjs records one container node per layer
+  // application (a Sequential also counts its input layer, which its `layers` leaves out).
+  const applications = (model as unknown as { containerNodes?: Set<string> }).containerNodes?.size;
+  const expected = model.layers.length + (model.getClassName() === 'Sequential' ? 1 : 0);
+  if (applications !== expected) {
+    throw new UnsupportedModelError(`model "${model.name}": a layer is applied more than once (shared weights); the graph engine handles chains of layers used once.`);
+  }
   const layers: LayerLike[] = [];
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
@@ -267,7 +275,8 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
     case 'Dropout': {
       const rate = Number(config.rate);
       if (config.noiseShape != null) throw new UnsupportedModelError(`${layer.name}: Dropout with noiseShape is not supported.`);
-      if (!ctx.training || rate === 0) return { output: x, backward: (dy) => dy };
+      // tfjs drops only for 0 < rate < 1 and passes everything through otherwise.
+      if (!ctx.training || !(rate > 0 && rate < 1)) return { output: x, backward: (dy) => dy };
       if (!ctx.seed) throw new Error(`${layer.name}: a training step with Dropout needs a seed input.`);
       // A fresh mask per step from the fed seed, offset per layer: keep with probability
       // 1 - rate and scale by 1 / (1 - rate), as tfjs's dropout does.

@@ -15,7 +15,6 @@ type SlotList = Array<{ originalName: string; variable: Variable } | undefined>;
 
 /** tfjs-core's optimizer state (protected fields, not in its public types). */
 interface AdamInternals {
-  learningRate: number;
   beta1: number;
   beta2: number;
   epsilon: number;
@@ -26,7 +25,6 @@ interface AdamInternals {
 }
 
 interface AdadeltaInternals {
-  learningRate: number;
   rho: number;
   epsilon: number;
   accumulatedGrads: SlotList;
@@ -109,6 +107,22 @@ export class GraphOptimizer {
     this.stepsSincePush = 0;
   }
 
+  private learningRateInput: Output | undefined;
+
+  /**
+   * The learning rate, fed from `optimizer.learningRate` at every step, so a schedule that
+   * changes it during training (in a callback) takes effect as it does in eager tfjs.
+   */
+  learningRate(g: GraphBuilder): Output {
+    this.learningRateInput ??= g.placeholder(`${this.prefix}/learning_rate`, DT.float, []);
+    return this.learningRateInput;
+  }
+
+  /** The current learning rate, to feed. */
+  currentLearningRate(): number {
+    return (this.optimizer as unknown as { learningRate: number }).learningRate;
+  }
+
   /** Adds the update of every variable (gradients by variable name) to the step. */
   buildUpdate(g: GraphBuilder, reads: StepReads, grads: Map<string, Output>, stepName: string): void {
     const c = (v: number) => g.constFloat(v);
@@ -133,11 +147,11 @@ export class GraphOptimizer {
       // update, in one kernel per variable instead of a dozen element-wise ones. It updates the
       // variable and its slots in place; reads taken earlier in the step stay snapshots
       // (TensorFlow copies a variable's buffer on write while a read still holds it).
-      const { learningRate, beta1, beta2, epsilon } = this.adam;
+      const { beta1, beta2, epsilon } = this.adam;
       const accBeta1 = reads.read(`${this.prefix}/accBeta1`, []);
       const accBeta2 = reads.read(`${this.prefix}/accBeta2`, []);
       const scaledEpsilon = op('Mul', c(epsilon), op('Sqrt', op('Sub', c(1), accBeta2)));
-      const [lr, b1, b2] = [c(learningRate), c(beta1), c(beta2)];
+      const [lr, b1, b2] = [this.learningRate(g), c(beta1), c(beta2)];
       for (const variable of this.variables) {
         const handles = [variable.name, this.slotName(variable, 'm'), this.slotName(variable, 'v')].map((name) => reads.handle(name, variable.shape));
         reads.update(g.op1('ResourceApplyAdam', [...handles, accBeta1, accBeta2, lr, b1, b2, scaledEpsilon, gradientOf(variable)],
@@ -149,7 +163,8 @@ export class GraphOptimizer {
       // tfjs's Adadelta: the update scales g by sqrt(accum_var + eps) / sqrt(accum_grad + eps)
       // using the accumulated gradient from *before* this step (Keras uses the new one; both
       // engines here follow tfjs so they agree with each other).
-      const { learningRate, rho, epsilon } = this.adadelta;
+      const { rho, epsilon } = this.adadelta;
+      const minusLearningRate = op('Neg', this.learningRate(g));
       for (const variable of this.variables) {
         const gradient = gradientOf(variable);
         const [accGrad, accUpdate] = [slot(variable, 'accum_grad'), slot(variable, 'accum_var')];
@@ -158,7 +173,7 @@ export class GraphOptimizer {
         const newAccUpdate = op('Add', op('Mul', accUpdate.value, c(rho)), op('Mul', op('Square', update), c(1 - rho)));
         accGrad.set(newAccGrad);
         accUpdate.set(newAccUpdate);
-        setWeight(variable, op('Mul', update, c(-learningRate)));
+        setWeight(variable, op('Mul', update, minusLearningRate));
       }
     }
   }

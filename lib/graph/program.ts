@@ -58,6 +58,12 @@ export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
   return collected;
 }
 
+function checkInputShape(inputShape: ReadonlyArray<number | null>, owner: string): void {
+  if (!inputShape.every((d) => Number.isInteger(d) && (d as number) > 0)) {
+    throw new UnsupportedModelError(`model "${owner}": input shape [${inputShape.map(String)}] must be known apart from the batch for the graph engine.`);
+  }
+}
+
 export interface TrainStepHandle {
   input: Output;
   target: Output;
@@ -66,6 +72,7 @@ export interface TrainStepHandle {
   /** The model's metrics (binary accuracy), in trainOnBatch's order after the loss. */
   metrics: Output[];
   optimizer: GraphOptimizer;
+  learningRate: Output;
 }
 
 export interface InferenceHandle {
@@ -117,6 +124,7 @@ export class GraphProgram {
 
   /** Adds an inference pass (Dropout off, BatchNormalization on its moving statistics). */
   addInference(name: string, layers: LayerLike[], inputShape: number[]): InferenceHandle {
+    checkInputShape(inputShape, name);
     const reads = new StepReads(this.g, this.store);
     const input = this.g.placeholder(`${name}/input`, DT.float, [-1, ...inputShape]);
     const { output } = this.forward(reads, layers, inputShape, input, false);
@@ -134,7 +142,12 @@ export class GraphProgram {
       optimizer = new GraphOptimizer(tfjsOptimizer, `opt${this.optimizers.size}`, optimizerVariables(spec.model), spec.model.name);
       this.optimizers.set(tfjsOptimizer, optimizer);
       for (const [name, binding] of optimizer.bindings()) this.bindings.set(name, binding);
+    } else if (optimizer.variables !== optimizerVariables(spec.model)) {
+      // tfjs keeps slots by position, so one optimizer object serving two models' variable
+      // lists mixes their state up; the graph would update the first model's variables.
+      throw new UnsupportedModelError(`model "${spec.model.name}" shares its optimizer object with another model; give each model its own.`);
     }
+    checkInputShape(spec.inputShape, spec.model.name);
     const reads = new StepReads(g, this.store);
     const input = g.placeholder(`${spec.name}/input`, DT.float, [-1, ...spec.inputShape]);
     const needsSeed = spec.layers.some((layer) => layer.getClassName() === 'Dropout');
@@ -188,7 +201,7 @@ export class GraphProgram {
       const hits = g.op1('Cast', [g.op1('Equal', [target, predicted], { ...F, incompatible_shape_error: { b: true } })], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
       return meanAll(hits);
     });
-    return { input, target, seed, loss: lossOut, metrics, optimizer };
+    return { input, target, seed, loss: lossOut, metrics, optimizer, learningRate: optimizer.learningRate(g) };
   }
 
   /** Builds the push/pull parts and starts the session. Call once, after adding the steps. */
@@ -245,19 +258,26 @@ export class GraphProgram {
   /** Runs a train step; returns its loss and metrics (scalar tensors the caller disposes). */
   runTrainStep(step: TrainStepHandle, input: Tensor, target: Tensor, seed?: Tensor): Tensor[] {
     if (!this.session) throw new Error('GraphProgram: call start() first.');
-    const feeds: Array<[Output, Tensor]> = [[step.input, input], [step.target, target]];
-    if (step.seed) {
-      if (!seed) throw new Error('GraphProgram.runTrainStep: this step has Dropout and needs a seed tensor.');
-      feeds.push([step.seed, seed]);
-    }
-    const results = this.session.run(feeds, [step.loss, ...step.metrics]);
-    step.optimizer.stepsSincePush += 1;
-    return results;
+    const session = this.session;
+    if (step.seed && !seed) throw new Error('GraphProgram.runTrainStep: this step has Dropout and needs a seed tensor.');
+    return tf.tidy(() => {
+      // trainOnBatch takes integer inputs and labels and computes in float32; so does the graph.
+      const asFloat = (t: Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+      const feeds: Array<[Output, Tensor]> = [
+        [step.input, asFloat(input)], [step.target, asFloat(target)],
+        [step.learningRate, tf.scalar(step.optimizer.currentLearningRate())],
+      ];
+      if (step.seed && seed) feeds.push([step.seed, seed]);
+      const results = session.run(feeds, [step.loss, ...step.metrics]);
+      step.optimizer.stepsSincePush += 1;
+      return results;
+    });
   }
 
   runInference(pass: InferenceHandle, input: Tensor): Tensor {
     if (!this.session) throw new Error('GraphProgram: call start() first.');
-    return this.session.run([[pass.input, input]], [pass.output])[0];
+    const session = this.session;
+    return tf.tidy(() => session.run([[pass.input, input.dtype === 'float32' ? input : tf.cast(input, 'float32')]], [pass.output])[0]);
   }
 
   dispose(): void {

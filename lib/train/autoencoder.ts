@@ -55,7 +55,9 @@ export interface TrainAutoencoderOptions {
   /**
    * 'auto' (default): a compiled TensorFlow graph when the model allows it, else tfjs's eager
    * trainOnBatch; 'graph' or 'eager' to insist (see train/engine.ts). With the graph engine the
-   * model's weights are brought up to date after each epoch, before validation and `onEpoch`.
+   * model's weights are brought up to date after each epoch, before validation and `onEpoch`,
+   * and weights `onEpoch` changes are taken up; inside `onBatch` the model holds the weights of
+   * the last epoch. A learning rate changed anywhere takes effect at the next batch.
    */
   engine?: TrainingEngine;
 }
@@ -145,7 +147,11 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
       if (result.valAccuracy !== undefined) history.valAccuracy?.push(result.valAccuracy);
       last = { loss: result.loss, ...(result.valLoss !== undefined ? { val_loss: result.valLoss } : {}) };
       reporter?.update(epoch + 1, last);
-      if (options.onEpoch) await options.onEpoch(result);
+      if (options.onEpoch) {
+        await options.onEpoch(result);
+        // onEpoch saw the trained weights and may have changed them (graph engine: push them).
+        stepper.refresh();
+      }
       if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
         await saveCheckpoint(epoch + 1, { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'autoencoder', seed, history } }, checkpoint);
       }

@@ -53,8 +53,12 @@ function seedTensor(seed: number): Tensor {
 /** Runs a graph train step and reads its loss and metrics. */
 async function trainAndRead(program: GraphProgram, step: TrainStepHandle, x: Tensor, target: Tensor, dropoutSeed: number): Promise<number[]> {
   const seed = step.seed ? seedTensor(dropoutSeed) : undefined;
-  const results = program.runTrainStep(step, x, target, seed);
-  seed?.dispose();
+  let results: Tensor[];
+  try {
+    results = program.runTrainStep(step, x, target, seed);
+  } finally {
+    seed?.dispose();
+  }
   try {
     return await Promise.all(results.map(async (value) => (await value.data())[0]));
   } finally {
@@ -72,11 +76,21 @@ function inputShapeOf(model: LayersModel): number[] {
  * `trainAutoencoder` / `trainGan` call on the same model (rerunning a notebook cell) skips
  * building and optimising the graph again. Each call starts by pushing the model's current
  * weights, so changes made between calls (setWeights, a loaded checkpoint) are picked up.
- * The native session is freed when the model is garbage-collected.
+ * The native session (a copy of the weights and optimizer state, outside tfjs's memory
+ * accounting) is freed by `releaseTrainingGraph(model)` (disposeDcgan calls it), or else when the
+ * model is garbage-collected; `model.dispose()` alone does not free it.
  */
 const programCache = new WeakMap<object, { key: unknown[]; value: { program: GraphProgram } }>();
-// (A new learning rate also rebuilds: the graph holds the optimizer's settings as constants.)
 const sessionReaper = new FinalizationRegistry<GraphProgram>((program) => program.dispose());
+
+/** Frees the compiled training graph cached for `model` (a GAN's: its combined model), if any. */
+export function releaseTrainingGraph(model: LayersModel): void {
+  const cached = programCache.get(model);
+  if (!cached) return;
+  programCache.delete(model);
+  sessionReaper.unregister(cached.value.program);
+  cached.value.program.dispose();
+}
 
 function cachedProgram<T extends { program: GraphProgram }>(owner: object, key: unknown[], build: () => T): T {
   const cached = programCache.get(owner);
@@ -92,9 +106,13 @@ function cachedProgram<T extends { program: GraphProgram }>(owner: object, key: 
   return value;
 }
 
-/** The optimizer's hyperparameters (baked into the graph as constants), e.g. after `optimizer.learningRate = ...`. */
+/**
+ * The optimizer's settings the graph holds as constants (beta1, beta2, rho, epsilon); the
+ * learning rate is fed at every step instead, so it may change at any time.
+ */
 function optimizerSettings(model: LayersModel): string {
-  return JSON.stringify(model.optimizer.getConfig());
+  const { learningRate: _fedEachStep, ...constants } = model.optimizer.getConfig();
+  return JSON.stringify(constants);
 }
 
 /** One training step of a compiled model, x -> target. */
@@ -104,6 +122,8 @@ export interface ModelStepper {
   train(x: Tensor, target: Tensor, dropoutSeed: number): Promise<number[]>;
   /** Brings the tfjs model's weights and optimizer state up to date. */
   sync(): void;
+  /** After a sync and user code: takes up weights the user changed in the tfjs model. */
+  refresh(): void;
   dispose(): void;
 }
 
@@ -140,6 +160,7 @@ function eagerModelStepper(model: LayersModel): ModelStepper {
       return Array.isArray(result) ? result : [result];
     },
     sync() {},
+    refresh() {},
     dispose() {
       setDropoutSeeds(model, undefined);
     },
@@ -163,6 +184,7 @@ function graphModelStepper(model: LayersModel): ModelStepper {
     engine: 'graph',
     train: (x, target, dropoutSeed) => trainAndRead(program, step, x, target, dropoutSeed),
     sync: () => program.pull(),
+    refresh: () => program.push(),
     // The session stays cached with the model for the next call (see cachedProgram).
     dispose() {},
   };
@@ -178,6 +200,7 @@ export interface GanStepper {
   /** The combined step: G learns to make D answer `labels`. */
   trainGenerator(noise: Tensor, labels: Tensor, dropoutSeed: number): Promise<number>;
   sync(): void;
+  refresh(): void;
   dispose(): void;
 }
 
@@ -216,6 +239,7 @@ function eagerGanStepper(gan: Dcgan): GanStepper {
       return await combined.trainOnBatch(noise, labels) as number;
     },
     sync() {},
+    refresh() {},
     dispose() {
       setDropoutSeeds(discriminator, undefined);
     },
@@ -241,6 +265,7 @@ function graphGanStepper(gan: Dcgan): GanStepper {
     generate: (noise) => program.runInference(steps.generate, noise),
     trainGenerator: async (noise, labels, dropoutSeed) => (await trainAndRead(program, steps.gStep, noise, labels, dropoutSeed))[0],
     sync: () => program.pull(),
+    refresh: () => program.push(),
     dispose() {},
   };
 }

@@ -66,8 +66,9 @@ export interface TrainGanOptions {
   /**
    * 'auto' (default): compiled TensorFlow graphs for D's step, G's sampling and the combined
    * step; 'graph' or 'eager' to insist (see train/engine.ts). With the graph engine G's and D's
-   * tfjs weights are brought up to date before `onSample`, before each checkpoint and at the
-   * end, not after every iteration.
+   * tfjs weights are brought up to date before `onSample` (which may change them), before each
+   * checkpoint and at the end, not after every iteration: inside `onIteration` they are the
+   * weights of the last sync. A learning rate changed anywhere takes effect at the next step.
    */
   engine?: TrainingEngine;
 }
@@ -121,12 +122,13 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
     }
   }
 
+  // Chosen (and, for the graph engine, compiled) before anything needs cleaning up.
+  const stepper = createGanStepper(gan, options.engine);
   const reporter = resolveProgress(options.progress, 'GAN');
   reporter?.start(options.iterations, 'iteration', start);
   const sampleCount = options.sampleCount ?? 25;
   const sampleNoise = options.onSample && options.sampleInterval
     ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_SAMPLES)) : undefined;
-  const stepper = createGanStepper(gan, options.engine);
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
   let last: Record<string, number> = {};
@@ -182,6 +184,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
         const pixels = await generated.data() as Float32Array;
         generated.dispose();
         await options.onSample({ iteration, images: pixels });
+        stepper.refresh();
       }
       if (checkpoint && (iteration + 1) % checkpoint.every === 0) {
         stepper.sync();

@@ -4,4 +4,4 @@ export * from './autoencoder';
 export * from './progress';
 export * from './checkpoint';
 export * from './divergence';
-export { chooseGanEngine, chooseModelEngine, type EngineChoice, type TrainingEngine } from './engine';
+export { chooseGanEngine, chooseModelEngine, releaseTrainingGraph, type EngineChoice, type TrainingEngine } from './engine';

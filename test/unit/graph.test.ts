@@ -5,9 +5,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { LayersModel, Sequential, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import type { LayersModel, Sequential, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 import {
-  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, compileGan, createDcgan, DenseAutoencoder,
+  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGan, buildGenerator, compileGan, createDcgan, DenseAutoencoder,
   disposeDcgan, tf, trainAutoencoder, trainGan,
 } from '../../lib';
 import { ProtoWriter } from '../../lib/graph/proto';
@@ -196,6 +196,42 @@ describe('trainAutoencoder with the graph engine', () => {
     x.dispose();
   });
 
+  it('changes made in onEpoch count: a learning rate of 0 stops training, new weights are trained from', async () => {
+    const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 6);
+    const model = buildConvAutoencoder({ seed: 6 });
+    const firstKernel = () => Float32Array.from(model.layers[0].getWeights()[0].dataSync());
+    const seen: Float32Array[] = [];
+    await trainAutoencoder(model, x, {
+      epochs: 3, batchSize: 8, seed: 1, progress: false, engine: 'graph',
+      onEpoch: ({ epoch }) => {
+        seen.push(firstKernel());
+        if (epoch === 0) (model.optimizer as unknown as { learningRate: number }).learningRate = 0;
+        if (epoch === 1) {
+          const [kernel, bias] = model.layers[0].getWeights();
+          const ones = tf.onesLike(kernel);
+          model.layers[0].setWeights([ones, bias]);
+          ones.dispose();
+        }
+      },
+    });
+    assert.deepEqual(seen[1], seen[0], 'epoch 1 ran at learning rate 0');
+    assert.ok(seen[2].every((v) => v === 1), 'epoch 2 trained from the weights set in onEpoch (still at rate 0)');
+    model.dispose();
+    x.dispose();
+  });
+
+  it('integer inputs and targets train as in trainOnBatch (cast to float32)', async () => {
+    const [eager, graph] = twins(() => buildConvAutoencoder({ seed: 8 }));
+    const xInt = tf.randomUniform([8, 28, 28, 1], 0, 2, 'int32', 8);
+    const options = { epochs: 1, batchSize: 4, seed: 1, progress: false, shuffle: false };
+    const eagerHistory = await trainAutoencoder(eager, xInt, { ...options, engine: 'eager' });
+    const graphHistory = await trainAutoencoder(graph, xInt, { ...options, engine: 'graph' });
+    assert.ok(Math.abs(eagerHistory.loss[0] - graphHistory.loss[0]) < 1e-5, `eager ${eagerHistory.loss[0]}, graph ${graphHistory.loss[0]}`);
+    tf.dispose([xInt]);
+    eager.dispose();
+    graph.dispose();
+  });
+
   it('dropout masks follow the seed: the same seed repeats the losses, another changes them', async () => {
     const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
     const run = async (seed: number) => {
@@ -275,6 +311,18 @@ describe('engine choice', () => {
     assert.match(choice.reason, /activation "elu" is not supported/);
     assert.throws(() => chooseModelEngine(elu, 'graph'), UnsupportedModelError);
 
+    const input = tf.input({ shape: [4] });
+    const shared = tf.layers.dense({ units: 4 });
+    const tied = tf.model({ inputs: input, outputs: shared.apply(shared.apply(input)) as SymbolicTensor });
+    tied.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+    assert.match(chooseModelEngine(tied).reason, /applied more than once/);
+    tied.dispose();
+
+    const anySize = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [null, null, 1] as unknown as number[], filters: 1, kernelSize: 3 })] });
+    anySize.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
+    assert.match(chooseModelEngine(anySize).reason, /must be known apart from the batch/);
+    anySize.dispose();
+
     const regularized = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tf.regularizers.l2() })] });
     regularized.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
     assert.match(chooseModelEngine(regularized).reason, /kernelRegularizer is not supported/);
@@ -316,6 +364,20 @@ describe('engine choice', () => {
       model.dispose();
       x.dispose();
     }
+  });
+
+  it('leaves a GAN whose D and combined model share one optimizer object to eager tfjs', () => {
+    const generator = buildGenerator({ seed: 1 });
+    const discriminator = buildDiscriminator({ seed: 1 });
+    const adam = tf.train.adam(0.001);
+    discriminator.compile({ optimizer: adam, loss: 'binaryCrossentropy' });
+    const combined = buildGan(generator, discriminator);
+    discriminator.trainable = false;
+    combined.compile({ optimizer: adam, loss: 'binaryCrossentropy' });
+    discriminator.trainable = true;
+    const gan = { generator, discriminator, combined, noiseDim: 100 };
+    assert.match(chooseGanEngine(gan).reason, /shares its optimizer object with another model/);
+    disposeDcgan(gan);
   });
 
   it('leaves a GAN whose D is frozen now (trainable = false after compiling) to eager tfjs, which skips frozen weights at run time', () => {
