@@ -99,6 +99,8 @@ export class GraphProgram {
   private readonly bindings = new Map<string, Binding>();
   private readonly optimizers = new Map<Optimizer, GraphOptimizer>();
   private session: GraphSession | undefined;
+  /** True when the session and the tfjs models hold the same values (after push or pull). */
+  private inSync = false;
   private pushInputs: Array<{ name: string; placeholder: Output }> = [];
   private pushDone: Output | undefined;
   private pullOutputs: Array<{ name: string; value: Output }> = [];
@@ -235,11 +237,14 @@ export class GraphProgram {
       tf.dispose(zeros);
     }
     for (const optimizer of this.optimizers.values()) optimizer.stepsSincePush = 0;
+    this.inSync = true;
   }
 
   /** Copies the session's variables back into the tfjs models and optimizers. */
   pull(): void {
     if (!this.session) throw new Error('GraphProgram.pull: call start() first.');
+    // Nothing trained since the last copy (say, the loop's final sync right after an epoch's).
+    if (this.inSync) return;
     const values = this.session.run([], this.pullOutputs.map((p) => p.value));
     try {
       this.pullOutputs.forEach(({ name }, i) => this.binding(name).write(values[i]));
@@ -247,6 +252,7 @@ export class GraphProgram {
       tf.dispose(values);
     }
     for (const optimizer of this.optimizers.values()) optimizer.addSteps();
+    this.inSync = true;
   }
 
   private binding(name: string): Binding {
@@ -270,6 +276,7 @@ export class GraphProgram {
       if (step.seed && seed) feeds.push([step.seed, seed]);
       const results = session.run(feeds, [step.loss, ...step.metrics]);
       step.optimizer.stepsSincePush += 1;
+      this.inSync = false;
       return results;
     });
   }

@@ -26,23 +26,33 @@ export interface EngineChoice {
   reason: string;
 }
 
-function resolve(requested: TrainingEngine | undefined, caller: string, check: () => void): EngineChoice {
+/**
+ * The one place that decides the engine. 'eager' (or a backend other than the native one under
+ * 'auto') takes `eager`. Otherwise `graph` runs: a model it cannot compile (UnsupportedModelError)
+ * takes `eager` with the reason under 'auto' and throws under 'graph'; any other failure (say,
+ * TensorFlow refusing the graph: an older C library, no writable temporary folder) also falls
+ * back under 'auto', with a warning on stderr, since training can still go on.
+ */
+function selectEngine<T>(requested: TrainingEngine | undefined, caller: string, graph: () => T, eager: (reason: string) => T): T {
   const engine = requested ?? 'auto';
   if (engine !== 'auto' && engine !== 'graph' && engine !== 'eager') {
     throw new Error(`${caller}: options.engine must be 'auto', 'graph' or 'eager'; got ${JSON.stringify(requested)}.`);
   }
-  if (engine === 'eager') return { engine: 'eager', reason: 'requested' };
+  if (engine === 'eager') return eager('requested');
   if (tf.getBackend() !== 'tensorflow') {
     if (engine === 'graph') throw new Error(`${caller}: the graph engine needs the native backend; the active backend is "${tf.getBackend()}".`);
-    return { engine: 'eager', reason: `backend "${tf.getBackend()}"` };
+    return eager(`backend "${tf.getBackend()}"`);
   }
   try {
-    check();
+    return graph();
   } catch (error) {
-    if (!(error instanceof UnsupportedModelError) || engine === 'graph') throw error;
-    return { engine: 'eager', reason: error.message };
+    if (engine === 'graph') throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof UnsupportedModelError)) {
+      console.warn(`${caller}: the graph engine could not start (${message.split('\n')[0]}); training with tfjs's eager trainOnBatch instead (2-3x slower).`);
+    }
+    return eager(message);
   }
-  return { engine: 'graph', reason: '' };
 }
 
 function seedTensor(seed: number): Tensor {
@@ -115,6 +125,11 @@ function optimizerSettings(model: LayersModel): string {
   return JSON.stringify(constants);
 }
 
+/** What a cached program depends on, per trained model (a new compile changes the first two). */
+function trainingKey(...models: LayersModel[]): unknown[] {
+  return models.flatMap((model) => [model.optimizer, optimizerVariables(model), optimizerSettings(model)]);
+}
+
 /** One training step of a compiled model, x -> target. */
 export interface ModelStepper {
   readonly engine: 'graph' | 'eager';
@@ -127,28 +142,16 @@ export interface ModelStepper {
   dispose(): void;
 }
 
-/** Which engine `trainAutoencoder` would use for `model`, and why. */
+/** Which engine `trainAutoencoder` would use for `model`, and why (builds the graph, starts nothing). */
 export function chooseModelEngine(model: LayersModel, requested?: TrainingEngine, caller = 'train'): EngineChoice {
-  return resolve(requested, caller, () => {
-    const program = new GraphProgram();
-    program.addTrainStep({ name: 'probe', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model });
-  });
+  return selectEngine<EngineChoice>(requested, caller, () => {
+    buildModelStep(new GraphProgram(), model);
+    return { engine: 'graph', reason: '' };
+  }, (reason) => ({ engine: 'eager', reason }));
 }
 
-/**
- * Under 'auto', a graph that TensorFlow refuses to load (say, an older TensorFlow C library, or
- * no writable temporary folder) should not stop training: say so on stderr and train eagerly.
- * An explicit engine: 'graph' gets the error.
- */
-function startOrFallBack<T>(requested: TrainingEngine | undefined, caller: string, start: () => T, eager: () => T): T {
-  try {
-    return start();
-  } catch (error) {
-    if (requested === 'graph' || error instanceof UnsupportedModelError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    console.warn(`${caller}: the graph engine could not start (${message.split('\n')[0]}); training with tfjs's eager trainOnBatch instead (2-3x slower).`);
-    return eager();
-  }
+function buildModelStep(program: GraphProgram, model: LayersModel): TrainStepHandle {
+  return program.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model });
 }
 
 function eagerModelStepper(model: LayersModel): ModelStepper {
@@ -168,16 +171,13 @@ function eagerModelStepper(model: LayersModel): ModelStepper {
 }
 
 export function createModelStepper(model: LayersModel, requested: TrainingEngine | undefined, caller: string): ModelStepper {
-  const choice = chooseModelEngine(model, requested, caller);
-  if (choice.engine === 'eager') return eagerModelStepper(model);
-  return startOrFallBack(requested, caller, () => graphModelStepper(model), () => eagerModelStepper(model));
+  return selectEngine(requested, caller, () => graphModelStepper(model), () => eagerModelStepper(model));
 }
 
 function graphModelStepper(model: LayersModel): ModelStepper {
-  const { program, step } = cachedProgram(model, [model.optimizer, optimizerVariables(model), optimizerSettings(model)], () => {
+  const { program, step } = cachedProgram(model, trainingKey(model), () => {
     const built = new GraphProgram();
-    const trainStep = built.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model });
-    return { program: built, step: trainStep };
+    return { program: built, step: buildModelStep(built, model) };
   });
   program.push();
   return {
@@ -204,12 +204,12 @@ export interface GanStepper {
   dispose(): void;
 }
 
-/** Which engine `trainGan` would use, and why. */
+/** Which engine `trainGan` would use, and why (builds the graph, starts nothing). */
 export function chooseGanEngine(gan: Dcgan, requested?: TrainingEngine): EngineChoice {
-  return resolve(requested, 'trainGan', () => {
-    const program = new GraphProgram();
-    buildGanSteps(program, gan);
-  });
+  return selectEngine<EngineChoice>(requested, 'trainGan', () => {
+    buildGanSteps(new GraphProgram(), gan);
+    return { engine: 'graph', reason: '' };
+  }, (reason) => ({ engine: 'eager', reason }));
 }
 
 function buildGanSteps(program: GraphProgram, gan: Dcgan): { dStep: TrainStepHandle; gStep: TrainStepHandle; generate: InferenceHandle } {
@@ -247,14 +247,12 @@ function eagerGanStepper(gan: Dcgan): GanStepper {
 }
 
 export function createGanStepper(gan: Dcgan, requested: TrainingEngine | undefined): GanStepper {
-  const choice = chooseGanEngine(gan, requested);
-  if (choice.engine === 'eager') return eagerGanStepper(gan);
-  return startOrFallBack(requested, 'trainGan', () => graphGanStepper(gan), () => eagerGanStepper(gan));
+  return selectEngine(requested, 'trainGan', () => graphGanStepper(gan), () => eagerGanStepper(gan));
 }
 
 function graphGanStepper(gan: Dcgan): GanStepper {
   const { discriminator, combined } = gan;
-  const { program, steps } = cachedProgram(combined, [discriminator.optimizer, combined.optimizer, optimizerVariables(discriminator), optimizerVariables(combined), optimizerSettings(discriminator), optimizerSettings(combined)], () => {
+  const { program, steps } = cachedProgram(combined, trainingKey(discriminator, combined), () => {
     const built = new GraphProgram();
     return { program: built, steps: buildGanSteps(built, gan) };
   });
