@@ -9,6 +9,9 @@ import { ProtoWriter } from './proto';
 export const DT = { float: 1, int32: 3, bool: 10, int64: 9, resource: 20 } as const;
 export type DataType = (typeof DT)[keyof typeof DT];
 
+/** The `T` attribute of an op on float32 tensors, the only kind the training graphs compute on. */
+export const FLOAT = { T: { type: DT.float } } as const;
+
 /** One output of a node, as GraphDef names it ("node" for output 0, "node:1" otherwise). */
 export class Output {
   constructor(readonly node: string, readonly index = 0) {}
@@ -100,13 +103,32 @@ export class GraphBuilder {
   }
 
   constFloat(values: number | number[], shape?: number[], name = 'const'): Output {
-    const list = typeof values === 'number' ? [values] : values;
-    return this.op1('Const', [], { dtype: { type: DT.float }, value: { tensor: { dtype: 'float32', shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list } } }, { name });
+    return this.constant('float32', values, shape, name);
   }
 
   constInt(values: number | number[], shape?: number[], name = 'const'): Output {
+    return this.constant('int32', values, shape, name);
+  }
+
+  private constant(dtype: ConstTensor['dtype'], values: number | number[], shape: number[] | undefined, name: string): Output {
     const list = typeof values === 'number' ? [values] : values;
-    return this.op1('Const', [], { dtype: { type: DT.int32 }, value: { tensor: { dtype: 'int32', shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list } } }, { name });
+    const tensor = { dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list };
+    return this.op1('Const', [], { dtype: { type: dtype === 'float32' ? DT.float : DT.int32 }, value: { tensor } }, { name });
+  }
+
+  /** x reshaped to `dims` (one of them may be -1). */
+  reshape(x: Output, dims: number[]): Output {
+    return this.op1('Reshape', [x, this.constInt(dims)], { ...FLOAT, Tshape: { type: DT.int32 } });
+  }
+
+  /** The int32 shape of float x, at run time. */
+  shape(x: Output): Output {
+    return this.op1('Shape', [x], { ...FLOAT, out_type: { type: DT.int32 } });
+  }
+
+  /** x (bool or int32) as float32: 1 for true. */
+  toFloat(x: Output, from: DataType): Output {
+    return this.op1('Cast', [x], { SrcT: { type: from }, DstT: { type: DT.float }, Truncate: { b: false } });
   }
 
   placeholder(name: string, dtype: DataType, shape: number[] | null): Output {

@@ -8,7 +8,7 @@
  * then use tfjs's eager engine.
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import { DT, type GraphBuilder, type Output } from './builder';
+import { DT, FLOAT as F, type GraphBuilder, type Output } from './builder';
 
 export type LayerLike = LayersModel['layers'][number];
 
@@ -75,7 +75,6 @@ export class StepReads {
   }
 }
 
-const F = { T: { type: DT.float } };
 
 export interface ForwardContext {
   g: GraphBuilder;
@@ -214,7 +213,7 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
       const z = g.op1('Conv2D', [x, k], attrs);
       return withBiasAndActivation(z, config.useBias !== false, (dz, grads, needInput) => {
         grads.set(kernel.name, g.op1('Conv2DBackpropFilter', [x, g.constInt(kernel.shape), dz], attrs));
-        return needInput ? g.op1('Conv2DBackpropInput', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), k, dz], attrs) : undefined;
+        return needInput ? g.op1('Conv2DBackpropInput', [g.shape(x), k, dz], attrs) : undefined;
       });
     }
     case 'Conv2DTranspose': {
@@ -223,7 +222,7 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
       const attrs = convAttrs(pair(config.strides ?? 1, 'strides', layer), paddingOf(layer, config.padding));
       const outShape = staticDims(layer.computeOutputShape(shape) as Shape, layer);
       // The output size, batch taken from x at run time: [batch, h, w, filters].
-      const batch = g.op1('StridedSlice', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), g.constInt([0]), g.constInt([1]), g.constInt([1])],
+      const batch = g.op1('StridedSlice', [g.shape(x), g.constInt([0]), g.constInt([1]), g.constInt([1])],
         { T: { type: DT.int32 }, Index: { type: DT.int32 }, begin_mask: { i: 0 }, end_mask: { i: 0 }, ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 }, shrink_axis_mask: { i: 0 } });
       const sizes = g.op1('ConcatV2', [batch, g.constInt(outShape), g.constInt(0)], { T: { type: DT.int32 }, N: { i: 2 }, Tidx: { type: DT.int32 } });
       const z = g.op1('Conv2DBackpropInput', [sizes, k, x], attrs);
@@ -269,8 +268,7 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
     case 'Flatten': {
       const outDims = staticDims(layer.computeOutputShape(shape) as Shape, layer);
       const inDims = staticDims(shape, layer);
-      const y = g.op1('Reshape', [x, g.constInt([-1, ...outDims])], { ...F, Tshape: { type: DT.int32 } });
-      return { output: y, backward: (dy) => g.op1('Reshape', [dy, g.constInt([-1, ...inDims])], { ...F, Tshape: { type: DT.int32 } }) };
+      return { output: g.reshape(x, [-1, ...outDims]), backward: (dy) => g.reshape(dy, [-1, ...inDims]) };
     }
     case 'Dropout': {
       const rate = Number(config.rate);
@@ -281,8 +279,8 @@ export function lowerLayer(ctx: ForwardContext, layer: LayerLike, x: Output, sha
       // A fresh mask per step from the fed seed, offset per layer: keep with probability
       // 1 - rate and scale by 1 / (1 - rate), as tfjs's dropout does.
       const layerSeed = g.op1('Add', [ctx.seed, g.constInt([0, dropoutIndex])], { T: { type: DT.int32 } });
-      const uniform = g.op1('StatelessRandomUniform', [g.op1('Shape', [x], { ...F, out_type: { type: DT.int32 } }), layerSeed], { dtype: { type: DT.float }, T: { type: DT.int32 }, Tseed: { type: DT.int32 } });
-      const keep = g.op1('Cast', [g.op1('GreaterEqual', [uniform, g.constFloat(rate)], F)], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      const uniform = g.op1('StatelessRandomUniform', [g.shape(x), layerSeed], { dtype: { type: DT.float }, T: { type: DT.int32 }, Tseed: { type: DT.int32 } });
+      const keep = g.toFloat(g.op1('GreaterEqual', [uniform, g.constFloat(rate)], F), DT.bool);
       const scale = g.op1('Mul', [keep, g.constFloat(1 / (1 - rate))], F);
       const y = g.op1('Mul', [x, scale], F);
       return { output: y, backward: (dy) => g.op1('Mul', [dy, scale], F) };
@@ -307,8 +305,9 @@ function lowerBatchNorm(ctx: ForwardContext, layer: LayerLike, config: Record<st
   const channels = gamma.shape[0];
   // FusedBatchNorm works on NHWC; a [batch, channels] input becomes [batch, 1, 1, channels].
   const flat = shape.length === 2;
-  const x4 = flat ? g.op1('Reshape', [x, g.constInt([-1, 1, 1, channels])], { ...F, Tshape: { type: DT.int32 } }) : x;
-  const unflatten = (t: Output) => (flat ? g.op1('Reshape', [t, g.constInt([-1, channels])], { ...F, Tshape: { type: DT.int32 } }) : t);
+  const to4d = (t: Output) => (flat ? g.reshape(t, [-1, 1, 1, channels]) : t);
+  const unflatten = (t: Output) => (flat ? g.reshape(t, [-1, channels]) : t);
+  const x4 = to4d(x);
   const bnAttrs = { ...F, U: { type: DT.float }, epsilon: { f: epsilon }, data_format: { s: 'NHWC' } };
   const gammaValue = reads.read(gamma.name, gamma.shape);
   const betaValue = reads.read(beta.name, beta.shape);
@@ -332,8 +331,7 @@ function lowerBatchNorm(ctx: ForwardContext, layer: LayerLike, config: Record<st
   return {
     output: unflatten(y),
     backward: (dy, grads) => {
-      const dy4 = flat ? g.op1('Reshape', [dy, g.constInt([-1, 1, 1, channels])], { ...F, Tshape: { type: DT.int32 } }) : dy;
-      const [dx, dGamma, dBeta] = g.op('FusedBatchNormGradV3', [dy4, x4, gammaValue, reserve1, reserve2, reserve3], { ...bnAttrs, is_training: { b: true } }, { outputs: 5 });
+      const [dx, dGamma, dBeta] = g.op('FusedBatchNormGradV3', [to4d(dy), x4, gammaValue, reserve1, reserve2, reserve3], { ...bnAttrs, is_training: { b: true } }, { outputs: 5 });
       grads.set(gamma.name, dGamma);
       grads.set(beta.name, dBeta);
       return unflatten(dx);

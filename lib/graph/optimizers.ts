@@ -8,7 +8,7 @@
  */
 import type { Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { DT, type GraphBuilder, type Output } from './builder';
+import { DT, FLOAT as F, type GraphBuilder, type Output } from './builder';
 import { UnsupportedModelError, type LayerVariableLike, type StepReads } from './lower';
 
 type SlotList = Array<{ originalName: string; variable: Variable } | undefined>;
@@ -39,7 +39,6 @@ export interface Binding {
   write(value: Tensor): void;
 }
 
-const F = { T: { type: DT.float } };
 
 /** One tfjs optimizer's state in the graph, and its update ops. */
 export class GraphOptimizer {

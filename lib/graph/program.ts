@@ -11,7 +11,7 @@
  */
 import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { DT, GraphBuilder, type Output } from './builder';
+import { DT, FLOAT as F, GraphBuilder, type Output } from './builder';
 import { chainLayers, lowerLayer, StepReads, UnsupportedModelError, VariableStore, type LayerLike, type LayerVariableLike } from './lower';
 import { GraphOptimizer, type Binding } from './optimizers';
 import { GraphSession } from './session';
@@ -130,13 +130,12 @@ export class GraphProgram {
     const reads = new StepReads(this.g, this.store);
     const input = this.g.placeholder(`${name}/input`, DT.float, [-1, ...inputShape]);
     const { output } = this.forward(reads, layers, inputShape, input, false);
-    return { input, output: this.g.op1('Identity', [output], { T: { type: DT.float } }, { name: `${name}/output` }) };
+    return { input, output: this.g.op1('Identity', [output], F, { name: `${name}/output` }) };
   }
 
   /** Adds a training step: forward in training mode, loss, backward, optimizer, BN statistics. */
   addTrainStep(spec: TrainStepSpec): TrainStepHandle {
     const { g } = this;
-    const F = { T: { type: DT.float } };
     const tfjsOptimizer = spec.model.optimizer;
     if (!tfjsOptimizer) throw new UnsupportedModelError(`model "${spec.model.name}" is not compiled.`);
     let optimizer = this.optimizers.get(tfjsOptimizer);
@@ -158,8 +157,8 @@ export class GraphProgram {
     const target = g.placeholder(`${spec.name}/target`, DT.float, null);
 
     // Loss: the mean over every element, as tfjs's per-sample mean followed by the batch mean.
-    const count = g.op1('Cast', [g.op1('Size', [output], { ...F, out_type: { type: DT.int32 } })], { SrcT: { type: DT.int32 }, DstT: { type: DT.float }, Truncate: { b: false } });
-    const meanAll = (t: Output) => g.op1('Mean', [g.op1('Reshape', [t, g.constInt([-1])], { ...F, Tshape: { type: DT.int32 } }), g.constInt([0])], { ...F, Tidx: { type: DT.int32 }, keep_dims: { b: false } });
+    const count = g.toFloat(g.op1('Size', [output], { ...F, out_type: { type: DT.int32 } }), DT.int32);
+    const meanAll = (t: Output) => g.op1('Mean', [g.reshape(t, [-1]), g.constInt([0])], { ...F, Tidx: { type: DT.int32 }, keep_dims: { b: false } });
     let loss: Output;
     let dOutput: Output;
     if (spec.loss === 'meanSquaredError') {
@@ -178,9 +177,9 @@ export class GraphProgram {
         g.op1('Log1p', [g.op1('Exp', [g.op1('Neg', [g.op1('Abs', [logits], F)], F)], F)], F),
       ], F);
       loss = meanAll(perElement);
-      const inRange = g.op1('Cast', [g.op1('LogicalAnd', [
+      const inRange = g.toFloat(g.op1('LogicalAnd', [
         g.op1('GreaterEqual', [output, g.constFloat(eps)], F), g.op1('LessEqual', [output, g.constFloat(1 - eps)], F),
-      ])], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      ]), DT.bool);
       const slope = g.op1('RealDiv', [g.op1('Sub', [clipped, target], F), g.op1('Mul', [clipped, oneMinus], F)], F);
       dOutput = g.op1('RealDiv', [g.op1('Mul', [slope, inRange], F), count], F);
     }
@@ -199,8 +198,8 @@ export class GraphProgram {
     const lossOut = g.op1('Identity', [loss], F, { name: `${spec.name}/loss`, control: reads.assigns });
     // Metrics on the same forward pass as the loss (before the update), as trainOnBatch reports them.
     const metrics = (spec.metrics ?? []).map(() => {
-      const predicted = g.op1('Cast', [g.op1('Greater', [output, g.constFloat(0.5)], F)], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
-      const hits = g.op1('Cast', [g.op1('Equal', [target, predicted], { ...F, incompatible_shape_error: { b: true } })], { SrcT: { type: DT.bool }, DstT: { type: DT.float }, Truncate: { b: false } });
+      const predicted = g.toFloat(g.op1('Greater', [output, g.constFloat(0.5)], F), DT.bool);
+      const hits = g.toFloat(g.op1('Equal', [target, predicted], { ...F, incompatible_shape_error: { b: true } }), DT.bool);
       return meanAll(hits);
     });
     return { input, target, seed, loss: lossOut, metrics, optimizer, learningRate: optimizer.learningRate(g) };
@@ -217,7 +216,7 @@ export class GraphProgram {
       assigns.push(g.op1('AssignVariableOp', [handle, placeholder], { dtype: { type: DT.float } }));
       this.pullOutputs.push({ name, value: g.op1('ReadVariableOp', [handle], { dtype: { type: DT.float } }, { name: `pull/${name}` }) });
     }
-    this.pushDone = g.op1('Identity', [g.constFloat(0)], { T: { type: DT.float } }, { name: 'push_done', control: assigns });
+    this.pushDone = g.op1('Identity', [g.constFloat(0)], F, { name: 'push_done', control: assigns });
     this.session = new GraphSession(g);
   }
 
