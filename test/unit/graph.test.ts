@@ -27,23 +27,32 @@ function twins(build: () => LayersModel): [LayersModel, LayersModel] {
   return [a, b];
 }
 
-/** Trains `eager` with trainOnBatch and `graph` with a GraphProgram on the same batches. */
+/**
+ * Trains `eager` with trainOnBatch and `graph` with a GraphProgram on the same batches; returns
+ * each step's [loss, ...metrics] on both, and the losses alone.
+ */
 async function trainBoth(eager: LayersModel, graph: LayersModel, batches: Array<[Tensor, Tensor]>) {
-  const eagerLosses: number[] = [];
-  for (const [x, y] of batches) eagerLosses.push(await eager.trainOnBatch(x, y) as number);
+  const eagerResults: number[][] = [];
+  for (const [x, y] of batches) {
+    const result = await eager.trainOnBatch(x, y);
+    eagerResults.push(Array.isArray(result) ? result : [result]);
+  }
   const program = new GraphProgram();
-  const step = program.addTrainStep({ name: 'train', layers: chainLayers(graph), inputShape: graph.inputs[0].shape.slice(1) as number[], loss: graphLossOf(graph), model: graph });
+  const step = program.addTrainStep({
+    name: 'train', layers: chainLayers(graph), inputShape: graph.inputs[0].shape.slice(1) as number[],
+    loss: graphLossOf(graph), metrics: graphMetricsOf(graph), model: graph,
+  });
   program.start();
   program.push();
-  const graphLosses: number[] = [];
+  const graphResults: number[][] = [];
   for (const [x, y] of batches) {
-    const [loss] = program.runTrainStep(step, x, y);
-    graphLosses.push((await loss.data())[0]);
-    loss.dispose();
+    const results = program.runTrainStep(step, x, y);
+    graphResults.push(results.map((t) => t.dataSync()[0]));
+    tf.dispose(results);
   }
   program.pull();
   program.dispose();
-  return { eagerLosses, graphLosses };
+  return { eagerResults, graphResults, eagerLosses: eagerResults.map((r) => r[0]), graphLosses: graphResults.map((r) => r[0]) };
 }
 
 describe('ProtoWriter', () => {
@@ -84,21 +93,11 @@ describe('graph engine against eager tfjs', () => {
     const build = () => new DenseAutoencoder({ seed: 6 }).model;
     const [eager, graph] = twins(build);
     const x = tf.randomUniform([32, 784], 0, 1, 'float32', 6).round();
-    const eagerResults: number[][] = [];
-    for (let i = 0; i < 4; i++) eagerResults.push(await eager.trainOnBatch(x, x) as number[]);
-    const program = new GraphProgram();
-    const step = program.addTrainStep({ name: 'train', layers: chainLayers(graph), inputShape: [784], loss: graphLossOf(graph), metrics: graphMetricsOf(graph), model: graph });
-    program.start();
-    program.push();
-    for (let i = 0; i < 4; i++) {
-      const results = program.runTrainStep(step, x, x);
-      const values = results.map((t) => t.dataSync()[0]);
-      tf.dispose(results);
+    const { eagerResults, graphResults } = await trainBoth(eager, graph, [0, 1, 2, 3].map(() => [x, x] as [Tensor, Tensor]));
+    graphResults.forEach((values, i) => {
       assert.equal(values.length, 2);
       values.forEach((v, j) => assert.ok(Math.abs(v - eagerResults[i][j]) < 1e-5, `step ${i}, ${graph.metricsNames[j]}: eager ${eagerResults[i][j]}, graph ${v}`));
-    }
-    program.pull();
-    program.dispose();
+    });
     assert.ok(eagerResults[3][1] > 0.3, 'accuracy is a real number of matches, not 0');
     assert.ok(maxAbsDifference(eager.getWeights(), graph.getWeights()) < 1e-5);
     const [eagerState, graphState] = [await eager.optimizer.getWeights(), await graph.optimizer.getWeights()];
