@@ -97,6 +97,15 @@ function validate(images: Tensor4D, options: TrainGanOptions): void {
   if (images.shape[0] < 1) throw new Error('trainGan: images holds no images.');
 }
 
+/** Runs `use` on `tensor`, then disposes it, even when `use` throws. */
+async function thenDispose<T>(tensor: Tensor, use: () => Promise<T>): Promise<T> {
+  try {
+    return await use();
+  } finally {
+    tensor.dispose();
+  }
+}
+
 /** Trains D and G for `options.iterations` iterations; returns the loss history. */
 export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOptions): Promise<GanHistory> {
   validate(images, options);
@@ -142,31 +151,16 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       const indexTensor = tf.tensor1d(indices, 'int32');
       const real = tf.gather(images, indexTensor);
       indexTensor.dispose();
-      let dLossReal: number;
-      try {
-        dLossReal = await stepper.trainDiscriminator(real, realLabels, deriveSeed(seed, STREAM_DROPOUT_REAL, iteration));
-      } finally {
-        real.dispose();
-      }
+      const dLossReal = await thenDispose(real, () => stepper.trainDiscriminator(real, realLabels, deriveSeed(seed, STREAM_DROPOUT_REAL, iteration)));
 
       // 2. generated images from N(0, 1) noise (predict: inference mode), label 0
       const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_NOISE, iteration));
       const fake = stepper.generate(noise);
-      let dLossFake: number;
-      try {
-        dLossFake = await stepper.trainDiscriminator(fake, fakeLabels, deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration));
-      } finally {
-        fake.dispose();
-      }
+      const dLossFake = await thenDispose(fake, () => stepper.trainDiscriminator(fake, fakeLabels, deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration)));
 
       // 3-4. d_loss is the mean; the combined step trains G to make D answer 1
       const dLoss = 0.5 * (dLossReal + dLossFake);
-      let gLoss: number;
-      try {
-        gLoss = await stepper.trainGenerator(noise, realLabels, deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration));
-      } finally {
-        noise.dispose();
-      }
+      const gLoss = await thenDispose(noise, () => stepper.trainGenerator(noise, realLabels, deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration)));
 
       assertFinite(`iteration ${iteration}`, { d_loss_real: dLossReal, d_loss_fake: dLossFake, g_loss: gLoss });
       history.iteration.push(iteration);
@@ -179,10 +173,10 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss }, history);
 
       if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
+        const generated = stepper.generate(sampleNoise);
+        const pixels = await thenDispose(generated, async () => await generated.data() as Float32Array);
+        // The models are up to date in onSample, and what it changes in them is taken up.
         stepper.sync();
-        const generated = generator.predict(sampleNoise) as Tensor;
-        const pixels = await generated.data() as Float32Array;
-        generated.dispose();
         await options.onSample({ iteration, images: pixels });
         stepper.refresh();
       }
