@@ -9,17 +9,11 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { DT, FLOAT as F, type GraphBuilder, type Output } from './builder';
+import { asNestedModel, containerNodeCount, layerWeightField, type LayerVariableLike } from './tfjsInternals';
 
 export type LayerLike = LayersModel['layers'][number];
 
-/** What the graph needs of a tfjs LayerVariable (the class is not exported by tfjs-layers). */
-export interface LayerVariableLike {
-  readonly name: string;
-  readonly shape: number[];
-  readonly trainable: boolean;
-  read(): import('@tensorflow/tfjs-node').Variable;
-  write(value: import('@tensorflow/tfjs-node').Tensor): unknown;
-}
+export type { LayerVariableLike };
 
 export class UnsupportedModelError extends Error {
   override readonly name = 'UnsupportedModelError';
@@ -98,7 +92,7 @@ export function chainLayers(model: LayersModel): LayerLike[] {
   // A layer applied twice (tied weights) would need its gradients summed over both uses; the
   // engine handles chains where each layer runs once. tfjs records one container node per layer
   // application (a Sequential also counts its input layer, which its `layers` leaves out).
-  const applications = (model as unknown as { containerNodes?: Set<string> }).containerNodes?.size;
+  const applications = containerNodeCount(model);
   const expected = model.layers.length + (model.getClassName() === 'Sequential' ? 1 : 0);
   if (applications !== expected) {
     throw new UnsupportedModelError(`model "${model.name}": a layer is applied more than once (shared weights); the graph engine handles chains of layers used once.`);
@@ -106,8 +100,8 @@ export function chainLayers(model: LayersModel): LayerLike[] {
   const layers: LayerLike[] = [];
   for (const layer of model.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
-    const nested = layer as unknown as LayersModel;
-    if (Array.isArray(nested.layers) && Array.isArray(nested.inputs)) layers.push(...chainLayers(nested));
+    const nested = asNestedModel(layer);
+    if (nested) layers.push(...chainLayers(nested));
     else layers.push(layer);
   }
   return layers;
@@ -120,8 +114,7 @@ function pair(value: unknown, what: string, layer: LayerLike): [number, number] 
 }
 
 function lv(layer: LayerLike, field: string): LayerVariableLike {
-  // Conv, Dense and BatchNormalization keep their weights in these (non-public) fields.
-  const variable = (layer as unknown as Record<string, LayerVariableLike | null | undefined>)[field];
+  const variable = layerWeightField(layer, field);
   if (!variable) throw new UnsupportedModelError(`${layer.name}: has no ${field} (is the model built?).`);
   return variable;
 }

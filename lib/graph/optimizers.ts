@@ -10,26 +10,8 @@ import type { Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { DT, FLOAT as F, type GraphBuilder, type Output } from './builder';
 import { UnsupportedModelError, type LayerVariableLike, type StepReads } from './lower';
+import { adadeltaState, adamState, addOptimizerIterations, optimizerLearningRate, type AdadeltaState, type AdamState, type SlotList } from './tfjsInternals';
 
-type SlotList = Array<{ originalName: string; variable: Variable } | undefined>;
-
-/** tfjs-core's optimizer state (protected fields, not in its public types). */
-interface AdamInternals {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: Variable;
-  accBeta2: Variable;
-  accumulatedFirstMoment: SlotList;
-  accumulatedSecondMoment: SlotList;
-}
-
-interface AdadeltaInternals {
-  rho: number;
-  epsilon: number;
-  accumulatedGrads: SlotList;
-  accumulatedUpdates: SlotList;
-}
 
 /** How one graph variable maps to a tfjs value: read for push, write for pull. */
 export interface Binding {
@@ -54,12 +36,12 @@ export class GraphOptimizer {
     this.className = className;
   }
 
-  private get adam(): AdamInternals {
-    return this.optimizer as unknown as AdamInternals;
+  private get adam(): AdamState {
+    return adamState(this.optimizer);
   }
 
-  private get adadelta(): AdadeltaInternals {
-    return this.optimizer as unknown as AdadeltaInternals;
+  private get adadelta(): AdadeltaState {
+    return adadeltaState(this.optimizer);
   }
 
   /** The per-variable slot lists, by tfjs's name suffix. */
@@ -101,8 +83,7 @@ export class GraphOptimizer {
 
   /** tfjs counts applied steps in `iterations`; steps run in the graph count too. */
   addSteps(): void {
-    const counted = this.optimizer as unknown as { iterations_?: number };
-    if (this.stepsSincePush > 0) counted.iterations_ = (counted.iterations_ ?? 0) + this.stepsSincePush;
+    if (this.stepsSincePush > 0) addOptimizerIterations(this.optimizer, this.stepsSincePush);
     this.stepsSincePush = 0;
   }
 
@@ -119,7 +100,7 @@ export class GraphOptimizer {
 
   /** The current learning rate, to feed. */
   currentLearningRate(): number {
-    return (this.optimizer as unknown as { learningRate: number }).learningRate;
+    return optimizerLearningRate(this.optimizer);
   }
 
   /** Adds the update of every variable (gradients by variable name) to the step. */

@@ -15,6 +15,7 @@ import { DT, FLOAT as F, GraphBuilder, type Output } from './builder';
 import { chainLayers, lowerLayer, StepReads, UnsupportedModelError, VariableStore, type LayerLike, type LayerVariableLike } from './lower';
 import { GraphOptimizer, type Binding } from './optimizers';
 import { GraphSession } from './session';
+import { collectedTrainableWeights, compiledLoss, layerVariables, rawRead, rawWrite } from './tfjsInternals';
 
 export type GraphLoss = 'binaryCrossentropy' | 'meanSquaredError';
 
@@ -25,7 +26,7 @@ const LOSS_NAMES: Record<string, GraphLoss> = {
 
 /** The loss a compiled model trains with, if the graph engine handles it. */
 export function graphLossOf(model: LayersModel): GraphLoss {
-  const loss = (model as unknown as { loss?: unknown }).loss;
+  const loss = compiledLoss(model);
   const name = typeof loss === 'string' ? LOSS_NAMES[loss] : undefined;
   if (!name) throw new UnsupportedModelError(`model "${model.name}": loss ${typeof loss === 'string' ? `"${loss}"` : 'function'} is not supported by the graph engine (binaryCrossentropy, meanSquaredError).`);
   return name;
@@ -45,11 +46,7 @@ export function graphMetricsOf(model: LayersModel): GraphMetric[] {
 
 /** The variables the model's optimizer updates, in the order tfjs passes them to it. */
 export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
-  // Set by LayersModel.compile (on the inner functional model of a Sequential); trainOnBatch
-  // hands exactly these to optimizer.minimize.
-  type Compiled = { collectedTrainableWeights?: LayerVariableLike[]; model?: Compiled };
-  const compiled = model as unknown as Compiled;
-  const collected = compiled.collectedTrainableWeights ?? compiled.model?.collectedTrainableWeights;
+  const collected = collectedTrainableWeights(model);
   if (!collected) throw new UnsupportedModelError(`model "${model.name}" is not compiled.`);
   // tfjs skips variables whose layer is frozen *now* (trainable = false after compile); that
   // run-time rule is left to the eager engine rather than baked into a cached graph.
@@ -114,8 +111,9 @@ export class GraphProgram {
     for (const layer of layers) {
       if (layer.getClassName() === 'Dropout') dropoutIndex++;
       const result = lowerLayer({ g: this.g, reads, training, seed }, layer, x, shape, dropoutIndex);
-      for (const variable of layer.weights as unknown as LayerVariableLike[]) {
-        this.bindings.set(variable.name, { shape: variable.shape, read: () => variable.read(), write: (value) => { variable.write(value); } });
+      for (const variable of layerVariables(layer)) {
+        // The engine's own copies bypass the read/write watch (see train/engine.ts).
+        this.bindings.set(variable.name, { shape: variable.shape, read: () => rawRead(variable), write: (value) => rawWrite(variable, value) });
       }
       lowered.push(result);
       x = result.output;

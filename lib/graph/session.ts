@@ -13,20 +13,14 @@ import * as path from 'path';
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import type { GraphBuilder, Output } from './builder';
-
-/** The part of tfjs-node's NodeJSKernelBackend this uses (public methods, untyped in tfjs's exports). */
-interface NativeSessionBackend {
-  loadSavedModelMetaGraph(dir: string, tags: string): number;
-  runSavedModel(id: number, inputs: Tensor[], inputInfos: Array<{ name: string; tfDtype: string }>, outputNames: string[]): Tensor[];
-  deleteSavedModel(id: number): void;
-}
+import { nativeSessionBackend, type NativeSessionBackend } from './tfjsInternals';
 
 function nativeBackend(): NativeSessionBackend {
-  const backend = tf.backend() as unknown as Partial<NativeSessionBackend>;
-  if (tf.getBackend() !== 'tensorflow' || typeof backend.runSavedModel !== 'function') {
+  const backend = nativeSessionBackend();
+  if (!backend) {
     throw new Error(`The graph engine needs tfjs-node's native backend ("tensorflow"); the active backend is "${tf.getBackend()}". Use engine: 'eager', or run \`npm run setup\`.`);
   }
-  return backend as NativeSessionBackend;
+  return backend;
 }
 
 const TF_DTYPES: Record<string, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };

@@ -10,7 +10,8 @@ import { createRng, shuffledIndices } from '../data/random';
 import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
-import { createModelStepper, type TrainingEngine } from './engine';
+import { compiled, syncWeights, type TrainingEngine } from './engine';
+import { TrainingInterrupted } from './interrupt';
 import { ProgressReporter, resolveProgress } from './progress';
 
 /** Per-epoch history; accuracy arrays are present only when the model reports accuracy. */
@@ -101,12 +102,13 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
     }
   }
 
-  const stepper = createModelStepper(model, options.engine, 'trainAutoencoder');
+  const step = compiled(model, { engine: options.engine });
   const reporter = resolveProgress(options.progress, model.name);
   reporter?.start(options.epochs, 'epoch', start);
   let last: Record<string, number> = {};
+  let epoch = start;
   try {
-    for (let epoch = start; epoch < options.epochs; epoch++) {
+    for (; epoch < options.epochs; epoch++) {
       const order = options.shuffle ?? true
         ? shuffledIndices(count, createRng(deriveSeed(seed, 1, epoch)))
         : Int32Array.from({ length: count }, (_, i) => i);
@@ -121,7 +123,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
         indexTensor.dispose();
         let values: number[];
         try {
-          values = await stepper.train(xb, yb, deriveSeed(seed, 2, epoch, batch));
+          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, 2, epoch, batch) });
         } finally {
           tf.dispose(yb === xb ? [xb] : [xb, yb]);
         }
@@ -131,7 +133,6 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
         reporter?.update(epoch + (batch + 1) / batches, { loss: lossSum / ((batch * options.batchSize) + size) });
         if (options.onBatch) await options.onBatch({ epoch, batch, loss: values[0] });
       }
-      stepper.sync();
       const result: EpochResult = { epoch, loss: lossSum / count };
       if (withAccuracy) result.accuracy = accSum / count;
       if (options.validation) {
@@ -147,21 +148,22 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
       if (result.valAccuracy !== undefined) history.valAccuracy?.push(result.valAccuracy);
       last = { loss: result.loss, ...(result.valLoss !== undefined ? { val_loss: result.valLoss } : {}) };
       reporter?.update(epoch + 1, last);
-      if (options.onEpoch) {
-        await options.onEpoch(result);
-        // onEpoch saw the trained weights and may have changed them (graph engine: push them).
-        stepper.refresh();
-      }
+      // onEpoch may read or change the model: reads see the trained weights, changes are taken up.
+      if (options.onEpoch) await options.onEpoch(result);
       if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
+        syncWeights(model);
         await saveCheckpoint(epoch + 1, { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'autoencoder', seed, history } }, checkpoint);
       }
     }
+  } catch (error) {
+    if (!(error instanceof TrainingInterrupted)) throw error;
+    reporter?.finish(epoch, last);
+    throw new TrainingInterrupted(
+      `trainAutoencoder: training interrupted in epoch ${epoch + 1} of ${options.epochs}; "${model.name}" keeps the weights of the last finished batch, and the history holds ${history.epoch.length} finished epochs. Rerun the cell to carry on from these weights.`,
+      history,
+    );
   } finally {
-    try {
-      stepper.sync();
-    } finally {
-      stepper.dispose();
-    }
+    syncWeights(model);
   }
   reporter?.finish(Math.max(start, options.epochs), last);
   return history;

@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel, Optimizer, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
+import { adamState } from '../graph/tfjsInternals';
 
 /**
  * tfjs's Adam keeps beta1^t and beta2^t as running products (accBeta1, accBeta2, not part of
@@ -32,7 +33,7 @@ const ADAM_POWER_PREFIX = '__adam_';
 type AdamPowers = Partial<Record<(typeof ADAM_POWERS)[number], Variable>>;
 
 function adamPowers(optimizer: Optimizer): AdamPowers {
-  return optimizer.getClassName() === 'Adam' ? (optimizer as unknown as AdamPowers) : {};
+  return optimizer.getClassName() === 'Adam' ? adamState(optimizer) : {};
 }
 
 const FORMAT = 'gan-notebooks-checkpoint';

@@ -6,13 +6,14 @@
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import { deriveSeed } from '../models/seeds';
+import { asNestedModel, setDropoutLayerSeed } from '../graph/tfjsInternals';
 
 type LayerLike = LayersModel['layers'][number];
 
 function visit(layers: LayerLike[], action: (layer: LayerLike, index: number) => void): void {
   layers.forEach((layer, index) => {
-    const nested = (layer as { layers?: LayerLike[] }).layers;
-    if (Array.isArray(nested)) visit(nested, action);
+    const nested = asNestedModel(layer);
+    if (nested) visit(nested.layers, action);
     else action(layer, index);
   });
 }
@@ -23,8 +24,6 @@ export function setDropoutSeeds(model: LayersModel, seed: number | undefined): v
   visit(model.layers, (layer) => {
     if (layer.getClassName() !== 'Dropout') return;
     count += 1;
-    // `seed` is declared private readonly in tfjs's typings, but Dropout.call reads it on every
-    // call; writing it is how one seeds the next mask.
-    (layer as unknown as { seed?: number }).seed = seed === undefined ? undefined : deriveSeed(seed, count);
+    setDropoutLayerSeed(layer, seed === undefined ? undefined : deriveSeed(seed, count));
   });
 }

@@ -9,6 +9,7 @@
  * same seed gives the same losses, and a resumed run continues the same random streams.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+
 import { tf } from '../tf';
 import { createRng, randomInt } from '../data/random';
 import type { Dcgan } from '../models/dcgan';
@@ -16,7 +17,8 @@ import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
-import { createGanStepper, type TrainingEngine } from './engine';
+import { compiled, syncWeights, type TrainingEngine } from './engine';
+import { TrainingInterrupted } from './interrupt';
 
 /** Loss history as plain arrays, one entry per iteration. */
 export interface GanHistory {
@@ -106,6 +108,14 @@ async function thenDispose<T>(tensor: Tensor, use: () => Promise<T>): Promise<T>
   }
 }
 
+/** `batchSize` random images (drawn with replacement, like numpy's randint), from a seeded stream. */
+export function randomBatch(images: Tensor4D, batchSize: number, seed: number): Tensor4D {
+  const rng = createRng(seed);
+  const indices = new Int32Array(batchSize);
+  for (let i = 0; i < batchSize; i++) indices[i] = randomInt(rng, images.shape[0]);
+  return tf.tidy(() => tf.gather(images, tf.tensor1d(indices, 'int32')));
+}
+
 /** Trains D and G for `options.iterations` iterations; returns the loss history. */
 export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOptions): Promise<GanHistory> {
   validate(images, options);
@@ -131,8 +141,10 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
     }
   }
 
-  // Chosen (and, for the graph engine, compiled) before anything needs cleaning up.
-  const stepper = createGanStepper(gan, options.engine);
+  // The book's three calls, compiled: D's train_on_batch, G's predict, the combined train_on_batch.
+  const d = compiled(discriminator, { engine: options.engine });
+  const g = compiled(generator, { engine: options.engine });
+  const ganStep = compiled(combined, { engine: options.engine });
   const reporter = resolveProgress(options.progress, 'GAN');
   reporter?.start(options.iterations, 'iteration', start);
   const sampleCount = options.sampleCount ?? 25;
@@ -141,26 +153,22 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
   let last: Record<string, number> = {};
+  let iteration = start;
 
   try {
-    for (let iteration = start; iteration < options.iterations; iteration++) {
+    for (; iteration < options.iterations; iteration++) {
       // 1. a random batch of real images (with replacement, like numpy's randint), label 1
-      const rng = createRng(deriveSeed(seed, STREAM_BATCH, iteration));
-      const indices = new Int32Array(batchSize);
-      for (let i = 0; i < batchSize; i++) indices[i] = randomInt(rng, imageCount);
-      const indexTensor = tf.tensor1d(indices, 'int32');
-      const real = tf.gather(images, indexTensor);
-      indexTensor.dispose();
-      const dLossReal = await thenDispose(real, () => stepper.trainDiscriminator(real, realLabels, deriveSeed(seed, STREAM_DROPOUT_REAL, iteration)));
+      const real = randomBatch(images, batchSize, deriveSeed(seed, STREAM_BATCH, iteration));
+      const dLossReal = await thenDispose(real, () => d.trainOnBatch(real, realLabels, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT_REAL, iteration) }));
 
       // 2. generated images from N(0, 1) noise (predict: inference mode), label 0
       const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_NOISE, iteration));
-      const fake = stepper.generate(noise);
-      const dLossFake = await thenDispose(fake, () => stepper.trainDiscriminator(fake, fakeLabels, deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration)));
+      const fake = g.predict(noise);
+      const dLossFake = await thenDispose(fake, () => d.trainOnBatch(fake, fakeLabels, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration) }));
 
       // 3-4. d_loss is the mean; the combined step trains G to make D answer 1
       const dLoss = 0.5 * (dLossReal + dLossFake);
-      const gLoss = await thenDispose(noise, () => stepper.trainGenerator(noise, realLabels, deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration)));
+      const gLoss = await thenDispose(noise, () => ganStep.trainOnBatch(noise, realLabels, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration) }));
 
       assertFinite(`iteration ${iteration}`, { d_loss_real: dLossReal, d_loss_fake: dLossFake, g_loss: gLoss });
       history.iteration.push(iteration);
@@ -173,27 +181,28 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss }, history);
 
       if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
-        const generated = stepper.generate(sampleNoise);
+        const generated = g.predict(sampleNoise);
         const pixels = await thenDispose(generated, async () => await generated.data() as Float32Array);
-        // The models are up to date in onSample, and what it changes in them is taken up.
-        stepper.sync();
+        // onSample may read or change the models: reads see the trained weights, changes are taken up.
         await options.onSample({ iteration, images: pixels });
-        stepper.refresh();
       }
       if (checkpoint && (iteration + 1) % checkpoint.every === 0) {
-        stepper.sync();
+        syncWeights(combined);
         await saveCheckpoint(iteration + 1, {
           models: checkpointModels, optimizers: checkpointOptimizers,
           state: { kind: 'gan', seed, history, batchSize },
         }, checkpoint);
       }
     }
+  } catch (error) {
+    if (!(error instanceof TrainingInterrupted)) throw error;
+    reporter?.finish(iteration, last);
+    throw new TrainingInterrupted(
+      `trainGan: training interrupted in iteration ${iteration + 1} of ${options.iterations}; the generator and the discriminator keep the weights of their last finished step, and the history holds ${history.iteration.length} iterations. Rerun the cell to carry on from these weights.`,
+      history,
+    );
   } finally {
-    try {
-      stepper.sync();
-    } finally {
-      stepper.dispose();
-    }
+    syncWeights(combined);
     tf.dispose([realLabels, fakeLabels]);
     sampleNoise?.dispose();
   }

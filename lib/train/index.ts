@@ -4,4 +4,5 @@ export * from './autoencoder';
 export * from './progress';
 export * from './checkpoint';
 export * from './divergence';
-export { chooseGanEngine, chooseModelEngine, releaseTrainingGraph, type EngineChoice, type TrainingEngine } from './engine';
+export { chooseGanEngine, chooseModelEngine, compiled, releaseTrainingGraph, syncWeights, type CompiledModel, type CompiledOptions, type EngineChoice, type StepOptions, type TrainingEngine } from './engine';
+export { clearInterrupt, requestInterrupt, TrainingInterrupted } from './interrupt';

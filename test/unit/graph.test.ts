@@ -12,7 +12,7 @@ import {
 } from '../../lib';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
-import { chooseGanEngine, chooseModelEngine, createGanStepper } from '../../lib/train/engine';
+import { chooseGanEngine, chooseModelEngine, compiled } from '../../lib/train/engine';
 
 function maxAbsDifference(a: Tensor[], b: Tensor[]): number {
   assert.equal(a.length, b.length);
@@ -252,30 +252,30 @@ describe('trainAutoencoder with the graph engine', () => {
 describe('the GAN on the graph engine', () => {
   it('D\'s step trains only D, the combined step only G (the frozen D), and sampling changes nothing', async () => {
     const gan = createDcgan({ seed: 11 });
-    const stepper = createGanStepper(gan, 'graph');
-    assert.equal(stepper.engine, 'graph');
+    const d = compiled(gan.discriminator, { engine: 'graph' });
+    const g = compiled(gan.generator, { engine: 'graph' });
+    const combined = compiled(gan.combined, { engine: 'graph' });
+    assert.deepEqual([d.engine, g.engine, combined.engine], ['graph', 'graph', 'graph']);
     const snapshot = () => ({ g: gan.generator.getWeights().map((w) => w.clone()), d: gan.discriminator.getWeights().map((w) => w.clone()) });
     const noise = tf.randomNormal([4, 100], 0, 1, 'float32', 1);
     const labels = tf.ones([4, 1]);
     const images = tf.randomUniform([4, 28, 28, 1], -1, 1, 'float32', 2);
     const start = snapshot();
 
-    const sampleA = stepper.generate(noise);
-    const sampleB = stepper.generate(noise);
+    const sampleA = g.predict(noise);
+    const sampleB = g.predict(noise);
     assert.equal(maxAbsDifference([sampleA], [sampleB]), 0, 'inference is deterministic (no dropout, moving statistics)');
-    await stepper.trainDiscriminator(images, labels, 1);
-    stepper.sync();
+    await d.trainOnBatch(images, labels, { dropoutSeed: 1 });
+    // getWeights (in snapshot) reads the session's newest values: no explicit sync.
     const afterD = snapshot();
     assert.equal(maxAbsDifference(start.g, afterD.g), 0, 'D\'s step left G alone');
     assert.ok(maxAbsDifference(start.d, afterD.d) > 0, 'D\'s step trained D');
 
-    await stepper.trainGenerator(noise, labels, 2);
-    stepper.sync();
+    await combined.trainOnBatch(noise, labels, { dropoutSeed: 2 });
     const afterG = snapshot();
     assert.equal(maxAbsDifference(afterD.d, afterG.d), 0, 'the combined step left D alone');
     assert.ok(maxAbsDifference(afterD.g, afterG.g) > 0, 'the combined step trained G (and its BatchNorm statistics)');
 
-    stepper.dispose();
     tf.dispose([noise, labels, images, sampleA, sampleB, ...start.g, ...start.d, ...afterD.g, ...afterD.d, ...afterG.g, ...afterG.d]);
     disposeDcgan(gan);
   });
@@ -358,7 +358,7 @@ describe('engine choice', () => {
       const history = await trainAutoencoder(model, x, options);
       assert.equal(history.loss.length, 1);
       assert.ok(Number.isFinite(history.loss[0]));
-      assert.match(warnings.join('\n'), /trainAutoencoder: the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/);
+      assert.match(warnings.join('\n'), /compiled\(\w+\): the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/);
     } finally {
       if (savedTmp === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = savedTmp;
