@@ -11,7 +11,8 @@
  *      them nor applies the rootDir check, like a package in node_modules.
  *   2. Run time: tsx's CommonJS hook lets Node require those .ts files (and folder index.ts)
  *      directly, as the tests and scripts do.
- * A third hook (3, at the end) serialises tslab's ZeroMQ sends; see there.
+ * A third hook (3) serialises tslab's ZeroMQ sends, and a fourth (4, at the end) makes Kernel >
+ * Interrupt stop training cleanly; see there.
  * Plain JavaScript, because it must start before any TypeScript loader exists.
  */
 'use strict';
@@ -95,5 +96,71 @@ class UnlimitedPublisher extends zmq.Publisher {
   }
 }
 zmq.Publisher = UnlimitedPublisher;
+
+// 4. Kernel > Interrupt. tslab answers SIGINT by rejecting the promise the cell awaits and
+//    printing that error's stack; the work itself goes on in the background. The library's
+//    training steps check a shared request flag (lib/train/interrupt.ts) and stop at the next
+//    batch boundary with a one-line TrainingInterrupted error, keeping the weights trained so
+//    far. So an interrupt while training is running sets that flag and lets the loop end the
+//    cell itself; if the cell has not ended 3 s later (a loop that never steps), or at a second
+//    interrupt, tslab's own interrupt runs. Either way the cell shows one readable line. The
+//    flag is cleared when the next cell starts.
+const INTERRUPT_STATE = Symbol.for('gan-notebooks.interrupt');
+function interruptState() {
+  return (globalThis[INTERRUPT_STATE] = globalThis[INTERRUPT_STATE] || { requested: false, lastStepAt: 0 });
+}
+const TRAINING_RECENT_MS = 1500;
+const GRACE_MS = 3000;
+const executorModule = require(path.join(tslabDir, 'dist', 'executor.js'));
+const createExecutor = executorModule.createExecutor;
+executorModule.createExecutor = function createInterruptibleExecutor(rootDir, convs, consoleLike) {
+  const readableConsole = {
+    ...consoleLike,
+    error(...args) {
+      const [first] = args;
+      if (args.length === 1 && first instanceof Error && first.name === 'TrainingInterrupted') {
+        return consoleLike.error(first.message);
+      }
+      if (args.length === 1 && first instanceof Error && first.message === 'Interrupted asynchronously') {
+        return consoleLike.error('Interrupted: the cell stopped waiting. Work it started without awaiting it may still be running.');
+      }
+      return consoleLike.error(...args);
+    },
+  };
+  const executor = createExecutor(rootDir, convs, readableConsole);
+  let running = false;
+  let hardInterrupt;
+  const cancelHardInterrupt = () => {
+    clearTimeout(hardInterrupt);
+    hardInterrupt = undefined;
+  };
+  return {
+    ...executor,
+    async execute(src) {
+      interruptState().requested = false;
+      running = true;
+      try {
+        return await executor.execute(src);
+      } finally {
+        running = false;
+        cancelHardInterrupt();
+      }
+    },
+    interrupt() {
+      const state = interruptState();
+      state.requested = true;
+      const training = Date.now() - state.lastStepAt < TRAINING_RECENT_MS;
+      if (!running || !training || hardInterrupt) {
+        cancelHardInterrupt();
+        executor.interrupt();
+        return;
+      }
+      hardInterrupt = setTimeout(() => {
+        hardInterrupt = undefined;
+        if (running) executor.interrupt();
+      }, GRACE_MS);
+    },
+  };
+};
 
 require(path.join(tslabDir, 'dist', 'main.js')).main();
