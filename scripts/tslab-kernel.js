@@ -138,6 +138,7 @@ executorModule.createExecutor = function createInterruptibleExecutor(rootDir, co
     ...executor,
     async execute(src) {
       interruptState().requested = false;
+      interruptState().loopChecks = false;
       running = true;
       try {
         return await executor.execute(src);

@@ -121,7 +121,8 @@ export interface LiveChartOptions {
 
 /**
  * One chart output redrawn in place (update_display_data), e.g. loss curves during training:
- * call `update(spec)` as the history grows and `finish(spec)` at the end. Outside a kernel both
+ * call `update(spec)` as the history grows and `finish(spec)` at the end. Updates carry the
+ * vega-lite spec only (JupyterLab renders it); `finish` adds the static SVG the HTML export shows. Outside a kernel both
  * return false and render nothing.
  */
 export class LiveChart {
@@ -150,7 +151,9 @@ export class LiveChart {
     this.lastDrawnAt = startedAt;
     if (typeof spec === 'function') spec = spec();
     const request = ++this.latestRequest;
-    const bundle = await chartBundle(spec, this.renderOptions);
+    // While training, JupyterLab draws the spec itself; rendering the static SVG (for the HTML
+    // export) costs tens of milliseconds per redraw, so only the final drawing carries it.
+    const bundle = force ? await chartBundle(spec, this.renderOptions) : { [VEGA_LITE_MIME]: spec, 'text/plain': chartText(spec) };
     // An update not awaited by the caller may finish after a newer one: never draw stale data.
     if (request !== this.latestRequest) return false;
     return this.output.show(bundle, chartMetadata(spec));

@@ -16,6 +16,12 @@ export interface InterruptState {
   requested: boolean;
   /** Date.now() of the last training step, so the kernel knows whether training is running. */
   lastStepAt: number;
+  /**
+   * True while a loop checks for interrupts itself at safe points (a TrainingMonitor's update,
+   * between iterations, when no temporary tensor is alive): steps then leave the request to it.
+   * Cleared when the next cell starts.
+   */
+  loopChecks?: boolean;
 }
 
 const STATE_KEY = Symbol.for('gan-notebooks.interrupt');
@@ -64,10 +70,20 @@ export async function beforeStep(message: () => string): Promise<void> {
     lastYieldAt = Date.now();
   }
   const state = interruptState();
-  if (state.requested) {
+  if (state.requested && !state.loopChecks) {
     state.requested = false;
     throw new TrainingInterrupted(message());
   }
+}
+
+/** A loop's own safe point: true (and the request is taken) if an interrupt came. */
+export async function interruptRequested(): Promise<boolean> {
+  await nextTurn();
+  lastYieldAt = Date.now();
+  const state = interruptState();
+  if (!state.requested) return false;
+  state.requested = false;
+  return true;
 }
 
 /** Called after every training step. */

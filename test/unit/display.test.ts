@@ -104,6 +104,7 @@ describe('inside a (simulated) kernel', () => {
     assert.ok([...ids][0]);
     const last = messages[2].content.data[VEGA_LITE_MIME] as { data: { values: unknown[] } };
     assert.equal(last.data.values.length, 4, 'the last drawing shows the final history');
+    assert.deepEqual(messages.map((m) => 'image/svg+xml' in m.content.data), [false, false, true], 'only the final drawing renders the static SVG');
   });
 });
 

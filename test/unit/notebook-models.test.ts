@@ -1,0 +1,65 @@
+/**
+ * One source for each chapter model: the notebook's model cells (tagged `model`, run with the
+ * notebook's parameters cell) must build the same layers, output shapes and parameter counts
+ * as the builders in lib/models that the tests and the benchmark train. Editing one side alone
+ * (say 64 filters to 32 in a notebook cell) fails here, naming the notebook, model and layer.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import * as ts from 'typescript';
+import type { LayersModel } from '@tensorflow/tfjs-node';
+import { tf, buildDiscriminator, buildGenerator, summaryTable } from '../../lib';
+import { cellTags, sourceText, type Notebook } from '../../lib/notebook/ipynb';
+
+const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
+
+/** Runs the parameters cell and the `model` cells of a notebook; returns the named values. */
+export function buildNotebookModels(notebookFile: string, names: string[]): Record<string, LayersModel> {
+  const notebook = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, notebookFile), 'utf8')) as Notebook;
+  const cells = notebook.cells.filter((cell) => cell.cell_type === 'code' && (cellTags(cell).includes('parameters') || cellTags(cell).includes('model')));
+  assert.ok(cells.some((cell) => cellTags(cell).includes('model')), `${notebookFile} has no code cell tagged "model"`);
+  const source = `${cells.map((cell) => sourceText(cell.source)).join('\n')}\nreturn { ${names.join(', ')} };`;
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
+  const silent = { ...console, log: () => undefined };
+  const run = new Function('tf', 'summaryTable', 'console', js) as (...args: unknown[]) => Record<string, LayersModel>;
+  return run(tf, summaryTable, silent);
+}
+
+interface LayerShape {
+  className: string;
+  outputShape: string;
+  params: number;
+}
+
+function layerShapes(model: LayersModel): LayerShape[] {
+  return model.layers.map((layer) => ({ className: layer.getClassName(), outputShape: JSON.stringify(layer.outputShape), params: layer.countParams() }));
+}
+
+/** Throws a message naming the notebook, the model and the first layer that differs. */
+export function assertSameArchitecture(notebookFile: string, name: string, fromNotebook: LayersModel, fromLibrary: LayersModel, builder: string): void {
+  const [notebookLayers, libraryLayers] = [layerShapes(fromNotebook), layerShapes(fromLibrary)];
+  const count = Math.max(notebookLayers.length, libraryLayers.length);
+  for (let i = 0; i < count; i++) {
+    const [mine, theirs] = [notebookLayers[i], libraryLayers[i]];
+    const describe = (layer: LayerShape | undefined) => (layer ? `${layer.className} ${layer.outputShape}, ${layer.params} parameters` : 'no layer');
+    assert.deepEqual(mine, theirs, `notebooks/${notebookFile}: model "${name}", layer ${i + 1} (${fromNotebook.layers[i]?.name ?? fromLibrary.layers[i]?.name}): the notebook builds ${describe(mine)}, lib/models ${builder} builds ${describe(theirs)}. Change both, or neither.`);
+  }
+  assert.equal(fromNotebook.countParams(), fromLibrary.countParams(), `notebooks/${notebookFile}: model "${name}" parameter count`);
+}
+
+describe('the notebooks\' model cells and lib/models build the same models', () => {
+  it('01-dcgan: the generator and the discriminator', () => {
+    const models = buildNotebookModels('01-dcgan.ipynb', ['generator', 'discriminator']);
+    const library = { generator: buildGenerator(), discriminator: buildDiscriminator() };
+    try {
+      assertSameArchitecture('01-dcgan.ipynb', 'generator', models.generator, library.generator, 'buildGenerator()');
+      assertSameArchitecture('01-dcgan.ipynb', 'discriminator', models.discriminator, library.discriminator, 'buildDiscriminator()');
+      assert.equal(models.generator.countParams(), 865_281);
+      assert.equal(models.discriminator.countParams(), 212_865);
+    } finally {
+      [...Object.values(models), ...Object.values(library)].forEach((model) => model.dispose());
+    }
+  });
+});
