@@ -1,0 +1,115 @@
+/**
+ * The public compiled step, `compiled(model)`: Keras-like trainOnBatch/predict on the graph
+ * engine, weights readable and writable between steps, clear errors for bad input (with the
+ * weights untouched), and the tfjs-version check of the adapter to tfjs's internals.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { Sequential, Tensor } from '@tensorflow/tfjs-node';
+import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan } from '../../lib';
+import { pretendTfjsVersionForTesting, TFJS_VERSION_WRITTEN_FOR } from '../../lib/graph/tfjsInternals';
+
+function maxDifference(a: Tensor[], b: Tensor[]): number {
+  return Math.max(...a.map((t, i) => tf.tidy(() => t.sub(b[i]).abs().max().dataSync()[0])));
+}
+
+describe('compiled(model)', () => {
+  it('trains on the graph engine; predict, getWeights and setWeights between steps see and change the trained weights', async () => {
+    const model = buildConvAutoencoder({ seed: 4 });
+    const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 1);
+    const step = compiled(model, { seed: 1 });
+    assert.equal(step.engine, 'graph');
+    assert.equal(step.reason, '');
+    const before = model.getWeights().map((w) => w.clone());
+    const loss = await step.trainOnBatch(x, x);
+    assert.ok(Number.isFinite(loss) && loss > 0);
+    const after = model.getWeights();
+    assert.ok(maxDifference(before, after) > 0, 'getWeights reads the trained weights without an explicit sync');
+    const [eagerOut, graphOut] = [model.predict(x) as Tensor, step.predict(x)];
+    assert.ok(maxDifference([eagerOut], [graphOut]) < 1e-5, 'model.predict and the compiled predict agree');
+    // Weights set between steps are the ones the next step starts from.
+    model.setWeights(before);
+    const fromBefore = step.predict(x);
+    const eagerFromBefore = model.predict(x) as Tensor;
+    assert.ok(maxDifference([fromBefore], [eagerFromBefore]) < 1e-5, 'setWeights reached the session');
+    tf.dispose([...before, eagerOut, graphOut, fromBefore, eagerFromBefore, x]);
+    model.dispose();
+  });
+
+  it('keeps tf.memory().numTensors flat over many steps', async () => {
+    const gan = createDcgan({ seed: 5 });
+    const [d, g, combined] = [compiled(gan.discriminator), compiled(gan.generator), compiled(gan.combined)];
+    const ones = tf.ones([4, 1]);
+    const zeros = tf.zeros([4, 1]);
+    const iteration = async () => {
+      const noise = tf.randomNormal([4, 100]);
+      const fakes = g.predict(noise);
+      await d.trainOnBatch(fakes, zeros);
+      await combined.trainOnBatch(noise, ones);
+      tf.dispose([noise, fakes]);
+    };
+    await iteration();
+    gan.generator.getWeights(); // a pull creates the optimizer's slots in tfjs once
+    const start = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) await iteration();
+    gan.generator.getWeights();
+    assert.equal(tf.memory().numTensors, start);
+    tf.dispose([ones, zeros]);
+    disposeDcgan(gan);
+  });
+
+  it('rejects bad input with the model, the argument and the expected shape, and leaves the weights as they were', async () => {
+    const gan = createDcgan({ seed: 6 });
+    const d = compiled(gan.discriminator);
+    const g = compiled(gan.generator);
+    const images = tf.zeros([4, 28, 28, 1]);
+    const labels = tf.ones([4, 1]);
+    await d.trainOnBatch(images, labels);
+    const before = gan.discriminator.getWeights().map((w) => w.clone());
+    await assert.rejects(g.trainOnBatch(tf.zeros([4, 100]), labels), /compiled\(generator\)\.trainOnBatch: model "generator" is not compiled; call generator\.compile/);
+    await assert.rejects(d.trainOnBatch(images, tf.ones([3, 1])), /x holds 4 samples but y holds 3/);
+    await assert.rejects(d.trainOnBatch(images, tf.ones([4])), /y has shape \[4\]; model "discriminator" outputs \[4, 1\]/);
+    await assert.rejects(d.trainOnBatch(tf.zeros([4, 28, 28]), labels), /x has shape \[4, 28, 28\]; model "discriminator" takes \[batch, 28, 28, 1\]/);
+    assert.throws(() => g.predict(tf.zeros([2, 10])), /compiled\(generator\)\.predict: x has shape \[2, 10\]; model "generator" takes \[batch, 100\]/);
+    assert.equal(maxDifference(before, gan.discriminator.getWeights()), 0, 'nothing was half-updated');
+    tf.dispose([images, labels, ...before]);
+    disposeDcgan(gan);
+  });
+
+  it('trains an unsupported model eagerly and says why; engine graph throws', async () => {
+    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'elu' })] }) as Sequential;
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+    const step = compiled(model);
+    assert.equal(step.engine, 'eager');
+    assert.match(step.reason, /elu/);
+    const x = tf.ones([3, 4]);
+    const y = tf.zeros([3, 2]);
+    assert.ok(Number.isFinite(await step.trainOnBatch(x, y)));
+    assert.throws(() => compiled(model, { engine: 'graph' }), /elu/);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('on a tfjs version the adapter was not written for, auto trains eagerly with a warning naming both versions, and graph throws', async () => {
+    const model = buildConvAutoencoder({ seed: 7 });
+    const warnings: string[] = [];
+    const savedWarn = console.warn;
+    console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+    pretendTfjsVersionForTesting('9.9.9');
+    try {
+      const step = compiled(model);
+      assert.equal(step.engine, 'eager');
+      assert.match(step.reason, new RegExp(`written for tfjs ${TFJS_VERSION_WRITTEN_FOR.replace(/\./g, '\\.')}, and tfjs 9\\.9\\.9 is installed`));
+      assert.match(warnings.join('\n'), /tfjs 9\.9\.9 is installed; training with tfjs's eager trainOnBatch instead/);
+      assert.throws(() => compiled(model, { engine: 'graph' }), /tfjs 9\.9\.9 is installed; use engine: 'eager'/);
+      const x = tf.zeros([2, 28, 28, 1]);
+      assert.ok(Number.isFinite(await step.trainOnBatch(x, x)), 'the eager fallback trains');
+      x.dispose();
+    } finally {
+      pretendTfjsVersionForTesting(undefined);
+      console.warn = savedWarn;
+    }
+    assert.equal(compiled(model).engine, 'graph', 'the real version is trusted again');
+    model.dispose();
+  });
+});
