@@ -8,7 +8,8 @@
  *   --reps N          repetitions (default 3)
  *   --quick           a fast sanity run: 1 repetition, 10 GAN iterations, epochs on 2,560 images;
  *                     writes its files to the temp folder unless --out is given
- *   --workloads a,b   subset of gan,conv_ae,ae2d (default all)
+ *   --workloads a,b   subset of gan,gan_fast,conv_ae,ae2d (default all); gan_fast: 01's own loop
+ *                     against Keras written for speed (predict_on_batch)
  *   --intra N --inter N  TensorFlow intra-/inter-op threads on both sides (default: CPU count)
  *   --out DIR         where results.json and RESULTS.md go (default bench/)
  */
@@ -21,9 +22,9 @@ import { buildRows, formatMarkdownTable, formatTextTable, replaceBetweenMarkers,
 
 const ROOT = path.resolve(__dirname, '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
-const ALL_WORKLOADS = ['gan', 'conv_ae', 'ae2d'] as const;
+const ALL_WORKLOADS = ['gan', 'gan_fast', 'conv_ae', 'ae2d'] as const;
 type Workload = (typeof ALL_WORKLOADS)[number];
-const BATCH_SIZES: Record<Workload, number> = { gan: 32, conv_ae: 128, ae2d: 32 };
+const BATCH_SIZES: Record<Workload, number> = { gan: 32, gan_fast: 32, conv_ae: 128, ae2d: 32 };
 
 interface Settings {
   reps: number;

@@ -84,6 +84,7 @@ export function buildRows(results: readonly RepetitionResult[]): TableRow[] {
 
 export const WORKLOAD_LABELS: Readonly<Record<string, string>> = {
   gan: 'GAN iteration (batch 32)',
+  gan_fast: 'GAN iteration, notebook loop vs Keras written for speed (batch 32)',
   conv_ae: 'Conv autoencoder epoch (batch 128)',
   ae2d: '2-D conv autoencoder epoch (batch 32)',
 };

@@ -15,8 +15,9 @@ import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
 import { nativeKernelsInstalled, uninstallNativeKernels } from '../lib/nativeKernels';
 import { parseFlags } from '../scripts/flags';
+import { runNotebookLoop } from './notebook-loop';
 
-export type WorkloadName = 'gan' | 'conv_ae' | 'ae2d';
+export type WorkloadName = 'gan' | 'gan_fast' | 'conv_ae' | 'ae2d';
 
 interface WorkloadResult {
   unit: string;
@@ -38,6 +39,27 @@ async function runGan(images: Uint8Array, count: number, flags: Flags): Promise<
     seed: flags.seed,
     progress: false,
     onIteration: ({ iteration, dLoss, gLoss }) => {
+      const now = performance.now();
+      if (iteration >= flags.warmup) {
+        times.push((now - previous) / 1000);
+        lastLosses = [dLoss, gLoss];
+      }
+      previous = now;
+    },
+  });
+  x.dispose();
+  return { unit: 's/iteration', times, lastLosses };
+}
+
+/** 01-dcgan's own loop cell (bench/notebook-loop.ts), timed per iteration like trainGan. */
+async function runNotebookGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
+  const x = tf.tidy(() => tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5)) as Tensor4D;
+  const times: number[] = [];
+  let lastLosses: number[] | null = null;
+  let previous = performance.now();
+  await runNotebookLoop(x, {
+    iterations: flags.warmup + flags.iterations, batchSize: flags.batchSize, seed: flags.seed,
+    onIteration: (iteration, dLoss, gLoss) => {
       const now = performance.now();
       if (iteration >= flags.warmup) {
         times.push((now - previous) / 1000);
@@ -85,8 +107,8 @@ interface Flags {
 async function main(): Promise<void> {
   const raw = parseFlags(process.argv.slice(2));
   const workload = raw.workload as WorkloadName;
-  if (!['gan', 'conv_ae', 'ae2d'].includes(workload)) {
-    throw new Error(`ts-workloads: --workload must be gan, conv_ae or ae2d; got "${raw.workload}".`);
+  if (!['gan', 'gan_fast', 'conv_ae', 'ae2d'].includes(workload)) {
+    throw new Error(`ts-workloads: --workload must be gan, gan_fast, conv_ae or ae2d; got "${raw.workload}".`);
   }
   const num = (name: string, fallback?: number): number => {
     const value = raw[name] === undefined ? fallback : Number(raw[name]);
@@ -108,7 +130,9 @@ async function main(): Promise<void> {
   if (raw['stock-kernels'] === 'true') uninstallNativeKernels(tf);
   // The same file the Keras side reads: data/mnist/t10k-images-idx3-ubyte.gz.
   const { images, count } = loadEmbeddedTestSet();
-  const result = workload === 'gan' ? await runGan(images, count, flags) : await runEpochs(workload, images, count, flags);
+  const result = workload === 'gan' ? await runGan(images, count, flags)
+    : workload === 'gan_fast' ? await runNotebookGan(images, count, flags)
+      : await runEpochs(workload, images, count, flags);
   const info = backendInfo(tf);
   const output = {
     ...result,
