@@ -14,9 +14,9 @@ kernels, whose own chatter would otherwise corrupt the protocol):
     {"event": "done", "name": ..., "seconds": 3.2, "status": "ok" | "error" | "timeout" | "dead-kernel"
      | "kernel-start", "failure": {...} (absent when ok)}
 
-Failures carry the 0-based cell index in the executed notebook and the error text; the runner
-turns them into sentences. Every notebook is written out, failed ones too, so the executed copy
-shows where it stopped.
+Failures carry the 0-based cell index in the executed notebook, the error text and cellSeconds
+(from that cell's start until the failure was noticed); the runner turns them into sentences.
+Every notebook is written out, failed ones too, so the executed copy shows where it stopped.
 """
 import asyncio
 import json
@@ -99,8 +99,14 @@ async def execute(nb, item, plan):
         record_timing=False,
     )
     client.reset_execution_trackers()
-    current = {"index": None}
+    current = {"index": None, "started": time.monotonic()}
     status, failure = "ok", None
+
+    def cell_seconds():
+        # From the failing cell's start to the moment the failure was noticed: for a kernel that
+        # dies at once, how long the runner took to see it (nbclient polls once a second).
+        return round(time.monotonic() - current["started"], 3)
+
     try:
         async with client.async_setup_kernel():
             try:
@@ -109,10 +115,12 @@ async def execute(nb, item, plan):
                     nb.metadata["language_info"] = reply["content"]["language_info"]
                 for index, cell in enumerate(nb.cells):
                     current["index"] = index
+                    current["started"] = time.monotonic()
                     await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
                 current["index"] = None
             except DeadKernelError:
                 index = current["index"]
+                seconds = cell_seconds()
                 code = await exit_status(client)
                 status = "dead-kernel"
                 failure = {
@@ -120,6 +128,7 @@ async def execute(nb, item, plan):
                     "cellStart": first_line(nb.cells[index].source) if index is not None else "",
                     "message": f"the kernel died ({describe_exit(code)})",
                     "exitCode": code,
+                    "cellSeconds": seconds,
                     "text": cell_error_text(nb.cells[index]) if index is not None else "",
                 }
                 client.shutdown_kernel = "immediate"
@@ -130,6 +139,7 @@ async def execute(nb, item, plan):
                     "cellIndex": index,
                     "cellStart": first_line(nb.cells[index].source),
                     "message": f"the cell did not finish within {plan.get('cellTimeoutSeconds')} s",
+                    "cellSeconds": cell_seconds(),
                     "text": cell_error_text(nb.cells[index]),
                 }
                 # A busy kernel ignores the polite shutdown request: stop it at once.
@@ -142,6 +152,7 @@ async def execute(nb, item, plan):
                     "cellIndex": index,
                     "cellStart": first_line(cell.source),
                     "ename": error.ename,
+                    "cellSeconds": cell_seconds(),
                     "evalue": error.evalue,
                     "traceback": strip_ansi(error.traceback or ""),
                     "text": cell_error_text(cell),

@@ -60,7 +60,10 @@ export interface ExecutorFailure {
   evalue?: string;
   traceback?: string;
   text: string;
+  /** Exit status of a dead kernel: negative for the signal that killed it, as Python reports it. */
   exitCode?: number | null;
+  /** Seconds from the failing cell's start until the executor noticed the failure. */
+  cellSeconds?: number;
 }
 
 export interface NotebookResult {

@@ -1,9 +1,11 @@
 /**
  * The notebook runner on small fixture notebooks (test/fixtures/notebooks): parameters from
  * profile and command line, failures reported with notebook, cell and error text, dead
- * kernels and timeouts reported as such.
+ * kernels and timeouts reported as such, bad options refused before anything runs, and the
+ * command line's exit codes (scripts/run-notebooks.ts: 0 all ran, 1 one failed, 2 bad options).
  */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,7 +15,9 @@ import {
   formatSummaryTable,
   INJECTED_TAG,
   injectParameters,
+  loadProfiles,
   NotebookParameterError,
+  ProfileFileError,
   parseSetArgument,
   readNotebook,
   REPO_ROOT,
@@ -26,6 +30,23 @@ import {
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'notebooks');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-test-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs the command line (npm run notebooks without the set-up) and collects its output. */
+function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join('scripts', 'run-notebooks.ts'), ...args], {
+      cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); });
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 function stdoutOf(notebook: Notebook): string {
   return notebook.cells
@@ -83,6 +104,83 @@ describe('parameters cell', () => {
   });
 });
 
+describe('bad options stop the run before any notebook executes, and nothing is written', () => {
+  // Three notebooks, and a valid override for the first one (failing-cell.ipynb, limit = 2 makes
+  // it pass): a runner that checked each notebook only as it reached it would run that one and
+  // write its outputs before finding the bad value in the last (ok-params.ipynb).
+  const several = ['failing-cell', 'kernel-dies', 'ok-params'];
+  const badSets: Array<[string, string, RegExp]> = [
+    ['a const', 'fixed=1', /ok-params\.ipynb: parameter "fixed" is declared with const \(`const fixed = 10`\).*Declare it with let/],
+    ['a value of the wrong type', 'count=four', /ok-params\.ipynb: parameter "count" \(from --set\) must be a number like its declaration `let count = 3`, found string "four"/],
+    ['a notebook-qualified name that notebook does not declare', 'ok-params.ipynb:limit=2', /ok-params\.ipynb: unknown parameter "limit" \(from --set\).*declares count, label, fixed/],
+    ['a notebook-qualified name for a notebook not in the run', 'slow-cell.ipynb:busySeconds=1', /--set slow-cell\.ipynb:busySeconds=\.\.\.: slow-cell\.ipynb is not among the notebooks to run/],
+  ];
+  badSets.forEach(([what, bad, message], index) => {
+    it(`--set with ${what}`, async () => {
+      const outDir = path.join(scratch, `bad-set-${index}`);
+      await assert.rejects(
+        runNotebooks({ notebooksDir: FIXTURES, outDir, only: several, set: ['failing-cell.ipynb:limit=2', bad] }),
+        (error: Error) => error instanceof NotebookParameterError && message.test(error.message),
+      );
+      assert.equal(fs.existsSync(outDir), false, `${outDir} was created`);
+    });
+  });
+
+  it('an unknown profile, naming the profiles file and the profiles it defines', async () => {
+    const outDir = path.join(scratch, 'bad-profile');
+    await assert.rejects(
+      runNotebooks({ notebooksDir: FIXTURES, outDir, profile: 'quick' }),
+      /Unknown profile "quick": test\/fixtures\/notebooks\/profiles\.json defines smoke, full\./,
+    );
+    assert.equal(fs.existsSync(outDir), false);
+  });
+
+  it('a profile with settings for a notebook that does not exist', async () => {
+    const profilesFile = path.join(scratch, 'stale-profiles.json');
+    fs.writeFileSync(profilesFile, JSON.stringify({ smoke: { cellTimeoutSeconds: 5, notebooks: { 'ok-params.ipynb': { count: 4 }, 'renamed.ipynb': { steps: 1 } } } }));
+    const outDir = path.join(scratch, 'stale-profile');
+    await assert.rejects(
+      runNotebooks({ notebooksDir: FIXTURES, outDir, profile: 'smoke', profilesFile, only: ['ok-params'] }),
+      /profile "smoke" has settings for renamed\.ipynb, but test\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, /,
+    );
+    assert.equal(fs.existsSync(outDir), false);
+  });
+
+  it('a profiles file that is not the expected shape, naming the file and the field', async () => {
+    const write = (name: string, content: string) => {
+      const file = path.join(scratch, name);
+      fs.writeFileSync(file, content);
+      return file;
+    };
+    const cases: Array<[string, RegExp]> = [
+      ['{ "smoke": ', /could not be read as JSON/],
+      ['[1, 2]', /expected an object of profiles/],
+      ['{ "smoke": { "cellTimeoutSeconds": -1, "notebooks": {} } }', /"smoke\.cellTimeoutSeconds" must be a number of seconds >= 0, found -1/],
+      ['{ "smoke": { "notebooks": { "ok-params": { "count": 4 } } } }', /entries must look like "01-name\.ipynb".*found "ok-params"/],
+      ['{ "smoke": { "notebooks": {}, "timeout": 5 } }', /profile "smoke" has unknown field\(s\) timeout/],
+    ];
+    cases.forEach(([content, message], index) => {
+      const file = write(`profiles-${index}.json`, content);
+      assert.throws(() => loadProfiles(file), (error: Error) => error instanceof ProfileFileError && error.message.startsWith(file) && message.test(error.message));
+    });
+    // The runner reads the file before anything runs.
+    const outDir = path.join(scratch, 'bad-profiles-file');
+    await assert.rejects(runNotebooks({ notebooksDir: FIXTURES, outDir, profilesFile: path.join(scratch, 'profiles-2.json'), profile: 'smoke' }), ProfileFileError);
+    assert.equal(fs.existsSync(outDir), false);
+  });
+
+  it('--only naming a notebook that does not exist, with or without .ipynb', async () => {
+    const outDir = path.join(scratch, 'bad-only');
+    for (const name of ['ok-param', 'ok-param.ipynb']) {
+      await assert.rejects(
+        runNotebooks({ notebooksDir: FIXTURES, outDir, only: ['failing-cell', name] }),
+        /--only ok-param\.ipynb: test\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, images\.ipynb, kernel-dies\.ipynb, ok-params\.ipynb, slow-cell\.ipynb\)/,
+      );
+    }
+    assert.equal(fs.existsSync(outDir), false);
+  });
+});
+
 describe('runner on fixture notebooks (smoke profile)', () => {
   let summary: RunSummary;
   const outDir = path.join(scratch, 'smoke');
@@ -92,8 +190,9 @@ describe('runner on fixture notebooks (smoke profile)', () => {
     summary = await runNotebooks({
       notebooksDir: FIXTURES,
       profile: 'smoke',
-      only: ['ok-params', 'failing-cell', 'kernel-dies'],
-      set: ['label=from-cli'],
+      only: ['ok-params', 'failing-cell'],
+      // The second override injects a cell into failing-cell.ipynb, which shifts its cell numbers.
+      set: ['label=from-cli', 'failing-cell.ipynb:limit=6'],
       outDir,
       log: (line) => progress.push(line),
     });
@@ -106,17 +205,18 @@ describe('runner on fixture notebooks (smoke profile)', () => {
   };
 
   it('runs the selected notebooks in name order and writes summary.json with one row each', () => {
-    assert.deepEqual(summary.notebooks.map((entry) => entry.name), ['failing-cell.ipynb', 'kernel-dies.ipynb', 'ok-params.ipynb']);
+    assert.deepEqual(summary.notebooks.map((entry) => entry.name), ['failing-cell.ipynb', 'ok-params.ipynb']);
     assert.equal(summary.ok, false);
+    assert.equal(summary.cellTimeoutSeconds, 30, "the smoke profile's per-cell limit in the fixtures' profiles.json");
     const written = JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')) as RunSummary;
     assert.deepEqual(written.notebooks.map((entry) => [entry.name, entry.status]), [
       ['failing-cell.ipynb', 'error'],
-      ['kernel-dies.ipynb', 'dead-kernel'],
       ['ok-params.ipynb', 'ok'],
     ]);
     const table = formatSummaryTable(summary);
     assert.match(table, /^notebook\s+seconds\s+status/);
     assert.match(table, /ok-params\.ipynb\s+\d+\.\d\s+ok/);
+    assert.match(table, /failing-cell\.ipynb\s+\d+\.\d\s+error at cell 5: RangeError: limit 6 is above 3/);
   });
 
   it('injects profile and --set overrides as a tagged cell after the parameters cell, which changes the result', () => {
@@ -135,54 +235,115 @@ describe('runner on fixture notebooks (smoke profile)', () => {
     assert.equal(readNotebook(path.join(FIXTURES, 'ok-params.ipynb')).cells.length, executed.cells.length - 1);
   });
 
-  it('reports a failing cell with the notebook, the cell number and the error text', () => {
+  it('reports a failing cell with the notebook, its number in the executed copy and in the committed notebook, and the error text', () => {
     const failed = result('failing-cell.ipynb');
     assert.equal(failed.status, 'error');
-    assert.equal(failed.cell, 4);
-    assert.equal(failed.headline, 'RangeError: limit 5 is above 3');
-    assert.match(failed.report ?? '', /^failing-cell\.ipynb: cell 4, which starts `checkLimit\(limit\);` failed: RangeError: limit 5 is above 3/);
-    // The executed copy stops there: the cell after it never ran.
+    // Committed: markdown, parameters, function, `checkLimit(limit);` (cell 4). The injected
+    // cell after the parameters makes it cell 5 of the executed copy.
+    assert.equal(failed.cell, 5);
+    assert.equal(failed.sourceCell, 4);
+    assert.equal(failed.headline, 'RangeError: limit 6 is above 3');
+    assert.match(
+      failed.report ?? '',
+      /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/fixtures\/notebooks\/failing-cell\.ipynb\), which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
+    );
     const executed = readNotebook(failed.executedPath);
+    assert.equal(sourceText(executed.cells[4].source), 'checkLimit(limit);', 'cell 5 of the executed copy is the one named');
+    // The executed copy stops there: the cell after it never ran.
     assert.doesNotMatch(stdoutOf(executed), /never reached/);
     assert.ok(fs.existsSync(failed.htmlPath));
   });
-
-  it('reports a kernel that dies as a dead kernel, quickly, with the cell', () => {
-    const dead = result('kernel-dies.ipynb');
-    assert.equal(dead.status, 'dead-kernel');
-    assert.equal(dead.cell, 3);
-    assert.match(dead.report ?? '', /kernel-dies\.ipynb: the kernel died \(it was killed by SIGKILL.*\) while running cell 3, which starts `process\.kill/);
-    assert.ok(dead.seconds < 15, `noticing the dead kernel took ${dead.seconds} s`);
-  });
 });
 
-describe('runner limits and defaults', () => {
+describe('dead kernels: process.exit, a native crash, the out-of-memory killer', () => {
+  // Copies of kernel-dies.ipynb, each dying its own way through its exitCode parameter.
+  const notebooksDir = path.join(scratch, 'dead-notebooks');
+  const ways = [
+    { name: 'kernel-exit.ipynb', exitCode: 3, says: 'it exited with code 3', cell: 3 },
+    { name: 'kernel-segv.ipynb', exitCode: -11, says: 'it was killed by SIGSEGV', cell: 4 },
+    { name: 'kernel-oom.ipynb', exitCode: -9, says: 'it was killed by SIGKILL (often the out-of-memory killer)', cell: 4 },
+  ];
+  // "About a second": nbclient asks whether the kernel lives once a second. The bound leaves
+  // room for compiling the cell and for a busy machine, and is far below a per-cell timeout.
+  const NOTICED_WITHIN_SECONDS = 2.5;
   let summary: RunSummary;
+
   before(async () => {
-    // full profile: the fixtures' own settings; a per-cell limit of 4 s from the command line.
-    summary = await runNotebooks({ notebooksDir: FIXTURES, profile: 'full', only: ['slow-cell', 'ok-params'], cellTimeoutSeconds: 4, outDir: path.join(scratch, 'limits') });
+    fs.mkdirSync(notebooksDir, { recursive: true });
+    for (const { name } of ways) fs.copyFileSync(path.join(FIXTURES, 'kernel-dies.ipynb'), path.join(notebooksDir, name));
+    // A per-cell limit, so a death that went unnoticed would end as a timeout, not hang the test.
+    fs.writeFileSync(path.join(notebooksDir, 'profiles.json'), JSON.stringify({ full: { cellTimeoutSeconds: 30, notebooks: {} } }));
+    // kernel-exit.ipynb keeps its declared exitCode (3); the others get an injected cell.
+    summary = await runNotebooks({
+      notebooksDir,
+      set: ways.filter((way) => way.cell === 4).map((way) => `${way.name}:exitCode=${way.exitCode}`),
+      outDir: path.join(scratch, 'dead'),
+    });
   });
 
-  it('reports a cell over the per-cell limit as a timeout naming the cell', () => {
-    const slow = summary.notebooks.find((entry) => entry.name === 'slow-cell.ipynb')!;
-    assert.equal(slow.status, 'timeout');
-    assert.equal(slow.cell, 2);
-    assert.match(slow.report ?? '', /slow-cell\.ipynb: cell 2, which starts `\/\/ Busy-waits.*` timed out: .*per-cell limit of 4 s/);
-    assert.ok(slow.seconds < 20, `the timeout took ${slow.seconds} s to report`);
-  });
-
-  it('injects nothing without overrides, so the declared values run', () => {
-    const plain = summary.notebooks.find((entry) => entry.name === 'ok-params.ipynb')!;
-    assert.equal(plain.status, 'ok');
-    const executed = readNotebook(plain.executedPath);
-    assert.equal(executed.cells.some((cell) => cell.metadata.tags?.includes(INJECTED_TAG)), false);
-    assert.match(stdoutOf(executed), /result=30 label=base/);
-  });
+  for (const way of ways) {
+    it(`${way.name}: reported as a dead kernel (${way.says}) within about a second, naming the cell`, () => {
+      const dead = summary.notebooks.find((entry) => entry.name === way.name);
+      assert.ok(dead, `${way.name} missing from the run`);
+      assert.equal(dead.status, 'dead-kernel', dead.report);
+      assert.equal(dead.failure?.exitCode, way.exitCode);
+      assert.equal(dead.cell, way.cell);
+      assert.equal(dead.sourceCell, 3);
+      const where = way.cell === 3 ? 'cell 3' : `cell 4 \\(cell 3 in ${path.join(notebooksDir, way.name).replace(/[.()]/g, '\\$&')}\\)`;
+      assert.match(dead.report ?? '', new RegExp(
+        `^${way.name.replace('.', '\\.')}: the kernel died \\(${way.says.replace(/[()]/g, '\\$&')}\\) while running ${where}, which starts \`if \\(exitCode >= 0\\)`,
+      ));
+      const seconds = dead.failure?.cellSeconds;
+      assert.ok(seconds !== undefined && seconds < NOTICED_WITHIN_SECONDS, `the dead kernel was noticed ${seconds} s after its cell started`);
+      assert.doesNotMatch(stdoutOf(readNotebook(dead.executedPath)), /never reached/);
+    });
+  }
 });
 
-describe('kernel under a burst of display updates', () => {
-  it('delivers 5,000 in-place updates without a pause, and the next cell runs', async () => {
-    const summary = await runNotebooks({ notebooksDir: FIXTURES, profile: 'full', only: ['display-burst'], outDir: path.join(scratch, 'burst') });
+describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (bad options)', () => {
+  const fixtures = path.relative(REPO_ROOT, FIXTURES);
+
+  describe('exit code 1: a cell over the per-cell limit (full profile, --timeout 4)', () => {
+    let cli: CliResult;
+    let summary: RunSummary;
+    const outDir = path.join(scratch, 'limits');
+    before(async () => {
+      cli = await runCli(['--notebooks', fixtures, '--profile', 'full', '--only', 'slow-cell', '--only=ok-params', '--timeout', '4', '--out', outDir]);
+      summary = JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')) as RunSummary;
+    });
+
+    it('exits with 1 and names the failure on stderr', () => {
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(cli.stderr, /\[notebooks\] FAILED:\nslow-cell\.ipynb: cell 2/);
+      assert.match(cli.stdout, /slow-cell\.ipynb\s+\d+\.\d\s+timeout at cell 2/);
+      assert.equal(summary.cellTimeoutSeconds, 4, '--timeout wins over the profile');
+    });
+
+    it('reports a cell over the per-cell limit as a timeout naming the cell', () => {
+      const slow = summary.notebooks.find((entry) => entry.name === 'slow-cell.ipynb')!;
+      assert.equal(slow.status, 'timeout');
+      assert.equal(slow.cell, 2);
+      assert.match(slow.report ?? '', /slow-cell\.ipynb: cell 2, which starts `\/\/ Busy-waits.*` timed out: .*per-cell limit of 4 s/);
+      // The cell busy-waits 60 s; the limit stopped it.
+      const seconds = slow.failure?.cellSeconds;
+      assert.ok(seconds !== undefined && seconds >= 4 && seconds < 20, `the timeout came ${seconds} s after the cell started`);
+    });
+
+    it('injects nothing without overrides, so the declared values run', () => {
+      const plain = summary.notebooks.find((entry) => entry.name === 'ok-params.ipynb')!;
+      assert.equal(plain.status, 'ok');
+      const executed = readNotebook(plain.executedPath);
+      assert.equal(executed.cells.some((cell) => cell.metadata.tags?.includes(INJECTED_TAG)), false);
+      assert.match(stdoutOf(executed), /result=30 label=base/);
+    });
+  });
+
+  it('exit code 0: a kernel under a burst of display updates delivers 5,000 in-place updates without a pause, and the next cell runs', async () => {
+    const outDir = path.join(scratch, 'burst');
+    const cli = await runCli(['--notebooks', fixtures, '--only', 'display-burst', '--out', outDir]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /display-burst\.ipynb\s+\d+\.\d\s+ok/);
+    const summary = JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')) as RunSummary;
     const burst = summary.notebooks[0];
     assert.equal(burst.status, 'ok', burst.report);
     const executed = readNotebook(burst.executedPath);
@@ -193,5 +354,23 @@ describe('kernel under a burst of display updates', () => {
     // The last update arrived: none was dropped on the way (IOPub has no send limit).
     assert.match(sourceText(displays[0].data?.['text/plain'] ?? ''), /^update 5000 /);
     assert.match(stdoutOf(executed), /all updates sent[\s\S]*next cell ran/);
+  });
+
+  it('exit code 2: a bad --set in a run of several notebooks, an unknown profile, a bad option value; nothing written', async () => {
+    const outDir = path.join(scratch, 'cli-bad');
+    const common = ['--notebooks', fixtures, '--out', outDir];
+    // Three short processes that start no kernel; they may run side by side.
+    const [badSet, badProfile, badTimeout] = await Promise.all([
+      runCli([...common, '--only', 'failing-cell', '--only', 'kernel-dies', '--only', 'ok-params', '--set', 'failing-cell.ipynb:limit=2', '--set', 'fixed=1']),
+      runCli([...common, '--profile', 'quick']),
+      runCli([...common, '--timeout', 'soon']),
+    ]);
+    assert.equal(badSet.code, 2, badSet.stderr);
+    assert.match(badSet.stderr, /\[notebooks\] test\/fixtures\/notebooks\/ok-params\.ipynb: parameter "fixed" is declared with const/);
+    assert.equal(badProfile.code, 2, badProfile.stderr);
+    assert.match(badProfile.stderr, /Unknown profile "quick"/);
+    assert.equal(badTimeout.code, 2, badTimeout.stderr);
+    assert.match(badTimeout.stderr, /--timeout expects seconds .*found "soon"/);
+    assert.equal(fs.existsSync(outDir), false, 'nothing was written');
   });
 });

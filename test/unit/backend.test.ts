@@ -104,8 +104,27 @@ describe('when the native backend cannot load', () => {
     }
   });
 
-  it('falls back to the CPU backend only when explicitly asked', () => {
-    const slow = loadNativeTensorFlow('@tensorflow/no-such-native-backend', { GAN_NOTEBOOKS_ALLOW_CPU_BACKEND: '1' });
-    assert.equal(typeof slow.tensor, 'function');
+  it('falls back to the pure-JS package only when explicitly asked, with a "debugging only" warning', () => {
+    const missing = '@tensorflow/no-such-native-backend';
+    // Any value but "1" is no opt-in: the error stays.
+    for (const value of [undefined, '0', 'true']) {
+      assert.throws(() => loadNativeTensorFlow(missing, value === undefined ? {} : { GAN_NOTEBOOKS_ALLOW_CPU_BACKEND: value }), NativeBackendError);
+    }
+    const warnings: string[] = [];
+    const emitWarning = process.emitWarning;
+    // Records instead of printing; the signature is overloaded, the first argument is the message.
+    process.emitWarning = ((warning: string | Error) => { warnings.push(String(warning)); }) as typeof process.emitWarning;
+    let slow: ReturnType<typeof loadNativeTensorFlow>;
+    try {
+      slow = loadNativeTensorFlow(missing, { GAN_NOTEBOOKS_ALLOW_CPU_BACKEND: '1' });
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+    // It is @tensorflow/tfjs itself, which has no tf.node (the native package's file helpers).
+    assert.equal(slow, require('@tensorflow/tfjs'));
+    assert.notEqual(slow, require('@tensorflow/tfjs-node'));
+    assert.equal((slow as { node?: unknown }).node, undefined);
+    assert.equal(warnings.length, 1, warnings.join('\n'));
+    assert.match(warnings[0], /@tensorflow\/no-such-native-backend did not load; GAN_NOTEBOOKS_ALLOW_CPU_BACKEND=1 selects the pure-JS CPU backend.*Use it for debugging only\./);
   });
 });

@@ -12,6 +12,7 @@ import {
   chartBundle, LiveChart, pngSize, saveChart, savePng, showChart, showImage, VEGA_LITE_MIME,
 } from '../../lib/display';
 import { autoencoderLossChart, imageGrid, latentScatterChart } from '../../lib/viz';
+import type { ChartSpec } from '../../lib/viz/render';
 
 interface Message {
   content: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: { display_id?: string } };
@@ -25,12 +26,31 @@ const history = { epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1], valLoss: [0.35, 0.25,
 const tinyPng = () => imageGrid(new Float32Array(28 * 28).fill(1), { rows: 1, cols: 1, range: 'unit', scale: 1, gap: 0 });
 
 describe('outside a kernel', () => {
-  it('show functions do nothing (LiveChart.update returns false)', async () => {
+  it('show functions and LiveChart write nothing: no output, nothing on stdout or stderr', async () => {
     assert.equal(jupyter.lastWriteDisplayData, null);
-    assert.equal(await showChart(autoencoderLossChart(history)), undefined);
-    assert.equal(showImage(tinyPng()), undefined);
+    const written: string[] = [];
+    const stdoutWrite = process.stdout.write;
+    const stderrWrite = process.stderr.write;
+    const record = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+    process.stdout.write = record;
+    process.stderr.write = record;
+    let updated: boolean;
+    let finished: boolean;
+    try {
+      await showChart(autoencoderLossChart(history));
+      showImage(tinyPng());
+      const live = new LiveChart({ minIntervalMs: 0 });
+      updated = await live.update(autoencoderLossChart(history));
+      finished = await live.finish(autoencoderLossChart(history));
+    } finally {
+      process.stdout.write = stdoutWrite;
+      process.stderr.write = stderrWrite;
+    }
+    assert.deepEqual(written, []);
+    assert.equal(updated, false);
+    assert.equal(finished, false);
+    // The bytes are still checked, so a mistake shows up before the notebook runs in a kernel.
     assert.throws(() => showImage(Buffer.from('not a png')), /does not start with a PNG header/);
-    assert.equal(await new LiveChart({ minIntervalMs: 0 }).update(autoencoderLossChart(history)), false);
   });
 });
 
@@ -46,7 +66,7 @@ describe('inside a (simulated) kernel', () => {
 
   it('showChart sends one bundle: the vega-lite spec, its SVG and a text line', async () => {
     const spec = autoencoderLossChart(history, { title: 'Reconstruction loss' });
-    assert.equal(await showChart(spec), undefined, 'nothing for a notebook cell to print');
+    await showChart(spec);
     assert.equal(messages.length, 1);
     const { data } = messages[0].content;
     assert.deepEqual(Object.keys(data).sort(), ['application/vnd.vegalite.v5+json', 'image/svg+xml', 'text/plain']);
@@ -105,6 +125,38 @@ describe('inside a (simulated) kernel', () => {
     const last = messages[2].content.data[VEGA_LITE_MIME] as { data: { values: unknown[] } };
     assert.equal(last.data.values.length, 4, 'the last drawing shows the final history');
     assert.deepEqual(messages.map((m) => 'image/svg+xml' in m.content.data), [false, false, true], 'only the final drawing renders the static SVG');
+  });
+
+  it('LiveChart never draws stale data: an update still rendering when a newer one is drawn is dropped', async () => {
+    // The older chart reads its data from a file, so vega finishes rendering it after the newer
+    // one (inline data), though it was asked for first: the order of a live chart's updates
+    // that the caller does not await.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'live-chart-'));
+    try {
+      const file = path.join(dir, 'losses.json');
+      fs.writeFileSync(file, JSON.stringify([{ epoch: 1, loss: 0.3 }, { epoch: 2, loss: 0.2 }]));
+      const olderSpec = {
+        $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+        data: { url: `file://${file}` },
+        mark: 'line',
+        encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' } },
+      } as ChartSpec;
+      const newerSpec = autoencoderLossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] });
+      const live = new LiveChart({ minIntervalMs: 0 });
+      const settled: string[] = [];
+      const older = live.update(olderSpec).then((drawn) => { settled.push('older'); return drawn; });
+      const newer = live.update(newerSpec).then((drawn) => { settled.push('newer'); return drawn; });
+      assert.deepEqual(await Promise.all([older, newer]), [false, true], 'the older update is dropped, the newer one drawn');
+      assert.deepEqual(settled, ['newer', 'older'], 'the race happened: the older update finished last');
+      assert.equal(messages.length, 1);
+      assert.equal(messages[0].content.data[VEGA_LITE_MIME], newerSpec);
+      // An update asked for after that draws as usual, in the same output.
+      assert.equal(await live.finish(olderSpec), true);
+      assert.deepEqual(messages.map((m) => m.update), [false, true]);
+      assert.match(messages[1].content.data['image/svg+xml'] as string, /<path[^>]* d="M/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
