@@ -48,7 +48,7 @@ export function interpolateLatent(from: Tensor, to: Tensor, steps: number, optio
       throw new Error(`${caller}: from and to must be float32 tensors; got ${a.dtype} and ${b.dtype}.`);
     }
     // t as a column [steps, 1], broadcast against the [1, d] ends.
-    const t = tf.linspace(0, 1, steps).reshape([steps, 1]);
+    const t = tf.linspace(0, 1, steps).reshape([steps, 1]) as Tensor2D;
     if (method === 'linear') return a.add(b.sub(a).mul(t)) as Tensor2D;
     return slerp(a, b, t);
   });
