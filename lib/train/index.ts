@@ -4,4 +4,5 @@ export * from './autoencoder';
 export * from './progress';
 export * from './checkpoint';
 export * from './divergence';
+export * from './saved';
 export { chooseGanEngine, chooseModelEngine, releaseTrainingGraph, type EngineChoice, type TrainingEngine } from './engine';
