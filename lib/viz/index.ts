@@ -3,3 +3,4 @@ export * from './charts';
 export * from './latent';
 export * from './render';
 export * from './grid';
+export * from './codes';
