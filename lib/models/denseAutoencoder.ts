@@ -3,10 +3,11 @@
  * 57,268 parameters for zDim 36. `encoder()` and `decoder()` are models over the *same* layer
  * objects as `model`, so training `model` trains them too (shared weights, not copies).
  *
- * Optimizer: Adadelta with learning rate 1.0 by default. The companion text ran on Keras 2.x
- * where `optimizer='adadelta'` meant lr 1.0 (rho 0.95); Keras 2.3+ and tfjs default to 0.001,
- * with which 10 epochs barely move the loss away from ~0.69. lr 1.0 is what gives the text's
- * recorded val_loss of about 0.16 after 10 epochs, so we keep the text's behaviour.
+ * Optimizer: Adadelta with learning rate 1.0 by default. The companion text ran on the
+ * standalone Keras (up to 2.3), where `optimizer='adadelta'` meant lr 1.0 (rho 0.95); tf.keras
+ * (since TensorFlow 1.14; Keras 2.4 on is tf.keras), Keras 3 and TensorFlow.js default to
+ * 0.001, with which 10 epochs barely move the loss away from ~0.69. lr 1.0 is what gives the
+ * text's recorded val_loss of about 0.16 after 10 epochs, so we keep the text's behaviour.
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';

@@ -4,4 +4,4 @@ export * from './convAutoencoder';
 export * from './denseAutoencoder';
 export * from './autoencoder2d';
 export * from './summary';
-export { deriveSeed } from './seeds';
+export { deriveSeed, kernelInitializers, type Initializer } from './seeds';

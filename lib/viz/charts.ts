@@ -118,6 +118,10 @@ function hoverRuleLayer(rows: object[], xField: string, tooltip: object[]): obje
 }
 
 export interface LossHistoryLike {
+  /**
+   * Epoch indices counted from 0, as trainAutoencoder records them. The chart numbers epochs
+   * from 1, like the printed lines and the progress bar: index 0 is drawn as epoch 1.
+   */
   epoch: number[];
   /** Training values of the metric, one per epoch. */
   loss: number[];
@@ -137,7 +141,7 @@ export interface LossChartOptions extends ChartOptions {
   points?: boolean;
 }
 
-/** Training (and validation) loss or metric against epoch, one line each. */
+/** Training (and validation) loss or metric against epoch (counted from 1), one line each. */
 export function autoencoderLossChart(history: LossHistoryLike, options: LossChartOptions = {}): ChartSpec {
   const validation = history.valLoss && history.valLoss.length > 0 ? history.valLoss : undefined;
   checkSeriesLengths('autoencoderLossChart', 'epoch', history.epoch, { loss: history.loss, valLoss: validation });
@@ -148,7 +152,7 @@ export function autoencoderLossChart(history: LossHistoryLike, options: LossChar
     throw new Error(`autoencoderLossChart: options.trainingName and options.validationName must differ, both are "${trainingName}".`);
   }
   const rows = history.epoch.map((epoch, i) => {
-    const row: Record<string, number | null> = { epoch, [trainingName]: finiteOrNull(history.loss[i]) };
+    const row: Record<string, number | null> = { epoch: epoch + 1, [trainingName]: finiteOrNull(history.loss[i]) };
     if (validation) row[validationName] = finiteOrNull(validation[i]);
     return row;
   });
@@ -156,6 +160,10 @@ export function autoencoderLossChart(history: LossHistoryLike, options: LossChar
   const points = options.points ?? rows.length <= 200;
   // Whole epochs only: with fewer ticks than epochs, d3's nice tick steps stay integers.
   const epochTickCount = Math.max(1, Math.min(rows.length - 1, 10));
+  // The axis spans exactly the epochs drawn (vega-lite would otherwise stretch it down to 0);
+  // a single epoch still gets a span of one, so the scale is not empty.
+  const firstEpoch = rows.length > 0 ? Math.min(...history.epoch) + 1 : 1;
+  const lastEpoch = Math.max(firstEpoch + 1, ...history.epoch.map((epoch) => epoch + 1));
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title ?? (validation ? `Training and validation ${metric}` : `Training ${metric}`),
@@ -165,7 +173,10 @@ export function autoencoderLossChart(history: LossHistoryLike, options: LossChar
     transform: [{ fold: series, as: ['series', 'value'] }],
     mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickCount: epochTickCount } },
+      x: {
+        field: 'epoch', type: 'quantitative', title: 'epoch',
+        scale: { domain: [firstEpoch, lastEpoch] }, axis: { tickCount: epochTickCount },
+      },
       y: { field: 'value', type: 'quantitative', title: options.yTitle ?? metric, scale: { zero: false } },
       color: {
         field: 'series', type: 'nominal', title: null,

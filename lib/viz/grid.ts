@@ -5,20 +5,10 @@
  * grid over the 2-D latent box, decoded into one image.
  */
 import { createCanvas } from 'canvas';
-import type { Tensor } from '@tensorflow/tfjs-node';
 import type { LatentBox } from './latent';
+import { fitText, imageCount, paintImage, pixelValues, toGray, type GridImages, type PixelRange } from './pixels';
 
-/** How stored pixel values map to gray levels: black to white. */
-export type PixelRange =
-  /** [-1, 1], a tanh generator's output. */
-  | 'tanh'
-  /** [0, 1], a sigmoid decoder's output or scaled MNIST. */
-  | 'unit'
-  /** [0, 255], raw MNIST bytes. */
-  | 'byte';
-
-/** n images of imageSize x imageSize values, row by row: a typed array, an array or a tf Tensor. */
-export type GridImages = Float32Array | Uint8Array | number[] | Tensor;
+export type { GridImages, PixelRange } from './pixels';
 
 export interface ImageGridOptions {
   rows: number;
@@ -79,41 +69,14 @@ export function gridLayout(options: ImageGridOptions): GridLayout {
   };
 }
 
-function isTensor(images: GridImages): images is Tensor {
-  return typeof (images as Tensor).dataSync === 'function' && Array.isArray((images as Tensor).shape);
-}
-
-/** The values as a flat array; a Tensor is read (not disposed: it stays the caller's). */
-function pixelValues(images: GridImages): ArrayLike<number> {
-  return isTensor(images) ? images.dataSync() : images;
-}
-
-function toGray(range: PixelRange): (value: number) => number {
-  const clamp = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
-  switch (range) {
-    case 'tanh': return (v) => clamp((v + 1) * 127.5);
-    case 'unit': return (v) => clamp(v * 255);
-    case 'byte': return (v) => clamp(v);
-    default: throw new Error(`imageGrid: options.range must be 'tanh', 'unit' or 'byte', got ${String(range)}.`);
-  }
-}
-
 /** Draws the images into a rows x cols grid and returns it as PNG bytes. */
 export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer {
   const layout = gridLayout(options);
   const imageSize = options.imageSize ?? 28;
   const scale = options.scale ?? 3;
-  const gray = toGray(options.range);
+  const gray = toGray(options.range, 'imageGrid');
   const values = pixelValues(images);
-  const pixelsPerImage = imageSize * imageSize;
-  if (values.length % pixelsPerImage !== 0) {
-    const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
-    throw new Error(
-      `imageGrid: images holds ${values.length} values${shape}, not a whole number of ${imageSize}x${imageSize} images `
-        + `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values, or set options.imageSize.`,
-    );
-  }
-  const count = values.length / pixelsPerImage;
+  const count = imageCount('imageGrid', 'images', images, values, imageSize, ', or set options.imageSize');
   const cells = options.rows * options.cols;
   if (count > cells) {
     throw new Error(`imageGrid: ${count} images do not fit ${options.rows} rows x ${options.cols} cols = ${cells} cells; raise rows or cols, or pass fewer images.`);
@@ -127,26 +90,10 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = options.background ?? 'white';
   ctx.fillRect(0, 0, layout.width, layout.height);
-  // Pixels are written straight into the RGBA buffer, each as a scale x scale block: nearest
-  // neighbour by construction, with no smoothing setting to depend on.
   const frame = ctx.getImageData(0, 0, layout.width, layout.height);
-  const rgba = frame.data;
   for (let k = 0; k < count; k++) {
     const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
-    for (let row = 0; row < imageSize; row++) {
-      for (let col = 0; col < imageSize; col++) {
-        const level = gray(values[k * pixelsPerImage + row * imageSize + col]);
-        for (let dy = 0; dy < scale; dy++) {
-          let offset = ((origin.y + row * scale + dy) * layout.width + origin.x + col * scale) * 4;
-          for (let dx = 0; dx < scale; dx++, offset += 4) {
-            rgba[offset] = level;
-            rgba[offset + 1] = level;
-            rgba[offset + 2] = level;
-            rgba[offset + 3] = 255;
-          }
-        }
-      }
-    }
+    paintImage(values, k, { rgba: frame.data, width: layout.width, ...origin }, imageSize, scale, gray);
   }
   ctx.putImageData(frame, 0, 0);
 
@@ -158,13 +105,7 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
     captions.forEach((caption, k) => {
       if (!caption) return;
       const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
-      let size = baseSize;
-      ctx.font = `${size}px sans-serif`;
-      while (size > 7 && ctx.measureText(caption).width > layout.cellSize) {
-        size -= 1;
-        ctx.font = `${size}px sans-serif`;
-      }
-      ctx.fillText(caption, origin.x + layout.cellSize / 2, origin.y + layout.cellSize + layout.captionHeight / 2, layout.cellSize);
+      fitText(ctx, caption, origin.x + layout.cellSize / 2, origin.y + layout.cellSize + layout.captionHeight / 2, layout.cellSize, baseSize);
     });
   }
   return canvas.toBuffer('image/png');

@@ -4,3 +4,4 @@ export * from './latent';
 export * from './render';
 export * from './grid';
 export * from './interpolate';
+export * from './codes';

@@ -1,7 +1,7 @@
 /**
  * The 2-D latent space (SPEC D): the scatter of encoded digits with each digit's label at its
  * centroid and its convex hull, plus markers for chosen points; and the pure helpers that pick
- * those points (one hull vertex per digit, uniform points in the bounding box).
+ * those points (a random member or one hull vertex per digit, uniform points in the bounding box).
  *
  * Hulls come from d3-polygon's polygonHull. d3-polygon 3 is an ES-module-only package; the
  * sources run as CommonJS (tsx for tests and scripts, tslab for notebooks), and Node >= 20.19
@@ -165,6 +165,28 @@ export function pickHullPoints(points: LatentPoints, labels: ArrayLike<number>, 
       chosen = vertices.reduce((best, v) => (distance(v) > distance(best) ? v : best));
     }
     return { digit, ...chosen };
+  });
+}
+
+/** A real encoded point chosen for a digit: its position, its index in the input and its digit. */
+export interface DigitMember extends LatentPoint {
+  index: number;
+  digit: number;
+}
+
+/**
+ * One code from each digit's own cloud, drawn with `rng` from among that digit's first `among`
+ * points (in input order), digits in increasing order: a typical member, as the companion blog
+ * picks them. (The blog writes `ConvexHull(points).points[randint(0, 100)]`; a SciPy hull's
+ * `.points` is the whole input cloud, not the hull's corners.) Each is a real encoded image.
+ */
+export function pickDigitMembers(points: LatentPoints, labels: ArrayLike<number>, rng: () => number, among = 100): DigitMember[] {
+  if (!Number.isInteger(among) || among < 1) throw new Error(`pickDigitMembers: among must be a whole number >= 1, got ${among}.`);
+  const n = checkLabels('pickDigitMembers', points, labels);
+  return [...indicesByDigit(labels, n)].map(([digit, indices]) => {
+    const pool = Math.min(among, indices.length);
+    const index = indices[Math.min(pool - 1, Math.floor(rng() * pool))];
+    return { digit, index, x: points[2 * index], y: points[2 * index + 1] };
   });
 }
 

@@ -1,12 +1,12 @@
 /**
- * Image grids and the latent manifold: the PNG decodes to the expected size, with the expected
+ * Image grids, the three-row code figure and the latent manifold: the PNG decodes to the expected size, with the expected
  * gray levels at known places, digits enlarged by whole blocks (nearest neighbour).
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { createCanvas, loadImage } from 'canvas';
 import { tf } from '../../lib';
-import { gridLayout, imageGrid, latentGridPoints, latentManifoldImage } from '../../lib/viz';
+import { codeFigure, codeFigureLayout, gridLayout, imageGrid, latentGridPoints, latentManifoldImage } from '../../lib/viz';
 
 interface Decoded {
   width: number;
@@ -153,5 +153,59 @@ describe('latentManifoldImage', () => {
   it('names a decoder that returns the wrong number of values', async () => {
     await assert.rejects(latentManifoldImage(() => new Float32Array(10), { box, steps: 2 }),
       /decode returned 10 values for 4 points; expected 3136/);
+  });
+});
+
+describe('codeFigure', () => {
+  // Three columns: image k is all white in column k's own block of rows (k*9..k*9+8), black
+  // elsewhere; its reconstruction is the image turned upside down; code k has one value, at index k.
+  const count = 3;
+  const codeLength = 4;
+  const images = new Float32Array(count * SIDE * SIDE);
+  const rebuilt = new Float32Array(count * SIDE * SIDE);
+  for (let k = 0; k < count; k++) {
+    for (let row = k * 9; row < k * 9 + 9; row++) {
+      images.fill(1, k * SIDE * SIDE + row * SIDE, k * SIDE * SIDE + (row + 1) * SIDE);
+      rebuilt.fill(1, k * SIDE * SIDE + (SIDE - 1 - row) * SIDE, k * SIDE * SIDE + (SIDE - row) * SIDE);
+    }
+  }
+  const codes = [[2, 0, 0, 0], [0, 3, 0, 0], [0, 0, 4, 0]];
+  const options = { captions: ['a', 'b', 'c'], scale: 2 };
+
+  it('lines up one column per image: the image, its stems and its reconstruction share x', async () => {
+    const picture = await decodePng(codeFigure(images, codes, rebuilt, options));
+    const layout = codeFigureLayout(count, codeLength, options);
+    assert.deepEqual([picture.width, picture.height], [layout.width, layout.height]);
+    const cell = SIDE * 2;
+    for (let k = 0; k < count; k++) {
+      const x = layout.columnX(k);
+      assert.ok(picture.blockIs(x, layout.imageY + k * 18, cell, 18, 255), `image ${k}: its white band in column ${k}`);
+      assert.ok(picture.blockIs(x, layout.rebuiltY + cell - (k + 1) * 18, cell, 18, 255), `reconstruction ${k}: its band, upside down`);
+      const bandRows = layout.imageY + ((k + 1) % count) * 18;
+      assert.ok(picture.blockIs(x, bandRows, cell, 18, 0), `image ${k}: black where another image is white`);
+      // Stem k of column k rises above the baseline; the same stem in the other columns does not.
+      for (let other = 0; other < count; other++) {
+        const stemX = layout.stemX(other, k);
+        const levelAboveBaseline = picture.level(stemX, layout.stemY + layout.stemHeight - 12);
+        if (other === k) assert.ok(levelAboveBaseline < 150, `column ${k}: stem ${k} drawn (level ${levelAboveBaseline})`);
+        else assert.ok(levelAboveBaseline > 200, `column ${other}: no stem ${k} (level ${levelAboveBaseline})`);
+      }
+    }
+    // One vertical scale for all: the stem of 4 reaches higher than the stem of 2.
+    const topOf = (k: number) => {
+      for (let y = layout.stemY; y < layout.stemY + layout.stemHeight; y++) if (picture.level(layout.stemX(k, k), y) < 150) return y;
+      return Infinity;
+    };
+    assert.ok(topOf(2) < topOf(1) && topOf(1) < topOf(0), `stem tops ${topOf(0)}, ${topOf(1)}, ${topOf(2)}`);
+  });
+
+  it('takes the codes as a 2-D tensor too, and names mismatched inputs', () => {
+    const codeTensor = tf.tensor2d(codes);
+    assert.deepEqual(codeFigure(images, codeTensor, rebuilt, options), codeFigure(images, codes, rebuilt, options));
+    codeTensor.dispose();
+    assert.throws(() => codeFigure(images, codes.slice(0, 2), rebuilt), /one code and one reconstruction per image; got 3 images, 2 codes and 3 reconstructions/);
+    assert.throws(() => codeFigure(images, [[1], [1, 2], [1]], rebuilt), /codes\[0\] has 1 values, codes\[1\] has 2/);
+    assert.throws(() => codeFigure(images, [[1], [NaN], [1]], rebuilt), /codes\[1\]\[0\] is NaN/);
+    assert.throws(() => codeFigure(images.subarray(1), codes, rebuilt), /codeFigure: images holds 2351 values/);
   });
 });

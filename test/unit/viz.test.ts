@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import {
   autoencoderLossChart, ChartWarningError, compactSvgCoordinates, compileChart, digitCentroids, digitHulls,
-  ganLossChart, latentBox, latentScatterChart, pickHullPoints, randomPointsInBox, renderSvg, stemChart,
+  ganLossChart, latentBox, latentScatterChart, pickDigitMembers, pickHullPoints, randomPointsInBox, renderSvg, stemChart,
   type ChartSpec,
 } from '../../lib/viz';
 import { createRng } from '../../lib/data/random';
@@ -116,8 +116,14 @@ describe('ganLossChart', () => {
   });
 });
 
+/** The tick labels of each axis in a rendered chart, in the order vega draws the axes. */
+function axisLabels(svg: string): string[][] {
+  return [...svg.matchAll(/<g class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g)]
+    .map(([, body]) => [...body.matchAll(/>([^<]+)<\/text>/g)].map((match) => match[1]));
+}
+
 describe('autoencoderLossChart', () => {
-  const epoch = [1, 2, 3, 4, 5, 6];
+  const epoch = [0, 1, 2, 3, 4, 5]; // indices, as trainAutoencoder records them
   const loss = [0.3, 0.2, 0.15, 0.12, 0.11, 0.1];
   const valLoss = [0.31, 0.22, 0.18, 0.16, 0.16, 0.17];
 
@@ -144,6 +150,16 @@ describe('autoencoderLossChart', () => {
     assert.match(svg, />Training accuracy</);
     assert.match(svg, />accuracy</);
     assert.throws(() => autoencoderLossChart({ epoch, loss, valLoss: [1, 2] }), /history\.valLoss has 2 values but history\.epoch has 6/);
+  });
+
+  it('counts epochs from 1, as the printed lines do: the x axis runs 1 to 6, not from 0', async () => {
+    const spec = autoencoderLossChart({ epoch, loss, valLoss }) as unknown as { data: { values: { epoch: number }[] } };
+    assert.deepEqual(spec.data.values.map((row) => row.epoch), [1, 2, 3, 4, 5, 6]);
+    const [xLabels] = axisLabels(await renderChecked(autoencoderLossChart({ epoch, loss, valLoss })));
+    assert.deepEqual(xLabels, ['1', '2', '3', '4', '5', '6']);
+    // One epoch (the smoke profile) still draws, on an axis from 1.
+    const [oneEpoch] = axisLabels(await renderChecked(autoencoderLossChart({ epoch: [0], loss: [0.3], valLoss: [0.4] })));
+    assert.equal(oneEpoch[0], '1');
   });
 });
 
@@ -212,6 +228,25 @@ describe('latent-space geometry', () => {
     const picked = pickHullPoints(points, labels, createRng(9));
     picked.forEach((p, digit) => assert.ok(hulls[digit].vertices.some((v) => v.index === p.index)));
     assert.notDeepEqual(picked.map((p) => p.index), deterministic.map((p) => p.index));
+  });
+
+  it("picks one seeded member of each digit's cloud among its first `among` points, as the blog does", () => {
+    const { points, labels } = clusteredPoints(500, 3);
+    const firstOfDigit = (digit: number, among: number) =>
+      Array.from(labels.keys()).filter((i) => labels[i] === digit).slice(0, among);
+    const picked = pickDigitMembers(points, labels, createRng(11), 20);
+    assert.deepEqual(picked.map((p) => p.digit), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    for (const p of picked) {
+      assert.ok(firstOfDigit(p.digit, 20).includes(p.index), `digit ${p.digit}: index ${p.index} is not among its first 20`);
+      assert.deepEqual([p.x, p.y], [points[2 * p.index], points[2 * p.index + 1]]);
+    }
+    assert.deepEqual(pickDigitMembers(points, labels, createRng(11), 20), picked, 'the same seed picks the same members');
+    // Over many draws every one of the first `among` members comes up, and no later one.
+    const seen = new Set<number>();
+    const rng = createRng(4);
+    for (let draw = 0; draw < 400; draw++) seen.add(pickDigitMembers(points, labels, rng, 5)[0].index);
+    assert.deepEqual([...seen].sort((a, b) => a - b), firstOfDigit(0, 5));
+    assert.throws(() => pickDigitMembers(points, labels, rng, 0), /among must be a whole number >= 1, got 0/);
   });
 
   it('draws random points uniformly inside the bounding box', () => {

@@ -1,0 +1,170 @@
+/**
+ * The three-row code figure of SPEC C: for each image one column, the image on top, its code
+ * drawn as stems (a lollipop plot) in the middle and the reconstruction at the bottom, all in
+ * one PNG so that the columns line up by construction (separate outputs would each be laid out
+ * on their own). The stems of every column share one vertical scale, so heights compare.
+ */
+import { createCanvas } from 'canvas';
+import type { Tensor } from '@tensorflow/tfjs-node';
+import { fitText, imageCount, isTensor, paintImage, pixelValues, toGray, type GridImages, type PixelRange } from './pixels';
+
+/** One code per image: rows of numbers, or a 2-D tensor (read, not disposed). */
+export type CodeRows = readonly ArrayLike<number>[] | Tensor;
+
+export interface CodeFigureOptions {
+  /** One caption above each column, e.g. the digit. Default none. */
+  captions?: string[];
+  /** Titles left of the three rows. Default 'image', 'z-code', 'rebuilt'. */
+  rowTitles?: [string, string, string];
+  /** What image values mean: 'unit' [0, 1] (default), 'tanh' [-1, 1] or 'byte' [0, 255]. */
+  range?: PixelRange;
+  /** Each image pixel becomes a scale x scale block. Default 3 (28 * 3 = 84-pixel columns). */
+  scale?: number;
+  /** Height of the stem row in pixels. Default: one image's height. */
+  stemHeight?: number;
+  /** Side of each square image. Default 28. */
+  imageSize?: number;
+}
+
+/** Where things land in a code figure, in output pixels. */
+export interface CodeFigureLayout {
+  width: number;
+  height: number;
+  /** Side of one enlarged image (imageSize * scale); also the width of a stem panel. */
+  cellSize: number;
+  /** Left edge of column k (the same for all three rows). */
+  columnX(k: number): number;
+  /** Top of the image row, the stem row and the reconstruction row. */
+  imageY: number;
+  stemY: number;
+  rebuiltY: number;
+  stemHeight: number;
+  /** The x of stem j (of `codeLength`) in column k. */
+  stemX(k: number, j: number): number;
+}
+
+const GAP = 4;
+const TITLE_WIDTH = 64;
+const CAPTION_HEIGHT = 18;
+/** Space left free above and below the stems inside their panel. */
+const STEM_PADDING = 4;
+
+export function codeFigureLayout(count: number, codeLength: number, options: CodeFigureOptions = {}): CodeFigureLayout {
+  const scale = options.scale ?? 3;
+  const imageSize = options.imageSize ?? 28;
+  const cellSize = imageSize * scale;
+  const stemHeight = options.stemHeight ?? cellSize;
+  for (const [name, value, min] of [['count', count, 1], ['codeLength', codeLength, 1], ['scale', scale, 1], ['imageSize', imageSize, 1], ['stemHeight', stemHeight, 2 * STEM_PADDING + 2]] as const) {
+    if (!Number.isInteger(value) || value < min) throw new Error(`codeFigure: ${name} must be a whole number >= ${min}, got ${value}.`);
+  }
+  const captionHeight = options.captions?.length ? CAPTION_HEIGHT : 0;
+  const columnX = (k: number) => TITLE_WIDTH + GAP + k * (cellSize + GAP);
+  const imageY = GAP + captionHeight;
+  const stemY = imageY + cellSize + GAP;
+  const rebuiltY = stemY + stemHeight + GAP;
+  return {
+    width: columnX(count),
+    height: rebuiltY + cellSize + GAP,
+    cellSize,
+    columnX,
+    imageY,
+    stemY,
+    rebuiltY,
+    stemHeight,
+    stemX: (k, j) => columnX(k) + Math.floor(((j + 0.5) * cellSize) / codeLength),
+  };
+}
+
+function codeRows(codes: CodeRows): ArrayLike<number>[] {
+  if (!isTensor(codes)) return [...codes];
+  if (codes.rank !== 2) throw new Error(`codeFigure: codes must be a 2-D tensor [images, code length], got shape [${codes.shape.join(', ')}].`);
+  return codes.arraySync() as number[][];
+}
+
+/**
+ * Draws images (top), their codes as stems (middle) and their reconstructions (bottom), one
+ * column per image, and returns PNG bytes.
+ */
+export function codeFigure(images: GridImages, codes: CodeRows, reconstructions: GridImages, options: CodeFigureOptions = {}): Buffer {
+  const imageSize = options.imageSize ?? 28;
+  const gray = toGray(options.range ?? 'unit', 'codeFigure');
+  const imageValues = pixelValues(images);
+  const rebuiltValues = pixelValues(reconstructions);
+  const count = imageCount('codeFigure', 'images', images, imageValues, imageSize, ', or set options.imageSize');
+  const rebuiltCount = imageCount('codeFigure', 'reconstructions', reconstructions, rebuiltValues, imageSize, ', or set options.imageSize');
+  const rows = codeRows(codes);
+  if (rows.length !== count || rebuiltCount !== count) {
+    throw new Error(`codeFigure: give one code and one reconstruction per image; got ${count} images, ${rows.length} codes and ${rebuiltCount} reconstructions.`);
+  }
+  const codeLength = rows[0]?.length ?? 0;
+  let low = 0;
+  let high = 0;
+  rows.forEach((code, k) => {
+    if (code.length !== codeLength) throw new Error(`codeFigure: every code must have the same length; codes[0] has ${codeLength} values, codes[${k}] has ${code.length}.`);
+    for (let j = 0; j < code.length; j++) {
+      if (!Number.isFinite(code[j])) throw new Error(`codeFigure: codes[${k}][${j}] is ${code[j]}; every code value must be a finite number.`);
+      low = Math.min(low, code[j]);
+      high = Math.max(high, code[j]);
+    }
+  });
+  const captions = options.captions ?? [];
+  if (captions.length > count) throw new Error(`codeFigure: options.captions has ${captions.length} captions for ${count} images; give at most one per image.`);
+  const layout = codeFigureLayout(count, codeLength, options);
+
+  const canvas = createCanvas(layout.width, layout.height);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = 'white';
+  ctx.fillRect(0, 0, layout.width, layout.height);
+  const frame = ctx.getImageData(0, 0, layout.width, layout.height);
+  const scale = layout.cellSize / imageSize;
+  for (let k = 0; k < count; k++) {
+    const x = layout.columnX(k);
+    paintImage(imageValues, k, { rgba: frame.data, width: layout.width, x, y: layout.imageY }, imageSize, scale, gray);
+    paintImage(rebuiltValues, k, { rgba: frame.data, width: layout.width, x, y: layout.rebuiltY }, imageSize, scale, gray);
+  }
+  ctx.putImageData(frame, 0, 0);
+
+  // Stems: one shared vertical scale from the lowest value (or 0) to the highest (or 0).
+  const inner = layout.stemHeight - 2 * STEM_PADDING;
+  const span = high - low || 1;
+  const yOf = (value: number) => layout.stemY + STEM_PADDING + Math.round(((high - value) / span) * inner);
+  const baseline = yOf(0);
+  rows.forEach((code, k) => {
+    const x = layout.columnX(k);
+    ctx.fillStyle = '#f2f4f8';
+    ctx.fillRect(x, layout.stemY, layout.cellSize, layout.stemHeight);
+    ctx.fillStyle = '#9aa3ad';
+    ctx.fillRect(x, baseline, layout.cellSize, 1);
+    ctx.fillStyle = '#2f6db0';
+    for (let j = 0; j < codeLength; j++) {
+      const stemX = layout.stemX(k, j);
+      const top = Math.min(baseline, yOf(code[j]));
+      const bottom = Math.max(baseline, yOf(code[j]));
+      ctx.fillRect(stemX, top, 1, bottom - top + 1);
+      if (code[j] !== 0) ctx.fillRect(stemX - 1, yOf(code[j]) - 1, 3, 3);
+    }
+  });
+
+  ctx.fillStyle = '#222';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  captions.forEach((caption, k) => {
+    if (caption) fitText(ctx, caption, layout.columnX(k) + layout.cellSize / 2, GAP + CAPTION_HEIGHT / 2, layout.cellSize, 13);
+  });
+  const [imageTitle, codeTitle, rebuiltTitle] = options.rowTitles ?? ['image', 'z-code', 'rebuilt'];
+  ctx.textAlign = 'right';
+  const titleX = TITLE_WIDTH - 2;
+  fitText(ctx, imageTitle, titleX, layout.imageY + layout.cellSize / 2, TITLE_WIDTH - 4, 12);
+  fitText(ctx, codeTitle, titleX, layout.stemY + layout.stemHeight / 2 - 8, TITLE_WIDTH - 4, 12);
+  // The scale's ends, so a stem's height reads as a number.
+  ctx.fillStyle = '#666';
+  fitText(ctx, formatEnd(high), titleX, layout.stemY + STEM_PADDING + 4, TITLE_WIDTH - 4, 10);
+  fitText(ctx, formatEnd(low), titleX, layout.stemY + layout.stemHeight - STEM_PADDING - 4, TITLE_WIDTH - 4, 10);
+  ctx.fillStyle = '#222';
+  fitText(ctx, rebuiltTitle, titleX, layout.rebuiltY + layout.cellSize / 2, TITLE_WIDTH - 4, 12);
+  return canvas.toBuffer('image/png');
+}
+
+function formatEnd(value: number): string {
+  return value === 0 ? '0' : Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1);
+}

@@ -1,0 +1,95 @@
+/**
+ * Shared by the PNG pictures (grid.ts, codes.ts): reading image values and painting one image
+ * as enlarged gray blocks into an RGBA buffer. Not re-exported by lib/viz: plumbing only.
+ */
+import type { Tensor } from '@tensorflow/tfjs-node';
+import type { CanvasRenderingContext2D } from 'canvas';
+
+/** How stored pixel values map to gray levels: black to white. */
+export type PixelRange =
+  /** [-1, 1], a tanh generator's output. */
+  | 'tanh'
+  /** [0, 1], a sigmoid decoder's output or scaled MNIST. */
+  | 'unit'
+  /** [0, 255], raw MNIST bytes. */
+  | 'byte';
+
+/** n images of imageSize x imageSize values, row by row: a typed array, an array or a tf Tensor. */
+export type GridImages = Float32Array | Uint8Array | number[] | Tensor;
+
+export function isTensor(values: unknown): values is Tensor {
+  return typeof (values as Tensor).dataSync === 'function' && Array.isArray((values as Tensor).shape);
+}
+
+/** The values as a flat array; a Tensor is read (not disposed: it stays the caller's). */
+export function pixelValues(images: GridImages): ArrayLike<number> {
+  return isTensor(images) ? images.dataSync() : images;
+}
+
+/** Maps a stored value to a gray level 0-255; `caller` names the function in the error. */
+export function toGray(range: PixelRange, caller: string): (value: number) => number {
+  const clamp = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+  switch (range) {
+    case 'tanh': return (v) => clamp((v + 1) * 127.5);
+    case 'unit': return (v) => clamp(v * 255);
+    case 'byte': return (v) => clamp(v);
+    default: throw new Error(`${caller}: options.range must be 'tanh', 'unit' or 'byte', got ${String(range)}.`);
+  }
+}
+
+/** Where one image goes: the RGBA buffer of a picture `width` pixels wide, and the top-left corner. */
+export interface PaintTarget {
+  rgba: Uint8ClampedArray;
+  width: number;
+  x: number;
+  y: number;
+}
+
+/**
+ * Paints image `k` of `values` (imageSize x imageSize each) at the target, every source pixel
+ * as a scale x scale block: nearest neighbour by construction, with no smoothing setting to
+ * depend on.
+ */
+export function paintImage(
+  values: ArrayLike<number>, k: number, target: PaintTarget, imageSize: number, scale: number, gray: (value: number) => number,
+): void {
+  const pixelsPerImage = imageSize * imageSize;
+  for (let row = 0; row < imageSize; row++) {
+    for (let col = 0; col < imageSize; col++) {
+      const level = gray(values[k * pixelsPerImage + row * imageSize + col]);
+      for (let dy = 0; dy < scale; dy++) {
+        let offset = ((target.y + row * scale + dy) * target.width + target.x + col * scale) * 4;
+        for (let dx = 0; dx < scale; dx++, offset += 4) {
+          target.rgba[offset] = level;
+          target.rgba[offset + 1] = level;
+          target.rgba[offset + 2] = level;
+          target.rgba[offset + 3] = 255;
+        }
+      }
+    }
+  }
+}
+
+/** Throws unless `values` holds a whole number of imageSize x imageSize images; returns how many. */
+export function imageCount(caller: string, name: string, images: GridImages, values: ArrayLike<number>, imageSize: number, hint: string): number {
+  const pixelsPerImage = imageSize * imageSize;
+  if (values.length % pixelsPerImage !== 0) {
+    const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
+    throw new Error(
+      `${caller}: ${name} holds ${values.length} values${shape}, not a whole number of ${imageSize}x${imageSize} images `
+        + `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values${hint}.`,
+    );
+  }
+  return values.length / pixelsPerImage;
+}
+
+/** Draws `text` centred at (x, y), shrinking the font from `fontSize` (down to 7) until it fits `maxWidth`. */
+export function fitText(ctx: CanvasRenderingContext2D, text: string, x: number, y: number, maxWidth: number, fontSize: number): void {
+  let size = fontSize;
+  ctx.font = `${size}px sans-serif`;
+  while (size > 7 && ctx.measureText(text).width > maxWidth) {
+    size -= 1;
+    ctx.font = `${size}px sans-serif`;
+  }
+  ctx.fillText(text, x, y, maxWidth);
+}
