@@ -144,8 +144,9 @@ describe('inside a (simulated) kernel', () => {
       const newerSpec = autoencoderLossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] });
       const live = new LiveChart({ minIntervalMs: 0 });
       const settled: string[] = [];
-      const older = live.update(olderSpec).then((drawn) => { settled.push('older'); return drawn; });
-      const newer = live.update(newerSpec).then((drawn) => { settled.push('newer'); return drawn; });
+      // Forced updates render the static SVG (plain updates send only the spec, with no wait).
+      const older = live.update(olderSpec, true).then((drawn) => { settled.push('older'); return drawn; });
+      const newer = live.update(newerSpec, true).then((drawn) => { settled.push('newer'); return drawn; });
       assert.deepEqual(await Promise.all([older, newer]), [false, true], 'the older update is dropped, the newer one drawn');
       assert.deepEqual(settled, ['newer', 'older'], 'the race happened: the older update finished last');
       assert.equal(messages.length, 1);
