@@ -117,3 +117,26 @@ describe('every notebook under the smoke profile', () => {
     });
   }
 });
+
+/** The text a notebook printed (stream outputs), cell by cell. */
+function printedText(executedPath: string): string[] {
+  type StreamOutput = { output_type: string; name?: string; text?: string | string[] };
+  return readNotebook(executedPath).cells.map((cell) =>
+    ((cell.outputs ?? []) as StreamOutput[]).filter((output) => output.output_type === 'stream' && output.name === 'stdout')
+      .map((output) => (Array.isArray(output.text) ? output.text.join('') : String(output.text))).join(''));
+}
+
+describe('"seeded" means repeatable', () => {
+  it('01-dcgan run twice with the same seed prints the same losses (freeze check and training)', async () => {
+    const runs: string[][] = [];
+    for (const run of [1, 2]) {
+      const summary = await runNotebooks({ profile: 'smoke', only: ['01-dcgan'], outDir: path.join(REPO_ROOT, 'build', 'test', `repeat-${run}`) });
+      const [result] = summary.notebooks;
+      assert.equal(result.status, 'ok', result.report);
+      runs.push(printedText(result.executedPath));
+    }
+    const losses = runs[0].join('\n').match(/epoch:\d+ d_loss:[\d.]+ g_loss:[\d.]+/g) ?? [];
+    assert.ok(losses.length >= 2, `the run printed its loss lines: ${runs[0].join('\n')}`);
+    assert.deepEqual(runs[1], runs[0]);
+  });
+});

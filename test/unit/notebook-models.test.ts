@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import * as ts from 'typescript';
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import { tf, buildDiscriminator, buildGenerator, summaryTable } from '../../lib';
+import * as lib from '../../lib';
+import { buildDiscriminator, buildGenerator } from '../../lib';
 import { cellTags, sourceText, type Notebook } from '../../lib/notebook/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
@@ -22,9 +23,10 @@ export function buildNotebookModels(notebookFile: string, names: string[]): Reco
   assert.ok(cells.some((cell) => cellTags(cell).includes('model')), `${notebookFile} has no code cell tagged "model"`);
   const source = `${cells.map((cell) => sourceText(cell.source)).join('\n')}\nreturn { ${names.join(', ')} };`;
   const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
-  const silent = { ...console, log: () => undefined };
-  const run = new Function('tf', 'summaryTable', 'console', js) as (...args: unknown[]) => Record<string, LayersModel>;
-  return run(tf, summaryTable, silent);
+  // The cells see what the notebook imports from the library (tf, summaryTable, kernelInitializers...).
+  const scope: Record<string, unknown> = { ...lib, console: { ...console, log: () => undefined } };
+  const run = new Function(...Object.keys(scope), js) as (...args: unknown[]) => Record<string, LayersModel>;
+  return run(...Object.values(scope));
 }
 
 interface LayerShape {
