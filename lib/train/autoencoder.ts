@@ -19,7 +19,7 @@ export interface AutoencoderHistory {
   epoch: number[];
   /** Mean training loss over the epoch's batches (weighted by batch size, like Keras). */
   loss: number[];
-  /** Loss on `validation` after each epoch (empty without validation data). */
+  /** Loss on the validation data after each epoch (empty without validation data). */
   valLoss: number[];
   accuracy?: number[];
   valAccuracy?: number[];
@@ -36,7 +36,12 @@ export interface EpochResult {
 export interface TrainAutoencoderOptions {
   epochs: number;
   batchSize: number;
-  /** Validation inputs (targets are the same tensor unless `validationTarget` is given). */
+  /**
+   * Data to evaluate after each epoch, as Keras's `validation_data` / tfjs's `validationData`:
+   * `[xTest, yTest]`, or one tensor for an autoencoder (its own target).
+   */
+  validationData?: Tensor | [Tensor, Tensor];
+  /** Older names: validation inputs, and their targets when not the inputs. Prefer validationData. */
   validation?: Tensor;
   validationTarget?: Tensor;
   /** Training targets. Default: `x` itself (an autoencoder reconstructs its input). */
@@ -82,6 +87,10 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
   const count = x.shape[0];
   const target = options.target ?? x;
   if (target.shape[0] !== count) throw new Error(`trainAutoencoder: options.target has ${target.shape[0]} samples but x has ${count}.`);
+  if (options.validationData && options.validation) throw new Error('trainAutoencoder: give options.validationData or options.validation (its older name), not both.');
+  const [validationX, validationY] = Array.isArray(options.validationData) ? options.validationData
+    : options.validationData ? [options.validationData, options.validationData]
+      : [options.validation, options.validationTarget ?? options.validation];
   const accIndex = accuracyIndex(model);
   const withAccuracy = accIndex >= 0;
   let seed = options.seed ?? randomSeed();
@@ -135,8 +144,8 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
       }
       const result: EpochResult = { epoch, loss: lossSum / count };
       if (withAccuracy) result.accuracy = accSum / count;
-      if (options.validation) {
-        const valValues = await readScalars(model.evaluate(options.validation, options.validationTarget ?? options.validation, { batchSize: Math.max(options.batchSize, 256) }));
+      if (validationX && validationY) {
+        const valValues = await readScalars(model.evaluate(validationX, validationY, { batchSize: Math.max(options.batchSize, 256) }));
         result.valLoss = valValues[0];
         if (withAccuracy) result.valAccuracy = valValues[accIndex];
         assertFinite(`epoch ${epoch} (validation)`, { val_loss: valValues[0] });

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Sequential, Tensor } from '@tensorflow/tfjs-node';
-import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan } from '../../lib';
+import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan, trainAutoencoder } from '../../lib';
 import { pretendTfjsVersionForTesting, TFJS_VERSION_WRITTEN_FOR } from '../../lib/graph/tfjsInternals';
 
 function maxDifference(a: Tensor[], b: Tensor[]): number {
@@ -111,5 +111,25 @@ describe('compiled(model)', () => {
     }
     assert.equal(compiled(model).engine, 'graph', 'the real version is trusted again');
     model.dispose();
+  });
+
+  it('trainAutoencoder takes validationData as fit does: [x, y], or one tensor for an autoencoder', async () => {
+    const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 3);
+    const xTest = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 4);
+    const run = async (options: Parameters<typeof trainAutoencoder>[2]) => {
+      const model = buildConvAutoencoder({ seed: 9 });
+      try {
+        return (await trainAutoencoder(model, x, options)).valLoss;
+      } finally {
+        model.dispose();
+      }
+    };
+    const base = { epochs: 2, batchSize: 8, seed: 1, progress: false };
+    const pair = await run({ ...base, validationData: [xTest, xTest] });
+    assert.equal(pair.length, 2);
+    assert.deepEqual(await run({ ...base, validationData: xTest }), pair);
+    assert.deepEqual(await run({ ...base, validation: xTest }), pair, 'the older name gives the same numbers');
+    await assert.rejects(run({ ...base, validationData: xTest, validation: xTest }), /give options\.validationData or options\.validation/);
+    tf.dispose([x, xTest]);
   });
 });
