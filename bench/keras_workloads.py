@@ -76,11 +76,12 @@ def run_gan(args, images_u8, fast=False):
     generator = build_generator()
     discriminator = build_discriminator()
     # The book's order: compile D, freeze it, build and compile the combined model.
-    discriminator.compile(loss="binary_crossentropy", optimizer="adam")
+    jit = getattr(args, "jit", False)  # XLA-compiled train steps (jit_compile), for Keras written for speed
+    discriminator.compile(loss="binary_crossentropy", optimizer="adam", jit_compile=jit)
     discriminator.trainable = False
     noise_in = keras.Input((100,))
     gan = keras.Model(noise_in, discriminator(generator(noise_in)))
-    gan.compile(loss="binary_crossentropy", optimizer="adam")
+    gan.compile(loss="binary_crossentropy", optimizer="adam", jit_compile=jit)
     # Keras 3 (unlike the Keras 2 the book was written for) reads `trainable` when a model's
     # train function is first traced, so the book's order would leave D untrained everywhere
     # ("The model does not have any trainable weights"). Toggling around the steps restores the
@@ -191,6 +192,7 @@ def main():
     parser.add_argument("--intra", type=int, required=True)
     parser.add_argument("--inter", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--jit", action="store_true", help="compile the GAN's train steps with XLA (jit_compile=True)")
     args = parser.parse_args()
 
     tf.config.threading.set_intra_op_parallelism_threads(args.intra)
