@@ -234,19 +234,32 @@ describe('trainAutoencoder with the graph engine', () => {
     graph.dispose();
   });
 
-  it('dropout masks follow the seed: the same seed repeats the losses, another changes them', async () => {
-    const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
-    const run = async (seed: number) => {
-      const { model } = buildConvAutoencoder2d({ seed: 2, dropout: true, encoderFilters: [4, 4], encoderStrides: [2, 2], encoderKernels: [3, 3], decoderFilters: [4, 1], decoderStrides: [2, 2], decoderKernels: [3, 3] });
-      const history = await trainAutoencoder(model, x, { epochs: 2, batchSize: 8, seed, progress: false, engine: 'graph' });
-      model.dispose();
-      return history.loss;
-    };
-    const first = await run(1);
-    assert.deepEqual(await run(1), first);
-    assert.notDeepEqual(await run(2), first);
-    x.dispose();
-  });
+  for (const engine of ['graph', 'eager'] as const) {
+    it(`${engine} engine: dropout masks follow the seed: unshuffled, the same seed repeats the losses, another seed and a dropout-free copy change them`, async () => {
+      // shuffle: false, so the seed reaches nothing but the dropout masks.
+      const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
+      const small = { encoderFilters: [4, 4], encoderStrides: [2, 2], encoderKernels: [3, 3], decoderFilters: [4, 1], decoderStrides: [2, 2], decoderKernels: [3, 3] };
+      const start = buildConvAutoencoder2d({ seed: 2, dropout: true, ...small }).model;
+      const startWeights = start.getWeights().map((w) => w.clone());
+      start.dispose();
+      const run = async (seed: number, dropout: boolean) => {
+        const { model } = buildConvAutoencoder2d({ dropout, ...small });
+        model.setWeights(startWeights); // Dropout has no weights: every run starts from the same ones
+        const history = await trainAutoencoder(model, x, { epochs: 2, batchSize: 8, seed, shuffle: false, progress: false, engine });
+        model.optimizer.dispose();
+        model.dispose();
+        return history.loss;
+      };
+      const differ = (a: number[], b: number[]) => a.some((value, i) => Math.abs(value - b[i]) > 1e-6);
+      const first = await run(1, true);
+      assert.deepEqual(await run(1, true), first, 'the same seed, the same masks');
+      const other = await run(2, true);
+      assert.ok(differ(other, first), `seed 2 gave seed 1's losses: ${other.join(', ')}`);
+      const withoutDropout = await run(1, false);
+      assert.ok(differ(withoutDropout, first) && differ(withoutDropout, other), `dropout changed nothing: ${withoutDropout.join(', ')}`);
+      tf.dispose([x, ...startWeights]);
+    });
+  }
 });
 
 describe('the GAN on the graph engine', () => {
