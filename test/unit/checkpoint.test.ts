@@ -1,6 +1,7 @@
 /**
- * Checkpoints: resume reproduces an uninterrupted run, incomplete folders are never loaded,
- * and a training process killed with SIGKILL in the middle of a save resumes cleanly.
+ * Checkpoints: resume reproduces an uninterrupted run bit for bit, incomplete folders and
+ * checkpoints of other models or optimizers are never loaded, and a training process killed with
+ * SIGKILL in the middle of a save resumes cleanly.
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
@@ -9,21 +10,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, describe, it } from 'node:test';
-import type { Tensor4D } from '@tensorflow/tfjs-node';
+import type { LayersModel, Tensor4D } from '@tensorflow/tfjs-node';
 import {
-  createDcgan, DenseAutoencoder, disposeDcgan, findLatestCheckpoint, loadCheckpoint, paramCounts, saveCheckpoint, tf,
+  buildConvAutoencoder, createDcgan, DenseAutoencoder, disposeDcgan, findLatestCheckpoint, loadCheckpoint, paramCounts, saveCheckpoint, tf,
   trainAutoencoder, trainGan, type GanHistory,
 } from '../../lib';
 import { CHILD_BATCH, CHILD_SEED, childImages } from '../fixtures/train-child';
 
-const TOLERANCE = 1e-5;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-test-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
+/** A resumed run repeats the uninterrupted one bit for bit: every loss of every iteration. */
 function assertSameLosses(a: GanHistory, b: GanHistory): void {
   assert.deepEqual(a.iteration, b.iteration);
-  for (const key of ['dLossReal', 'dLossFake', 'gLoss'] as const) {
-    a[key].forEach((value, i) => assert.ok(Math.abs(value - b[key][i]) <= TOLERANCE, `${key}[${i}]: ${value} vs ${b[key][i]}`));
+  for (const key of ['dLoss', 'dLossReal', 'dLossFake', 'gLoss'] as const) {
+    a[key].forEach((value, i) => assert.ok(Object.is(value, b[key][i]), `${key}[${i}]: ${value} vs ${b[key][i]}`));
   }
 }
 
@@ -106,7 +107,47 @@ describe('checkpoints in process', () => {
     const history = await trainAutoencoder(resumed.model, x, { epochs: 4, batchSize: 8, progress: false, checkpoint: { dir, every: 1, resume: true, keep: 3 } });
     resumed.dispose();
     assert.deepEqual(history.epoch, [0, 1, 2, 3]);
-    history.loss.forEach((loss, i) => assert.ok(Math.abs(loss - reference.loss[i]) <= TOLERANCE, `epoch ${i}: ${loss} vs ${reference.loss[i]}`));
+    assert.deepEqual(history.loss, reference.loss, 'the resumed losses are the uninterrupted ones, bit for bit');
+    x.dispose();
+  });
+
+  it('refuses a checkpoint of another architecture or optimizer, naming the difference, and leaves the weights alone', async () => {
+    const dir = path.join(root, 'mismatch');
+    const x = tf.randomUniform([8, 784], 0, 1, 'float32', 6);
+    const saved = new DenseAutoencoder({ zDim: 2, seed: 1 });
+    await trainAutoencoder(saved.model, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
+    saved.dispose();
+    const checkpoint = path.join(dir, 'ckpt-1');
+    const load = (model: LayersModel) => loadCheckpoint(checkpoint, { models: { model }, optimizers: { model: model.optimizer } });
+    const firstKernel = (model: LayersModel) => Array.from(model.weights[0].read().dataSync());
+
+    // 784 -> 3 -> 784: the same four weight tensors, the first of another shape.
+    const wider = new DenseAutoencoder({ zDim: 3, seed: 4 });
+    const widerKernel = firstKernel(wider.model);
+    await assert.rejects(load(wider.model), new RegExp(`^Error: Checkpoint ${checkpoint}: model "model" weight 0 \\(.*\\) has shape \\[784,3\\] but the checkpoint has \\[784,2\\]\\.$`));
+    assert.deepEqual(firstKernel(wider.model), widerKernel, 'the refused checkpoint changed no weight');
+    wider.dispose();
+
+    // Another model altogether: another number of weight tensors.
+    const conv = buildConvAutoencoder({ seed: 1 });
+    await assert.rejects(load(conv), /model "model" has \d+ weight tensors but the checkpoint has 4; it was saved from a different architecture/);
+    assert.notEqual(conv.weights.length, 4);
+    conv.optimizer.dispose();
+    conv.dispose();
+
+    // The same layers compiled with Adam instead of Adadelta.
+    const withAdam = new DenseAutoencoder({ zDim: 2, seed: 1 });
+    withAdam.model.compile({ optimizer: tf.train.adam(0.001), loss: 'binaryCrossentropy' });
+    await assert.rejects(load(withAdam.model), /optimizer "model" was Adadelta but is now Adam\./);
+    withAdam.dispose(); // disposes its optimizer, Adam (the Adadelta it replaced never trained: no state)
+
+    // A folder that is not a checkpoint.
+    const same = new DenseAutoencoder({ zDim: 2, seed: 1 });
+    await assert.rejects(
+      loadCheckpoint(dir, { models: { model: same.model }, optimizers: { model: same.model.optimizer } }),
+      /is incomplete or not a checkpoint \(manifest\.json missing/,
+    );
+    same.dispose();
     x.dispose();
   });
 
