@@ -91,10 +91,11 @@ describe('parameters cell', () => {
 
   it('refuses, before running anything, a run whose --set names no declared parameter', async () => {
     await assert.rejects(
-      runNotebooks({ notebooksDir: FIXTURES, outDir: path.join(scratch, 'never'), only: ['ok-params'], set: ['iterations=5'] }),
-      /--set iterations=\.\.\.: unknown parameter "iterations"; .*ok-params\.ipynb: count, label, fixed/,
+      runNotebooks({ notebooksDir: FIXTURES, outDir: path.join(scratch, 'never'), only: ['failing-cell', 'ok-params'], set: ['iterations=5'] }),
+      /--set iterations=\.\.\.: unknown parameter "iterations"; .*failing-cell\.ipynb: limit; ok-params\.ipynb: count, label, fixed/,
     );
-    assert.equal(fs.existsSync(path.join(scratch, 'never', 'summary.json')), false);
+    // Every notebook that runs is written there, failed ones too: no folder, nothing ran.
+    assert.equal(fs.existsSync(path.join(scratch, 'never')), false);
   });
 
   it('refuses a notebook without exactly one parameters cell', () => {
