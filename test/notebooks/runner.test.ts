@@ -182,80 +182,6 @@ describe('bad options stop the run before any notebook executes, and nothing is 
   });
 });
 
-describe('runner on fixture notebooks (smoke profile)', () => {
-  let summary: RunSummary;
-  const outDir = path.join(scratch, 'smoke');
-  const progress: string[] = [];
-
-  before(async () => {
-    summary = await runNotebooks({
-      notebooksDir: FIXTURES,
-      profile: 'smoke',
-      only: ['ok-params', 'failing-cell'],
-      // The second override injects a cell into failing-cell.ipynb, which shifts its cell numbers.
-      set: ['label=from-cli', 'failing-cell.ipynb:limit=6'],
-      outDir,
-      log: (line) => progress.push(line),
-    });
-  });
-
-  const result = (name: string) => {
-    const found = summary.notebooks.find((entry) => entry.name === name);
-    assert.ok(found, `${name} missing from the summary`);
-    return found;
-  };
-
-  it('runs the selected notebooks in name order and writes summary.json with one row each', () => {
-    assert.deepEqual(summary.notebooks.map((entry) => entry.name), ['failing-cell.ipynb', 'ok-params.ipynb']);
-    assert.equal(summary.ok, false);
-    assert.equal(summary.cellTimeoutSeconds, 30, "the smoke profile's per-cell limit in the fixtures' profiles.json");
-    const written = JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')) as RunSummary;
-    assert.deepEqual(written.notebooks.map((entry) => [entry.name, entry.status]), [
-      ['failing-cell.ipynb', 'error'],
-      ['ok-params.ipynb', 'ok'],
-    ]);
-    const table = formatSummaryTable(summary);
-    assert.match(table, /^notebook\s+seconds\s+status/);
-    assert.match(table, /ok-params\.ipynb\s+\d+\.\d\s+ok/);
-    assert.match(table, /failing-cell\.ipynb\s+\d+\.\d\s+error at cell 5: RangeError: limit 6 is above 3/);
-  });
-
-  it('injects profile and --set overrides as a tagged cell after the parameters cell, which changes the result', () => {
-    const executed = readNotebook(result('ok-params.ipynb').executedPath);
-    const parametersIndex = executed.cells.findIndex((cell) => cell.metadata.tags?.includes('parameters'));
-    const injected = executed.cells[parametersIndex + 1];
-    assert.deepEqual(injected.metadata.tags, [INJECTED_TAG]);
-    assert.match(sourceText(injected.source), /^\s*count = 4;$/m);
-    assert.match(sourceText(injected.source), /^\s*label = "from-cli";$/m);
-    // The assignments sit in a block, so tslab prints no stray value under the cell.
-    assert.deepEqual(injected.outputs, []);
-    // Declared: count = 3, label = 'base'; fixed = 10. The run used the overrides.
-    assert.match(stdoutOf(executed), /result=40 label=from-cli/);
-    assert.ok(progress.some((line) => /ok-params\.ipynb: injected after cell 2: count = 4 \(profile smoke\), label = "from-cli" \(--set\)/.test(line)), progress.join('\n'));
-    // The committed fixture is untouched.
-    assert.equal(readNotebook(path.join(FIXTURES, 'ok-params.ipynb')).cells.length, executed.cells.length - 1);
-  });
-
-  it('reports a failing cell with the notebook, its number in the executed copy and in the committed notebook, and the error text', () => {
-    const failed = result('failing-cell.ipynb');
-    assert.equal(failed.status, 'error');
-    // Committed: markdown, parameters, function, `checkLimit(limit);` (cell 4). The injected
-    // cell after the parameters makes it cell 5 of the executed copy.
-    assert.equal(failed.cell, 5);
-    assert.equal(failed.sourceCell, 4);
-    assert.equal(failed.headline, 'RangeError: limit 6 is above 3');
-    assert.match(
-      failed.report ?? '',
-      /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/fixtures\/notebooks\/failing-cell\.ipynb\), which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
-    );
-    const executed = readNotebook(failed.executedPath);
-    assert.equal(sourceText(executed.cells[4].source), 'checkLimit(limit);', 'cell 5 of the executed copy is the one named');
-    // The executed copy stops there: the cell after it never ran.
-    assert.doesNotMatch(stdoutOf(executed), /never reached/);
-    assert.ok(fs.existsSync(failed.htmlPath));
-  });
-});
-
 describe('dead kernels: process.exit, a native crash, the out-of-memory killer', () => {
   // Copies of kernel-dies.ipynb, each dying its own way through its exitCode parameter.
   const notebooksDir = path.join(scratch, 'dead-notebooks');
@@ -304,38 +230,86 @@ describe('dead kernels: process.exit, a native crash, the out-of-memory killer',
 describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (bad options)', () => {
   const fixtures = path.relative(REPO_ROOT, FIXTURES);
 
-  describe('exit code 1: a cell over the per-cell limit (full profile, --timeout 4)', () => {
+  describe('exit code 1: fixture notebooks under the smoke profile, with --set and --timeout 4', () => {
     let cli: CliResult;
     let summary: RunSummary;
-    const outDir = path.join(scratch, 'limits');
+    const outDir = path.join(scratch, 'smoke');
     before(async () => {
-      cli = await runCli(['--notebooks', fixtures, '--profile', 'full', '--only', 'slow-cell', '--only=ok-params', '--timeout', '4', '--out', outDir]);
+      cli = await runCli([
+        '--notebooks', fixtures, '--profile', 'smoke', '--only', 'ok-params', '--only=failing-cell', '--only', 'slow-cell',
+        // The second override injects a cell into failing-cell.ipynb, which shifts its cell numbers.
+        '--set', 'label=from-cli', '--set', 'failing-cell.ipynb:limit=6', '--timeout', '4', '--out', outDir,
+      ]);
       summary = JSON.parse(fs.readFileSync(path.join(outDir, 'summary.json'), 'utf8')) as RunSummary;
     });
 
-    it('exits with 1 and names the failure on stderr', () => {
+    const result = (name: string) => {
+      const found = summary.notebooks.find((entry) => entry.name === name);
+      assert.ok(found, `${name} missing from the summary`);
+      return found;
+    };
+
+    it('runs the selected notebooks in name order, writes summary.json with one row each, and exits with 1 naming the failures', () => {
       assert.equal(cli.code, 1, cli.stderr);
-      assert.match(cli.stderr, /\[notebooks\] FAILED:\nslow-cell\.ipynb: cell 2/);
+      assert.deepEqual(summary.notebooks.map((entry) => [entry.name, entry.status]), [
+        ['failing-cell.ipynb', 'error'],
+        ['ok-params.ipynb', 'ok'],
+        ['slow-cell.ipynb', 'timeout'],
+      ]);
+      assert.equal(summary.ok, false);
+      assert.equal(summary.cellTimeoutSeconds, 4, "--timeout wins over the smoke profile's 30 s");
+      assert.match(formatSummaryTable(summary), /^notebook\s+seconds\s+status/);
+      assert.match(cli.stdout, /ok-params\.ipynb\s+\d+\.\d\s+ok/);
+      assert.match(cli.stdout, /failing-cell\.ipynb\s+\d+\.\d\s+error at cell 5: RangeError: limit 6 is above 3/);
       assert.match(cli.stdout, /slow-cell\.ipynb\s+\d+\.\d\s+timeout at cell 2/);
-      assert.equal(summary.cellTimeoutSeconds, 4, '--timeout wins over the profile');
+      assert.match(cli.stderr, /\[notebooks\] FAILED:\nfailing-cell\.ipynb: cell 5 [\s\S]*\nslow-cell\.ipynb: cell 2/);
     });
 
-    it('reports a cell over the per-cell limit as a timeout naming the cell', () => {
-      const slow = summary.notebooks.find((entry) => entry.name === 'slow-cell.ipynb')!;
+    it('injects profile and --set overrides as a tagged cell after the parameters cell, which changes the result', () => {
+      const executed = readNotebook(result('ok-params.ipynb').executedPath);
+      const parametersIndex = executed.cells.findIndex((cell) => cell.metadata.tags?.includes('parameters'));
+      const injected = executed.cells[parametersIndex + 1];
+      assert.deepEqual(injected.metadata.tags, [INJECTED_TAG]);
+      assert.match(sourceText(injected.source), /^\s*count = 4;$/m);
+      assert.match(sourceText(injected.source), /^\s*label = "from-cli";$/m);
+      // The assignments sit in a block, so tslab prints no stray value under the cell.
+      assert.deepEqual(injected.outputs, []);
+      // Declared: count = 3, label = 'base'; fixed = 10. The run used the overrides.
+      assert.match(stdoutOf(executed), /result=40 label=from-cli/);
+      assert.match(cli.stdout, /\[notebooks\] ok-params\.ipynb: injected after cell 2: count = 4 \(profile smoke\), label = "from-cli" \(--set\)/);
+      // The committed fixture is untouched.
+      assert.equal(readNotebook(path.join(FIXTURES, 'ok-params.ipynb')).cells.length, executed.cells.length - 1);
+    });
+
+    it('reports a failing cell with the notebook, its number in the executed copy and in the committed notebook, and the error text', () => {
+      const failed = result('failing-cell.ipynb');
+      assert.equal(failed.status, 'error');
+      // Committed: markdown, parameters, function, `checkLimit(limit);` (cell 4). The injected
+      // cell after the parameters makes it cell 5 of the executed copy.
+      assert.equal(failed.cell, 5);
+      assert.equal(failed.sourceCell, 4);
+      assert.equal(failed.headline, 'RangeError: limit 6 is above 3');
+      assert.match(
+        failed.report ?? '',
+        /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/fixtures\/notebooks\/failing-cell\.ipynb\), which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
+      );
+      const executed = readNotebook(failed.executedPath);
+      assert.equal(sourceText(executed.cells[4].source), 'checkLimit(limit);', 'cell 5 of the executed copy is the one named');
+      // The executed copy stops there: the cell after it never ran.
+      assert.doesNotMatch(stdoutOf(executed), /never reached/);
+      assert.ok(fs.existsSync(failed.htmlPath));
+    });
+
+    it('reports a cell over the per-cell limit as a timeout naming the cell; a notebook without overrides gets no injected cell', () => {
+      const slow = result('slow-cell.ipynb');
       assert.equal(slow.status, 'timeout');
       assert.equal(slow.cell, 2);
       assert.match(slow.report ?? '', /slow-cell\.ipynb: cell 2, which starts `\/\/ Busy-waits.*` timed out: .*per-cell limit of 4 s/);
-      // The cell busy-waits 60 s; the limit stopped it.
+      // The cell busy-waits its declared 60 s; the limit stopped it.
       const seconds = slow.failure?.cellSeconds;
       assert.ok(seconds !== undefined && seconds >= 4 && seconds < 20, `the timeout came ${seconds} s after the cell started`);
-    });
-
-    it('injects nothing without overrides, so the declared values run', () => {
-      const plain = summary.notebooks.find((entry) => entry.name === 'ok-params.ipynb')!;
-      assert.equal(plain.status, 'ok');
-      const executed = readNotebook(plain.executedPath);
+      const executed = readNotebook(slow.executedPath);
       assert.equal(executed.cells.some((cell) => cell.metadata.tags?.includes(INJECTED_TAG)), false);
-      assert.match(stdoutOf(executed), /result=30 label=base/);
     });
   });
 
