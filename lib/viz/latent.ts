@@ -17,7 +17,7 @@ export interface LatentPoint {
   y: number;
 }
 
-/** A labelled marker drawn over the scatter, e.g. a hull point or a random point. */
+/** A labelled marker drawn over the scatter, e.g. a digit's member or a random point. */
 export interface LatentMarker extends LatentPoint {
   label: string;
 }
@@ -150,8 +150,9 @@ function distinctVertices(pairs: [number, number][], indices: number[]): HullVer
 
 /**
  * One vertex of each digit's hull: chosen with `rng` when given, otherwise the vertex farthest
- * from the digit's centroid (deterministic). Each is a real encoded image, so decoding it
- * should give a picture of that digit.
+ * from the digit's centroid (deterministic). Each is a real encoded image, but an extreme one:
+ * where the corner lies among other digits' clouds it can decode as another digit. For a
+ * typical member, as the companion blog decodes, see pickDigitMembers.
  */
 export function pickHullPoints(points: LatentPoints, labels: ArrayLike<number>, rng?: () => number): HullPoint[] {
   const centroids = new Map(digitCentroids(points, labels).map((c) => [c.digit, c]));
@@ -215,7 +216,7 @@ export interface LatentScatterData {
   points: LatentPoints;
   /** The digit of each point. */
   labels: ArrayLike<number>;
-  /** Labelled points drawn on top (hull points, random points). Default none. */
+  /** Labelled points drawn on top (digit members, random points). Default none. */
   markers?: LatentMarker[];
 }
 
