@@ -102,6 +102,7 @@ describe('saved models', () => {
     saveDir = await saveTrainedModels({
       notebook: 'demo', root, models: { encoder: models.encoder, decoder: models.decoder },
       settings: SETTINGS, dataSource: DATA, finalLosses: { loss: 0.0421, val_loss: 0.0433 },
+      extras: { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421], accuracy: undefined } },
     });
     models.model.optimizer?.dispose();
     dispose(models);
@@ -141,6 +142,7 @@ describe('saved models', () => {
     assert.deepEqual(predict(fresh.model, probe), expected.whole, 'the model built from both shares the loaded weights');
     assert.equal(loaded.dir, saveDir);
     assert.equal(loaded.manifest.finalLosses.loss, 0.0421);
+    assert.deepEqual(loaded.manifest.extras, { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421] } }, 'extras come back, undefined properties left out');
     dispose(fresh);
   });
 
@@ -209,7 +211,9 @@ describe('saved models', () => {
     assert.deepEqual(fs.readdirSync(path.join(copyRoot, 'demo')).sort(), ['encoder', 'manifest.json']);
     await assert.rejects(saveTrainedModels({ notebook: '../escape', root: copyRoot, models: { encoder: models.encoder }, settings: {}, dataSource: DATA }), /notebook must be a plain name/);
     await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { 'a/b': models.encoder }, settings: {}, dataSource: DATA }), /cannot be a folder name/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { rate: Number.NaN }, dataSource: DATA }), /settings\.rate is not plain JSON/);
+    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { rate: Number.NaN }, dataSource: DATA }), /settings\.rate \(NaN\) is not plain JSON/);
+    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { config: { filters: [1, undefined] } }, dataSource: DATA }), /settings\.config\.filters\[1\] \(undefined\) is not plain JSON/);
+    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: {}, extras: { when: new Date() }, dataSource: DATA }), /extras\.when \(a Date object\) is not plain JSON/);
     await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: {}, dataSource: DATA, finalLosses: { loss: Infinity } }), /finalLosses\.loss must be a finite number/);
     assert.deepEqual(fs.readdirSync(copyRoot), ['demo']);
     dispose(models);
