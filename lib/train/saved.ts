@@ -443,3 +443,63 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
   }
   return { dir, manifest };
 }
+
+export interface TrainOrLoadOptions<H extends object> {
+  notebook: string;
+  /** true: load the saved models (and the history saved with them) instead of training. */
+  reuse: boolean;
+  models: Record<string, LayersModel>;
+  /** What training depends on; loading insists on the same values. */
+  settings: Record<string, unknown>;
+  dataSource: string;
+  /** Trains the models and resolves with the history (plain JSON: arrays of numbers and the like). */
+  train: () => Promise<H>;
+  /**
+   * The final losses for the manifest. Default: the last value of every numeric array in the
+   * history except the step counters `epoch` and `iteration` (loss, valLoss, dLoss, gLoss, ...).
+   */
+  finalLosses?: (history: H) => Record<string, number>;
+  /** Parent folder of the notebook's folder. Default savedModelsRoot(). */
+  root?: string;
+  /** Receives the one line saying what was saved or loaded. Default console.log. */
+  log?: (line: string) => void;
+}
+
+/** The last finite value of each numeric array field but the step counters. */
+function lastValues(history: object): Record<string, number> {
+  const losses: Record<string, number> = {};
+  for (const [name, values] of Object.entries(history)) {
+    if (name === 'epoch' || name === 'iteration' || !Array.isArray(values) || values.length === 0) continue;
+    const last = values[values.length - 1];
+    if (typeof last === 'number' && Number.isFinite(last)) losses[name] = last;
+  }
+  return losses;
+}
+
+/**
+ * The `reuseTrained` switch of a chapter in one call: with `reuse`, loads the saved models into
+ * `models` (loadTrainedModels: all checks, clear errors) and resolves with the history saved
+ * beside them; otherwise runs `train`, saves the models with its history (saveTrainedModels)
+ * and resolves with that history. Either way later cells get the same history to draw.
+ */
+export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<H>): Promise<H> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { notebook, models, settings, dataSource, root } = options;
+  if (options.reuse) {
+    const loaded = await loadTrainedModels({ notebook, models, settings, dataSource, root });
+    const history = loaded.manifest.extras.history;
+    if (history === undefined || history === null || typeof history !== 'object') {
+      throw new SavedModelsError(`Saved models of ${notebook}: ${shown(path.join(loaded.dir, 'manifest.json'))} holds no training history (extras.history).\nTo fix it, run ${notebook} with reuseTrained = false to train and save them again.`);
+    }
+    log(`loaded ${Object.keys(models).join(' and ')} from ${shown(loaded.dir)} (trained ${loaded.manifest.savedAt}) instead of training`);
+    return history as unknown as H; // written by trainOrLoad from a history of this type
+  }
+  const history = await options.train();
+  const dir = await saveTrainedModels({
+    notebook, models, settings, dataSource, root,
+    finalLosses: (options.finalLosses ?? lastValues)(history),
+    extras: { history: history },
+  });
+  log(`saved ${Object.keys(models).join(' and ')} to ${shown(dir)} (reuseTrained = true loads them next time)`);
+  return history;
+}
