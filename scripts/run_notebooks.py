@@ -17,6 +17,11 @@ kernels, whose own chatter would otherwise corrupt the protocol):
 Failures carry the 0-based cell index in the executed notebook, the error text and cellSeconds
 (from that cell's start until the failure was noticed); the runner turns them into sentences.
 Every notebook is written out, failed ones too, so the executed copy shows where it stopped.
+"notes" (absent when none) are warnings about the export.
+
+The HTML is offline: the template in scripts/nbconvert/offline/ leaves out every script nbconvert
+would fetch from a CDN, and pages with interactive charts get vega and vega-lite inlined from the
+files the plan names in "offlineScripts" (from the project's node_modules).
 """
 import asyncio
 import json
@@ -33,6 +38,10 @@ from nbclient.util import ensure_async
 from nbconvert import HTMLExporter
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nbconvert")
+VEGA_LITE_MIME = "application/vnd.vegalite.v5+json"
+# TeX the way Jupyter markdown writes it: $...$, $$...$$, \(...\), \[...\], \begin{...}.
+TEX_MATH = re.compile(r"(?<![\\$])\$\$?[^$\s][^$]*?\$|\\\(|\\\[|\\begin\{")
 
 
 def strip_ansi(text):
@@ -169,6 +178,54 @@ async def execute(nb, item, plan):
     return status, failure
 
 
+class OfflineScripts:
+    """The scripts an interactive chart needs in the page, read once, on first use."""
+
+    def __init__(self, paths):
+        self.paths = list(paths)
+        self._texts = None
+        self.problem = None
+
+    def texts(self):
+        if self._texts is None:
+            self._texts = []
+            try:
+                for path in self.paths:
+                    with open(path, encoding="utf-8") as handle:
+                        # An inline script ends at the first "</script"; in JavaScript "<\/" means the same.
+                        self._texts.append(handle.read().replace("</script", "<\\/script"))
+            except OSError as error:
+                self.problem = f"cannot read {error.filename} ({error.strerror}); run `npm run setup`"
+                self._texts = []
+            if not self.paths:
+                self.problem = "the plan names no offlineScripts"
+        return self._texts
+
+
+def has_interactive_chart(nb):
+    """True when an output carries a vega-lite spec that asks to stay interactive in the export."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            spec = output.get("data", {}).get(VEGA_LITE_MIME)
+            if isinstance(spec, dict) and spec.get("usermeta", {}).get("htmlExport") == "interactive" \
+                    and "image/svg+xml" in output.get("data", {}):
+                return True
+    return False
+
+
+def export_notes(nb, interactive, offline_scripts):
+    """Warnings about the offline page: TeX it cannot typeset, charts that stayed static."""
+    notes = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown" and TEX_MATH.search(cell.source):
+            notes.append(
+                f"markdown cell {index + 1} has TeX math; the offline page carries no MathJax, so it shows the TeX source"
+            )
+    if interactive and offline_scripts.problem:
+        notes.append(f"interactive charts stay static in the page: {offline_scripts.problem}")
+    return notes
+
+
 def main():
     plan = json.load(sys.stdin)
     events = os.fdopen(3, "w", buffering=1)
@@ -176,7 +233,8 @@ def main():
     def emit(**event):
         events.write(json.dumps(event) + "\n")
 
-    exporter = HTMLExporter(template_name="lab", embed_images=True)
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[TEMPLATES], embed_images=True)
+    offline_scripts = OfflineScripts(plan.get("offlineScripts", []))
     for item in plan["notebooks"]:
         emit(event="start", name=item["name"])
         started = time.monotonic()
@@ -184,9 +242,15 @@ def main():
         status, failure = asyncio.run(execute(nb, item, plan))
         seconds = time.monotonic() - started
         write_atomically(item["executedPath"], nbformat.writes(nb))
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": item["name"].removesuffix(".ipynb")}})
+        interactive = has_interactive_chart(nb)
+        resources = {
+            "metadata": {"name": item["name"].removesuffix(".ipynb")},
+            "offline": {"scripts": offline_scripts.texts() if interactive else []},
+        }
+        body, _ = exporter.from_notebook_node(nb, resources=resources)
         write_atomically(item["htmlPath"], body)
-        emit(event="done", name=item["name"], seconds=round(seconds, 3), status=status, failure=failure)
+        notes = export_notes(nb, interactive, offline_scripts)
+        emit(event="done", name=item["name"], seconds=round(seconds, 3), status=status, failure=failure, **({"notes": notes} if notes else {}))
     events.close()
 
 

@@ -9,7 +9,9 @@
  *   - nbconvert's HTML exporter takes the first type of its display_data_priority it finds
  *     (application/javascript, text/html, text/markdown, image/svg+xml, ..., text/plain) and
  *     ignores vega-lite, so the exported page shows the static SVG, no JavaScript needed.
- *     The bundle therefore holds no text/html, which would win over the SVG there.
+ *     The bundle therefore holds no text/html, which would win over the SVG there. (The
+ *     project's export template, scripts/nbconvert/offline/, draws charts whose spec says
+ *     usermeta.htmlExport = 'interactive' live over that SVG, with vega inlined.)
  *
  * Outside a kernel (scripts, tests) the show* functions and LiveChart draw nothing, so
  * the same code runs everywhere; save* functions write files in either case.

@@ -24,12 +24,19 @@ export interface HeadlessBrowser {
   close(): Promise<void>;
 }
 
-export async function openHeadlessChromium(viewport = { width: 1000, height: 900 }): Promise<HeadlessBrowser> {
+export interface HeadlessChromiumOptions {
+  /** false: pages run no scripts (what a reader with JavaScript off sees). Default true. */
+  javaScriptEnabled?: boolean;
+}
+
+export async function openHeadlessChromium(viewport = { width: 1000, height: 900 }, options: HeadlessChromiumOptions = {}): Promise<HeadlessBrowser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: install it with \`bash scripts/setup.sh --browser\` (Debian package chromium).`);
   }
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport });
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, javaScriptEnabled: options.javaScriptEnabled ?? true,
+  });
   const blocked: string[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();

@@ -4,7 +4,9 @@
  * from a profile and the command line, written as executed .ipynb plus standalone HTML.
  *
  * This side plans (profiles, parameter checks, injection) and reports; the Python side only
- * executes and exports. They talk over a pipe: the plan as JSON on stdin, one JSON event line
+ * executes and exports. The HTML pages are offline (no CDN scripts; see
+ * scripts/nbconvert/offline/): interactive charts get vega and vega-lite inlined from the files
+ * named here, OFFLINE_SCRIPTS, resolved in this project's node_modules. They talk over a pipe: the plan as JSON on stdin, one JSON event line
  * per notebook on file descriptor 3.
  */
 import { spawn } from 'child_process';
@@ -23,6 +25,20 @@ import { loadProfiles } from './profiles';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const KERNEL_NAME = 'tslab';
+
+/** What an exported page with an interactive chart carries inline (UMD builds: they define globals vega and vegaLite). */
+export const OFFLINE_SCRIPTS = ['vega/build/vega.min.js', 'vega-lite/build/vega-lite.min.js'];
+
+/** The installed files of OFFLINE_SCRIPTS; throws naming the one that is missing. */
+export function offlineScriptPaths(): string[] {
+  return OFFLINE_SCRIPTS.map((script) => {
+    try {
+      return require.resolve(script, { paths: [REPO_ROOT] });
+    } catch {
+      throw new Error(`${script} is not installed in ${path.join(REPO_ROOT, 'node_modules')}; exported pages need it for interactive charts. Run \`npm run setup\`.`);
+    }
+  });
+}
 
 export interface RunOptions {
   /** Folder of the notebooks; the kernel runs there, so `import ... from '../lib'` works. Default: notebooks/. */
@@ -43,6 +59,13 @@ export interface RunOptions {
   outDir?: string;
   /** Python with nbclient and nbconvert. Default: .venv/bin/python. */
   python?: string;
+  /**
+   * Where the notebooks save and look for trained models (saveTrainedModels): passed to the
+   * kernels as GAN_NOTEBOOKS_MODELS_DIR. Default: build/models-<profile> for every profile but
+   * "full", so a smoke run never replaces the models of a full run; the library's own default,
+   * build/models, for "full".
+   */
+  modelsDir?: string;
   /** Receives progress lines (what was injected, start, finish). Default: none, nothing printed. */
   log?: (line: string) => void;
   /** Receives what the kernels and the executor write to stdout/stderr. Default: kept for errors only. */
@@ -83,6 +106,8 @@ export interface NotebookResult {
   /** A paragraph naming notebook, cell and error text (absent when ok). */
   report?: string;
   failure?: ExecutorFailure;
+  /** Warnings about the exported page, e.g. TeX math it cannot typeset offline (absent when none). */
+  notes?: string[];
 }
 
 export interface RunSummary {
@@ -297,6 +322,7 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
   }
   const plan = {
     kernelName: KERNEL_NAME,
+    offlineScripts: offlineScriptPaths(),
     cellTimeoutSeconds,
     startupTimeoutSeconds: options.startupTimeoutSeconds ?? 60,
     notebooks: planned.map((entry) => ({
@@ -311,10 +337,14 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
   const started = Date.now();
   const results: NotebookResult[] = [];
   const byName = new Map(planned.map((entry) => [entry.name, entry]));
+  const modelsDir = options.modelsDir ?? (profile === 'full' ? undefined : path.join(REPO_ROOT, 'build', `models-${profile}`));
   const child = spawn(python, [path.join(REPO_ROOT, 'scripts', 'run_notebooks.py')], {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-    env: { ...process.env, JUPYTER_PREFER_ENV_PATH: '1', PYTHONUNBUFFERED: '1' },
+    env: {
+      ...process.env, JUPYTER_PREFER_ENV_PATH: '1', PYTHONUNBUFFERED: '1',
+      ...(modelsDir ? { GAN_NOTEBOOKS_MODELS_DIR: path.resolve(modelsDir) } : {}),
+    },
   });
   let outputTail = '';
   const keep = (chunk: Buffer) => {
@@ -333,7 +363,7 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
       if (!line.trim()) continue;
-      const event = JSON.parse(line) as { event: string; name: string; seconds?: number; status?: NotebookStatus; failure?: ExecutorFailure | null };
+      const event = JSON.parse(line) as { event: string; name: string; seconds?: number; status?: NotebookStatus; failure?: ExecutorFailure | null; notes?: string[] };
       const entry = byName.get(event.name);
       if (!entry) continue;
       if (event.event === 'start') {
@@ -349,9 +379,11 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
         executedPath: entry.executedPath,
         htmlPath: entry.htmlPath,
         ...(event.failure ? describeFailure(entry, status, event.failure, cellTimeoutSeconds) : {}),
+        ...(event.notes?.length ? { notes: event.notes } : {}),
       };
       results.push(result);
       log(`${entry.name}: ${status === 'ok' ? 'ok' : status} in ${result.seconds.toFixed(1)} s` + (result.report ? `\n${result.report}` : ''));
+      for (const note of result.notes ?? []) log(`${entry.name}: note: ${note}`);
     }
   });
   const exitCode = await new Promise<number | null>((resolve, reject) => {

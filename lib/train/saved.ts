@@ -37,7 +37,7 @@ export function savedModelsRoot(): string {
   return fromEnvironment ? path.resolve(fromEnvironment) : path.join(REPO_ROOT, 'build', 'models');
 }
 
-/** JSON values: what settings may hold (they are written to and compared from the manifest). */
+/** JSON values: what settings and extras hold once written to the manifest. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** One layer as the manifest records it; names are left out (tfjs numbers them per process). */
@@ -61,6 +61,8 @@ export interface SavedModelsManifest {
   settings: Record<string, JsonValue>;
   dataSource: string;
   finalLosses: Record<string, number>;
+  /** Whatever else the notebook kept (e.g. the loss history, to redraw its chart without training). */
+  extras: Record<string, JsonValue>;
   models: Record<string, ModelFingerprint>;
 }
 
@@ -69,12 +71,17 @@ export interface SaveTrainedModelsOptions {
   notebook: string;
   /** The models to keep, by name (each becomes a subfolder). */
   models: Record<string, LayersModel>;
-  /** What they were trained with; a later load must ask for the same. */
-  settings: Record<string, JsonValue>;
+  /**
+   * What they were trained with, as plain JSON values (finite numbers, strings, booleans, null,
+   * arrays and plain objects of them); a later load must ask for the same.
+   */
+  settings: Record<string, unknown>;
   /** Where the training data came from, e.g. 'MNIST embedded test set, 8,000 train images'. */
   dataSource: string;
   /** The last losses, e.g. { loss: 0.041, val_loss: 0.043 }. */
   finalLosses?: Record<string, number>;
+  /** Anything else to keep, as plain JSON, e.g. { history: history } for the loss chart. Default none. */
+  extras?: Record<string, unknown>;
   /** Parent folder of the notebook's folder. Default savedModelsRoot(). */
   root?: string;
 }
@@ -88,7 +95,7 @@ export interface LoadTrainedModelsOptions {
    */
   models: Record<string, LayersModel>;
   /** The settings now; every one must equal the saved value (and no saved one may be missing). */
-  settings: Record<string, JsonValue>;
+  settings: Record<string, unknown>;
   /** If given, must equal the saved data source. */
   dataSource?: string;
   /** Parent folder of the notebook's folder. Default savedModelsRoot(). */
@@ -186,24 +193,43 @@ function settingsDifferences(saved: Record<string, JsonValue>, now: Record<strin
     });
 }
 
-/** Written to JSON and read back unchanged: finite numbers, strings, booleans, null, arrays and plain objects of them. */
-function isPlainJson(value: unknown): value is JsonValue {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every(isPlainJson);
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).every(isPlainJson);
-  return false;
+/**
+ * Where `value` stops being plain JSON (a value JSON writes and reads back unchanged: finite
+ * numbers, strings, booleans, null, arrays and plain objects of them), as a path such as
+ * "config.filters[2]"; undefined when it is plain. Object properties that are undefined are
+ * allowed only with `skipUndefined` (JSON leaves them out).
+ */
+function jsonProblem(value: unknown, where: string, skipUndefined: boolean): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${where} (${value})`;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const problem = jsonProblem(item, `${where}[${i}]`, skipUndefined);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (item === undefined && skipUndefined) continue;
+      const problem = jsonProblem(item, `${where}.${key}`, skipUndefined);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  return `${where} (${value === undefined ? 'undefined' : typeof value === 'object' ? `a ${Object.getPrototypeOf(value)?.constructor?.name ?? 'non-plain'} object` : typeof value})`;
 }
 
-function checkSettings(caller: string, settings: Record<string, JsonValue>): void {
-  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
-    throw new Error(`${caller}: settings must be an object of named values, e.g. { epochs: 100, batchSize: 32 }.`);
+/** Checks a record of plain JSON values and returns it as written to JSON (undefined properties dropped). */
+function plainJson(caller: string, name: string, record: Record<string, unknown>, skipUndefined: boolean): Record<string, JsonValue> {
+  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+    throw new Error(`${caller}: ${name} must be an object of named values, e.g. { epochs: 100, batchSize: 32 }.`);
   }
-  for (const [name, value] of Object.entries(settings)) {
-    if (!isPlainJson(value)) {
-      throw new Error(`${caller}: settings.${name} is not plain JSON (${String(value)}); use numbers, strings, booleans, arrays and objects of them.`);
-    }
+  const problem = jsonProblem(record, name, skipUndefined);
+  if (problem) {
+    throw new Error(`${caller}: ${problem} is not plain JSON; use finite numbers, strings, booleans, null, arrays and plain objects of them.`);
   }
+  return JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>;
 }
 
 async function syncFile(file: string): Promise<void> {
@@ -219,7 +245,8 @@ export async function saveTrainedModels(options: SaveTrainedModelsOptions): Prom
   const caller = 'saveTrainedModels';
   checkNotebookName(caller, options.notebook);
   checkModelNames(caller, options.models);
-  checkSettings(caller, options.settings);
+  const settings = plainJson(caller, 'settings', options.settings, false);
+  const extras = plainJson(caller, 'extras', options.extras ?? {}, true);
   if (typeof options.dataSource !== 'string' || options.dataSource === '') {
     throw new Error(`${caller}: dataSource must say where the training data came from, e.g. 'MNIST embedded test set'.`);
   }
@@ -247,9 +274,10 @@ export async function saveTrainedModels(options: SaveTrainedModelsOptions): Prom
       notebook: options.notebook,
       savedAt: new Date().toISOString(),
       libraryVersion: libraryVersion(),
-      settings: options.settings,
+      settings,
       dataSource: options.dataSource,
       finalLosses: options.finalLosses ?? {},
+      extras,
       models: fingerprints,
     };
     const manifestPath = path.join(tempDir, 'manifest.json');
@@ -365,7 +393,7 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
   const caller = 'loadTrainedModels';
   checkNotebookName(caller, options.notebook);
   checkModelNames(caller, options.models);
-  checkSettings(caller, options.settings);
+  const settings = plainJson(caller, 'settings', options.settings, false);
   const root = path.resolve(options.root ?? savedModelsRoot());
   const dir = path.join(root, options.notebook);
   const retrain = options.retrain
@@ -385,7 +413,8 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
   if (manifest.version !== VERSION) {
     throw problem(`${shown(manifestPath)} has format version ${manifest.version}; this library reads version ${VERSION}.`);
   }
-  const settingsDiff = settingsDifferences(manifest.settings, options.settings);
+  manifest.extras ??= {};
+  const settingsDiff = settingsDifferences(manifest.settings, settings);
   if (settingsDiff.length) {
     throw problem(`the settings differ from the ones in ${shown(manifestPath)}:\n  ${settingsDiff.join('\n  ')}`);
   }
@@ -413,4 +442,64 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
     for (const { decoded } of checked) tf.dispose(decoded);
   }
   return { dir, manifest };
+}
+
+export interface TrainOrLoadOptions<H extends object> {
+  notebook: string;
+  /** true: load the saved models (and the history saved with them) instead of training. */
+  reuse: boolean;
+  models: Record<string, LayersModel>;
+  /** What training depends on; loading insists on the same values. */
+  settings: Record<string, unknown>;
+  dataSource: string;
+  /** Trains the models and resolves with the history (plain JSON: arrays of numbers and the like). */
+  train: () => Promise<H>;
+  /**
+   * The final losses for the manifest. Default: the last value of every numeric array in the
+   * history except the step counters `epoch` and `iteration` (loss, valLoss, dLoss, gLoss, ...).
+   */
+  finalLosses?: (history: H) => Record<string, number>;
+  /** Parent folder of the notebook's folder. Default savedModelsRoot(). */
+  root?: string;
+  /** Receives the one line saying what was saved or loaded. Default console.log. */
+  log?: (line: string) => void;
+}
+
+/** The last finite value of each numeric array field but the step counters. */
+function lastValues(history: object): Record<string, number> {
+  const losses: Record<string, number> = {};
+  for (const [name, values] of Object.entries(history)) {
+    if (name === 'epoch' || name === 'iteration' || !Array.isArray(values) || values.length === 0) continue;
+    const last = values[values.length - 1];
+    if (typeof last === 'number' && Number.isFinite(last)) losses[name] = last;
+  }
+  return losses;
+}
+
+/**
+ * The `reuseTrained` switch of a chapter in one call: with `reuse`, loads the saved models into
+ * `models` (loadTrainedModels: all checks, clear errors) and resolves with the history saved
+ * beside them; otherwise runs `train`, saves the models with its history (saveTrainedModels)
+ * and resolves with that history. Either way later cells get the same history to draw.
+ */
+export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<H>): Promise<H> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { notebook, models, settings, dataSource, root } = options;
+  if (options.reuse) {
+    const loaded = await loadTrainedModels({ notebook, models, settings, dataSource, root });
+    const history = loaded.manifest.extras.history;
+    if (history === undefined || history === null || typeof history !== 'object') {
+      throw new SavedModelsError(`Saved models of ${notebook}: ${shown(path.join(loaded.dir, 'manifest.json'))} holds no training history (extras.history).\nTo fix it, run ${notebook} with reuseTrained = false to train and save them again.`);
+    }
+    log(`loaded ${Object.keys(models).join(' and ')} from ${shown(loaded.dir)} (trained ${loaded.manifest.savedAt}) instead of training`);
+    return history as unknown as H; // written by trainOrLoad from a history of this type
+  }
+  const history = await options.train();
+  const dir = await saveTrainedModels({
+    notebook, models, settings, dataSource, root,
+    finalLosses: (options.finalLosses ?? lastValues)(history),
+    extras: { history: history },
+  });
+  log(`saved ${Object.keys(models).join(' and ')} to ${shown(dir)} (reuseTrained = true loads them next time)`);
+  return history;
 }

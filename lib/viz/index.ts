@@ -5,3 +5,4 @@ export * from './render';
 export * from './grid';
 export * from './interpolate';
 export * from './codes';
+export * from './latentMap';

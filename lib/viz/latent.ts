@@ -211,6 +211,14 @@ export function latentPointsToArray(points: readonly LatentPoint[]): Float32Arra
   return flat;
 }
 
+/** A path drawn over the scatter, e.g. the line between two centroids and the points decoded along it. */
+export interface LatentLine {
+  /** The points in order (at least 2); each gets a small dot, so decoded points can be told apart. */
+  points: readonly LatentPoint[];
+  /** Written beside the first point, e.g. '3 → 8'. Default none. */
+  label?: string;
+}
+
 export interface LatentScatterData {
   /** Encoded points as x0, y0, x1, y1, ... */
   points: LatentPoints;
@@ -218,6 +226,8 @@ export interface LatentScatterData {
   labels: ArrayLike<number>;
   /** Labelled points drawn on top (digit members, random points). Default none. */
   markers?: LatentMarker[];
+  /** Paths drawn on top, in black over a white halo (e.g. an interpolation line). Default none. */
+  lines?: LatentLine[];
 }
 
 export interface LatentScatterOptions extends ChartOptions {
@@ -262,6 +272,15 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
     if (!Number.isFinite(m.x) || !Number.isFinite(m.y)) {
       throw new Error(`latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; marker coordinates must be finite numbers.`);
     }
+  });
+  const lines = data.lines ?? [];
+  lines.forEach((line, l) => {
+    if (line.points.length < 2) throw new Error(`latentScatterChart: lines[${l}] has ${line.points.length} point(s); a line needs at least 2.`);
+    line.points.forEach((p, k) => {
+      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) {
+        throw new Error(`latentScatterChart: lines[${l}].points[${k}] has x=${p.x}, y=${p.y}; coordinates must be finite numbers.`);
+      }
+    });
   });
   const decimals = decimalsFor(latentBox(data.points));
   const round = (value: number) => Number(value.toFixed(decimals));
@@ -338,6 +357,29 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
         ],
       },
     });
+  }
+
+  if (lines.length > 0) {
+    // l: which line, k: order along it.
+    const lineRows = lines.flatMap((line, l) => line.points.map((p, k) => ({ x: round(p.x), y: round(p.y), l, k })));
+    const path = { x, y, detail: { field: 'l', type: 'nominal' }, order: { field: 'k', type: 'quantitative' } };
+    layers.push({ name: 'lineHalos', data: { values: lineRows }, mark: { type: 'line', color: 'white', strokeWidth: 5, opacity: 0.9, aria: false }, encoding: path });
+    layers.push({ name: 'lines', data: { values: lineRows }, mark: { type: 'line', color: 'black', strokeWidth: 2 }, encoding: path });
+    layers.push({
+      name: 'linePoints',
+      data: { values: lineRows },
+      mark: { type: 'circle', size: 28, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
+      encoding: { x, y, tooltip: [{ field: 'k', type: 'quantitative', title: 'step' }, { field: 'x', type: 'quantitative', title: xTitle }, { field: 'y', type: 'quantitative', title: yTitle }] },
+    });
+    const labelRows = lines.flatMap((line, l) => (line.label ? [{ x: round(line.points[0].x), y: round(line.points[0].y), t: line.label, l }] : []));
+    if (labelRows.length > 0) {
+      layers.push({
+        name: 'lineLabels',
+        data: { values: labelRows },
+        mark: { type: 'text', align: 'right', baseline: 'top', dx: -6, dy: 6, fontSize: 12, fontWeight: 'bold', color: 'black', stroke: 'white', strokeWidth: 0.4 },
+        encoding: { x, y, text: { field: 't', type: 'nominal' } },
+      });
+    }
   }
 
   if (markers.length > 0) {

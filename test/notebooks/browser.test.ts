@@ -28,8 +28,8 @@ describe('exported HTML in headless Chromium', { skip: !fs.existsSync(CHROMIUM) 
     });
     exported = summary.notebooks[0];
     assert.equal(exported.status, 'ok', exported.report);
-    // Tests never touch the network: the page's CDN scripts (require.js, MathJax) are refused;
-    // everything the outputs need is embedded.
+    // Tests never touch the network: the exported page asks for nothing off the machine
+    // (offline.test.ts checks that), and the browser would refuse it; the outputs are embedded.
     browser = await openHeadlessChromium();
     ({ page, blocked } = browser);
     await page.goto(`file://${exported.htmlPath}`, { waitUntil: 'load' });

@@ -175,7 +175,7 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     for (const name of ['ok-param', 'ok-param.ipynb']) {
       await assert.rejects(
         runNotebooks({ notebooksDir: FIXTURES, outDir, only: ['failing-cell', name] }),
-        /--only ok-param\.ipynb: test\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, images\.ipynb, kernel-dies\.ipynb, ok-params\.ipynb, slow-cell\.ipynb\)/,
+        /--only ok-param\.ipynb: test\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, images\.ipynb, kernel-dies\.ipynb, latent-map\.ipynb, ok-params\.ipynb, saved-models\.ipynb, slow-cell\.ipynb\)/,
       );
     }
     assert.equal(fs.existsSync(outDir), false);

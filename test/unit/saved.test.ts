@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadTrainedModels, saveTrainedModels, savedModelsRoot, SavedModelsError, tf } from '../../lib';
+import { loadTrainedModels, saveTrainedModels, savedModelsRoot, SavedModelsError, tf, trainOrLoad } from '../../lib';
 
 type LayersModelLike = tf.LayersModel;
 
@@ -102,6 +102,7 @@ describe('saved models', () => {
     saveDir = await saveTrainedModels({
       notebook: 'demo', root, models: { encoder: models.encoder, decoder: models.decoder },
       settings: SETTINGS, dataSource: DATA, finalLosses: { loss: 0.0421, val_loss: 0.0433 },
+      extras: { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421], accuracy: undefined } },
     });
     models.model.optimizer?.dispose();
     dispose(models);
@@ -141,6 +142,7 @@ describe('saved models', () => {
     assert.deepEqual(predict(fresh.model, probe), expected.whole, 'the model built from both shares the loaded weights');
     assert.equal(loaded.dir, saveDir);
     assert.equal(loaded.manifest.finalLosses.loss, 0.0421);
+    assert.deepEqual(loaded.manifest.extras, { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421] } }, 'extras come back, undefined properties left out');
     dispose(fresh);
   });
 
@@ -209,7 +211,9 @@ describe('saved models', () => {
     assert.deepEqual(fs.readdirSync(path.join(copyRoot, 'demo')).sort(), ['encoder', 'manifest.json']);
     await assert.rejects(saveTrainedModels({ notebook: '../escape', root: copyRoot, models: { encoder: models.encoder }, settings: {}, dataSource: DATA }), /notebook must be a plain name/);
     await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { 'a/b': models.encoder }, settings: {}, dataSource: DATA }), /cannot be a folder name/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { rate: Number.NaN }, dataSource: DATA }), /settings\.rate is not plain JSON/);
+    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { rate: Number.NaN }, dataSource: DATA }), /settings\.rate \(NaN\) is not plain JSON/);
+    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { config: { filters: [1, undefined] } }, dataSource: DATA }), /settings\.config\.filters\[1\] \(undefined\) is not plain JSON/);
+    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: {}, extras: { when: new Date() }, dataSource: DATA }), /extras\.when \(a Date object\) is not plain JSON/);
     await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: {}, dataSource: DATA, finalLosses: { loss: Infinity } }), /finalLosses\.loss must be a finite number/);
     assert.deepEqual(fs.readdirSync(copyRoot), ['demo']);
     dispose(models);
@@ -226,5 +230,37 @@ describe('saved models', () => {
       if (previous === undefined) delete process.env.GAN_NOTEBOOKS_MODELS_DIR;
       else process.env.GAN_NOTEBOOKS_MODELS_DIR = previous;
     }
+  });
+
+  it('trainOrLoad: trains and saves with the history, then loads instead of training and returns the same history', async () => {
+    const trainRoot = path.join(root, 'train-or-load');
+    const lines: string[] = [];
+    let trainings = 0;
+    const history = { epoch: [0, 1], loss: [0.5, 0.25], valLoss: [0.6, 0.3] };
+    const first = buildModels(3);
+    const options = {
+      notebook: 'demo', models: { encoder: first.encoder, decoder: first.decoder }, settings: SETTINGS, dataSource: DATA,
+      root: trainRoot, log: (line: string) => lines.push(line),
+      train: async () => { trainings++; return history; },
+    };
+    assert.deepEqual(await trainOrLoad({ ...options, reuse: false }), history);
+    assert.equal(trainings, 1);
+    const manifest = JSON.parse(fs.readFileSync(path.join(trainRoot, 'demo', 'manifest.json'), 'utf8'));
+    assert.deepEqual(manifest.finalLosses, { loss: 0.25, valLoss: 0.3 }, 'the last values, without the epoch counter');
+    assert.match(lines[0], /^saved encoder and decoder to .*train-or-load\/demo \(reuseTrained = true loads them next time\)$/);
+
+    const fresh = buildModels(77);
+    const loaded = await trainOrLoad({ ...options, models: { encoder: fresh.encoder, decoder: fresh.decoder }, reuse: true });
+    assert.equal(trainings, 1, 'reuse does not train');
+    assert.deepEqual(loaded, history);
+    assert.deepEqual(predict(fresh.encoder, probe), predict(first.encoder, probe));
+    assert.match(lines[1], /^loaded encoder and decoder from .*train-or-load\/demo \(trained .*\) instead of training$/);
+    await assert.rejects(trainOrLoad({ ...options, settings: { ...SETTINGS, epochs: 4 }, reuse: true }), /epochs: 3 in the save, 4 now/);
+    // A save made without a history (saveTrainedModels alone) cannot stand in for training.
+    const bareRoot = path.join(root, 'no-history');
+    await saveTrainedModels({ notebook: 'demo', root: bareRoot, models: { encoder: first.encoder, decoder: first.decoder }, settings: SETTINGS, dataSource: DATA });
+    await assert.rejects(trainOrLoad({ ...options, root: bareRoot, reuse: true }), /no-history\/demo\/manifest\.json holds no training history[^]*reuseTrained = false/);
+    dispose(first);
+    dispose(fresh);
   });
 });

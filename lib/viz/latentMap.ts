@@ -1,0 +1,245 @@
+/**
+ * An interactive latent map: the 2-D latent scatter, and beside it the image decoded where the
+ * pointer is and the test digit nearest to that place. Hovering needs no kernel: a grid of
+ * points over the plane is decoded once, here, and every decoded image (and each nearest test
+ * digit) travels inside the vega-lite spec as a PNG data URL. The spec's hover selection
+ * ("hovered", nearest grid point) filters the two image panels.
+ *
+ * Where it is interactive: in JupyterLab (its vega-lite renderer, showChart) and in the
+ * exported HTML, whose template draws charts marked `usermeta.htmlExport = 'interactive'` with
+ * vega inlined from node_modules (scripts/nbconvert/offline/). Everywhere else, and with
+ * JavaScript off, the static SVG shows the map with the panels of the first selected point.
+ */
+import { imageGrid, latentGridPoints, type GridImages, type LatentDecoder, type PixelRange } from './grid';
+import { digitCentroids, latentBox, latentScatterChart, type LatentBox, type LatentPoint, type LatentPoints, type LatentScatterData, type LatentScatterOptions } from './latent';
+import type { ChartSpec } from './render';
+import { VEGA_LITE_SCHEMA } from './charts';
+
+/** Images decoded over a regular grid of latent points (what the map shows on hover). */
+export interface DecodedLatentGrid {
+  box: LatentBox;
+  /** Points per side. */
+  steps: number;
+  /** steps*steps points x0, y0, x1, y1, ... in reading order (latentGridPoints). */
+  points: Float32Array;
+  /** steps*steps decoded images of imageSize^2 values each, in the same order. */
+  images: Float32Array;
+  imageSize: number;
+  /** What the decoder's values mean. */
+  range: PixelRange;
+}
+
+export interface DecodeLatentGridOptions {
+  /** The region to cover, e.g. latentBox(points). */
+  box: LatentBox;
+  /** Points per side. Default 25 (625 small PNGs, about 0.4 MB of spec). */
+  steps?: number;
+  /** Side of each decoded image. Default 28. */
+  imageSize?: number;
+  /** What the decoder outputs. Default 'unit' (sigmoid). */
+  range?: PixelRange;
+  /** Points per decode call. Default all at once. */
+  batchSize?: number;
+}
+
+/** Decodes a steps x steps grid over the box once, for latentMapChart. */
+export async function decodeLatentGrid(decode: LatentDecoder, options: DecodeLatentGridOptions): Promise<DecodedLatentGrid> {
+  const steps = options.steps ?? 25;
+  const imageSize = options.imageSize ?? 28;
+  const points = latentGridPoints(options.box, steps);
+  const count = steps * steps;
+  const pixels = imageSize * imageSize;
+  const batchSize = options.batchSize ?? count;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`decodeLatentGrid: options.batchSize must be a whole number >= 1, got ${batchSize}.`);
+  const images = new Float32Array(count * pixels);
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(count, start + batchSize);
+    const decoded = await decode(points.subarray(2 * start, 2 * end));
+    if (decoded.length !== (end - start) * pixels) {
+      throw new Error(`decodeLatentGrid: decode returned ${decoded.length} values for ${end - start} points; expected ${(end - start) * pixels} (${imageSize}x${imageSize} per point).`);
+    }
+    images.set(decoded, start * pixels);
+  }
+  return { box: { ...options.box }, steps, points, images, imageSize, range: options.range ?? 'unit' };
+}
+
+export interface LatentMapData extends LatentScatterData {
+  /** The test images the points encode, in the same order (n * imageSize^2 values; a Tensor is read, not disposed). */
+  testImages: GridImages;
+  /** What the test images' values mean. Default 'unit'. */
+  testRange?: PixelRange;
+  /** The decoded grid (decodeLatentGrid). */
+  grid: DecodedLatentGrid;
+}
+
+export interface LatentMapOptions extends LatentScatterOptions {
+  /** Side of the two images beside the map, in pixels per image pixel. Default 4 (112 px). */
+  imageScale?: number;
+  /** Where the panels start before any hover (and what the static SVG shows). Default: the first test point. */
+  initial?: LatentPoint;
+}
+
+/** A PNG data URL of one image, each pixel a scale x scale block (crisp when the page shows it at its size). */
+function pngDataUrl(values: Float32Array, imageSize: number, range: PixelRange, scale: number): string {
+  const png = imageGrid(values, { rows: 1, cols: 1, range, scale, gap: 0, imageSize });
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+function flatValues(images: GridImages): ArrayLike<number> {
+  return Array.isArray(images) || images instanceof Float32Array || images instanceof Uint8Array ? images : images.dataSync();
+}
+
+/** Index of the point (x, y pairs) nearest to (x, y). */
+function nearestIndex(points: LatentPoints, n: number, x: number, y: number): number {
+  let best = 0;
+  let bestDistance = Infinity;
+  for (let i = 0; i < n; i++) {
+    const distance = (points[2 * i] - x) ** 2 + (points[2 * i + 1] - y) ** 2;
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * The latent scatter (latentScatterChart, with its hulls, centroids, markers and lines) with a
+ * hover selection over the decoded grid, and two panels beside it: the image decoded at the
+ * grid point nearest the pointer, and the test digit whose code is nearest that grid point.
+ * The spec asks for interactive HTML export (usermeta.htmlExport).
+ */
+export function latentMapChart(data: LatentMapData, options: LatentMapOptions = {}): ChartSpec {
+  const caller = 'latentMapChart';
+  const { grid } = data;
+  const n = data.points.length / 2;
+  const imageSize = grid.imageSize;
+  const pixels = imageSize * imageSize;
+  const count = grid.steps * grid.steps;
+  if (grid.points.length !== 2 * count || grid.images.length !== count * pixels) {
+    throw new Error(`${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`);
+  }
+  const testValues = flatValues(data.testImages);
+  if (testValues.length !== n * pixels) {
+    throw new Error(`${caller}: testImages holds ${testValues.length} values; expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`);
+  }
+  const scale = options.imageScale ?? 4;
+  if (!Number.isInteger(scale) || scale < 1) throw new Error(`${caller}: options.imageScale must be a whole number >= 1, got ${scale}.`);
+  // Also checks points and labels (pairs, finite, one label each) before any work.
+  const scatter = latentScatterChart(data, { ...options, title: undefined }) as { layer: object[] };
+
+  const box = latentBox(data.points);
+  const extent = Math.max(box.xMax - box.xMin, box.yMax - box.yMin, grid.box.xMax - grid.box.xMin, grid.box.yMax - grid.box.yMin);
+  const decimals = extent > 0 ? Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent)))) : 4;
+  const round = (value: number) => Number(value.toFixed(decimals));
+
+  // Each grid point: its position, decoded image, and the test point nearest to it.
+  const nearestTests = new Map<number, number>(); // test index -> row in the tests dataset
+  const testRows: { n: number; t: string; d: number; c: string }[] = [];
+  const gridRows = new Array<{ i: number; x: number; y: number; u: string; n: number; c: string }>(count);
+  const testImage = new Float32Array(pixels);
+  for (let i = 0; i < count; i++) {
+    const x = grid.points[2 * i];
+    const y = grid.points[2 * i + 1];
+    const nearest = nearestIndex(data.points, n, x, y);
+    if (!nearestTests.has(nearest)) {
+      nearestTests.set(nearest, testRows.length);
+      for (let p = 0; p < pixels; p++) testImage[p] = testValues[nearest * pixels + p];
+      testRows.push({
+        n: nearest,
+        t: pngDataUrl(testImage, imageSize, data.testRange ?? 'unit', scale),
+        d: data.labels[nearest],
+        c: `test image ${nearest}: a ${data.labels[nearest]}`,
+      });
+    }
+    gridRows[i] = {
+      i, x: round(x), y: round(y),
+      u: pngDataUrl(grid.images.subarray(i * pixels, (i + 1) * pixels), imageSize, grid.range, scale),
+      n: nearest,
+      c: `z = (${round(x)}, ${round(y)})`,
+    };
+  }
+  const start = options.initial ?? { x: data.points[0], y: data.points[1] };
+  const initialCell = nearestIndex(grid.points, count, start.x, start.y);
+
+  const xTitle = options.xTitle ?? 'z[0]';
+  const yTitle = options.yTitle ?? 'z[1]';
+  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
+  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
+  const hovered = { filter: { param: 'hovered', empty: false } };
+  const side = imageSize * scale;
+  // Marks named <name>Image and <name>Caption, found again in the SVG (class <name>Image_marks).
+  const panel = (name: string, title: string, transform: object[], urlField: string) => ({
+    name,
+    title: { text: title, fontSize: 12, anchor: 'start' },
+    width: side,
+    height: side + 22,
+    data: { name: 'latentGrid' },
+    transform: [hovered, ...transform],
+    view: { stroke: null },
+    layer: [
+      {
+        name: `${name}Image`,
+        mark: { type: 'image', width: side, height: side, align: 'left', baseline: 'top', aria: false },
+        encoding: { url: { field: urlField, type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
+      },
+      {
+        name: `${name}Caption`,
+        mark: { type: 'text', align: 'left', baseline: 'top', fontSize: 11 },
+        encoding: { text: { field: 'c', type: 'nominal' }, x: { value: 0 }, y: { value: side + 6 } },
+      },
+    ],
+  });
+
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? 'Latent map: point anywhere to decode it',
+    usermeta: { embedOptions: { renderer: options.renderer ?? 'canvas' }, htmlExport: 'interactive' },
+    datasets: { latentGrid: gridRows, nearestTests: testRows },
+    hconcat: [
+      {
+        width: options.width ?? 480,
+        height: options.height ?? 480,
+        layer: [
+          ...scatter.layer,
+          {
+            // Invisible grid points: the pointer selects the nearest one (a Voronoi cell each).
+            name: 'gridHover',
+            data: { name: 'latentGrid' },
+            mark: { type: 'point', opacity: 0, size: 1, aria: false },
+            encoding: { x, y },
+            params: [{
+              name: 'hovered',
+              value: [{ i: initialCell }],
+              select: { type: 'point', fields: ['i'], on: 'mouseover', nearest: true, clear: false },
+            }],
+          },
+          {
+            name: 'gridCursor',
+            data: { name: 'latentGrid' },
+            transform: [hovered],
+            mark: { type: 'point', shape: 'cross', size: 160, filled: true, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
+            encoding: { x, y },
+          },
+        ],
+      },
+      {
+        vconcat: [
+          panel('decoded', 'decoded at the pointer', [], 'u'),
+          panel('nearest', 'nearest test digit', [
+            { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['t', 'd'] } },
+            // The caption of this panel names the test image, not the grid point.
+            { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['c'] }, as: ['c'] },
+          ], 't'),
+        ],
+      },
+    ],
+  } as unknown as ChartSpec; // A composite spec built from plain objects; vega-lite validates it when compiled.
+}
+
+/** The digit centroids as latent points, by digit: handy ends for an interpolation line. */
+export function centroidOf(points: LatentPoints, labels: ArrayLike<number>, digit: number): LatentPoint {
+  const found = digitCentroids(points, labels).find((centroid) => centroid.digit === digit);
+  if (!found) throw new Error(`centroidOf: no point has label ${digit}; the labels hold ${[...new Set(Array.from(labels))].sort((a, b) => a - b).join(', ')}.`);
+  return { x: found.x, y: found.y };
+}
