@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import * as ts from 'typescript';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
-import { buildDiscriminator, buildGenerator } from '../../lib';
+import { buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, DenseAutoencoder } from '../../lib';
 import { cellTags, sourceText, type Notebook } from '../../lib/notebook/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
@@ -62,6 +62,46 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
       assert.equal(models.discriminator.countParams(), 212_865);
     } finally {
       [...Object.values(models), ...Object.values(library)].forEach((model) => model.dispose());
+    }
+  });
+
+  it('02-conv-autoencoder: the 4,385-parameter convolutional autoencoder', () => {
+    const { autoencoder } = buildNotebookModels('02-conv-autoencoder.ipynb', ['autoencoder']);
+    const library = buildConvAutoencoder();
+    try {
+      assertSameArchitecture('02-conv-autoencoder.ipynb', 'autoencoder', autoencoder, library, 'buildConvAutoencoder()');
+      assert.equal(autoencoder.countParams(), 4_385);
+    } finally {
+      autoencoder.dispose();
+      library.dispose();
+    }
+  });
+
+  it('03-dense-autoencoder: the model and its encoder and decoder views', () => {
+    const models = buildNotebookModels('03-dense-autoencoder.ipynb', ['model: autoencoder.model', 'encoder', 'decoder']);
+    const library = new DenseAutoencoder({ zDim: models.encoder.outputs[0].shape[1] as number });
+    try {
+      assertSameArchitecture('03-dense-autoencoder.ipynb', 'autoencoder', models.model, library.model, 'DenseAutoencoder');
+      assertSameArchitecture('03-dense-autoencoder.ipynb', 'encoder', models.encoder, library.encoder(), 'DenseAutoencoder.encoder()');
+      assertSameArchitecture('03-dense-autoencoder.ipynb', 'decoder', models.decoder, library.decoder(), 'DenseAutoencoder.decoder()');
+      assert.equal(models.model.countParams(), 57_268);
+    } finally {
+      models.model.dispose();
+      library.model.dispose();
+    }
+  });
+
+  it('04-latent-space: the configurable 2-D convolutional autoencoder', () => {
+    const models = buildNotebookModels('04-latent-space.ipynb', ['encoder', 'decoder', 'model']);
+    const library = buildConvAutoencoder2d();
+    try {
+      for (const name of ['encoder', 'decoder', 'model'] as const) {
+        assertSameArchitecture('04-latent-space.ipynb', name, models[name], library[name], `buildConvAutoencoder2d().${name}`);
+      }
+      assert.deepEqual([models.encoder.countParams(), models.decoder.countParams(), models.model.countParams()], [98_946, 102_017, 200_963]);
+    } finally {
+      models.model.dispose();
+      library.model.dispose();
     }
   });
 });
