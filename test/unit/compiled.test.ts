@@ -6,7 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Sequential, Tensor } from '@tensorflow/tfjs-node';
-import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan, trainAutoencoder } from '../../lib';
+import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan, releaseTrainingGraph, trainAutoencoder, trainGan } from '../../lib';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { pretendTfjsVersionForTesting, TFJS_VERSION_WRITTEN_FOR } from '../../lib/graph/tfjsInternals';
 
 function maxDifference(a: Tensor[], b: Tensor[]): number {
@@ -131,5 +132,101 @@ describe('compiled(model)', () => {
     assert.deepEqual(await run({ ...base, validation: xTest }), pair, 'the older name gives the same numbers');
     await assert.rejects(run({ ...base, validationData: xTest, validation: xTest }), /give options\.validationData or options\.validation/);
     tf.dispose([x, xTest]);
+  });
+
+  /** Counts the native sessions loaded and deleted (tfjs-node's SavedModel calls) while `body` runs. */
+  async function watchSessions(body: (log: { loaded: number[]; deleted: number[] }) => Promise<void>): Promise<void> {
+    const backend = tf.backend() as unknown as { loadSavedModelMetaGraph(dir: string, tags: string): number; deleteSavedModel(id: number): void };
+    const [load, remove] = [backend.loadSavedModelMetaGraph, backend.deleteSavedModel];
+    const log = { loaded: [] as number[], deleted: [] as number[] };
+    backend.loadSavedModelMetaGraph = function (this: unknown, dir: string, tags: string) {
+      const id = load.call(this, dir, tags);
+      log.loaded.push(id);
+      return id;
+    };
+    backend.deleteSavedModel = function (this: unknown, id: number) {
+      log.deleted.push(id);
+      remove.call(this, id);
+    };
+    try {
+      await body(log);
+    } finally {
+      backend.loadSavedModelMetaGraph = load;
+      backend.deleteSavedModel = remove;
+    }
+  }
+
+  it('releaseTrainingGraph and disposeDcgan free the native session; a recompile replaces the graph and starts fresh optimizer state', async () => {
+    await watchSessions(async (log) => {
+      const model = buildConvAutoencoder({ seed: 12 });
+      const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
+      const step = compiled(model);
+      await step.trainOnBatch(x, x);
+      await step.trainOnBatch(x, x);
+      assert.equal(log.loaded.length, 1, 'one session for both steps');
+      releaseTrainingGraph(model);
+      assert.deepEqual(log.deleted, log.loaded, 'releaseTrainingGraph deleted that session');
+      await step.trainOnBatch(x, x);
+      assert.equal(log.loaded.length, 2, 'the next step compiles again');
+
+      // Recompiling: a new optimizer. The next step replaces the session, and its Adam state
+      // starts at zero, as an eager step of a model compiled the same way does.
+      const twin = buildConvAutoencoder({ seed: 13 });
+      twin.setWeights(model.getWeights());
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'binaryCrossentropy' });
+      twin.compile({ optimizer: tf.train.adam(0.01), loss: 'binaryCrossentropy' });
+      const graphLoss = await step.trainOnBatch(x, x);
+      assert.equal(log.loaded.length, 3, 'the recompiled model got a new graph');
+      assert.ok(log.deleted.includes(log.loaded[1]), 'and the old session was deleted');
+      const eagerLoss = await twin.trainOnBatch(x, x) as number;
+      assert.ok(Math.abs(graphLoss - eagerLoss) < 1e-5, `graph ${graphLoss}, eager ${eagerLoss}`);
+      assert.ok(maxDifference(model.getWeights(), twin.getWeights()) < 1e-5, 'same update from fresh Adam state');
+      releaseTrainingGraph(model);
+      model.dispose();
+      twin.dispose();
+
+      const gan = createDcgan({ seed: 14 });
+      const images = tf.randomUniform([16, 28, 28, 1], -1, 1, 'float32', 6) as Tensor4D;
+      const before = log.loaded.length;
+      await trainGan(gan, images, { iterations: 1, batchSize: 4, seed: 1, progress: false });
+      assert.equal(log.loaded.length, before + 1, 'the GAN trains in one session');
+      const ganSession = log.loaded[log.loaded.length - 1];
+      disposeDcgan(gan);
+      assert.ok(log.deleted.includes(ganSession), 'disposeDcgan deleted it');
+      tf.dispose([x, images]);
+    });
+  });
+
+  it('trainGan takes up weights changed in onSample and a learning rate changed in onIteration', async () => {
+    const gan = createDcgan({ seed: 15 });
+    const images = tf.randomUniform([32, 28, 28, 1], -1, 1, 'float32', 7) as Tensor4D;
+    const samples: Float32Array[] = [];
+    const trainable = () => [...gan.generator.trainableWeights, ...gan.discriminator.trainableWeights].map((w) => w.read().clone());
+    let frozenAt: Tensor[] | undefined;
+    await trainGan(gan, images, {
+      iterations: 5, batchSize: 4, seed: 2, progress: false, sampleInterval: 1, sampleCount: 4,
+      onSample: ({ iteration, images: pixels }) => {
+        samples.push(pixels);
+        if (iteration === 0) {
+          // A huge bias before tanh: every pixel of the next samples is 1, if the change reached the session.
+          const last = gan.generator.layers[gan.generator.layers.length - 1];
+          const [kernel, bias] = last.getWeights();
+          last.setWeights([kernel, tf.fill(bias.shape, 1000)]);
+        }
+      },
+      onIteration: ({ iteration }) => {
+        if (iteration === 2) {
+          (gan.discriminator.optimizer as unknown as { learningRate: number }).learningRate = 0;
+          (gan.combined.optimizer as unknown as { learningRate: number }).learningRate = 0;
+          frozenAt = trainable();
+        }
+      },
+    });
+    assert.ok(samples[0].some((v) => v < 0.99), 'the first samples are ordinary images');
+    assert.ok(samples[1].every((v) => v > 0.999), 'the bias set in onSample reached the next samples');
+    assert.ok(frozenAt);
+    assert.equal(maxDifference(frozenAt, trainable()), 0, 'with learning rate 0 from iteration 3 on, no trainable weight moved');
+    tf.dispose([images, ...frozenAt]);
+    disposeDcgan(gan);
   });
 });

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import * as ts from 'typescript';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
-import { buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, DenseAutoencoder } from '../../lib';
+import { buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, compiled, DenseAutoencoder } from '../../lib';
 import { cellTags, sourceText, type Notebook } from '../../lib/notebook/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
@@ -51,17 +51,27 @@ export function assertSameArchitecture(notebookFile: string, name: string, fromN
   assert.equal(fromNotebook.countParams(), fromLibrary.countParams(), `notebooks/${notebookFile}: model "${name}" parameter count`);
 }
 
+/** The chapter's trained models must get the graph engine under 'auto': a silent eager fallback fails here. */
+function assertGraphEngine(notebookFile: string, models: Record<string, LayersModel>): void {
+  for (const [name, model] of Object.entries(models)) {
+    const step = compiled(model);
+    assert.deepEqual({ engine: step.engine, reason: step.reason }, { engine: 'graph', reason: '' }, `notebooks/${notebookFile}: model "${name}" trains eagerly: ${step.reason}`);
+  }
+}
+
 describe('the notebooks\' model cells and lib/models build the same models', () => {
   it('01-dcgan: the generator and the discriminator', () => {
-    const models = buildNotebookModels('01-dcgan.ipynb', ['generator', 'discriminator']);
+    const models = buildNotebookModels('01-dcgan.ipynb', ['generator', 'discriminator', 'gan']);
     const library = { generator: buildGenerator(), discriminator: buildDiscriminator() };
     try {
       assertSameArchitecture('01-dcgan.ipynb', 'generator', models.generator, library.generator, 'buildGenerator()');
       assertSameArchitecture('01-dcgan.ipynb', 'discriminator', models.discriminator, library.discriminator, 'buildDiscriminator()');
+      assertGraphEngine('01-dcgan.ipynb', { discriminator: models.discriminator, gan: models.gan, generator: models.generator });
       assert.equal(models.generator.countParams(), 865_281);
       assert.equal(models.discriminator.countParams(), 212_865);
     } finally {
-      [...Object.values(models), ...Object.values(library)].forEach((model) => model.dispose());
+      // The combined model holds G and D as layers: disposing it disposes them.
+      [models.gan, ...Object.values(library)].forEach((model) => model.dispose());
     }
   });
 
@@ -70,6 +80,7 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
     const library = buildConvAutoencoder();
     try {
       assertSameArchitecture('02-conv-autoencoder.ipynb', 'autoencoder', autoencoder, library, 'buildConvAutoencoder()');
+      assertGraphEngine('02-conv-autoencoder.ipynb', { autoencoder });
       assert.equal(autoencoder.countParams(), 4_385);
     } finally {
       autoencoder.dispose();
@@ -84,6 +95,7 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
       assertSameArchitecture('03-dense-autoencoder.ipynb', 'autoencoder', models.model, library.model, 'DenseAutoencoder');
       assertSameArchitecture('03-dense-autoencoder.ipynb', 'encoder', models.encoder, library.encoder(), 'DenseAutoencoder.encoder()');
       assertSameArchitecture('03-dense-autoencoder.ipynb', 'decoder', models.decoder, library.decoder(), 'DenseAutoencoder.decoder()');
+      assertGraphEngine('03-dense-autoencoder.ipynb', { autoencoder: models.model });
       assert.equal(models.model.countParams(), 57_268);
     } finally {
       models.model.dispose();
@@ -99,6 +111,12 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
         assertSameArchitecture('04-latent-space.ipynb', name, models[name], library[name], `buildConvAutoencoder2d().${name}`);
       }
       assert.deepEqual([models.encoder.countParams(), models.decoder.countParams(), models.model.countParams()], [98_946, 102_017, 200_963]);
+      // 04 compiles in its training cell: Adam and mean squared error, as here.
+      models.model.compile({ optimizer: lib.tf.train.adam(0.00005), loss: 'meanSquaredError' });
+      assertGraphEngine('04-latent-space.ipynb', { model: models.model });
+      const flagged = buildConvAutoencoder2d({ batchNorm: true, dropout: true });
+      assertGraphEngine('04-latent-space.ipynb (batch norm and dropout on)', { model: flagged.model });
+      flagged.model.dispose();
     } finally {
       models.model.dispose();
       library.model.dispose();
