@@ -25,7 +25,6 @@
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { kernelInitializers } from './seeds';
-import { releaseTrainingGraph } from '../train/engine';
 
 export interface GeneratorOptions {
   /** Length of the noise vector z. Default 100 (the book). */
@@ -136,13 +135,4 @@ export function createDcgan(options: DcganOptions = {}): Dcgan {
   const generator = buildGenerator(options);
   const discriminator = buildDiscriminator({ seed: options.seed });
   return compileGan(generator, discriminator, options);
-}
-
-/** Frees the weights and optimizer state of all three models, and trainGan's compiled graph. */
-export function disposeDcgan(gan: Dcgan): void {
-  releaseTrainingGraph(gan.combined);
-  gan.combined.optimizer?.dispose();
-  gan.discriminator.optimizer?.dispose();
-  // G and D are layers of the combined model: disposing it disposes them (and their weights).
-  gan.combined.dispose();
 }

@@ -17,7 +17,7 @@ import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
-import { compiled, syncWeights, type TrainingEngine } from './engine';
+import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
 import { TrainingInterrupted } from './interrupt';
 
 /** Loss history as plain arrays, one entry per iteration. */
@@ -208,4 +208,16 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   }
   reporter?.finish(Math.max(start, options.iterations), last);
   return history;
+}
+
+/**
+ * Frees the weights and optimizer state of all three models, and their compiled training graph.
+ * (Here rather than in models/dcgan.ts, so that models never import the training engine.)
+ */
+export function disposeDcgan(gan: Dcgan): void {
+  releaseTrainingGraph(gan.combined);
+  gan.combined.optimizer?.dispose();
+  gan.discriminator.optimizer?.dispose();
+  // G and D are layers of the combined model: disposing it disposes them (and their weights).
+  gan.combined.dispose();
 }
