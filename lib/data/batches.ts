@@ -90,6 +90,15 @@ export function randomBatchIndices(count: number, batchSize: number, rng: () => 
   return batch;
 }
 
+/**
+ * `batchSize` images drawn at random with replacement (as the book's GAN loop does with
+ * numpy's randint), from the stream that `seed` starts: the same seed, the same batch.
+ */
+export function randomBatch(images: Tensor4D, batchSize: number, seed: number): Tensor4D {
+  const indices = randomBatchIndices(images.shape[0], batchSize, createRng(seed));
+  return tf.tidy(() => tf.gather(images, tf.tensor1d(indices, 'int32')));
+}
+
 /** One epoch: every index once, shuffled by `rng`, cut into batches of `batchSize` (the last may be smaller). */
 export function epochBatchIndices(count: number, batchSize: number, rng: () => number): Int32Array[] {
   checkBatchArgs('epochBatchIndices', count, batchSize);

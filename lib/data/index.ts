@@ -9,7 +9,7 @@ export {
   type LoadMnistOptions, type MnistData, type MnistSplit,
 } from './mnist';
 export {
-  digitCounts, epochBatchIndices, randomBatchIndices, sampleDigits, splitTrainValidation, toFlatTensor, toImageTensor,
+  digitCounts, epochBatchIndices, randomBatch, randomBatchIndices, sampleDigits, splitTrainValidation, toFlatTensor, toImageTensor,
   type PixelScale, type SplitOptions, type ToTensorOptions,
 } from './batches';
 export {

@@ -6,7 +6,8 @@
  */
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { createRng, shuffledIndices } from '../data/random';
+import { epochBatchIndices } from '../data/batches';
+import { createRng } from '../data/random';
 import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
@@ -68,6 +69,16 @@ export interface TrainAutoencoderOptions {
   engine?: TrainingEngine;
 }
 
+/** The seed streams an epoch draws from (deriveSeed's second argument). */
+const STREAM_SHUFFLE = 1;
+const STREAM_DROPOUT = 2;
+
+function inOrderBatches(count: number, batchSize: number): Int32Array[] {
+  const batches: Int32Array[] = [];
+  for (let start = 0; start < count; start += batchSize) batches.push(Int32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i));
+  return batches;
+}
+
 function accuracyIndex(model: LayersModel): number {
   return model.metricsNames.findIndex((name) => name === 'acc' || name === 'accuracy' || name.endsWith('_acc'));
 }
@@ -118,21 +129,22 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
   let epoch = start;
   try {
     for (; epoch < options.epochs; epoch++) {
-      const order = options.shuffle ?? true
-        ? shuffledIndices(count, createRng(deriveSeed(seed, 1, epoch)))
-        : Int32Array.from({ length: count }, (_, i) => i);
+      // Seeded shuffles (model.fit's are not), cut into batches; the last one may be smaller.
+      const epochBatches = options.shuffle ?? true
+        ? epochBatchIndices(count, options.batchSize, createRng(deriveSeed(seed, STREAM_SHUFFLE, epoch)))
+        : inOrderBatches(count, options.batchSize);
       let lossSum = 0;
       let accSum = 0;
-      const batches = Math.ceil(count / options.batchSize);
+      const batches = epochBatches.length;
       for (let batch = 0; batch < batches; batch++) {
-        const indexTensor = tf.tensor1d(order.subarray(batch * options.batchSize, Math.min(count, (batch + 1) * options.batchSize)), 'int32');
+        const indexTensor = tf.tensor1d(epochBatches[batch], 'int32');
         const xb = tf.gather(x, indexTensor);
         const yb = target === x ? xb : tf.gather(target, indexTensor);
         const size = indexTensor.shape[0];
         indexTensor.dispose();
         let values: number[];
         try {
-          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, 2, epoch, batch) });
+          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT, epoch, batch) });
         } finally {
           tf.dispose(yb === xb ? [xb] : [xb, yb]);
         }

@@ -11,7 +11,7 @@
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 
 import { tf } from '../tf';
-import { createRng, randomInt } from '../data/random';
+import { randomBatch } from '../data/batches';
 import type { Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed } from '../models/seeds';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
@@ -108,13 +108,6 @@ async function thenDispose<T>(tensor: Tensor, use: () => Promise<T>): Promise<T>
   }
 }
 
-/** `batchSize` random images (drawn with replacement, like numpy's randint), from a seeded stream. */
-export function randomBatch(images: Tensor4D, batchSize: number, seed: number): Tensor4D {
-  const rng = createRng(seed);
-  const indices = new Int32Array(batchSize);
-  for (let i = 0; i < batchSize; i++) indices[i] = randomInt(rng, images.shape[0]);
-  return tf.tidy(() => tf.gather(images, tf.tensor1d(indices, 'int32')));
-}
 
 /** Trains D and G for `options.iterations` iterations; returns the loss history. */
 export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOptions): Promise<GanHistory> {
