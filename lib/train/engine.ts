@@ -377,9 +377,9 @@ function interruptedMessage(model: LayersModel): string {
 export function compiled(model: LayersModel, options: CompiledOptions = {}): CompiledModel {
   const caller = `compiled(${model.name})`;
   const canTrain = Boolean(model.optimizer);
+  // A compiled model joins with its train step; its inference pass joins at the first predict.
   let choice = selectEngine<EngineChoice>(options.engine, caller, () => {
     join(model, canTrain ? 'train' : 'predict');
-    if (canTrain && model.outputs.length === 1) join(model, 'predict');
     return { engine: 'graph', reason: '' };
   }, (reason) => ({ engine: 'eager', reason }));
   const requested = options.engine ?? 'auto';
@@ -453,16 +453,16 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
     trainOnBatch: async (x, y, stepOptions) => (await trainWithMetrics(x, y, stepOptions))[0],
     predict(x: Tensor): Tensor {
       checkInput(`${caller}.predict`, model, x);
-      const workspace = graphWorkspace();
-      if (workspace && workspace.predicted.includes(model)) {
-        let ready = false;
+      if (choice.engine === 'graph') {
+        let workspace: Workspace | undefined;
         try {
+          workspace = join(model, 'predict');
           workspace.ready();
-          ready = true;
         } catch (error) {
           leaveGraphOrThrow(error);
+          workspace = undefined;
         }
-        if (ready) return workspace.predict(model, x);
+        if (workspace) return workspace.predict(model, x);
       }
       return model.predict(x) as Tensor;
     },
