@@ -9,3 +9,4 @@ export * from './train';
 export * from './data';
 export * from './viz';
 export * from './display';
+export * from './quality';
