@@ -28,10 +28,10 @@ export class GraphOptimizer {
   stepsSincePush = 0;
   readonly className: 'Adam' | 'Adadelta';
 
-  constructor(readonly optimizer: Optimizer, readonly prefix: string, readonly variables: LayerVariableLike[], modelName: string) {
+  constructor(readonly optimizer: Optimizer, readonly prefix: string, readonly variables: LayerVariableLike[], owner: string) {
     const className = optimizer.getClassName();
     if (className !== 'Adam' && className !== 'Adadelta') {
-      throw new UnsupportedModelError(`model "${modelName}": the graph engine trains with Adam or Adadelta; this model's optimizer is ${className}.`);
+      throw new UnsupportedModelError(`${owner}: the graph engine trains with Adam or Adadelta; this model's optimizer is ${className}.`);
     }
     this.className = className;
   }

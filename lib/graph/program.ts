@@ -15,7 +15,7 @@ import { DT, FLOAT as F, GraphBuilder, type Output } from './builder';
 import { chainLayers, lowerLayer, StepReads, UnsupportedModelError, VariableStore, type LayerLike, type LayerVariableLike } from './lower';
 import { GraphOptimizer, type Binding } from './optimizers';
 import { GraphSession } from './session';
-import { collectedTrainableWeights, compiledLoss, layerVariables, rawRead, rawWrite } from './tfjsInternals';
+import { collectedTrainableWeights, compiledLoss, layerVariables } from './tfjsInternals';
 
 export type GraphLoss = 'binaryCrossentropy' | 'meanSquaredError';
 
@@ -103,7 +103,8 @@ export class GraphProgram {
   private pullOutputs: Array<{ name: string; value: Output }> = [];
   private readonly epsilon = tf.backend().epsilon();
 
-  private forward(reads: StepReads, layers: LayerLike[], inputShape: number[], input: Output, training: boolean, seed?: Output) {
+  /** Lowers a chain of layers onto `input`, binding their weights to the tfjs variables. */
+  forward(reads: StepReads, layers: LayerLike[], inputShape: number[], input: Output, training: boolean, seed?: Output) {
     let x = input;
     let shape: Array<number | null> = [null, ...inputShape];
     const lowered = [];
@@ -112,14 +113,35 @@ export class GraphProgram {
       if (layer.getClassName() === 'Dropout') dropoutIndex++;
       const result = lowerLayer({ g: this.g, reads, training, seed }, layer, x, shape, dropoutIndex);
       for (const variable of layerVariables(layer)) {
-        // The engine's own copies bypass the read/write watch (see train/engine.ts).
-        this.bindings.set(variable.name, { shape: variable.shape, read: () => rawRead(variable), write: (value) => rawWrite(variable, value) });
+        // Copies go through the variable's watch: another session holding the same weights
+        // (a VAE's) syncs first; the owner's own listener ignores its copies (train/engine.ts).
+        this.bindings.set(variable.name, { shape: variable.shape, read: () => variable.read(), write: (value) => void variable.write(value) });
       }
       lowered.push(result);
       x = result.output;
       shape = layer.computeOutputShape(shape) as Array<number | null>;
     }
     return { output: x, lowered };
+  }
+
+  /** A fresh view of the variables for one more step or pass. */
+  newStepReads(): StepReads {
+    return new StepReads(this.g, this.store);
+  }
+
+  /** The graph side of a tfjs optimizer that trains `variables` (in tfjs's slot order). */
+  optimizerFor(tfjsOptimizer: Optimizer, variables: LayerVariableLike[], owner: string): GraphOptimizer {
+    let optimizer = this.optimizers.get(tfjsOptimizer);
+    if (!optimizer) {
+      optimizer = new GraphOptimizer(tfjsOptimizer, `opt${this.optimizers.size}`, variables, owner);
+      this.optimizers.set(tfjsOptimizer, optimizer);
+      for (const [name, binding] of optimizer.bindings()) this.bindings.set(name, binding);
+    } else if (optimizer.variables !== variables) {
+      // tfjs keeps slots by position, so one optimizer object serving two models' variable
+      // lists mixes their state up; the graph would update the first model's variables.
+      throw new UnsupportedModelError(`${owner} shares its optimizer object with another model; give each model its own.`);
+    }
+    return optimizer;
   }
 
   /** Adds an inference pass (Dropout off, BatchNormalization on its moving statistics). */
@@ -136,16 +158,7 @@ export class GraphProgram {
     const { g } = this;
     const tfjsOptimizer = spec.model.optimizer;
     if (!tfjsOptimizer) throw new UnsupportedModelError(`model "${spec.model.name}" is not compiled.`);
-    let optimizer = this.optimizers.get(tfjsOptimizer);
-    if (!optimizer) {
-      optimizer = new GraphOptimizer(tfjsOptimizer, `opt${this.optimizers.size}`, optimizerVariables(spec.model), spec.model.name);
-      this.optimizers.set(tfjsOptimizer, optimizer);
-      for (const [name, binding] of optimizer.bindings()) this.bindings.set(name, binding);
-    } else if (optimizer.variables !== optimizerVariables(spec.model)) {
-      // tfjs keeps slots by position, so one optimizer object serving two models' variable
-      // lists mixes their state up; the graph would update the first model's variables.
-      throw new UnsupportedModelError(`model "${spec.model.name}" shares its optimizer object with another model; give each model its own.`);
-    }
+    const optimizer = this.optimizerFor(tfjsOptimizer, optimizerVariables(spec.model), `model "${spec.model.name}"`);
     checkInputShape(spec.inputShape, spec.model.name);
     const reads = new StepReads(g, this.store);
     const input = g.placeholder(`${spec.name}/input`, DT.float, [-1, ...spec.inputShape]);
@@ -274,6 +287,24 @@ export class GraphProgram {
       const results = session.run(feeds, [step.loss, ...step.metrics]);
       step.optimizer.stepsSincePush += 1;
       this.inSync = false;
+      return results;
+    });
+  }
+
+  /**
+   * Runs a step built outside addTrainStep: feeds `optimizer`'s learning rate with `feeds` and
+   * returns `fetches` (tensors the caller disposes). With `updates` false the step is taken to
+   * change no variable (an evaluation), so the session stays in sync with tfjs.
+   */
+  runStep(optimizer: GraphOptimizer, feeds: Array<[Output, Tensor]>, fetches: Output[], updates = true): Tensor[] {
+    if (!this.session) throw new Error('GraphProgram: call start() first.');
+    const session = this.session;
+    return tf.tidy(() => {
+      const results = session.run([...feeds, [optimizer.learningRate(this.g), tf.scalar(optimizer.currentLearningRate())]], fetches);
+      if (updates) {
+        optimizer.stepsSincePush += 1;
+        this.inSync = false;
+      }
       return results;
     });
   }

@@ -143,43 +143,63 @@ export function nativeSessionBackend(): NativeSessionBackend | undefined {
   return backend as NativeSessionBackend;
 }
 
-/**
- * Watches a LayerVariable's reads and writes. Every tfjs path that uses a weight goes through
- * these two methods (predict and evaluate read it in `call`, getWeights and save read it,
- * setWeights and loadWeights write it), so the training engine can copy a compiled session's
- * newer values in before a read, and learn of a write. `before` runs before each read and
- * write; `afterWrite` after a write. The original methods stay reachable through rawRead/rawWrite.
- */
-export function watchVariable(variable: LayerVariableLike, before: () => void, afterWrite: () => void): void {
-  const target = variable as LayerVariableLike & { [WATCHED]?: true };
-  if (target[WATCHED]) return;
+/** Told before each read and write of a watched variable, and after each write. */
+export interface VariableListener {
+  before(): void;
+  afterWrite(): void;
+}
+
+const WATCHED = Symbol('watchedByTrainingEngine');
+type Watched = LayerVariableLike & { [WATCHED]?: Set<VariableListener> };
+
+/** Replaces the variable's read and write with ones that tell its listeners first. */
+function listenersOf(variable: LayerVariableLike): Set<VariableListener> {
+  const target = variable as Watched;
+  const existing = target[WATCHED];
+  if (existing) return existing;
+  const listeners = new Set<VariableListener>();
   const prototype = Object.getPrototypeOf(variable) as LayerVariableLike;
-  Object.defineProperty(target, WATCHED, { value: true });
+  Object.defineProperty(target, WATCHED, { value: listeners });
   Object.defineProperty(target, 'read', {
     configurable: true,
     value: function read(this: LayerVariableLike) {
-      before();
+      for (const listener of [...listeners]) listener.before();
       return prototype.read.call(this);
     },
   });
   Object.defineProperty(target, 'write', {
     configurable: true,
     value: function write(this: LayerVariableLike, value: Tensor) {
-      before();
+      for (const listener of [...listeners]) listener.before();
       const result = prototype.write.call(this, value);
-      afterWrite();
+      for (const listener of [...listeners]) listener.afterWrite();
       return result;
     },
   });
+  return listeners;
 }
 
-const WATCHED = Symbol('watchedByTrainingEngine');
+const engineWatched = new WeakSet<LayerVariableLike>();
 
-/** Reads a variable without triggering a watch (the engine's own copies use these). */
-export function rawRead(variable: LayerVariableLike): Variable {
-  return (Object.getPrototypeOf(variable) as LayerVariableLike).read.call(variable);
+/**
+ * Watches a LayerVariable's reads and writes. Every tfjs path that uses a weight goes through
+ * these two methods (predict and evaluate read it in `call`, getWeights and save read it,
+ * setWeights and loadWeights write it), so the training engine can copy a compiled session's
+ * newer values in before a read, and learn of a write. `before` runs before each read and
+ * write; `afterWrite` after a write. The first call for a variable wins (the engine's watch).
+ */
+export function watchVariable(variable: LayerVariableLike, before: () => void, afterWrite: () => void): void {
+  if (engineWatched.has(variable)) return;
+  engineWatched.add(variable);
+  listenersOf(variable).add({ before, afterWrite });
 }
 
-export function rawWrite(variable: LayerVariableLike, value: Tensor): void {
-  (Object.getPrototypeOf(variable) as LayerVariableLike).write.call(variable, value);
+/**
+ * Adds another listener to a variable's reads and writes (a second session holding the same
+ * weights, such as a VAE's); returns the function that removes it.
+ */
+export function addVariableListener(variable: LayerVariableLike, listener: VariableListener): () => void {
+  const listeners = listenersOf(variable);
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }

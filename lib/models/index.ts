@@ -5,3 +5,4 @@ export * from './denseAutoencoder';
 export * from './autoencoder2d';
 export * from './summary';
 export { deriveSeed, kernelInitializers, type Initializer } from './seeds';
+export * from './vae2d';

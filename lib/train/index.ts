@@ -8,3 +8,4 @@ export { chooseGanEngine, chooseModelEngine, compiled, releaseTrainingGraph, syn
 export { clearInterrupt, requestInterrupt, TrainingInterrupted } from './interrupt';
 export * from './monitor';
 export * from './saved';
+export * from './vae';
