@@ -9,3 +9,4 @@ export { clearInterrupt, requestInterrupt, TrainingInterrupted } from './interru
 export * from './monitor';
 export * from './saved';
 export * from './vae';
+export * from './epochMonitor';

@@ -26,13 +26,14 @@ import type { TrainingEngine } from './engine';
 import { afterStep, beforeStep } from './interrupt';
 
 /** The loss of one batch and its two parts (loss = reconstruction + kl), averaged over the batch. */
-export interface VaeLosses {
+// A type alias, not an interface, so it passes where a Record<string, number> is expected (a monitor).
+export type VaeLosses = {
   loss: number;
   /** reconstructionWeight * mean squared error per image. */
   reconstruction: number;
   /** KL divergence of N(mean, exp(logVar)) from N(0, 1), per image. */
   kl: number;
-}
+};
 
 export interface VaeLossTensors {
   loss: Scalar;

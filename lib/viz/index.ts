@@ -6,3 +6,5 @@ export * from './grid';
 export * from './interpolate';
 export * from './codes';
 export * from './latentMap';
+export * from './epochChart';
+export * from './compose';

@@ -1,0 +1,42 @@
+/**
+ * Charts side by side in one picture: two latent maps to compare, say. Each chart keeps its own
+ * axes; a shared colour field (the digit) keeps one legend.
+ */
+import { VEGA_LITE_SCHEMA } from './charts';
+import type { ChartSpec } from './render';
+
+export interface SideBySideOptions {
+  /** Title above both charts. Default none. */
+  title?: string;
+}
+
+type Spec = Record<string, unknown>;
+
+/** Prefixes the names of a chart's layers, so two copies of one kind of chart stay distinct in vega. */
+function renamed(spec: Spec, prefix: string): Spec {
+  const layers = spec.layer as Spec[] | undefined;
+  if (!layers) return spec;
+  return { ...spec, layer: layers.map((layer) => (typeof layer.name === 'string' ? { ...layer, name: `${prefix}${layer.name}` } : layer)) };
+}
+
+/**
+ * The charts in one row (vega-lite hconcat). Each keeps its size, title, axes and layers; the
+ * embedding hints of the first (its usermeta: canvas or SVG in JupyterLab) apply to the whole.
+ */
+export function sideBySide(charts: ChartSpec[], options: SideBySideOptions = {}): ChartSpec {
+  if (charts.length < 2) throw new Error(`sideBySide: give two or more charts; got ${charts.length}.`);
+  const children = charts.map((chart, i) => {
+    const spec = chart as unknown as Spec;
+    if ('hconcat' in spec || 'vconcat' in spec || 'concat' in spec) throw new Error(`sideBySide: chart ${i} is already a concatenation; pass single charts.`);
+    const { $schema: _schema, usermeta: _usermeta, config: _config, ...rest } = spec;
+    return renamed(rest, `c${i}_`);
+  });
+  const first = charts[0] as unknown as Spec;
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    ...(options.title ? { title: options.title } : {}),
+    ...(first.usermeta ? { usermeta: first.usermeta } : {}),
+    ...(first.config ? { config: first.config } : {}),
+    hconcat: children,
+  } as unknown as ChartSpec;
+}
