@@ -19,6 +19,8 @@ export interface EpochMonitorOptions {
   /** Title and y axis of the chart. */
   title?: string;
   yTitle?: string;
+  /** 'log' for series of different sizes. Default 'linear'. */
+  yScale?: 'linear' | 'log';
   /** Draw the live chart. Default true. */
   chart?: boolean;
 }
@@ -31,6 +33,7 @@ export class EpochMonitor {
   private readonly series: string[];
   private readonly title: string | undefined;
   private readonly yTitle: string | undefined;
+  private readonly yScale: 'linear' | 'log' | undefined;
 
   constructor(options: EpochMonitorOptions) {
     if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`EpochMonitor: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
@@ -39,6 +42,7 @@ export class EpochMonitor {
     this.series = [...options.series];
     this.title = options.title;
     this.yTitle = options.yTitle;
+    this.yScale = options.yScale;
     this.history = { epoch: [], values: Object.fromEntries(this.series.map((name) => [name, [] as number[]])) };
     this.reporter = new ProgressReporter({ label: options.label ?? 'training' });
     this.reporter.start(options.epochs, 'epoch');
@@ -47,7 +51,7 @@ export class EpochMonitor {
   }
 
   private spec() {
-    return epochSeriesChart(this.history, { title: this.title, yTitle: this.yTitle });
+    return epochSeriesChart(this.history, { title: this.title, yTitle: this.yTitle, yScale: this.yScale });
   }
 
   private async stopIfInterrupted(where: string): Promise<void> {

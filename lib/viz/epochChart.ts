@@ -15,6 +15,8 @@ export interface EpochSeriesHistory {
 export interface EpochSeriesChartOptions extends ChartOptions {
   /** Y axis title. Default 'value'. */
   yTitle?: string;
+  /** 'log' shows series of different sizes together (a KL of 4 beside a loss of 50). Default 'linear'. */
+  yScale?: 'linear' | 'log';
 }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
@@ -43,7 +45,7 @@ export function epochSeriesChart(history: EpochSeriesHistory, options: EpochSeri
     mark: { type: 'line', strokeWidth: 2, point: { size: 30, filled: true }, tooltip: true },
     encoding: {
       x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [firstEpoch, lastEpoch] }, axis: { tickCount: Math.max(1, Math.min(rows.length - 1, 10)) } },
-      y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero: false } },
+      y: { field: 'value', type: 'quantitative', title: options.yScale === 'log' ? `${yTitle} (log scale)` : yTitle, scale: options.yScale === 'log' ? { type: 'log' } : { zero: false } },
       color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: PALETTE.slice(0, names.length) } },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'curve' },

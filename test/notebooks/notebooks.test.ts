@@ -24,9 +24,10 @@ const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
 const notebookNames = listNotebooks(NOTEBOOKS_DIR);
 
 describe('committed notebooks', () => {
-  it('exist: the set-up check and the chapters (SPEC A-D)', () => {
+  it('exist: the set-up check and the chapters (SPEC A-E)', () => {
     assert.deepEqual(notebookNames, [
       '00-setup-check.ipynb', '01-dcgan.ipynb', '02-conv-autoencoder.ipynb', '03-dense-autoencoder.ipynb', '04-latent-space.ipynb',
+      '05-vae.ipynb',
     ]);
   });
 
@@ -103,6 +104,7 @@ describe('every notebook under the smoke profile', () => {
     '02-conv-autoencoder.ipynb': { png: 1, svg: 1 }, // digits over reconstructions; loss chart
     '03-dense-autoencoder.ipynb': { png: 1, svg: 2 }, // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
     '04-latent-space.ipynb': { png: 4, svg: 2 }, // labelled reconstructions, decoded digit members, random points, manifold; loss, latent scatter
+    '05-vae.ipynb': { png: 3, svg: 3 }, // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
   };
   for (const [name, expected] of Object.entries(expectedOutputs)) {
     it(`${name}: the exported HTML shows ${expected.png} pictures and ${expected.svg} static charts`, () => {

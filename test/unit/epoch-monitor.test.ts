@@ -45,6 +45,10 @@ describe('epochSeriesChart and sideBySide', () => {
     const svg = await renderSvg(spec as never); // throws on any vega warning
     for (const name of ['loss', 'reconstruction', 'kl']) assert.match(svg, new RegExp(`>${name}<`));
     assert.throws(() => epochSeriesChart({ epoch: [0, 1], values: { loss: [1] } }), /history\.loss has 1 values but history\.epoch has 2/);
+    const logChart = epochSeriesChart({ epoch: [0, 1], values: { loss: [50, 45], kl: [3, 4] } }, { yScale: 'log', yTitle: 'per image' }) as unknown as { encoding: { y: { title: string; scale: unknown } } };
+    assert.deepEqual(logChart.encoding.y.scale, { type: 'log' });
+    assert.equal(logChart.encoding.y.title, 'per image (log scale)');
+    assert.match(await renderSvg(logChart as never), /per image \(log scale\)/);
   });
 
   it('puts two latent maps in one row, their layers renamed apart, and renders without warnings', async () => {
