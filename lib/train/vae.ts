@@ -103,6 +103,8 @@ class VaeWorkspace {
   sessionNewer = false;
   tfjsNewer = false;
   busy = false;
+  /** Set when a newer compiledVae on the same encoder took over; this one must not train again. */
+  closed = false;
   private readonly removeListeners: Array<() => void> = [];
 
   constructor(readonly parts: VaeParts, readonly encoder: LayersModel, readonly decoder: LayersModel, readonly optimizer: Optimizer, readonly weight: number) {
@@ -128,6 +130,9 @@ class VaeWorkspace {
   }
 
   ready(): GraphProgram {
+    if (this.closed) {
+      throw new Error(`compiledVae: this handle was replaced by a newer compiledVae on encoder "${this.encoder.name}"; train with the newer one (a graph keeps its weights in step with tfjs only for the latest handle).`);
+    }
     if (this.program) {
       if (this.tfjsNewer) this.push();
       return this.program;
@@ -178,6 +183,7 @@ class VaeWorkspace {
   /** Releases the session and stops listening to the weights. */
   close(): void {
     this.release();
+    this.closed = true;
     this.removeListeners.splice(0).forEach((remove) => remove());
   }
 }
@@ -256,10 +262,9 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
   const trainedVariables = parts?.variables ?? [...encoder.trainableWeights, ...decoder.trainableWeights] as unknown as LayerVariableLike[];
   const eagerVariables = () => trainedVariables.map((v) => v.read());
 
-  const run = async (caller: string, x: Tensor, stepOptions: VaeStepOptions, train: boolean): Promise<VaeLosses> => {
+  const run = async (caller: string, x: Tensor, noiseOption: Tensor | undefined, seed: number, train: boolean): Promise<VaeLosses> => {
     checkImages(caller, encoder, x);
-    checkNoise(caller, stepOptions.noise, x.shape[0], zDim);
-    const seed = stepOptions.seed ?? deriveSeed(baseSeed, train ? 1 : 2, steps);
+    checkNoise(caller, noiseOption, x.shape[0], zDim);
     const asFloat = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
     let results: Tensor[];
     try {
@@ -268,7 +273,7 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
         const handle = (train ? workspace.step : workspace.evaluation) as VaeGraphHandle;
         const seedTensor = tf.tensor1d([seed | 0, 0x5eed], 'int32');
         const feeds: Array<[typeof handle.input, Tensor]> = [[handle.input, asFloat], [handle.seed, seedTensor]];
-        if (stepOptions.noise) feeds.push([handle.noise, stepOptions.noise]);
+        if (noiseOption) feeds.push([handle.noise, noiseOption]);
         try {
           results = program.runStep(handle.optimizer, feeds, [handle.loss, handle.reconstruction, handle.kl], train);
         } finally {
@@ -276,7 +281,7 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
         }
         if (train) workspace.sessionNewer = true;
       } else {
-        const noise = stepOptions.noise ?? tf.randomNormal([x.shape[0], zDim], 0, 1, 'float32', seed);
+        const noise = noiseOption ?? tf.randomNormal([x.shape[0], zDim], 0, 1, 'float32', seed);
         try {
           if (train) {
             let kept: VaeLossTensors | undefined;
@@ -299,7 +304,7 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
             results = [terms.loss, terms.reconstruction, terms.kl];
           }
         } finally {
-          if (noise !== stepOptions.noise) noise.dispose();
+          if (noise !== noiseOption) noise.dispose();
         }
       }
     } finally {
@@ -324,7 +329,7 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
       const step = steps;
       steps += 1;
       try {
-        return await run('compiledVae.trainOnBatch', x, { ...stepOptions, seed: stepOptions.seed ?? deriveSeed(baseSeed, 1, step) }, true);
+        return await run('compiledVae.trainOnBatch', x, stepOptions.noise, stepOptions.seed ?? deriveSeed(baseSeed, 1, step), true);
       } finally {
         afterStep();
       }
@@ -341,8 +346,7 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
         const xb = x.slice(start, size);
         const noise = evaluateOptions.noise?.slice(start, size);
         try {
-          const seed = deriveSeed(evaluateOptions.seed ?? deriveSeed(baseSeed, 2), start);
-          const losses = await run('compiledVae.evaluate', xb, { noise, seed }, false);
+          const losses = await run('compiledVae.evaluate', xb, noise, deriveSeed(evaluateOptions.seed ?? deriveSeed(baseSeed, 2), start), false);
           for (const key of ['loss', 'reconstruction', 'kl'] as const) sums[key] += losses[key] * size;
         } finally {
           tf.dispose([xb, ...(noise ? [noise] : [])]);

@@ -189,7 +189,11 @@ describe('compiledVae', () => {
     const vae = compiledVae({ encoder, decoder, optimizer });
     await assert.rejects(vae.trainOnBatch(tf.zeros([2, 28, 28])), /x has shape \[2, 28, 28\]; encoder "vae_encoder\w*" takes \[batch, 28, 28, 1\]/);
     await assert.rejects(vae.trainOnBatch(tf.zeros([2, 28, 28, 1]), { noise: tf.zeros([3, 2]) }), /options\.noise has shape \[3, 2\]; it must be \[2, 2\], one eps per image/);
-    vae.release();
+    // A newer handle on the same models takes over; the old one says so instead of training out of step.
+    const newer = compiledVae({ encoder, decoder, optimizer });
+    await assert.rejects(vae.trainOnBatch(tf.zeros([2, 28, 28, 1])), /this handle was replaced by a newer compiledVae on encoder "vae_encoder\w*"/);
+    assert.ok(Number.isFinite((await newer.trainOnBatch(tf.zeros([2, 28, 28, 1]))).loss));
+    newer.release();
 
     // An activation the graph engine does not lower: 'auto' warns and trains eagerly; 'graph' throws.
     const input = tf.input({ shape: [28, 28, 1] });
