@@ -1,6 +1,9 @@
 /**
  * The committed notebooks in notebooks/: clean (no outputs, no execution counts), valid
  * nbformat 4 with one parameters cell, and every one runs without error under the smoke profile.
+ * After the smoke run, 04-latent-space runs again with reuseTrained = true (the saved models,
+ * the same pictures), and its exported page is opened offline in headless Chromium, where
+ * hovering the latent map shows the decoded image.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -8,19 +11,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import {
+  CHROMIUM,
   cellTags,
   FIGURE_TAG,
   findParametersCell,
   INJECTED_TAG,
   KERNEL_NAME,
   listNotebooks,
+  openHeadlessChromium,
   readNotebook,
   REPO_ROOT,
   runNotebooks,
   type RunSummary,
 } from '../../lib/notebook';
+import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences } from './latentMapPage';
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
+// The smoke runs below save and load trained models here, apart from any other run's.
+const MODELS_DIR = path.join(REPO_ROOT, 'build', 'test', 'models-smoke');
+const MAP_SCREENSHOT = path.join(REPO_ROOT, 'build', 'screenshots', '04-latent-map.png');
 const notebookNames = listNotebooks(NOTEBOOKS_DIR);
 
 describe('committed notebooks', () => {
@@ -81,6 +90,22 @@ describe('committed notebooks', () => {
   }
 });
 
+/** What the exported page shows without JavaScript: PNG pictures, static SVG charts, and interactive charts (each over its static SVG). */
+function pageOutputs(htmlPath: string): { png: number; svg: number; live: number } {
+  const html = fs.readFileSync(htmlPath, 'utf8');
+  const png = html.match(/class="jp-RenderedImage jp-OutputArea-output"[^>]*>\s*<img[^>]*src="data:image\/png;base64,/g) ?? [];
+  const svg = html.match(/data-mime-type="image\/svg\+xml"/g) ?? [];
+  const live = html.match(/class="gan-live-chart"/g) ?? [];
+  return { png: png.length, svg: svg.length, live: live.length };
+}
+
+/** The PNG pictures of an executed notebook, in order (base64). */
+function pngOutputs(executedPath: string): string[] {
+  type DataOutput = { data?: Record<string, unknown> };
+  return readNotebook(executedPath).cells.flatMap((cell) => ((cell.outputs ?? []) as DataOutput[])
+    .flatMap((output) => (typeof output.data?.['image/png'] === 'string' ? [output.data['image/png'] as string] : [])));
+}
+
 /** The text a notebook printed (stream outputs), cell by cell. */
 function printedText(executedPath: string): string[] {
   type StreamOutput = { output_type: string; name?: string; text?: string | string[] };
@@ -92,28 +117,30 @@ function printedText(executedPath: string): string[] {
 describe('every notebook under the smoke profile', () => {
   let summary: RunSummary;
   before(async () => {
-    summary = await runNotebooks({ profile: 'smoke', outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke') });
+    fs.rmSync(MODELS_DIR, { recursive: true, force: true });
+    summary = await runNotebooks({ profile: 'smoke', outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke'), modelsDir: MODELS_DIR });
     console.log(`smoke run of ${summary.notebooks.length} notebook(s): ${summary.totalSeconds.toFixed(1)} s ` +
       `(${summary.notebooks.map((entry) => `${entry.name} ${entry.seconds.toFixed(1)} s`).join(', ')})`);
   });
 
   // What each chapter's exported page must show without JavaScript under the smoke settings:
-  // PNG pictures (image grids) and static SVG charts (each vega-lite chart's image/svg+xml).
-  const expectedOutputs: Record<string, { png: number; svg: number }> = {
-    '01-dcgan.ipynb': { png: 5, svg: 1 }, // real, untrained, samples at iterations 0 and 2, final sheet; one live loss chart
-    '02-conv-autoencoder.ipynb': { png: 1, svg: 1 }, // digits over reconstructions; loss chart
-    '03-dense-autoencoder.ipynb': { png: 1, svg: 2 }, // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
-    '04-latent-space.ipynb': { png: 4, svg: 2 }, // labelled reconstructions, decoded digit members, random points, manifold; loss, latent scatter
-    '05-vae.ipynb': { png: 3, svg: 3 }, // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
+  // PNG pictures (image grids), static SVG charts (each vega-lite chart's image/svg+xml), and
+  // interactive charts, which the page draws live over their own static SVG.
+  const expectedOutputs: Record<string, { png: number; svg: number; live: number }> = {
+    // real, untrained, samples at iterations 0 and 2, fixed-noise strip, final sheet, noise walk; live loss chart
+    '01-dcgan.ipynb': { png: 7, svg: 1, live: 0 },
+    '02-conv-autoencoder.ipynb': { png: 1, svg: 1, live: 0 }, // digits over reconstructions; loss chart
+    '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 }, // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
+    // labelled reconstructions, decoded digit members, random points, manifold, centroid walk; loss,
+    // latent scatter, scatter with the walk's line; the interactive latent map
+    '04-latent-space.ipynb': { png: 5, svg: 3, live: 1 },
+    '05-vae.ipynb': { png: 3, svg: 3, live: 0 }, // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
   };
   for (const [name, expected] of Object.entries(expectedOutputs)) {
-    it(`${name}: the exported HTML shows ${expected.png} pictures and ${expected.svg} static charts`, () => {
+    it(`${name}: the exported HTML shows ${expected.png} pictures, ${expected.svg} static charts and ${expected.live} interactive`, () => {
       const result = summary.notebooks.find((entry) => entry.name === name);
       assert.ok(result?.htmlPath, `${name} was not exported`);
-      const html = fs.readFileSync(result.htmlPath, 'utf8');
-      const png = html.match(/class="jp-RenderedImage jp-OutputArea-output"[^>]*>\s*<img[^>]*src="data:image\/png;base64,/g) ?? [];
-      const svg = html.match(/data-mime-type="image\/svg\+xml"/g) ?? [];
-      assert.deepEqual({ png: png.length, svg: svg.length }, expected);
+      assert.deepEqual(pageOutputs(result.htmlPath), expected);
     });
   }
 
@@ -131,10 +158,61 @@ describe('every notebook under the smoke profile', () => {
   it('01-dcgan run again with the same seed prints the same lines (freeze check and losses)', async () => {
     const first = summary.notebooks.find((entry) => entry.name === '01-dcgan.ipynb');
     assert.ok(first && first.status === 'ok', '01-dcgan ran in the smoke run');
-    const again = await runNotebooks({ profile: 'smoke', only: ['01-dcgan'], outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-repeat') });
+    const again = await runNotebooks({ profile: 'smoke', only: ['01-dcgan'], outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-repeat'), modelsDir: MODELS_DIR });
     assert.equal(again.notebooks[0].status, 'ok', again.notebooks[0].report);
     const [before, after] = [printedText(first.executedPath), printedText(again.notebooks[0].executedPath)];
     assert.ok((before.join('\n').match(/epoch:\d+ d_loss:[\d.]+ g_loss:[\d.]+/g) ?? []).length >= 2, `the run printed its loss lines: ${before.join('\n')}`);
     assert.deepEqual(after, before);
   });
+
+  // The reuse path: what the smoke run of 04 saved, a second run loads instead of training.
+  it('04-latent-space run again with reuseTrained = true loads the saved models and shows the same pictures', async () => {
+    const trained = summary.notebooks.find((entry) => entry.name === '04-latent-space.ipynb');
+    assert.ok(trained && trained.status === 'ok', '04-latent-space ran in the smoke run');
+    assert.match(printedText(trained.executedPath).join('\n'), /saved encoder and decoder to /);
+    const reused = await runNotebooks({
+      profile: 'smoke', only: ['04-latent-space'], set: ['reuseTrained=true'],
+      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-reuse'), modelsDir: MODELS_DIR,
+    });
+    const result = reused.notebooks[0];
+    console.log(`04-latent-space with reuseTrained = true: ${result.seconds.toFixed(1)} s (trained: ${trained.seconds.toFixed(1)} s)`);
+    assert.equal(result.status, 'ok', result.report);
+    assert.match(printedText(result.executedPath).join('\n'), /loaded encoder and decoder from .* instead of training/);
+    assert.deepEqual(pageOutputs(result.htmlPath), expectedOutputs['04-latent-space.ipynb']);
+    // The same weights give the same reconstructions, decoded points, manifold and walk, pixel for pixel.
+    assert.deepEqual(pngOutputs(result.executedPath), pngOutputs(trained.executedPath));
+  });
+
+  it("04-latent-space's exported page, offline in headless Chromium: hovering the map shows the decoded image and the nearest test digit",
+    { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` }, async () => {
+      const result = summary.notebooks.find((entry) => entry.name === '04-latent-space.ipynb');
+      assert.ok(result?.htmlPath, '04-latent-space was exported');
+      assert.deepEqual(remoteReferences(fs.readFileSync(result.htmlPath, 'utf8')), [], 'the page names no address off the machine');
+      const browser = await openHeadlessChromium({ width: 1100, height: 900 });
+      try {
+        const { page, blocked } = browser;
+        const requested: string[] = [];
+        page.on('request', (request) => { requested.push(request.url()); });
+        await page.goto(`file://${result.htmlPath}`, { waitUntil: 'load' });
+        await page.waitForSelector('.gan-live-chart[data-live="ready"]', { timeout: 10_000 });
+        const chart = await page.$('.gan-live-chart');
+        assert.ok(chart, 'the page holds the interactive map');
+        await chart.scrollIntoViewIfNeeded();
+        const { gridRows, testRows } = await mapRows(page);
+        const steps = Math.round(Math.sqrt(gridRows.length));
+        assert.equal(steps * steps, 8 * 8, 'the smoke profile decodes an 8 x 8 grid (mapSteps)');
+        const centres = await gridCellCentres(page);
+        assert.equal(centres.size, gridRows.length, 'one Voronoi cell per grid point');
+        // Two interior grid points far apart, whose decoded images differ.
+        const targets = [steps + 1, gridRows.length - steps - 2];
+        assert.notEqual(gridRows[targets[0]].u, gridRows[targets[1]].u);
+        for (const i of targets) await hoverAndCheck(page, gridRows, testRows, centres, i);
+        fs.mkdirSync(path.dirname(MAP_SCREENSHOT), { recursive: true });
+        await chart.screenshot({ path: MAP_SCREENSHOT });
+        assert.deepEqual(blocked, [], 'no request was refused, because none went off the machine');
+        assert.ok(requested.every((url) => /^(file|data|blob):/.test(url)), `only local requests: ${requested.filter((url) => !/^(file|data|blob):/.test(url)).join(', ')}`);
+      } finally {
+        await browser.close();
+      }
+    });
 });

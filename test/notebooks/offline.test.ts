@@ -9,44 +9,14 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Page } from 'playwright-core';
 import { CHROMIUM, openHeadlessChromium, REPO_ROOT, runNotebooks, type HeadlessBrowser, type NotebookResult } from '../../lib/notebook';
+import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences, type LiveView, type PageElement } from './latentMapPage';
 
-// The DOM, as far as the page functions below use it: they run in Chromium, and this project's
-// tsconfig has no "dom" lib.
-interface PageElement { getAttribute(name: string): string | null }
-/** The vega View that scripts/nbconvert/offline/live-charts.js keeps on each chart element. */
-interface LiveView { renderer(name: string): { runAsync(): Promise<unknown> }; data(name: string): Array<{ values: number[] }> }
 declare const document: { querySelector(selector: string): PageElement | null };
 declare function getComputedStyle(element: unknown): { display: string };
 
 const OUT = path.join(REPO_ROOT, 'build', 'test', 'notebooks-offline');
 const SCREENSHOT = path.join(REPO_ROOT, 'build', 'screenshots', 'latent-map-fixture.png');
-
-/** The rows of the spec embedded in the page, as latentMapChart wrote them. */
-interface GridRow { i: number; x: number; y: number; u: string; n: number; c: string }
-interface TestRow { n: number; t: string; d: number; c: string }
-
-/** Network addresses the page's HTML itself names in src/href attributes (scripts, styles, images, fonts). */
-function remoteReferences(html: string): string[] {
-  return [...html.matchAll(/<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*["']?((?:https?:)?\/\/[^"' >]+)/gi)].map((match) => match[1]);
-}
-
-/** Where to hover for each grid point: the centre of its Voronoi cell (a rectangle for a regular grid). */
-async function gridCellCentres(page: Page): Promise<Map<number, { x: number; y: number }>> {
-  const cells = await page.$$eval('.gan-live-chart-view g.gridHover_voronoi path', (paths) => paths.map((element) => {
-    const box = element.getBoundingClientRect();
-    // vega keeps each SVG element's scene item on it; a Voronoi cell's item points at the grid point's item.
-    const item = (element as unknown as { __data__: { datum: { datum: { i: number } } } }).__data__;
-    return { i: item.datum.datum.i, x: box.x + box.width / 2, y: box.y + box.height / 2 };
-  }));
-  return new Map(cells.map((cell) => [cell.i, { x: cell.x, y: cell.y }]));
-}
-
-async function panelImage(page: Page, panel: 'decoded' | 'nearest'): Promise<string | null> {
-  return page.$eval(`.gan-live-chart-view g.${panel}Image_marks image`, (element) => element.getAttribute('href'))
-    .catch(() => null);
-}
 
 describe('offline exported pages in headless Chromium', { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` }, () => {
   let pages: Record<string, NotebookResult>;
@@ -106,9 +76,7 @@ describe('offline exported pages in headless Chromium', { skip: !fs.existsSync(C
     await chart.scrollIntoViewIfNeeded();
     assert.equal(await page.$eval('.gan-live-chart-static', (element) => getComputedStyle(element).display), 'none', 'the live chart replaced the static one');
 
-    const spec = await page.$eval('script.gan-live-chart-spec', (element) => JSON.parse(element.textContent ?? '{}'));
-    const gridRows = spec.datasets.latentGrid as GridRow[];
-    const testRows = new Map((spec.datasets.nearestTests as TestRow[]).map((row) => [row.n, row]));
+    const { gridRows, testRows } = await mapRows(page);
     const steps = Math.round(Math.sqrt(gridRows.length));
     assert.equal(steps * steps, gridRows.length);
     assert.equal(steps, 10, 'the fixture decodes a 10 x 10 grid');
@@ -118,19 +86,7 @@ describe('offline exported pages in headless Chromium', { skip: !fs.existsSync(C
     // Two interior grid points far apart (top left, bottom right), whose decoded images differ.
     const targets = [steps + 1, gridRows.length - steps - 2];
     assert.notEqual(gridRows[targets[0]].u, gridRows[targets[1]].u);
-    for (const i of targets) {
-      const centre = centres.get(i)!;
-      await page.mouse.move(centre.x, centre.y);
-      await page.waitForFunction((url) => document.querySelector('.gan-live-chart-view g.decodedImage_marks image')?.getAttribute('href') === url,
-        gridRows[i].u, { timeout: 5_000 });
-      assert.equal(await panelImage(page, 'decoded'), gridRows[i].u, `decoded image of grid point ${i}`);
-      const nearest = testRows.get(gridRows[i].n)!;
-      assert.equal(await panelImage(page, 'nearest'), nearest.t, `nearest test image of grid point ${i}`);
-      const captions = await page.$$eval('.gan-live-chart-view g[class*="Caption_marks"] text', (elements) => elements.map((element) => element.textContent));
-      assert.deepEqual(captions, [gridRows[i].c, nearest.c]);
-      // The nearest test image really is the nearest point to this grid point.
-      assert.match(nearest.c, new RegExp(`^test image ${gridRows[i].n}: a ${nearest.d}$`));
-    }
+    for (const i of targets) await hoverAndCheck(page, gridRows, testRows, centres, i);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     await chart.screenshot({ path: SCREENSHOT });
 
