@@ -11,8 +11,14 @@ import type { Page } from 'playwright-core';
 // The DOM, as far as the page functions below use it: they run in Chromium, and this project's
 // tsconfig has no "dom" lib.
 export interface PageElement { getAttribute(name: string): string | null }
+/** A node of vega's scenegraph: a mark (with a name) or an item (an image item has a url). */
+interface SceneNode { name?: string; marktype?: string; url?: string; items?: SceneNode[] }
 /** The vega View that live-charts.js keeps on each chart element. */
-export interface LiveView { renderer(name: string): { runAsync(): Promise<unknown> }; data(name: string): Array<{ values: number[] }> }
+export interface LiveView {
+  renderer(name: string): { runAsync(): Promise<unknown> };
+  data(name: string): Array<{ values: number[] }>;
+  scenegraph(): { root: SceneNode };
+}
 declare const document: { querySelector(selector: string): PageElement | null };
 
 /** The rows of the spec embedded in the page, as latentMapChart wrote them. */
@@ -47,6 +53,31 @@ export async function gridCellCentres(page: Page): Promise<Map<number, { x: numb
 export async function panelImage(page: Page, panel: 'decoded' | 'nearest'): Promise<string | null> {
   return page.$eval(`.gan-live-chart-view g.${panel}Image_marks image`, (element) => element.getAttribute('href'))
     .catch(() => null);
+}
+
+/** Switches the page's live chart to another vega renderer ('svg' draws elements the tests can find; 'canvas' is the map's default). */
+export async function useRenderer(page: Page, renderer: 'svg' | 'canvas'): Promise<void> {
+  await page.evaluate(async (name) => {
+    await (document.querySelector('.gan-live-chart') as unknown as { vegaView: LiveView }).vegaView.renderer(name).runAsync();
+  }, renderer);
+}
+
+/**
+ * The images the two panels show, read from vega's scenegraph (what either renderer draws, so
+ * it works for the canvas renderer too): the url of the first item of each image mark.
+ */
+export async function scenePanelImages(page: Page): Promise<{ decoded: string | null; nearest: string | null }> {
+  return page.evaluate(() => {
+    const view = (document.querySelector('.gan-live-chart') as unknown as { vegaView: LiveView }).vegaView;
+    const found: Record<string, string | null> = {};
+    // A loop, not a named helper: tsx wraps named functions in a __name() call the page lacks.
+    const nodes: SceneNode[] = [view.scenegraph().root];
+    for (let node = nodes.pop(); node; node = nodes.pop()) {
+      if (node.marktype && node.name) found[node.name] = node.items?.[0]?.url ?? null;
+      nodes.push(...(node.items ?? []));
+    }
+    return { decoded: found.decodedImage_marks ?? null, nearest: found.nearestImage_marks ?? null };
+  });
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   runNotebooks,
   type RunSummary,
 } from '../../lib/notebook';
-import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences } from './latentMapPage';
+import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences, scenePanelImages, useRenderer } from './latentMapPage';
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
 // The smoke runs below save and load trained models here, apart from any other run's.
@@ -95,7 +95,7 @@ function pageOutputs(htmlPath: string): { png: number; svg: number; live: number
   const html = fs.readFileSync(htmlPath, 'utf8');
   const png = html.match(/class="jp-RenderedImage jp-OutputArea-output"[^>]*>\s*<img[^>]*src="data:image\/png;base64,/g) ?? [];
   const svg = html.match(/data-mime-type="image\/svg\+xml"/g) ?? [];
-  const live = html.match(/class="gan-live-chart"/g) ?? [];
+  const live = html.match(/class="[^"]*\bgan-live-chart"/g) ?? [];
   return { png: png.length, svg: svg.length, live: live.length };
 }
 
@@ -201,12 +201,23 @@ describe('every notebook under the smoke profile', () => {
         const { gridRows, testRows } = await mapRows(page);
         const steps = Math.round(Math.sqrt(gridRows.length));
         assert.equal(steps * steps, 8 * 8, 'the smoke profile decodes an 8 x 8 grid (mapSteps)');
+        // The map draws on a canvas; drawn as SVG (same layout), its Voronoi cells say where each grid point is.
+        await useRenderer(page, 'svg');
         const centres = await gridCellCentres(page);
         assert.equal(centres.size, gridRows.length, 'one Voronoi cell per grid point');
-        // Two interior grid points far apart, whose decoded images differ.
+        // Two interior grid points far apart, whose decoded images differ: the SVG panels show them ...
         const targets = [steps + 1, gridRows.length - steps - 2];
         assert.notEqual(gridRows[targets[0]].u, gridRows[targets[1]].u);
         for (const i of targets) await hoverAndCheck(page, gridRows, testRows, centres, i);
+        // ... and so does the canvas a reader gets, at the same places (starting with the point not hovered last).
+        await useRenderer(page, 'canvas');
+        for (const i of targets) {
+          const centre = centres.get(i)!;
+          await page.mouse.move(centre.x, centre.y);
+          const wanted = { decoded: gridRows[i].u, nearest: testRows.get(gridRows[i].n)?.t ?? null };
+          for (let tries = 0; tries < 50 && (await scenePanelImages(page)).decoded !== wanted.decoded; tries++) await page.waitForTimeout(100);
+          assert.deepEqual(await scenePanelImages(page), wanted, `the canvas shows grid point ${i}'s decoded image and nearest test digit`);
+        }
         fs.mkdirSync(path.dirname(MAP_SCREENSHOT), { recursive: true });
         await chart.screenshot({ path: MAP_SCREENSHOT });
         assert.deepEqual(blocked, [], 'no request was refused, because none went off the machine');
