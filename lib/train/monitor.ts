@@ -24,7 +24,8 @@ export class GanMonitor {
   readonly history: GanHistory = { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
   private readonly reporter: ProgressReporter;
   private readonly chart: LiveChart | undefined;
-  private readonly iterations: number;
+  /** Iterations the loop runs (the bar's 100%). */
+  readonly iterations: number;
 
   constructor(options: GanMonitorOptions) {
     if (!Number.isInteger(options.iterations) || options.iterations < 0) {

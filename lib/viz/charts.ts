@@ -264,3 +264,40 @@ export function stemChart(values: number[][], options: StemChartOptions = {}): C
     resolve: { scale: { y: 'shared' } },
   } as ChartSpec;
 }
+
+/** One sampling interval's digit score (lib/quality's scoreDigits), by iteration. */
+export interface IterationScore {
+  iteration: number;
+  /** Share of the samples the digit classifier recognises with confidence >= 0.9. */
+  recognisedShare: number;
+  /** exp(E[KL(p(y|x) || p(y))]), 1 (useless) to 10 (confident and balanced). */
+  inceptionScore: number;
+}
+
+/**
+ * The samples' quality at each sampling interval: the share recognised as digits (left axis,
+ * 0..1) and the inception-style score (right axis, 1..10), to set beside the loss chart.
+ */
+export function ganScoreChart(scores: readonly IterationScore[], options: { title?: string; width?: number; height?: number } = {}): ChartSpec {
+  if (scores.length === 0) throw new Error('ganScoreChart: scores is empty; score the samples of at least one sampling interval.');
+  const rows = scores.map((s) => ({ iteration: s.iteration, recognised: s.recognisedShare, inception: s.inceptionScore }));
+  const x = { field: 'iteration', type: 'quantitative', title: 'iteration' };
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? 'Sample quality: recognised as digits, inception score',
+    width: options.width ?? 360,
+    height: options.height ?? 260,
+    data: { values: rows },
+    layer: [
+      {
+        mark: { type: 'line', point: true, color: '#2ca02c' },
+        encoding: { x, y: { field: 'recognised', type: 'quantitative', title: 'share recognised (confidence >= 0.9)', scale: { domain: [0, 1] }, axis: { titleColor: '#2ca02c' } } },
+      },
+      {
+        mark: { type: 'line', point: true, color: '#9467bd', strokeDash: [4, 2] },
+        encoding: { x, y: { field: 'inception', type: 'quantitative', title: 'inception score (1-10)', scale: { domain: [1, 10] }, axis: { titleColor: '#9467bd', orient: 'right' } } },
+      },
+    ],
+    resolve: { scale: { y: 'independent' } },
+  } as ChartSpec;
+}

@@ -128,7 +128,7 @@ describe('every notebook under the smoke profile', () => {
   // interactive charts, which the page draws live over their own static SVG.
   const expectedOutputs: Record<string, { png: number; svg: number; live: number }> = {
     // real, untrained, samples at iterations 0 and 2, fixed-noise strip, final sheet, noise walk; live loss chart
-    '01-dcgan.ipynb': { png: 7, svg: 1, live: 0 },
+    '01-dcgan.ipynb': { png: 7, svg: 2, live: 0 }, // grids, strip, walk, sheet; the live loss chart and the loss/score pair
     '02-conv-autoencoder.ipynb': { png: 1, svg: 1, live: 0 }, // digits over reconstructions; loss chart
     '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 }, // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
     // labelled reconstructions, decoded digit members, random points, manifold, centroid walk; loss,
