@@ -26,50 +26,44 @@ interface WorkloadResult {
   samples?: number;
 }
 
-async function runGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
-  // Scaled to [-1, 1] like the book: (x - 127.5) / 127.5.
+/**
+ * Runs a GAN loop on the images scaled to [-1, 1] like the book ((x - 127.5) / 127.5), timing
+ * each iteration after the warm-up; `loop` calls `onIteration` once per iteration.
+ */
+async function timeGanIterations(
+  images: Uint8Array, count: number, flags: Flags,
+  loop: (x: Tensor4D, onIteration: (iteration: number, dLoss: number, gLoss: number) => void) => Promise<void>,
+): Promise<WorkloadResult> {
   const x = tf.tidy(() => tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5)) as Tensor4D;
-  const gan = createDcgan({ seed: flags.seed });
   const times: number[] = [];
   let lastLosses: number[] | null = null;
   let previous = performance.now();
-  await trainGan(gan, x, {
-    iterations: flags.warmup + flags.iterations,
-    batchSize: flags.batchSize,
-    seed: flags.seed,
-    progress: false,
-    onIteration: ({ iteration, dLoss, gLoss }) => {
-      const now = performance.now();
-      if (iteration >= flags.warmup) {
-        times.push((now - previous) / 1000);
-        lastLosses = [dLoss, gLoss];
-      }
-      previous = now;
-    },
+  await loop(x, (iteration, dLoss, gLoss) => {
+    const now = performance.now();
+    if (iteration >= flags.warmup) {
+      times.push((now - previous) / 1000);
+      lastLosses = [dLoss, gLoss];
+    }
+    previous = now;
   });
   x.dispose();
   return { unit: 's/iteration', times, lastLosses };
 }
 
-/** 01-dcgan's own loop cell (bench/notebook-loop.ts), timed per iteration like trainGan. */
-async function runNotebookGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
-  const x = tf.tidy(() => tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5)) as Tensor4D;
-  const times: number[] = [];
-  let lastLosses: number[] | null = null;
-  let previous = performance.now();
-  await runNotebookLoop(x, {
-    iterations: flags.warmup + flags.iterations, batchSize: flags.batchSize, seed: flags.seed,
-    onIteration: (iteration, dLoss, gLoss) => {
-      const now = performance.now();
-      if (iteration >= flags.warmup) {
-        times.push((now - previous) / 1000);
-        lastLosses = [dLoss, gLoss];
-      }
-      previous = now;
-    },
+/** The library's trainGan on createDcgan's models. */
+function runGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
+  return timeGanIterations(images, count, flags, async (x, onIteration) => {
+    await trainGan(createDcgan({ seed: flags.seed }), x, {
+      iterations: flags.warmup + flags.iterations, batchSize: flags.batchSize, seed: flags.seed, progress: false,
+      onIteration: ({ iteration, dLoss, gLoss }) => onIteration(iteration, dLoss, gLoss),
+    });
   });
-  x.dispose();
-  return { unit: 's/iteration', times, lastLosses };
+}
+
+/** 01-dcgan's own loop cell (bench/notebook-loop.ts), timed per iteration like trainGan. */
+function runNotebookGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
+  return timeGanIterations(images, count, flags, (x, onIteration) =>
+    runNotebookLoop(x, { iterations: flags.warmup + flags.iterations, batchSize: flags.batchSize, seed: flags.seed, onIteration }));
 }
 
 async function runEpochs(workload: 'conv_ae' | 'ae2d', images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {

@@ -30,6 +30,7 @@ import { layerVariables, tfjsVersionMismatch, watchVariable, type LayerVariableL
 import type { Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed } from '../models/seeds';
 import { setDropoutSeeds } from './dropout';
+import { SessionSync } from './sessionSync';
 import { afterStep, beforeStep } from './interrupt';
 
 export type TrainingEngine = 'auto' | 'graph' | 'eager';
@@ -108,20 +109,13 @@ function sameKey(a: unknown[], b: unknown[]): boolean {
  * models with a train step (`trained`) or an inference pass (`predicted`); the graph is built
  * when a step first runs, and rebuilt when a member joins or an optimizer changes (a new compile).
  */
-class Workspace {
+class Workspace extends SessionSync {
   readonly trained: LayersModel[] = [];
   readonly predicted: LayersModel[] = [];
   readonly variables = new Set<LayerVariableLike>();
-  program: GraphProgram | undefined;
   readonly steps = new Map<LayersModel, TrainStepHandle>();
   readonly passes = new Map<LayersModel, InferenceHandle>();
   private key: unknown[] = [];
-  /** Graph steps ran since the last copy back: tfjs reads must pull first. */
-  sessionNewer = false;
-  /** tfjs values changed (a write, an eager step) since the last push. */
-  tfjsNewer = false;
-  /** Inside the engine's own copies: the variable watch does nothing. */
-  busy = false;
 
   /** Builds every member's step and pass into `program` (which may be a scratch one). */
   static build(program: GraphProgram, trained: LayersModel[], predicted: LayersModel[]) {
@@ -132,29 +126,6 @@ class Workspace {
     }
     for (const model of predicted) passes.set(model, program.addInference(`predict_${passes.size}`, chainLayers(model), inputShapeOf(model)));
     return { steps, passes };
-  }
-
-  /** Copies the session's newer values into the tfjs models (weights and optimizer state). */
-  pull(): void {
-    if (!this.program || !this.sessionNewer) return;
-    this.busy = true;
-    try {
-      this.program.pull();
-    } finally {
-      this.busy = false;
-    }
-    this.sessionNewer = false;
-  }
-
-  private push(): void {
-    if (!this.program) return;
-    this.busy = true;
-    try {
-      this.program.push();
-    } finally {
-      this.busy = false;
-    }
-    this.tfjsNewer = false;
   }
 
   /** The started program with every member's step, the session holding the newest values. */
@@ -169,26 +140,18 @@ class Workspace {
     const program = new GraphProgram();
     const { steps, passes } = Workspace.build(program, this.trained, this.predicted);
     program.start();
-    this.program = program;
-    sessionReaper.register(this, program, program);
     steps.forEach((step, model) => this.steps.set(model, step));
     passes.forEach((pass, model) => this.passes.set(model, pass));
     this.key = key;
-    this.push();
+    this.adopt(program);
     return program;
   }
 
   /** Pulls the newest values, then frees the session (the next step builds a new one). */
   release(): void {
-    this.pull();
-    if (this.program) {
-      sessionReaper.unregister(this.program);
-      this.program.dispose();
-    }
-    this.program = undefined;
+    this.releaseSession();
     this.steps.clear();
     this.passes.clear();
-    this.tfjsNewer = false;
   }
 
   /** Removes a member (a model that left for the eager engine). */
@@ -226,23 +189,14 @@ class Workspace {
   }
 }
 
-/** Frees a workspace's native session when nothing refers to it any more. */
-const sessionReaper = new FinalizationRegistry<GraphProgram>((program) => program.dispose());
-
 /** The workspace each tfjs weight belongs to. */
 const owners = new WeakMap<LayerVariableLike, Workspace>();
 
 function watch(variable: LayerVariableLike): void {
   watchVariable(
     variable,
-    () => {
-      const workspace = owners.get(variable);
-      if (workspace && !workspace.busy) workspace.pull();
-    },
-    () => {
-      const workspace = owners.get(variable);
-      if (workspace && !workspace.busy) workspace.tfjsNewer = true;
-    },
+    () => owners.get(variable)?.beforeTfjsAccess(),
+    () => owners.get(variable)?.afterTfjsWrite(),
   );
 }
 

@@ -24,6 +24,7 @@ import { deriveSeed, randomSeed } from '../models/seeds';
 import { setDropoutSeeds } from './dropout';
 import type { TrainingEngine } from './engine';
 import { afterStep, beforeStep } from './interrupt';
+import { SessionSync } from './sessionSync';
 
 /** The loss of one batch and its two parts (loss = reconstruction + kl), averaged over the batch. */
 // A type alias, not an interface, so it passes where a Record<string, number> is expected (a monitor).
@@ -96,27 +97,20 @@ export function vaeLossTerms(encoder: LayersModel, decoder: LayersModel, x: Tens
 }
 
 /** The graph side of one encoder/decoder pair: a session, and its sync with the tfjs weights. */
-class VaeWorkspace {
-  program: GraphProgram | undefined;
+class VaeWorkspace extends SessionSync {
   step: VaeGraphHandle | undefined;
   evaluation: VaeGraphHandle | undefined;
-  sessionNewer = false;
-  tfjsNewer = false;
-  busy = false;
   /** Set when a newer compiledVae on the same encoder took over; this one must not train again. */
   closed = false;
   private readonly removeListeners: Array<() => void> = [];
 
   constructor(readonly parts: VaeParts, readonly encoder: LayersModel, readonly decoder: LayersModel, readonly optimizer: Optimizer, readonly weight: number) {
+    super();
     const variables = new Set([...layerVariables(encoder), ...layerVariables(decoder)]);
     for (const variable of variables) {
       this.removeListeners.push(addVariableListener(variable, {
-        before: () => {
-          if (!this.busy && this.sessionNewer) this.pull();
-        },
-        afterWrite: () => {
-          if (!this.busy) this.tfjsNewer = true;
-        },
+        before: () => this.beforeTfjsAccess(),
+        afterWrite: () => this.afterTfjsWrite(),
       }));
     }
   }
@@ -142,40 +136,12 @@ class VaeWorkspace {
     this.step = addVaeGraph(program, this.parts, graphOptimizer, this.weight, 'vae_train', true);
     this.evaluation = addVaeGraph(program, this.parts, graphOptimizer, this.weight, 'vae_evaluate', false);
     program.start();
-    this.program = program;
-    sessionReaper.register(this, program, program);
-    this.push();
+    this.adopt(program);
     return program;
   }
 
-  private push(): void {
-    this.busy = true;
-    try {
-      this.program?.push();
-    } finally {
-      this.busy = false;
-    }
-    this.tfjsNewer = false;
-  }
-
-  pull(): void {
-    if (!this.program || !this.sessionNewer) return;
-    this.busy = true;
-    try {
-      this.program.pull();
-    } finally {
-      this.busy = false;
-    }
-    this.sessionNewer = false;
-  }
-
   release(): void {
-    this.pull();
-    if (this.program) {
-      sessionReaper.unregister(this.program);
-      this.program.dispose();
-    }
-    this.program = undefined;
+    this.releaseSession();
     this.step = undefined;
     this.evaluation = undefined;
   }
@@ -187,8 +153,6 @@ class VaeWorkspace {
     this.removeListeners.splice(0).forEach((remove) => remove());
   }
 }
-
-const sessionReaper = new FinalizationRegistry<GraphProgram>((program) => program.dispose());
 
 /** The live workspace of each encoder: a new compiledVae on the same models replaces the old one. */
 const workspaces = new WeakMap<LayersModel, VaeWorkspace>();
