@@ -284,7 +284,7 @@ export function ganScoreChart(scores: readonly IterationScore[], options: { titl
   const x = { field: 'iteration', type: 'quantitative', title: 'iteration' };
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: options.title ?? 'Sample quality: recognised as digits, inception score',
+    title: options.title ?? 'Sample quality: recognised share, inception score',
     width: options.width ?? 360,
     height: options.height ?? 260,
     data: { values: rows },
