@@ -44,9 +44,10 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
     constructor(options: lib.GanMonitorOptions) {
       super({ ...options, chart: false });
     }
-    override async update(iteration: number, dLoss: number, gLoss: number): Promise<void> {
-      await super.update(iteration, dLoss, gLoss);
+    override async update(iteration: number, dLoss: number, gLoss: number): Promise<boolean> {
+      const goOn = await super.update(iteration, dLoss, gLoss);
       onIteration(iteration, dLoss, gLoss);
+      return goOn;
     }
   }
   const scope: Record<string, unknown> = { ...lib, GanMonitor: TimedMonitor, realImages, console: { ...console, log: () => undefined } };

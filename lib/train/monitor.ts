@@ -26,6 +26,7 @@ export class GanMonitor {
   private readonly chart: LiveChart | undefined;
   /** Iterations the loop runs (the bar's 100%). */
   readonly iterations: number;
+  private interrupted = false;
 
   constructor(options: GanMonitorOptions) {
     if (!Number.isInteger(options.iterations) || options.iterations < 0) {
@@ -40,9 +41,12 @@ export class GanMonitor {
 
   /**
    * Records iteration `iteration`'s losses, moves the bar, redraws the chart (at most once a
-   * second). After Kernel > Interrupt it draws the final state and throws TrainingInterrupted.
+   * second). Returns false after Kernel > Interrupt: the loop breaks, frees its tensors, and
+   * `finish` then reports the interrupt.
    */
-  async update(iteration: number, dLoss: number, gLoss: number, parts: { dLossReal?: number; dLossFake?: number } = {}): Promise<void> {
+  async update(iteration: number, dLoss: number, gLoss: number, parts: { dLossReal?: number; dLossFake?: number } = {}): Promise<boolean> {
+    // A loop cell rerun after an interrupt (the kernel clears this at each cell) stops here again.
+    interruptState().loopChecks = true;
     this.history.iteration.push(iteration);
     this.history.dLoss.push(dLoss);
     this.history.gLoss.push(gLoss);
@@ -51,20 +55,29 @@ export class GanMonitor {
     if (parts.dLossFake !== undefined) this.history.dLossFake.push(parts.dLossFake);
     this.reporter.update(this.history.iteration.length, { d_loss: dLoss, g_loss: gLoss });
     await this.chart?.update(() => ganLossChart(this.history));
-    if (await interruptRequested()) {
-      await this.finish();
-      throw new TrainingInterrupted(
-        `Training interrupted after iteration ${iteration} (${this.history.iteration.length} of ${this.iterations} run): the models keep the weights of that iteration. Rerun the cell to carry on training them.`,
-        this.history,
-      );
-    }
+    if (await interruptRequested()) this.interrupted = true;
+    return !this.interrupted;
   }
 
-  /** Shows the final bar and chart (with its static picture for the exported page). */
+  /** Iterations recorded so far: where a loop rerun after an interrupt carries on. */
+  get done(): number {
+    return this.history.iteration.length;
+  }
+
+  /**
+   * Shows the final bar and chart (with its static picture for the exported page). After an
+   * interrupt it then throws TrainingInterrupted, so the cell ends as stopped (and Run All stops).
+   */
   async finish(): Promise<void> {
     const last = this.history.iteration.length - 1;
     this.reporter.finish(this.history.iteration.length, last >= 0 ? { d_loss: this.history.dLoss[last], g_loss: this.history.gLoss[last] } : {});
     if (this.chart && last >= 0) await this.chart.finish(ganLossChart(this.history));
     interruptState().loopChecks = false;
+    if (!this.interrupted) return;
+    this.interrupted = false;
+    throw new TrainingInterrupted(
+      `Training interrupted after iteration ${this.history.iteration[last]} (${this.done} of ${this.iterations} run): the models keep the weights of that iteration. Rerun the cell to carry on from there.`,
+      this.history,
+    );
   }
 }
