@@ -4,24 +4,12 @@
  * bench's settings set after the parameters cell. The bench times this beside trainGan, so the
  * loop a learner reads is the loop that is measured.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import * as ts from 'typescript';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import * as lib from '../lib';
-import { cellTags, sourceText, type Notebook } from '../lib/notebook/ipynb';
+import { runCellSource, taggedSource } from '../lib/notebook/ipynb';
 
 const NOTEBOOK = path.join(__dirname, '..', 'notebooks', '01-dcgan.ipynb');
-
-/** The notebook's cells with one of `tags`, in order, as one TypeScript source. */
-export function taggedSource(notebookPath: string, tags: string[]): string {
-  const notebook = JSON.parse(fs.readFileSync(notebookPath, 'utf8')) as Notebook;
-  const cells = notebook.cells.filter((cell) => cell.cell_type === 'code' && cellTags(cell).some((tag) => tags.includes(tag)));
-  for (const tag of tags) {
-    if (!cells.some((cell) => cellTags(cell).includes(tag))) throw new Error(`${notebookPath}: no code cell tagged "${tag}".`);
-  }
-  return cells.map((cell) => sourceText(cell.source)).join('\n');
-}
 
 export interface NotebookLoopSettings {
   iterations: number;
@@ -38,7 +26,6 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
   // No sample grids: the trainGan workload draws none either.
   const overrides = `iterations = ${settings.iterations}; batchSize = ${settings.batchSize}; seed = ${settings.seed}; sampleInterval = ${settings.iterations + 1};`;
   const body = `${parameters}\n${overrides}\n${rest}`;
-  const js = ts.transpileModule(`(async () => {\n${body}\n})()`, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
   const onIteration = settings.onIteration;
   class TimedMonitor extends lib.GanMonitor {
     constructor(options: lib.GanMonitorOptions) {
@@ -51,7 +38,5 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
     }
   }
   const scope: Record<string, unknown> = { ...lib, GanMonitor: TimedMonitor, realImages, console: { ...console, log: () => undefined } };
-  const names = Object.keys(scope);
-  const run = new Function(...names, `return ${js}`) as (...values: unknown[]) => Promise<void>;
-  await run(...names.map((name) => scope[name]));
+  await runCellSource<Promise<void>>(`return (async () => {\n${body}\n})();`, scope);
 }

@@ -99,10 +99,13 @@ export function randomBatch(images: Tensor4D, batchSize: number, seed: number): 
   return tf.tidy(() => tf.gather(images, tf.tensor1d(indices, 'int32')));
 }
 
-/** One epoch: every index once, shuffled by `rng`, cut into batches of `batchSize` (the last may be smaller). */
-export function epochBatchIndices(count: number, batchSize: number, rng: () => number): Int32Array[] {
+/**
+ * One epoch: every index once, shuffled by `rng` (in order without one), cut into batches of
+ * `batchSize` (the last may be smaller).
+ */
+export function epochBatchIndices(count: number, batchSize: number, rng?: () => number): Int32Array[] {
   checkBatchArgs('epochBatchIndices', count, batchSize);
-  const order = shuffledIndices(count, rng);
+  const order = rng ? shuffledIndices(count, rng) : Int32Array.from({ length: count }, (_, i) => i);
   const batches: Int32Array[] = [];
   for (let start = 0; start < count; start += batchSize) batches.push(order.slice(start, Math.min(start + batchSize, count)));
   return batches;

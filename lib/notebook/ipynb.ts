@@ -3,6 +3,7 @@
  * Everything else in a notebook passes through untouched.
  */
 import * as fs from 'fs';
+import * as ts from 'typescript';
 
 /** Cell source: one string, or lines that each keep their trailing newline. */
 export type MultilineString = string | string[];
@@ -56,4 +57,27 @@ export function readNotebook(file: string): Notebook {
     );
   }
   return parsed as Notebook;
+}
+
+/**
+ * The source of a notebook's code cells tagged with any of `tags`, in order, one after another:
+ * how the tests and the bench take a chapter's own code (its parameters, model and loop cells).
+ */
+export function taggedSource(file: string, tags: string[]): string {
+  const cells = readNotebook(file).cells.filter((cell) => cell.cell_type === 'code' && cellTags(cell).some((tag) => tags.includes(tag)));
+  for (const tag of tags) {
+    if (!cells.some((cell) => cellTags(cell).includes(tag))) throw new Error(`${file}: no code cell tagged "${tag}".`);
+  }
+  return cells.map((cell) => sourceText(cell.source)).join('\n');
+}
+
+/**
+ * Runs notebook code (TypeScript, transpiled) as a function body whose free names come from
+ * `scope` (what the notebook imports); the body's `return` value is returned.
+ */
+export function runCellSource<T>(body: string, scope: Record<string, unknown>): T {
+  const js = ts.transpileModule(body, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const names = Object.keys(scope);
+  const run = new Function(...names, js) as (...values: unknown[]) => T;
+  return run(...names.map((name) => scope[name]));
 }

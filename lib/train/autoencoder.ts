@@ -73,12 +73,6 @@ export interface TrainAutoencoderOptions {
 const STREAM_SHUFFLE = 1;
 const STREAM_DROPOUT = 2;
 
-function inOrderBatches(count: number, batchSize: number): Int32Array[] {
-  const batches: Int32Array[] = [];
-  for (let start = 0; start < count; start += batchSize) batches.push(Int32Array.from({ length: Math.min(batchSize, count - start) }, (_, i) => start + i));
-  return batches;
-}
-
 function accuracyIndex(model: LayersModel): number {
   return model.metricsNames.findIndex((name) => name === 'acc' || name === 'accuracy' || name.endsWith('_acc'));
 }
@@ -130,9 +124,8 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
   try {
     for (; epoch < options.epochs; epoch++) {
       // Seeded shuffles (model.fit's are not), cut into batches; the last one may be smaller.
-      const epochBatches = options.shuffle ?? true
-        ? epochBatchIndices(count, options.batchSize, createRng(deriveSeed(seed, STREAM_SHUFFLE, epoch)))
-        : inOrderBatches(count, options.batchSize);
+      const shuffle = options.shuffle ?? true ? createRng(deriveSeed(seed, STREAM_SHUFFLE, epoch)) : undefined;
+      const epochBatches = epochBatchIndices(count, options.batchSize, shuffle);
       let lossSum = 0;
       let accSum = 0;
       const batches = epochBatches.length;

@@ -278,7 +278,7 @@ export interface IterationScore {
  * The samples' quality at each sampling interval: the share recognised as digits (left axis,
  * 0..1) and the inception-style score (right axis, 1..10), to set beside the loss chart.
  */
-export function ganScoreChart(scores: readonly IterationScore[], options: { title?: string; width?: number; height?: number } = {}): ChartSpec {
+export function ganScoreChart(scores: readonly IterationScore[], options: ChartOptions = {}): ChartSpec {
   if (scores.length === 0) throw new Error('ganScoreChart: scores is empty; score the samples of at least one sampling interval.');
   const rows = scores.map((s) => ({ iteration: s.iteration, recognised: s.recognisedShare, inception: s.inceptionScore }));
   const x = { field: 'iteration', type: 'quantitative', title: 'iteration' };

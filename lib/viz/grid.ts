@@ -155,26 +155,34 @@ export interface LatentManifoldOptions {
 /** Maps m latent points (x, y pairs) to m decoded images (m * imageSize^2 values). */
 export type LatentDecoder = (z: Float32Array) => Float32Array | Promise<Float32Array>;
 
-/** Decodes a regular grid over the latent box into one picture: digits morphing across the plane. */
-export async function latentManifoldImage(decode: LatentDecoder, options: LatentManifoldOptions): Promise<Buffer> {
-  const z = latentGridPoints(options.box, options.steps);
-  const count = options.steps * options.steps;
-  const imageSize = options.imageSize ?? 28;
+/**
+ * Decodes latent points (x, y pairs) `batchSize` at a time into one array of images, checking
+ * that the decoder gives imageSize^2 values per point; `caller` names the function in errors.
+ */
+export async function decodeLatentPoints(decode: LatentDecoder, points: Float32Array, imageSize: number, batchSize: number | undefined, caller: string): Promise<Float32Array> {
+  const count = points.length / 2;
   const pixelsPerImage = imageSize * imageSize;
-  const batchSize = options.batchSize ?? count;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`latentManifoldImage: options.batchSize must be a whole number >= 1, got ${batchSize}.`);
+  const size = batchSize ?? count;
+  if (!Number.isInteger(size) || size < 1) throw new Error(`${caller}: options.batchSize must be a whole number >= 1, got ${size}.`);
   const images = new Float32Array(count * pixelsPerImage);
-  for (let start = 0; start < count; start += batchSize) {
-    const end = Math.min(count, start + batchSize);
-    const decoded = await decode(z.subarray(2 * start, 2 * end));
+  for (let start = 0; start < count; start += size) {
+    const end = Math.min(count, start + size);
+    const decoded = await decode(points.subarray(2 * start, 2 * end));
     if (decoded.length !== (end - start) * pixelsPerImage) {
       throw new Error(
-        `latentManifoldImage: decode returned ${decoded.length} values for ${end - start} points; expected `
+        `${caller}: decode returned ${decoded.length} values for ${end - start} points; expected `
           + `${(end - start) * pixelsPerImage} (${imageSize}x${imageSize} values per point).`,
       );
     }
     images.set(decoded, start * pixelsPerImage);
   }
+  return images;
+}
+
+/** Decodes a regular grid over the latent box into one picture: digits morphing across the plane. */
+export async function latentManifoldImage(decode: LatentDecoder, options: LatentManifoldOptions): Promise<Buffer> {
+  const imageSize = options.imageSize ?? 28;
+  const images = await decodeLatentPoints(decode, latentGridPoints(options.box, options.steps), imageSize, options.batchSize, 'latentManifoldImage');
   return imageGrid(images, {
     rows: options.steps, cols: options.steps, range: options.range ?? 'unit',
     scale: options.scale ?? 1, gap: options.gap ?? 0, imageSize, background: 'black',

@@ -10,8 +10,9 @@
  * vega inlined from node_modules (scripts/nbconvert/offline/). Everywhere else, and with
  * JavaScript off, the static SVG shows the map with the panels of the first selected point.
  */
-import { imageGrid, latentGridPoints, type GridImages, type LatentDecoder, type PixelRange } from './grid';
+import { decodeLatentPoints, imageGrid, latentGridPoints, type GridImages, type LatentDecoder, type PixelRange } from './grid';
 import { digitCentroids, latentBox, latentScatterChart, type LatentBox, type LatentPoint, type LatentPoints, type LatentScatterData, type LatentScatterOptions } from './latent';
+import { pixelValues } from './pixels';
 import type { ChartSpec } from './render';
 import { VEGA_LITE_SCHEMA } from './charts';
 
@@ -47,19 +48,7 @@ export async function decodeLatentGrid(decode: LatentDecoder, options: DecodeLat
   const steps = options.steps ?? 25;
   const imageSize = options.imageSize ?? 28;
   const points = latentGridPoints(options.box, steps);
-  const count = steps * steps;
-  const pixels = imageSize * imageSize;
-  const batchSize = options.batchSize ?? count;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`decodeLatentGrid: options.batchSize must be a whole number >= 1, got ${batchSize}.`);
-  const images = new Float32Array(count * pixels);
-  for (let start = 0; start < count; start += batchSize) {
-    const end = Math.min(count, start + batchSize);
-    const decoded = await decode(points.subarray(2 * start, 2 * end));
-    if (decoded.length !== (end - start) * pixels) {
-      throw new Error(`decodeLatentGrid: decode returned ${decoded.length} values for ${end - start} points; expected ${(end - start) * pixels} (${imageSize}x${imageSize} per point).`);
-    }
-    images.set(decoded, start * pixels);
-  }
+  const images = await decodeLatentPoints(decode, points, imageSize, options.batchSize, 'decodeLatentGrid');
   return { box: { ...options.box }, steps, points, images, imageSize, range: options.range ?? 'unit' };
 }
 
@@ -83,10 +72,6 @@ export interface LatentMapOptions extends LatentScatterOptions {
 function pngDataUrl(values: Float32Array, imageSize: number, range: PixelRange, scale: number): string {
   const png = imageGrid(values, { rows: 1, cols: 1, range, scale, gap: 0, imageSize });
   return `data:image/png;base64,${png.toString('base64')}`;
-}
-
-function flatValues(images: GridImages): ArrayLike<number> {
-  return Array.isArray(images) || images instanceof Float32Array || images instanceof Uint8Array ? images : images.dataSync();
 }
 
 /** Index of the point (x, y pairs) nearest to (x, y). */
@@ -119,7 +104,7 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
   if (grid.points.length !== 2 * count || grid.images.length !== count * pixels) {
     throw new Error(`${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`);
   }
-  const testValues = flatValues(data.testImages);
+  const testValues = pixelValues(data.testImages);
   if (testValues.length !== n * pixels) {
     throw new Error(`${caller}: testImages holds ${testValues.length} values; expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`);
   }

@@ -5,28 +5,20 @@
  * (say 64 filters to 32 in a notebook cell) fails here, naming the notebook, model and layer.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import * as ts from 'typescript';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
 import { buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, compiled, DenseAutoencoder } from '../../lib';
-import { cellTags, sourceText, type Notebook } from '../../lib/notebook/ipynb';
+import { runCellSource, taggedSource } from '../../lib/notebook/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
 
 /** Runs the parameters cell and the `model` cells of a notebook; returns the named values. */
 export function buildNotebookModels(notebookFile: string, names: string[]): Record<string, LayersModel> {
-  const notebook = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, notebookFile), 'utf8')) as Notebook;
-  const cells = notebook.cells.filter((cell) => cell.cell_type === 'code' && (cellTags(cell).includes('parameters') || cellTags(cell).includes('model')));
-  assert.ok(cells.some((cell) => cellTags(cell).includes('model')), `${notebookFile} has no code cell tagged "model"`);
-  const source = `${cells.map((cell) => sourceText(cell.source)).join('\n')}\nreturn { ${names.join(', ')} };`;
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
+  const source = taggedSource(path.join(NOTEBOOKS, notebookFile), ['parameters', 'model']);
   // The cells see what the notebook imports from the library (tf, summaryTable, kernelInitializers...).
-  const scope: Record<string, unknown> = { ...lib, console: { ...console, log: () => undefined } };
-  const run = new Function(...Object.keys(scope), js) as (...args: unknown[]) => Record<string, LayersModel>;
-  return run(...Object.values(scope));
+  return runCellSource(`${source}\nreturn { ${names.join(', ')} };`, { ...lib, console: { ...console, log: () => undefined } });
 }
 
 interface LayerShape {

@@ -4,27 +4,19 @@
  * in sync with tfjs and with compiled(), no tensor left behind, and errors for bad input.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import * as ts from 'typescript';
 import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
 import { tf, buildConvAutoencoder2d, buildConvVae2d, compiled, compiledVae, vaeLossTerms } from '../../lib';
-import { cellTags, sourceText, type Notebook } from '../../lib/notebook/ipynb';
+import { runCellSource, taggedSource } from '../../lib/notebook/ipynb';
 
 type NotebookLoss = (x: Tensor, eps: Tensor) => { loss: Scalar; reconstruction: Scalar; kl: Scalar };
 
 /** Runs 05-vae's parameters cell and its cells tagged `model`; returns what they define. */
 function notebookVae(): { encoder: LayersModel; decoder: LayersModel; vaeLoss: NotebookLoss; reconstructionWeight: number } {
-  const file = path.join(__dirname, '..', '..', 'notebooks', '05-vae.ipynb');
-  const notebook = JSON.parse(fs.readFileSync(file, 'utf8')) as Notebook;
-  const cells = notebook.cells.filter((cell) => cell.cell_type === 'code' && (cellTags(cell).includes('parameters') || cellTags(cell).includes('model')));
-  const source = `${cells.map((cell) => sourceText(cell.source)).join('\n')}\nreturn { encoder, decoder, vaeLoss, reconstructionWeight };`;
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
-  const scope: Record<string, unknown> = { ...lib };
-  const run = new Function(...Object.keys(scope), js) as (...args: unknown[]) => ReturnType<typeof notebookVae>;
-  return run(...Object.values(scope));
+  const source = taggedSource(path.join(__dirname, '..', '..', 'notebooks', '05-vae.ipynb'), ['parameters', 'model']);
+  return runCellSource(`${source}\nreturn { encoder, decoder, vaeLoss, reconstructionWeight };`, { ...lib });
 }
 
 function layerShapes(model: LayersModel) {
