@@ -11,9 +11,11 @@ export default tseslint.config(
   { ignores: ['node_modules/', '.venv/', 'build/', 'data/', 'docs/', 'notebooks/'] },
   tseslint.configs.recommended,
   comments.recommended,
+  // Tells import-x how to parse TypeScript dependencies, which it must read to follow import chains.
+  importX.flatConfigs.typescript,
   {
     files: ['**/*.{ts,js,mjs}'],
-    plugins: { 'import-x': importX, '@stylistic': stylistic },
+    plugins: { '@stylistic': stylistic },
     settings: {
       'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
     },
