@@ -37,9 +37,7 @@ function describeMissingPieces(moduleId: string, searchFrom: string): string[] {
   const bindingDirs = fs.existsSync(path.join(packageDir, 'lib'))
     ? fs.readdirSync(path.join(packageDir, 'lib')).filter((name) => name.startsWith('napi-v'))
     : [];
-  const hasBinding = bindingDirs.some((dir) =>
-    fs.existsSync(path.join(packageDir, 'lib', dir, 'tfjs_binding.node')),
-  );
+  const hasBinding = bindingDirs.some((dir) => fs.existsSync(path.join(packageDir, 'lib', dir, 'tfjs_binding.node')));
   if (!hasBinding) missing.push(`the compiled binding ${path.join(packageDir, 'lib/napi-v*/tfjs_binding.node')}`);
   const depsLib = path.join(packageDir, 'deps', 'lib');
   const libraries = fs.existsSync(depsLib) ? fs.readdirSync(depsLib) : [];

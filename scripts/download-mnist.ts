@@ -9,7 +9,11 @@
  */
 import * as path from 'node:path';
 import {
-  DEFAULT_MNIST_BASE_URL, MNIST_BASE_URL_ENV, MnistDownloadError, createDownloadProgressBar, downloadMnist,
+  DEFAULT_MNIST_BASE_URL,
+  MNIST_BASE_URL_ENV,
+  MnistDownloadError,
+  createDownloadProgressBar,
+  downloadMnist,
 } from '../lib/data/download';
 import { DEFAULT_MNIST_DIR, loadMnist } from '../lib/data/mnist';
 
@@ -50,7 +54,9 @@ async function main(): Promise<void> {
     onProgress: createDownloadProgressBar(),
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  console.log(`MNIST full set ready in ${result.fullDir} (${result.downloaded.length} downloaded, ${result.skipped.length} already there).`);
+  console.log(
+    `MNIST full set ready in ${result.fullDir} (${result.downloaded.length} downloaded, ${result.skipped.length} already there).`,
+  );
   // Read it back as loadMnist will: proves the files parse, and shows which data notebooks now get.
   const data = loadMnist({ dataDir: args.dataDir, quiet: true });
   console.log(data.notice);
