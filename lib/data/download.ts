@@ -28,7 +28,10 @@ export interface MnistFileSpec {
 }
 
 /** The canonical four files with their MD5s. */
-export const MNIST_DOWNLOAD_FILES: readonly MnistFileSpec[] = Object.values(MNIST_FILES).map((name) => ({ name, md5: MNIST_MD5[name] }));
+export const MNIST_DOWNLOAD_FILES: readonly MnistFileSpec[] = Object.values(MNIST_FILES).map((name) => ({
+  name,
+  md5: MNIST_MD5[name],
+}));
 
 export interface DownloadProgress {
   file: string;
@@ -69,14 +72,27 @@ export type DownloadFailure = 'offline' | 'timeout' | 'http' | 'incomplete' | 'c
 
 /** A download that did not produce a verified file; nothing partial was left behind. */
 export class MnistDownloadError extends Error {
-  constructor(readonly failure: DownloadFailure, readonly file: string, message: string) {
+  constructor(
+    readonly failure: DownloadFailure,
+    readonly file: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'MnistDownloadError';
   }
 }
 
 // Errors that mean the host cannot be reached at all: no network, no DNS, nothing listening.
-const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+]);
 const MAX_REDIRECTS = 5;
 
 class StalledError extends Error {}
@@ -92,7 +108,9 @@ function resolveBaseUrl(option: string | undefined): string {
   try {
     url = new URL(withSlash);
   } catch {
-    throw new Error(`downloadMnist: the base URL ${JSON.stringify(raw)} is not a valid URL (expected e.g. ${DEFAULT_MNIST_BASE_URL}).`);
+    throw new Error(
+      `downloadMnist: the base URL ${JSON.stringify(raw)} is not a valid URL (expected e.g. ${DEFAULT_MNIST_BASE_URL}).`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`downloadMnist: the base URL must start with http:// or https://; got ${JSON.stringify(raw)}.`);
@@ -110,7 +128,14 @@ function offlineMessage(url: URL, code: string, fullDir: string): string {
 }
 
 /** GETs `url` into memory, following redirects; rejects on stalls, bad statuses and early ends. */
-function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, onBytes: (received: number, total: number | null) => void, redirects = 0): Promise<Buffer> {
+function fetchBytes(
+  url: URL,
+  file: string,
+  fullDir: string,
+  timeoutMs: number,
+  onBytes: (received: number, total: number | null) => void,
+  redirects = 0,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     let responded = false;
@@ -122,7 +147,13 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       if (status >= 300 && status < 400 && location !== undefined) {
         response.resume();
         if (redirects >= MAX_REDIRECTS) {
-          reject(new MnistDownloadError('http', file, `Cannot download ${file}: more than ${MAX_REDIRECTS} redirects from ${url}.`));
+          reject(
+            new MnistDownloadError(
+              'http',
+              file,
+              `Cannot download ${file}: more than ${MAX_REDIRECTS} redirects from ${url}.`,
+            ),
+          );
           return;
         }
         fetchBytes(new URL(location, url), file, fullDir, timeoutMs, onBytes, redirects + 1).then(resolve, reject);
@@ -130,9 +161,14 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       }
       if (status !== 200) {
         response.resume();
-        reject(new MnistDownloadError('http', file,
-          `Cannot download ${file}: ${url} answered HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}. ` +
-          `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`));
+        reject(
+          new MnistDownloadError(
+            'http',
+            file,
+            `Cannot download ${file}: ${url} answered HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}. ` +
+              `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
+          ),
+        );
         return;
       }
       const lengthHeader = response.headers['content-length'];
@@ -146,8 +182,13 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       });
       response.on('end', () => {
         if (!response.complete || (total !== null && received !== total)) {
-          reject(new MnistDownloadError('incomplete', file,
-            `Cannot download ${file}: the connection ended after ${received}${total !== null ? ` of ${total}` : ''} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`));
+          reject(
+            new MnistDownloadError(
+              'incomplete',
+              file,
+              `Cannot download ${file}: the connection ended after ${received}${total !== null ? ` of ${total}` : ''} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+            ),
+          );
           return;
         }
         resolve(Buffer.concat(chunks, received));
@@ -166,16 +207,26 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       if (err instanceof MnistDownloadError) {
         reject(err);
       } else if (err instanceof StalledError) {
-        reject(new MnistDownloadError('timeout', file,
-          `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${responded ? ` after ${received} bytes` : ''}. ` +
-          `The network or the mirror is stalled; nothing was kept. Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`));
+        reject(
+          new MnistDownloadError(
+            'timeout',
+            file,
+            `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${responded ? ` after ${received} bytes` : ''}. ` +
+              `The network or the mirror is stalled; nothing was kept. Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`,
+          ),
+        );
       } else {
         const code = (err as NodeJS.ErrnoException).code ?? err.message;
         if (!responded && UNREACHABLE_CODES.has(code)) {
           reject(new MnistDownloadError('offline', file, offlineMessage(url, code, fullDir)));
         } else {
-          reject(new MnistDownloadError('incomplete', file,
-            `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`));
+          reject(
+            new MnistDownloadError(
+              'incomplete',
+              file,
+              `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+            ),
+          );
         }
       }
     }
@@ -202,7 +253,10 @@ function removeStaleTemporaryFiles(fullDir: string): void {
 
 /** Writes `bytes` to a temporary file beside `target`, flushes it, then renames it into place. */
 function writeAtomically(target: string, bytes: Uint8Array): void {
-  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const temporary = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const fd = fs.openSync(temporary, 'wx');
     try {
@@ -246,9 +300,12 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
     });
     const found = md5(bytes);
     if (found !== expectedMd5.toLowerCase()) {
-      throw new MnistDownloadError('checksum', name,
+      throw new MnistDownloadError(
+        'checksum',
+        name,
         `Cannot use ${name} from ${url}: its MD5 is ${found}, expected ${expectedMd5}. The mirror serves a different or ` +
-        `damaged file, so it was not saved. Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`);
+          `damaged file, so it was not saved. Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
+      );
     }
     fs.mkdirSync(fullDir, { recursive: true });
     writeAtomically(target, bytes);
@@ -281,7 +338,9 @@ export function formatDownloadProgress(progress: DownloadProgress, width = 30): 
 }
 
 /** An onProgress for downloadMnist that draws a throttled bar: redrawn in place on a terminal, plain lines otherwise. */
-export function createDownloadProgressBar(options: DownloadProgressBarOptions = {}): (progress: DownloadProgress) => void {
+export function createDownloadProgressBar(
+  options: DownloadProgressBarOptions = {},
+): (progress: DownloadProgress) => void {
   const stream = options.stream ?? process.stderr;
   const terminal = stream.isTTY === true;
   const intervalMs = options.intervalMs ?? (terminal ? 200 : 2000);
