@@ -54,9 +54,8 @@ function dispatch(): void {
   const [, elapsed] = time(() => {
     for (let i = 0; i < n; i++) tf.add(a, b).dispose();
   });
-  console.log(
-    `dispatch: tf.add on scalars ${((elapsed * 1000) / n).toFixed(1)} us/op (JS -> N-API -> TFE_Execute, incl. dispose)`,
-  );
+  const microsPerOp = ((elapsed * 1000) / n).toFixed(1);
+  console.log(`dispatch: tf.add on scalars ${microsPerOp} us/op (JS -> N-API -> TFE_Execute, incl. dispose)`);
   const big = tf.ones([32, 28, 28, 64]);
   const [, bigElapsed] = time(() => {
     for (let i = 0; i < 200; i++) tf.add(big, big).dispose();
@@ -243,9 +242,9 @@ async function main(): Promise<void> {
     console.log('activation gradients: tfjs stock kernels (lib/nativeKernels.ts uninstalled)');
   }
   const batches = Number(flags.batches ?? 20);
-  console.log(
-    `threads: TF_NUM_INTRAOP_THREADS=${process.env.TF_NUM_INTRAOP_THREADS ?? 'unset'} TF_NUM_INTEROP_THREADS=${process.env.TF_NUM_INTEROP_THREADS ?? 'unset'}`,
-  );
+  const intraOpThreads = process.env.TF_NUM_INTRAOP_THREADS ?? 'unset';
+  const interOpThreads = process.env.TF_NUM_INTEROP_THREADS ?? 'unset';
+  console.log(`threads: TF_NUM_INTRAOP_THREADS=${intraOpThreads} TF_NUM_INTEROP_THREADS=${interOpThreads}`);
   if (section === 'all' || section === 'dispatch') dispatch();
   const { images, count } = loadEmbeddedTestSet();
   if (section === 'all' || section === 'ae') {

@@ -173,7 +173,9 @@ function machineInfo(s: Settings) {
     threads: {
       intraOp: s.intra,
       interOp: s.inter,
-      how: 'TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS in both children (read by the TensorFlow C library); Python also calls tf.config.threading.set_intra/inter_op_parallelism_threads',
+      how:
+        'TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS in both children (read by the TensorFlow C library); ' +
+        'Python also calls tf.config.threading.set_intra/inter_op_parallelism_threads',
     },
     loadAverageAtStart: os.loadavg().map((v) => Number(v.toFixed(2))),
   };
@@ -190,8 +192,9 @@ function writeAtomic(filePath: string, text: string): void {
 function describeSettings(s: Settings): string {
   return (
     `${s.reps} repetition(s), alternating Keras / project, each in a fresh process; ` +
-    `GAN: ${s.ganWarmup} warm-up + ${s.ganIterations} timed iterations; autoencoders: ${s.warmupBatches} warm-up batches ` +
-    `(+ the partial one), then 1 timed epoch on ${s.limit || 10000} images; threads intra ${s.intra}, inter ${s.inter}` +
+    `GAN: ${s.ganWarmup} warm-up + ${s.ganIterations} timed iterations; ` +
+    `autoencoders: ${s.warmupBatches} warm-up batches (+ the partial one), ` +
+    `then 1 timed epoch on ${s.limit || 10000} images; threads intra ${s.intra}, inter ${s.inter}` +
     (s.quick ? '; QUICK sanity run, not comparable to full runs' : '')
   );
 }
@@ -212,9 +215,8 @@ async function main(): Promise<void> {
         const t0 = Date.now();
         const report = await runChild(side, workload, s);
         results.push({ ...report, repetition: rep });
-        process.stderr.write(
-          `[bench] rep ${rep + 1}/${s.reps} ${workload} ${side}: ${((Date.now() - t0) / 1000).toFixed(1)} s in the child\n`,
-        );
+        const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+        process.stderr.write(`[bench] rep ${rep + 1}/${s.reps} ${workload} ${side}: ${seconds} s in the child\n`);
       }
     }
   }
@@ -239,17 +241,25 @@ async function main(): Promise<void> {
   };
   writeAtomic(path.join(s.outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
 
+  const { keras: kerasVersions, project: projectVersions } = versions;
   const markdown = [
     `Measured ${finishedAt} (${summary.durationSeconds} s): ${describeSettings(s)}.`,
     '',
     formatMarkdownTable(rows),
     '',
-    `Times: min / median / max over repetitions of each repetition's mean; ratio = project median / Keras median (below 1.0: the project is faster).`,
+    `Times: min / median / max over repetitions of each repetition's mean; ` +
+      `ratio = project median / Keras median (below 1.0: the project is faster).`,
     '',
-    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${summary.machine.loadAverageAtEnd.join(' ')}.`,
-    `Keras side: Python ${versions.keras?.python}, TensorFlow ${versions.keras?.tensorflow}, Keras ${versions.keras?.keras}, NumPy ${versions.keras?.numpy}.`,
-    `Project side: Node ${versions.project?.node}, TensorFlow.js ${versions.project?.tfjs}, TensorFlow C library ${versions.project?.tensorflowCLibrary} (${versions.project?.librarySource}).`,
-    `Threads: intra-op ${s.intra}, inter-op ${s.inter} on both sides; OS threads at the end of a GAN child: Keras ${threadsSeen.keras?.osThreadsAtEnd ?? '?'}, project ${threadsSeen.project?.osThreadsAtEnd ?? '?'} (Node adds its own V8 and libuv threads).`,
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; ` +
+      `load average at start ${machine.loadAverageAtStart.join(' ')}, ` +
+      `at end ${summary.machine.loadAverageAtEnd.join(' ')}.`,
+    `Keras side: Python ${kerasVersions?.python}, TensorFlow ${kerasVersions?.tensorflow}, ` +
+      `Keras ${kerasVersions?.keras}, NumPy ${kerasVersions?.numpy}.`,
+    `Project side: Node ${projectVersions?.node}, TensorFlow.js ${projectVersions?.tfjs}, ` +
+      `TensorFlow C library ${projectVersions?.tensorflowCLibrary} (${projectVersions?.librarySource}).`,
+    `Threads: intra-op ${s.intra}, inter-op ${s.inter} on both sides; ` +
+      `OS threads at the end of a GAN child: Keras ${threadsSeen.keras?.osThreadsAtEnd ?? '?'}, ` +
+      `project ${threadsSeen.project?.osThreadsAtEnd ?? '?'} (Node adds its own V8 and libuv threads).`,
   ].join('\n');
   const mdPath = path.join(s.outDir, 'RESULTS.md');
   const existing = fs.existsSync(mdPath)

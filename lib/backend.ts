@@ -60,6 +60,7 @@ export function loadNativeTensorFlow(
   let tf: TensorFlow;
   try {
     // require, not import: the failure must become an actionable error, not a raw loader trace.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a guarded native load, as said above
     tf = require(moduleId) as TensorFlow;
   } catch (cause) {
     if (env[ALLOW_CPU_BACKEND_ENV] === '1') {
@@ -69,6 +70,7 @@ export function loadNativeTensorFlow(
       );
       // The pure-JS package has the same tensor API; only tf.node (file I/O helpers) is absent.
       // In Node it picks its CPU backend by itself (WebGL is unavailable).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the debugging fallback loads only when asked
       return require('@tensorflow/tfjs') as unknown as TensorFlow;
     }
     const missing = describeMissingPieces(moduleId, __dirname);

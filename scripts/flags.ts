@@ -1,4 +1,4 @@
-/** `--name value`, `--name=value` and `--switch` command-line flags as a plain record (the bench and the scripts take a few). */
+/** `--name value`, `--name=value` and `--switch` flags as a plain record (the bench and the scripts take a few). */
 export function parseFlags(argv: string[]): Record<string, string | undefined> {
   const flags: Record<string, string | undefined> = {};
   for (let i = 0; i < argv.length; i++) {

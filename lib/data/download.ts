@@ -109,7 +109,8 @@ function resolveBaseUrl(option: string | undefined): string {
     url = new URL(withSlash);
   } catch {
     throw new Error(
-      `downloadMnist: the base URL ${JSON.stringify(raw)} is not a valid URL (expected e.g. ${DEFAULT_MNIST_BASE_URL}).`,
+      `downloadMnist: the base URL ${JSON.stringify(raw)} is not a valid URL ` +
+        `(expected e.g. ${DEFAULT_MNIST_BASE_URL}).`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -121,8 +122,9 @@ function resolveBaseUrl(option: string | undefined): string {
 function offlineMessage(url: URL, code: string, fullDir: string): string {
   return (
     `Cannot download MNIST: could not reach ${url.host} (${code}). This machine appears to have no network access ` +
-    `(or the mirror is down); nothing was written to ${fullDir}. The embedded 10,000-image test set in data/mnist still ` +
-    `works: loadMnist() uses it. Run \`${DOWNLOAD_COMMAND}\` again where a network is available, or point --base-url ` +
+    `(or the mirror is down); nothing was written to ${fullDir}. ` +
+    `The embedded 10,000-image test set in data/mnist still works: loadMnist() uses it. ` +
+    `Run \`${DOWNLOAD_COMMAND}\` again where a network is available, or point --base-url ` +
     `(or ${MNIST_BASE_URL_ENV}) at a reachable mirror, e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`
   );
 }
@@ -161,11 +163,12 @@ function fetchBytes(
       }
       if (status !== 200) {
         response.resume();
+        const statusText = response.statusMessage ? ` ${response.statusMessage}` : '';
         reject(
           new MnistDownloadError(
             'http',
             file,
-            `Cannot download ${file}: ${url} answered HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}. ` +
+            `Cannot download ${file}: ${url} answered HTTP ${status}${statusText}. ` +
               `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
           ),
         );
@@ -182,11 +185,13 @@ function fetchBytes(
       });
       response.on('end', () => {
         if (!response.complete || (total !== null && received !== total)) {
+          const ofTotal = total !== null ? ` of ${total}` : '';
           reject(
             new MnistDownloadError(
               'incomplete',
               file,
-              `Cannot download ${file}: the connection ended after ${received}${total !== null ? ` of ${total}` : ''} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+              `Cannot download ${file}: the connection ended after ${received}${ofTotal} bytes. ` +
+                `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
             ),
           );
           return;
@@ -207,12 +212,14 @@ function fetchBytes(
       if (err instanceof MnistDownloadError) {
         reject(err);
       } else if (err instanceof StalledError) {
+        const afterBytes = responded ? ` after ${received} bytes` : '';
         reject(
           new MnistDownloadError(
             'timeout',
             file,
-            `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${responded ? ` after ${received} bytes` : ''}. ` +
-              `The network or the mirror is stalled; nothing was kept. Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`,
+            `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${afterBytes}. ` +
+              `The network or the mirror is stalled; nothing was kept. ` +
+              `Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`,
           ),
         );
       } else {
@@ -224,7 +231,8 @@ function fetchBytes(
             new MnistDownloadError(
               'incomplete',
               file,
-              `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+              `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. ` +
+                `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
             ),
           );
         }
@@ -242,7 +250,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Temporary files are `.<name>.<pid>-<random>.tmp`; those of processes that died (e.g. killed mid-write) are removed. */
+/** Temporary files are `.<name>.<pid>-<random>.tmp`; those of dead processes (e.g. killed mid-write) are removed. */
 function removeStaleTemporaryFiles(fullDir: string): void {
   if (!fs.existsSync(fullDir)) return;
   for (const entry of fs.readdirSync(fullDir)) {
@@ -303,8 +311,9 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
       throw new MnistDownloadError(
         'checksum',
         name,
-        `Cannot use ${name} from ${url}: its MD5 is ${found}, expected ${expectedMd5}. The mirror serves a different or ` +
-          `damaged file, so it was not saved. Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
+        `Cannot use ${name} from ${url}: its MD5 is ${found}, expected ${expectedMd5}. ` +
+          `The mirror serves a different or damaged file, so it was not saved. ` +
+          `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
       );
     }
     fs.mkdirSync(fullDir, { recursive: true });
@@ -318,7 +327,7 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
 export interface DownloadProgressBarOptions {
   /** Where the bar goes. Default process.stderr. */
   stream?: { write(text: string): unknown; isTTY?: boolean };
-  /** Minimum milliseconds between redraws (a file's last update always draws). Default 200 on a terminal, 2000 otherwise. */
+  /** Minimum ms between redraws (a file's last update always draws). Default 200 on a terminal, 2000 otherwise. */
   intervalMs?: number;
   /** Bar width in characters. Default 30. */
   width?: number;
@@ -334,10 +343,11 @@ export function formatDownloadProgress(progress: DownloadProgress, width = 30): 
   if (totalBytes === null || totalBytes === 0) return `${head} ${size(receivedBytes)}`;
   const fraction = Math.min(1, receivedBytes / totalBytes);
   const filled = Math.round(fraction * width);
-  return `${head} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(fraction * 100)}% ${size(receivedBytes)} / ${size(totalBytes)}`;
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  return `${head} ${bar} ${Math.floor(fraction * 100)}% ${size(receivedBytes)} / ${size(totalBytes)}`;
 }
 
-/** An onProgress for downloadMnist that draws a throttled bar: redrawn in place on a terminal, plain lines otherwise. */
+/** An onProgress for downloadMnist: a throttled bar, redrawn in place on a terminal, plain lines otherwise. */
 export function createDownloadProgressBar(
   options: DownloadProgressBarOptions = {},
 ): (progress: DownloadProgress) => void {

@@ -29,6 +29,11 @@ export interface IdxExpectation {
   dims?: Array<number | null>;
 }
 
+/** What an IdxFormatError advises unless the caller gives its own hint. */
+const DAMAGED_FILE_HINT =
+  'The file is damaged or not an MNIST IDX file: delete it and download it again (npm run download-mnist), ' +
+  'or restore data/mnist from git.';
+
 /** A file that is not the IDX data it should be. `field` names the part that is wrong. */
 export class IdxFormatError extends Error {
   constructor(
@@ -36,7 +41,7 @@ export class IdxFormatError extends Error {
     readonly field: string,
     readonly expected: string,
     readonly found: string,
-    hint = 'The file is damaged or not an MNIST IDX file: delete it and download it again (npm run download-mnist), or restore data/mnist from git.',
+    hint = DAMAGED_FILE_HINT,
   ) {
     super(`${file}: ${field}: expected ${expected}, found ${found}. ${hint}`);
     this.name = 'IdxFormatError';
@@ -127,10 +132,11 @@ export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExp
   const expectedLength = headerLength + count * type.bytes;
   if (bytes.length !== expectedLength) {
     const what = bytes.length < expectedLength ? 'truncated' : 'extra bytes at the end';
+    const valueSize = `${type.bytes} byte${type.bytes > 1 ? 's' : ''}`;
     throw new IdxFormatError(
       sourceName,
       'byte length',
-      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of ${type.bytes} byte${type.bytes > 1 ? 's' : ''})`,
+      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of ${valueSize})`,
       `${bytes.length} bytes (${what})`,
     );
   }
@@ -183,7 +189,8 @@ export function readIdxFile(filePath: string, expected: IdxExpectation = {}): Id
       'file',
       'a readable file',
       code === 'ENOENT' ? 'no such file' : code,
-      'Check the path; the embedded test set lives in data/mnist (restore it from git), the full set in data/mnist/full (npm run download-mnist).',
+      'Check the path; the embedded test set lives in data/mnist (restore it from git), ' +
+        'the full set in data/mnist/full (npm run download-mnist).',
     );
   }
   if (isGzip(bytes)) {

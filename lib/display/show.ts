@@ -109,7 +109,8 @@ export async function saveChart(spec: ChartSpec, filePath: string, options: Rend
   else if (extension === '.json') writeFileAtomic(filePath, JSON.stringify(spec) + '\n');
   else
     throw new Error(
-      `saveChart: cannot save "${filePath}": the name must end in .svg (picture) or .json (vega-lite spec), not "${extension || 'no extension'}".`,
+      `saveChart: cannot save "${filePath}": the name must end in .svg (picture) or .json (vega-lite spec), ` +
+        `not "${extension || 'no extension'}".`,
     );
 }
 
@@ -134,8 +135,8 @@ export interface LiveChartOptions {
 /**
  * One chart output redrawn in place (update_display_data), e.g. loss curves during training:
  * call `update(spec)` as the history grows and `finish(spec)` at the end. Updates carry the
- * vega-lite spec only (JupyterLab renders it); `finish` adds the static SVG the HTML export shows. Outside a kernel both
- * return false and render nothing.
+ * vega-lite spec only (JupyterLab renders it); `finish` adds the static SVG the HTML export
+ * shows. Outside a kernel both return false and render nothing.
  */
 export class LiveChart {
   private readonly output = new LiveOutput();

@@ -280,7 +280,8 @@ export async function loadCheckpoint(
   const manifest = readManifest(checkpointDir);
   if (!manifest) {
     throw new Error(
-      `Checkpoint ${checkpointDir} is incomplete or not a checkpoint (manifest.json missing, unreadable or with wrong file sizes); delete it or resume from another.`,
+      `Checkpoint ${checkpointDir} is incomplete or not a checkpoint ` +
+        `(manifest.json missing, unreadable or with wrong file sizes); delete it or resume from another.`,
     );
   }
   for (const [name, model] of Object.entries(contents.models)) {
@@ -297,13 +298,15 @@ export async function loadCheckpoint(
       // tfjs saves weights in `model.weights` order; names carry per-process counters, so match by position.
       if (specs.length !== model.weights.length) {
         throw new Error(
-          `Checkpoint ${checkpointDir}: model "${name}" has ${model.weights.length} weight tensors but the checkpoint has ${specs.length}; it was saved from a different architecture.`,
+          `Checkpoint ${checkpointDir}: model "${name}" has ${model.weights.length} weight tensors ` +
+            `but the checkpoint has ${specs.length}; it was saved from a different architecture.`,
         );
       }
       model.weights.forEach((weight, i) => {
         if (weight.shape.join('x') !== specs[i].shape.join('x')) {
           throw new Error(
-            `Checkpoint ${checkpointDir}: model "${name}" weight ${i} (${weight.originalName}) has shape [${weight.shape}] but the checkpoint has [${specs[i].shape}].`,
+            `Checkpoint ${checkpointDir}: model "${name}" weight ${i} (${weight.originalName}) ` +
+              `has shape [${weight.shape}] but the checkpoint has [${specs[i].shape}].`,
           );
         }
       });
@@ -317,7 +320,8 @@ export async function loadCheckpoint(
     if (!optimizer || !saved) continue;
     if (saved.className !== optimizer.getClassName()) {
       throw new Error(
-        `Checkpoint ${checkpointDir}: optimizer "${name}" was ${saved.className} but is now ${optimizer.getClassName()}.`,
+        `Checkpoint ${checkpointDir}: optimizer "${name}" was ${saved.className} ` +
+          `but is now ${optimizer.getClassName()}.`,
       );
     }
     const data = fs.readFileSync(path.join(checkpointDir, 'optimizers', `${name}.bin`));

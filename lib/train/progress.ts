@@ -96,7 +96,8 @@ export class ProgressReporter {
       .join('  ');
     const prefix = this.label ? `${this.label} ` : '';
     const shownDone = Number.isInteger(done) ? String(done) : done.toFixed(1);
-    return `${prefix}[${bar}] ${shownDone}/${this.total} ${this.unit}s  ${seconds.toFixed(1)}s${pairs ? '  ' + pairs : ''}`;
+    const shownValues = pairs ? '  ' + pairs : '';
+    return `${prefix}[${bar}] ${shownDone}/${this.total} ${this.unit}s  ${seconds.toFixed(1)}s${shownValues}`;
   }
 
   private show(line: string, done: number, values: Record<string, number>): void {
@@ -104,11 +105,13 @@ export class ProgressReporter {
       const cells = Object.entries(values)
         .map(
           ([name, value]) =>
-            `<td style="padding:0 8px">${escapeHtml(name)}</td><td style="font-family:monospace">${formatValue(value)}</td>`,
+            `<td style="padding:0 8px">${escapeHtml(name)}</td>` +
+            `<td style="font-family:monospace">${formatValue(value)}</td>`,
         )
         .join('');
       const html =
-        `<div><span>${escapeHtml(this.label)}</span> <progress value="${done}" max="${this.total}" style="width:240px"></progress>` +
+        `<div><span>${escapeHtml(this.label)}</span> ` +
+        `<progress value="${done}" max="${this.total}" style="width:240px"></progress>` +
         ` <span style="font-family:monospace">${done}/${this.total} ${escapeHtml(this.unit)}s</span>` +
         `<table style="display:inline-table;margin-left:8px"><tr>${cells}</tr></table></div>`;
       if (this.output.show({ 'text/plain': line, 'text/html': html })) return;

@@ -115,7 +115,8 @@ export class SavedModelsError extends Error {
 function checkNotebookName(caller: string, notebook: string): void {
   if (typeof notebook !== 'string' || !/^[\w.-]+$/.test(notebook) || notebook.startsWith('.')) {
     throw new Error(
-      `${caller}: notebook must be a plain name such as '04-latent-space' (letters, digits, '-', '_', '.'); got ${JSON.stringify(notebook)}.`,
+      `${caller}: notebook must be a plain name such as '04-latent-space' (letters, digits, '-', '_', '.'); ` +
+        `got ${JSON.stringify(notebook)}.`,
     );
   }
 }
@@ -232,7 +233,13 @@ function jsonProblem(value: unknown, where: string, skipUndefined: boolean): str
     }
     return undefined;
   }
-  return `${where} (${value === undefined ? 'undefined' : typeof value === 'object' ? `a ${Object.getPrototypeOf(value)?.constructor?.name ?? 'non-plain'} object` : typeof value})`;
+  const kind =
+    value === undefined
+      ? 'undefined'
+      : typeof value === 'object'
+        ? `a ${Object.getPrototypeOf(value)?.constructor?.name ?? 'non-plain'} object`
+        : typeof value;
+  return `${where} (${kind})`;
 }
 
 /** Checks a record of plain JSON values and returns it as written to JSON (undefined properties dropped). */
@@ -248,7 +255,8 @@ function plainJson(
   const problem = jsonProblem(record, name, skipUndefined);
   if (problem) {
     throw new Error(
-      `${caller}: ${problem} is not plain JSON; use finite numbers, strings, booleans, null, arrays and plain objects of them.`,
+      `${caller}: ${problem} is not plain JSON; ` +
+        `use finite numbers, strings, booleans, null, arrays and plain objects of them.`,
     );
   }
   return JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>;
@@ -379,7 +387,8 @@ function readModelWeights(
   for (const [i, spec] of specs.entries()) {
     if (!Array.isArray(spec.shape) || !(spec.dtype in BYTES_PER_VALUE)) {
       throw problem(
-        `${shown(modelJsonPath)}: weight ${i} (${spec.name}) has shape ${JSON.stringify(spec.shape)} and dtype ${JSON.stringify(spec.dtype)}; expected a list of sizes and float32, int32 or bool.`,
+        `${shown(modelJsonPath)}: weight ${i} (${spec.name}) has shape ${JSON.stringify(spec.shape)} ` +
+          `and dtype ${JSON.stringify(spec.dtype)}; expected a list of sizes and float32, int32 or bool.`,
       );
     }
   }
@@ -402,21 +411,25 @@ function readModelWeights(
     0,
   );
   if (data.length !== expectedBytes) {
+    const shownWeightsFile = shown(path.join(dir, name, files[0] ?? 'weights.bin'));
+    const fault = data.length < expectedBytes ? 'truncated' : 'longer than described';
     throw problem(
-      `${shown(path.join(dir, name, files[0] ?? 'weights.bin'))} holds ${data.length} bytes, but ${shown(modelJsonPath)} describes ` +
-        `${expectedBytes} bytes of weights: the file is ${data.length < expectedBytes ? 'truncated' : 'longer than described'}, the save is damaged.`,
+      `${shownWeightsFile} holds ${data.length} bytes, but ${shown(modelJsonPath)} describes ` +
+        `${expectedBytes} bytes of weights: the file is ${fault}, the save is damaged.`,
     );
   }
   // tfjs writes weights in `model.weights` order; their names carry per-process counters, so match by position.
   if (specs.length !== model.weights.length) {
     throw problem(
-      `model "${name}": ${shown(modelJsonPath)} has ${specs.length} weight tensors, the model built now has ${model.weights.length}; the architecture differs.`,
+      `model "${name}": ${shown(modelJsonPath)} has ${specs.length} weight tensors, ` +
+        `the model built now has ${model.weights.length}; the architecture differs.`,
     );
   }
   model.weights.forEach((weight, i) => {
     if (weight.shape.join('x') !== specs[i].shape.join('x')) {
       throw problem(
-        `model "${name}": weight ${i} (${weight.originalName}) has shape [${weight.shape}] now, but [${specs[i].shape}] in ${shown(modelJsonPath)}; the architecture differs.`,
+        `model "${name}": weight ${i} (${weight.originalName}) has shape [${weight.shape}] now, ` +
+          `but [${specs[i].shape}] in ${shown(modelJsonPath)}; the architecture differs.`,
       );
     }
   });
@@ -448,16 +461,16 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
   const dir = path.join(root, options.notebook);
   const retrain =
     options.retrain ??
-    `run ${options.notebook} with reuseTrained = false to train and save them again (JupyterLab: in its parameters cell; ` +
+    `run ${options.notebook} with reuseTrained = false to train and save them again ` +
+      `(JupyterLab: in its parameters cell; ` +
       `headless: npm run notebooks -- --only ${options.notebook} --set reuseTrained=false)`;
   const problem = (text: string) =>
     new SavedModelsError(`Saved models of ${options.notebook}: ${text}\nTo fix it, ${retrain}.`);
 
   const manifestPath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
-    throw problem(
-      `${shown(manifestPath)} does not exist: ${fs.existsSync(dir) ? 'the folder holds no complete save' : 'nothing was saved yet'}.`,
-    );
+    const why = fs.existsSync(dir) ? 'the folder holds no complete save' : 'nothing was saved yet';
+    throw problem(`${shown(manifestPath)} does not exist: ${why}.`);
   }
   const manifest = readJson(manifestPath, 'the manifest', problem) as SavedModelsManifest;
   if (
@@ -470,7 +483,8 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
     manifest.settings === null
   ) {
     throw problem(
-      `${shown(manifestPath)} is not a saved-models manifest (expected "format": "${FORMAT}" with settings and models).`,
+      `${shown(manifestPath)} is not a saved-models manifest ` +
+        `(expected "format": "${FORMAT}" with settings and models).`,
     );
   }
   if (manifest.version !== VERSION) {
@@ -485,7 +499,8 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
   }
   if (options.dataSource !== undefined && options.dataSource !== manifest.dataSource) {
     throw problem(
-      `they were trained on "${manifest.dataSource}" (${shown(manifestPath)}), but the data now is "${options.dataSource}".`,
+      `they were trained on "${manifest.dataSource}" (${shown(manifestPath)}), ` +
+        `but the data now is "${options.dataSource}".`,
     );
   }
   for (const [name, model] of Object.entries(options.models)) {
@@ -498,7 +513,8 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
     const differences = fingerprintDifferences(saved, modelFingerprint(model));
     if (differences.length) {
       throw problem(
-        `model "${name}" in ${shown(path.join(dir, name))} has another architecture than the one built now:\n  ${differences.join('\n  ')}`,
+        `model "${name}" in ${shown(path.join(dir, name))} has another architecture than the one built now:\n  ` +
+          differences.join('\n  '),
       );
     }
   }
@@ -562,11 +578,14 @@ export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<
     const history = loaded.manifest.extras.history;
     if (history === undefined || history === null || typeof history !== 'object') {
       throw new SavedModelsError(
-        `Saved models of ${notebook}: ${shown(path.join(loaded.dir, 'manifest.json'))} holds no training history (extras.history).\nTo fix it, run ${notebook} with reuseTrained = false to train and save them again.`,
+        `Saved models of ${notebook}: ${shown(path.join(loaded.dir, 'manifest.json'))} ` +
+          `holds no training history (extras.history).\n` +
+          `To fix it, run ${notebook} with reuseTrained = false to train and save them again.`,
       );
     }
     log(
-      `loaded ${Object.keys(models).join(' and ')} from ${shown(loaded.dir)} (trained ${loaded.manifest.savedAt}) instead of training`,
+      `loaded ${Object.keys(models).join(' and ')} from ${shown(loaded.dir)} ` +
+        `(trained ${loaded.manifest.savedAt}) instead of training`,
     );
     return history as unknown as H; // written by trainOrLoad from a history of this type
   }
