@@ -36,7 +36,7 @@ test('a repetition contributes the mean of its timed iterations', () => {
   assert.throws(() => repetitionValue(rep('gan', 'ts', [], 1)), /no timings/);
 });
 
-test('rows pair the sides per workload: Keras first, ratio = project median / Keras median, peak RSS is the largest', () => {
+test('rows pair the sides per workload: Keras first, ratio = project median / Keras median, peak RSS = largest', () => {
   const results = [
     rep('gan', 'ts', [0.2, 0.2], 2048),
     rep('gan', 'keras', [0.1], 1024),

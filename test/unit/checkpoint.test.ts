@@ -53,7 +53,7 @@ async function uninterruptedChildRun(iterations: number): Promise<GanHistory> {
 }
 
 describe('checkpoints in process', () => {
-  it('GAN: stop at 3, resume into differently initialised models, and match an uninterrupted run (weights + Adam state)', async () => {
+  it('GAN: stop at 3, resume into fresh models, and match an uninterrupted run (weights + Adam state)', async () => {
     const dir = path.join(root, 'gan');
     const images = tf.randomUniform([16, 28, 28, 1], -1, 1, 'float32', 1) as Tensor4D;
     const reference = createDcgan({ seed: 4 });
@@ -91,7 +91,7 @@ describe('checkpoints in process', () => {
     images.dispose();
   });
 
-  it('Adam: the running powers beta1^t and beta2^t come back bit for bit (setWeights alone recomputes them with pow)', async () => {
+  it('Adam: beta1^t and beta2^t come back bit for bit (setWeights alone recomputes them with pow)', async () => {
     const dir = path.join(root, 'adam');
     const build = () => {
       const model = tf.sequential({
@@ -159,7 +159,7 @@ describe('checkpoints in process', () => {
     x.dispose();
   });
 
-  it('refuses a checkpoint of another architecture or optimizer, naming the difference, and leaves the weights alone', async () => {
+  it('refuses another architecture or optimizer, naming the difference, and leaves the weights alone', async () => {
     const dir = path.join(root, 'mismatch');
     const x = tf.randomUniform([8, 784], 0, 1, 'float32', 6);
     const saved = new DenseAutoencoder({ zDim: 2, seed: 1 });
@@ -182,7 +182,8 @@ describe('checkpoints in process', () => {
     await assert.rejects(
       load(wider.model),
       new RegExp(
-        `^Error: Checkpoint ${checkpoint}: model "model" weight 0 \\(.*\\) has shape \\[784,3\\] but the checkpoint has \\[784,2\\]\\.$`,
+        `^Error: Checkpoint ${checkpoint}: model "model" weight 0 \\(.*\\) ` +
+          `has shape \\[784,3\\] but the checkpoint has \\[784,2\\]\\.$`,
       ),
     );
     assert.deepEqual(firstKernel(wider.model), widerKernel, 'the refused checkpoint changed no weight');
@@ -258,7 +259,7 @@ function runChild(env: Record<string, string>, killAtSave?: number): Promise<Chi
 }
 
 describe('SIGKILL during a save', () => {
-  it('the killed save never becomes a checkpoint; the next run resumes from the last complete one and matches an uninterrupted run', async () => {
+  it('a killed save is no checkpoint; resuming from the last whole one matches an uninterrupted run', async () => {
     const dir = path.join(root, 'killed');
     const every = 2;
     // Kill during the save of a random step (4, 6 or 8), while it pauses half written.

@@ -26,7 +26,9 @@ interface Message {
   update: boolean;
 }
 
-// tslab's internal writer module (no types): a cell's display channel while it runs.
+// tslab's internal writer module (no types): a cell's display channel while it runs. The tests set its writer,
+// so they need the very exports object lib/display/kernel.ts reads; an import namespace would be a copy.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, as said above
 const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
 
 const history = { epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1], valLoss: [0.35, 0.25, 0.2] };

@@ -140,7 +140,7 @@ async function expectFailure(
 }
 
 describe('downloadMnist', () => {
-  it('downloads and verifies the four files, reports progress, leaves no temporary files; a rerun skips them', async () => {
+  it('downloads and verifies the four files, reports progress, leaves no temp files; a rerun skips them', async () => {
     behaviour.clear();
     const dataDir = tempDir();
     const progress: DownloadProgress[] = [];

@@ -271,7 +271,7 @@ describe('loadMnist', () => {
     assert.ok(!data.notice.includes('\n'));
   });
 
-  it('without the full set splits the embedded set 8,000/2,000, the same way every time, and says how to get the full set', () => {
+  it('without the full set: splits the embedded set 8,000/2,000, always the same way, says how to get it', () => {
     const dir = embeddedOnlyDir();
     const first = loadMnist({ dataDir: dir, quiet: true });
     const second = loadMnist({ dataDir: dir, quiet: true });

@@ -155,7 +155,7 @@ describe('saved models', () => {
     assert.equal(manifest.models.decoder.layers[0].outputShape, '[null,5]');
   });
 
-  it('loads into freshly built models (other initial weights) that then predict exactly as the trained ones, leaking nothing', async () => {
+  it('fresh models (other initial weights) load and predict exactly as the trained ones, leaking nothing', async () => {
     const fresh = buildModels(42);
     assert.notDeepEqual(predict(fresh.encoder, probe), expected.code, 'the fresh encoder starts different');
     const tensors = tf.memory().numTensors;
@@ -206,7 +206,8 @@ describe('saved models', () => {
     await assertLoadFails(
       copyRoot,
       new RegExp(
-        `decoder/weights\\.bin holds ${size - 8} bytes, but .*decoder/model\\.json describes ${size} bytes of weights: the file is truncated`,
+        `decoder/weights\\.bin holds ${size - 8} bytes, but .*decoder/model\\.json ` +
+          `describes ${size} bytes of weights: the file is truncated`,
       ),
     );
   });
@@ -229,7 +230,10 @@ describe('saved models', () => {
   it('mismatched: another layer size names the model, the layer and both shapes', async () => {
     await assertLoadFails(
       root,
-      /model "encoder" in .*demo\/encoder has another architecture[^]*layer 0 \(Dense\): output shape \[null,6\] saved, \[null,9\] now; 36 parameters saved, 54 now/,
+      new RegExp(
+        'model "encoder" in .*demo/encoder has another architecture[^]*' +
+          'layer 0 \\(Dense\\): output shape \\[null,6\\] saved, \\[null,9\\] now; 36 parameters saved, 54 now',
+      ),
       { hidden: 9 },
     );
   });
@@ -377,7 +381,7 @@ describe('saved models', () => {
     }
   });
 
-  it('trainOrLoad: trains and saves with the history, then loads instead of training and returns the same history', async () => {
+  it('trainOrLoad: trains and saves with the history, then loads instead and returns the same history', async () => {
     const trainRoot = path.join(root, 'train-or-load');
     const lines: string[] = [];
     let trainings = 0;
