@@ -1,6 +1,8 @@
 /**
- * The notebook toolchain (runner, parameters, profiles) for scripts and tests. Not part of
- * lib/index.ts: notebooks never need it, and it loads the TypeScript compiler.
+ * The notebook toolchain for scripts, tests and the benchmark: the headless runner with its
+ * parameters and profiles, the JupyterLab launcher, headless Chromium and the README figures.
+ * It lives apart from lib/ because notebooks never import it and it loads dev-only packages
+ * (the TypeScript compiler, playwright-core); test/unit/layering.test.ts keeps it that way.
  */
 export * from './ipynb';
 export * from './parameters';
