@@ -7,7 +7,7 @@
 import * as path from 'path';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import * as lib from '../lib';
-import { runCellSource, taggedSource } from '../lib/notebook/ipynb';
+import { runCellSource, taggedSource } from '../tools/ipynb';
 
 const NOTEBOOK = path.join(__dirname, '..', 'notebooks', '01-dcgan.ipynb');
 

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { openHeadlessChromium, REPO_ROOT, startLab, type HeadlessBrowser, type LabServer } from '../lib/notebook';
+import { openHeadlessChromium, REPO_ROOT, startLab, type HeadlessBrowser, type LabServer } from '../tools';
 import { parseKnownFlags } from './flags';
 
 interface Options { from: string; notebook: string; out: string }

@@ -6,7 +6,7 @@
  * Run it after a full-profile run: `npm run notebooks` writes build/notebooks/.
  */
 import * as path from 'path';
-import { extractFigures, REPO_ROOT } from '../lib/notebook';
+import { extractFigures, REPO_ROOT } from '../tools';
 import { parseKnownFlags } from './flags';
 
 async function main(argv: string[]): Promise<void> {

@@ -6,7 +6,7 @@
  *
  * Exit code 0 when every notebook ran, 1 when one failed, 2 for bad options or parameters.
  */
-import { formatSummaryTable, runNotebooks, type RunOptions } from '../lib/notebook';
+import { formatSummaryTable, runNotebooks, type RunOptions } from '../tools';
 
 const USAGE =
   'usage: run-notebooks [--profile smoke|full] [--only NAME]... [--set name=value | notebook.ipynb:name=value]... ' +

@@ -1,6 +1,6 @@
 """Executes notebooks with nbclient on the tslab kernel and exports them to standalone HTML.
 
-The TypeScript entry point (scripts/run-notebooks.ts, lib/notebook/runner.ts) decides what runs:
+The TypeScript entry point (scripts/run-notebooks.ts, tools/runner.ts) decides what runs:
 it reads the profiles, validates and injects the parameters, and sends a plan as JSON on stdin:
 
     {"kernelName": "tslab", "cellTimeoutSeconds": 120, "startupTimeoutSeconds": 60,

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO_ROOT } from '../../lib/notebook';
+import { REPO_ROOT } from '../../tools';
 
 interface CellResult {
   status: string;

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT, startLab, type LabServer } from '../../lib/notebook';
+import { REPO_ROOT, startLab, type LabServer } from '../../tools';
 
 /** Processes whose command line mentions `needle` (the kernels started from our runtime dir). */
 function processesMentioning(needle: string): number[] {

@@ -23,7 +23,7 @@ import {
   REPO_ROOT,
   runNotebooks,
   type RunSummary,
-} from '../../lib/notebook';
+} from '../../tools';
 import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences, scenePanelImages, useRenderer } from './latentMapPage';
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CHROMIUM, openHeadlessChromium, REPO_ROOT, runNotebooks, type HeadlessBrowser, type NotebookResult } from '../../lib/notebook';
+import { CHROMIUM, openHeadlessChromium, REPO_ROOT, runNotebooks, type HeadlessBrowser, type NotebookResult } from '../../tools';
 import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences, type LiveView, type PageElement } from './latentMapPage';
 
 declare const document: { querySelector(selector: string): PageElement | null };

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { loadImage, createCanvas } from 'canvas';
-import { readNotebook, REPO_ROOT, runNotebooks, sourceText, type NotebookResult } from '../../lib/notebook';
+import { readNotebook, REPO_ROOT, runNotebooks, sourceText, type NotebookResult } from '../../tools';
 
 const NOTEBOOK = '02-conv-autoencoder.ipynb';
 

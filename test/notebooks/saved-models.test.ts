@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readNotebook, REPO_ROOT, runNotebooks } from '../../lib/notebook';
+import { readNotebook, REPO_ROOT, runNotebooks } from '../../tools';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'saved-models-kernel-'));
 const modelsDir = path.join(scratch, 'models');

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
-import { freePort } from '../../lib/notebook/lab';
+import { freePort } from '../../tools/lab';
 import {
   MNIST_BASE_URL_ENV,
   MNIST_FILES,

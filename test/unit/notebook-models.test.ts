@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
 import { buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, compiled, DenseAutoencoder } from '../../lib';
-import { runCellSource, taggedSource } from '../../lib/notebook/ipynb';
+import { runCellSource, taggedSource } from '../../tools/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
 

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
 import { tf, buildConvAutoencoder2d, buildConvVae2d, compiled, compiledVae, vaeLossTerms } from '../../lib';
-import { runCellSource, taggedSource } from '../../lib/notebook/ipynb';
+import { runCellSource, taggedSource } from '../../tools/ipynb';
 
 type NotebookLoss = (x: Tensor, eps: Tensor) => { loss: Scalar; reconstruction: Scalar; kl: Scalar };
 

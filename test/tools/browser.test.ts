@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { pngSize } from '../../lib/display';
-import { CHROMIUM, openHeadlessChromium, REPO_ROOT, runNotebooks, type HeadlessBrowser, type NotebookResult } from '../../lib/notebook';
+import { CHROMIUM, openHeadlessChromium, REPO_ROOT, runNotebooks, type HeadlessBrowser, type NotebookResult } from '../../tools';
 
 const SCREENSHOT = path.join(REPO_ROOT, 'build', 'screenshots', 'images-fixture.png');
 
@@ -29,7 +29,7 @@ describe('exported HTML in headless Chromium', { skip: !fs.existsSync(CHROMIUM) 
     exported = summary.notebooks[0];
     assert.equal(exported.status, 'ok', exported.report);
     // Tests never touch the network: the exported page asks for nothing off the machine
-    // (offline.test.ts checks that), and the browser would refuse it; the outputs are embedded.
+    // (test/notebooks/offline.test.ts checks that), and the browser would refuse it; the outputs are embedded.
     browser = await openHeadlessChromium();
     ({ page, blocked } = browser);
     await page.goto(`file://${exported.htmlPath}`, { waitUntil: 'load' });

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { createCanvas, loadImage } from 'canvas';
-import { extractFigure, extractFigures, FIGURE_TAG } from '../../lib/notebook';
+import { extractFigure, extractFigures, FIGURE_TAG } from '../../tools';
 import { pngSize } from '../../lib/display';
 
 /** A solid PNG of the given size and grey level. */

@@ -1,5 +1,5 @@
 /**
- * The notebook runner on small fixture notebooks (test/fixtures/notebooks): parameters from
+ * The notebook runner on small fixture notebooks (test/tools/fixtures/notebooks): parameters from
  * profile and command line, failures reported with notebook, cell and error text, dead
  * kernels and timeouts reported as such, bad options refused before anything runs, and the
  * command line's exit codes (scripts/run-notebooks.ts: 0 all ran, 1 one failed, 2 bad options).
@@ -25,9 +25,9 @@ import {
   sourceText,
   type Notebook,
   type RunSummary,
-} from '../../lib/notebook';
+} from '../../tools';
 
-const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'notebooks');
+const FIXTURES = path.join(REPO_ROOT, 'test', 'tools', 'fixtures', 'notebooks');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-test-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
@@ -131,7 +131,7 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     const outDir = path.join(scratch, 'bad-profile');
     await assert.rejects(
       runNotebooks({ notebooksDir: FIXTURES, outDir, profile: 'quick' }),
-      /Unknown profile "quick": test\/fixtures\/notebooks\/profiles\.json defines smoke, full\./,
+      /Unknown profile "quick": test\/tools\/fixtures\/notebooks\/profiles\.json defines smoke, full\./,
     );
     assert.equal(fs.existsSync(outDir), false);
   });
@@ -142,7 +142,7 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     const outDir = path.join(scratch, 'stale-profile');
     await assert.rejects(
       runNotebooks({ notebooksDir: FIXTURES, outDir, profile: 'smoke', profilesFile, only: ['ok-params'] }),
-      /profile "smoke" has settings for renamed\.ipynb, but test\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, /,
+      /profile "smoke" has settings for renamed\.ipynb, but test\/tools\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, /,
     );
     assert.equal(fs.existsSync(outDir), false);
   });
@@ -175,7 +175,7 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     for (const name of ['ok-param', 'ok-param.ipynb']) {
       await assert.rejects(
         runNotebooks({ notebooksDir: FIXTURES, outDir, only: ['failing-cell', name] }),
-        /--only ok-param\.ipynb: test\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, images\.ipynb, kernel-dies\.ipynb, latent-map\.ipynb, ok-params\.ipynb, saved-models\.ipynb, slow-cell\.ipynb\)/,
+        /--only ok-param\.ipynb: test\/tools\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, kernel-dies\.ipynb, ok-params\.ipynb, slow-cell\.ipynb\)/,
       );
     }
     assert.equal(fs.existsSync(outDir), false);
@@ -291,7 +291,7 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       assert.equal(failed.headline, 'RangeError: limit 6 is above 3');
       assert.match(
         failed.report ?? '',
-        /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/fixtures\/notebooks\/failing-cell\.ipynb\), which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
+        /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/tools\/fixtures\/notebooks\/failing-cell\.ipynb\), which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
       );
       const executed = readNotebook(failed.executedPath);
       assert.equal(sourceText(executed.cells[4].source), 'checkLimit(limit);', 'cell 5 of the executed copy is the one named');
@@ -341,7 +341,7 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       runCli([...common, '--timeout', 'soon']),
     ]);
     assert.equal(badSet.code, 2, badSet.stderr);
-    assert.match(badSet.stderr, /\[notebooks\] test\/fixtures\/notebooks\/ok-params\.ipynb: parameter "fixed" is declared with const/);
+    assert.match(badSet.stderr, /\[notebooks\] test\/tools\/fixtures\/notebooks\/ok-params\.ipynb: parameter "fixed" is declared with const/);
     assert.equal(badProfile.code, 2, badProfile.stderr);
     assert.match(badProfile.stderr, /Unknown profile "quick"/);
     assert.equal(badTimeout.code, 2, badTimeout.stderr);

@@ -23,7 +23,7 @@ import {
 } from './parameters';
 import { loadProfiles } from './profiles';
 
-export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..');
 export const KERNEL_NAME = 'tslab';
 
 /** What an exported page with an interactive chart carries inline (UMD builds: they define globals vega and vegaLite). */
