@@ -6,11 +6,14 @@
 import { ProtoWriter } from './proto';
 
 /** TensorFlow DataType enum values (tensorflow/core/framework/types.proto). */
-export const DT = { float: 1, int32: 3, bool: 10, int64: 9, resource: 20 } as const;
-export type DataType = (typeof DT)[keyof typeof DT];
+export const DataType = { float: 1, int32: 3, bool: 10, int64: 9, resource: 20 } as const;
+export type DataType = (typeof DataType)[keyof typeof DataType];
 
-/** The `T` attribute of an op on float32 tensors, the only kind the training graphs compute on. */
-export const FLOAT = { T: { type: DT.float } } as const;
+/**
+ * The attributes of an op on float32 tensors (`T` = float), the only kind the training graphs
+ * compute on: `graph.op1('Relu', [input], FLOAT_OP)`, or spread with the op's own attributes.
+ */
+export const FLOAT_OP = { T: { type: DataType.float } } as const;
 
 /** One output of a node, as GraphDef names it ("node" for output 0, "node:1" otherwise). */
 export class Output {
@@ -47,31 +50,31 @@ interface NodeDef {
   attrs: Record<string, AttrValue>;
 }
 
-function writeShape(w: ProtoWriter, shape: number[] | null): void {
+function writeShape(writer: ProtoWriter, shape: number[] | null): void {
   if (shape === null) {
-    w.int(3, true); // unknown_rank
+    writer.int(3, true); // unknown_rank
     return;
   }
-  for (const size of shape) w.message(2, (dim) => dim.int(1, size));
+  for (const size of shape) writer.message(2, (dim) => dim.int(1, size));
 }
 
-function writeTensor(w: ProtoWriter, tensor: ConstTensor): void {
-  w.int(1, tensor.dtype === 'float32' ? DT.float : DT.int32);
-  w.message(2, (s) => writeShape(s, tensor.shape));
+function writeTensor(writer: ProtoWriter, tensor: ConstTensor): void {
+  writer.int(1, tensor.dtype === 'float32' ? DataType.float : DataType.int32);
+  writer.message(2, (shapeWriter) => writeShape(shapeWriter, tensor.shape));
   const content = tensor.dtype === 'float32' ? Float32Array.from(tensor.values) : Int32Array.from(tensor.values);
   // tensor_content: the values as raw little-endian bytes
-  w.bytes(4, new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
+  writer.bytes(4, new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
 }
 
-function writeAttr(w: ProtoWriter, value: AttrValue): void {
-  if ('type' in value) w.int(6, value.type);
-  else if ('i' in value) w.int(3, value.i);
-  else if ('f' in value) w.float(4, value.f);
-  else if ('b' in value) w.int(5, value.b);
-  else if ('s' in value) w.string(2, value.s);
-  else if ('ints' in value) w.message(1, (list) => list.packedInts(3, value.ints));
-  else if ('shape' in value) w.message(7, (s) => writeShape(s, value.shape));
-  else w.message(8, (t) => writeTensor(t, value.tensor));
+function writeAttr(writer: ProtoWriter, value: AttrValue): void {
+  if ('type' in value) writer.int(6, value.type);
+  else if ('i' in value) writer.int(3, value.i);
+  else if ('f' in value) writer.float(4, value.f);
+  else if ('b' in value) writer.int(5, value.b);
+  else if ('s' in value) writer.string(2, value.s);
+  else if ('ints' in value) writer.message(1, (list) => list.packedInts(3, value.ints));
+  else if ('shape' in value) writer.message(7, (shapeWriter) => writeShape(shapeWriter, value.shape));
+  else writer.message(8, (tensorWriter) => writeTensor(tensorWriter, value.tensor));
 }
 
 export class GraphBuilder {
@@ -90,15 +93,21 @@ export class GraphBuilder {
   /**
    * Adds a node; returns its outputs 0..outputs-1. `control` lists nodes that must run first.
    */
-  op(op: string, inputs: Output[], attrs: Record<string, AttrValue> = {}, options: { name?: string; outputs?: number; control?: Array<Output | string> } = {}): Output[] {
+  op(
+    op: string, inputs: Output[], attrs: Record<string, AttrValue> = {},
+    options: { name?: string; outputs?: number; control?: Array<Output | string> } = {},
+  ): Output[] {
     const name = this.uniqueName(options.name ?? op);
-    const controlInputs = (options.control ?? []).map((c) => `^${typeof c === 'string' ? c : c.node}`);
+    const controlInputs = (options.control ?? []).map((first) => `^${typeof first === 'string' ? first : first.node}`);
     this.nodes.push({ name, op, inputs: [...inputs.map(String), ...controlInputs], attrs });
     return Array.from({ length: options.outputs ?? 1 }, (_, i) => new Output(name, i));
   }
 
   /** Adds a single-output node. */
-  op1(op: string, inputs: Output[], attrs: Record<string, AttrValue> = {}, options: { name?: string; control?: Array<Output | string> } = {}): Output {
+  op1(
+    op: string, inputs: Output[], attrs: Record<string, AttrValue> = {},
+    options: { name?: string; control?: Array<Output | string> } = {},
+  ): Output {
     return this.op(op, inputs, attrs, { ...options, outputs: 1 })[0];
   }
 
@@ -110,25 +119,28 @@ export class GraphBuilder {
     return this.constant('int32', values, shape, name);
   }
 
-  private constant(dtype: ConstTensor['dtype'], values: number | number[], shape: number[] | undefined, name: string): Output {
+  private constant(
+    dtype: ConstTensor['dtype'], values: number | number[], shape: number[] | undefined, name: string,
+  ): Output {
     const list = typeof values === 'number' ? [values] : values;
     const tensor = { dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list };
-    return this.op1('Const', [], { dtype: { type: dtype === 'float32' ? DT.float : DT.int32 }, value: { tensor } }, { name });
+    const type = dtype === 'float32' ? DataType.float : DataType.int32;
+    return this.op1('Const', [], { dtype: { type }, value: { tensor } }, { name });
   }
 
-  /** x reshaped to `dims` (one of them may be -1). */
-  reshape(x: Output, dims: number[]): Output {
-    return this.op1('Reshape', [x, this.constInt(dims)], { ...FLOAT, Tshape: { type: DT.int32 } });
+  /** `tensor` (float32) reshaped to `dims` (one of them may be -1). */
+  reshape(tensor: Output, dims: number[]): Output {
+    return this.op1('Reshape', [tensor, this.constInt(dims)], { ...FLOAT_OP, Tshape: { type: DataType.int32 } });
   }
 
-  /** The int32 shape of float x, at run time. */
-  shape(x: Output): Output {
-    return this.op1('Shape', [x], { ...FLOAT, out_type: { type: DT.int32 } });
+  /** The int32 shape of float32 `tensor`, at run time. */
+  shape(tensor: Output): Output {
+    return this.op1('Shape', [tensor], { ...FLOAT_OP, out_type: { type: DataType.int32 } });
   }
 
-  /** x (bool or int32) as float32: 1 for true. */
-  toFloat(x: Output, from: DataType): Output {
-    return this.op1('Cast', [x], { SrcT: { type: from }, DstT: { type: DT.float }, Truncate: { b: false } });
+  /** `tensor` (bool or int32) as float32: 1 for true. */
+  toFloat(tensor: Output, from: DataType): Output {
+    return this.op1('Cast', [tensor], { SrcT: { type: from }, DstT: { type: DataType.float }, Truncate: { b: false } });
   }
 
   placeholder(name: string, dtype: DataType, shape: number[] | null): Output {
@@ -141,35 +153,35 @@ export class GraphBuilder {
 
   /** The serialized GraphDef. */
   graphDef(): Uint8Array {
-    const w = new ProtoWriter();
+    const writer = new ProtoWriter();
     for (const node of this.nodes) {
-      w.message(1, (n) => {
-        n.string(1, node.name);
-        n.string(2, node.op);
-        for (const input of node.inputs) n.string(3, input);
+      writer.message(1, (nodeWriter) => {
+        nodeWriter.string(1, node.name);
+        nodeWriter.string(2, node.op);
+        for (const input of node.inputs) nodeWriter.string(3, input);
         for (const [key, value] of Object.entries(node.attrs)) {
-          n.message(5, (entry) => {
+          nodeWriter.message(5, (entry) => {
             entry.string(1, key);
-            entry.message(2, (v) => writeAttr(v, value));
+            entry.message(2, (valueWriter) => writeAttr(valueWriter, value));
           });
         }
       });
     }
     // VersionDef.producer: an older graph version than the library's, so a TensorFlow C
     // library as old as tfjs-node's own download (2.9) accepts it too.
-    w.message(4, (versions) => versions.int(1, 1000));
-    return w.finish();
+    writer.message(4, (versions) => versions.int(1, 1000));
+    return writer.finish();
   }
 
   /** A SavedModel with one MetaGraphDef tagged "serve" holding this graph (no variables file). */
   savedModel(): Uint8Array {
     const graph = this.graphDef();
-    const w = new ProtoWriter();
-    w.int(1, 1); // saved_model_schema_version
-    w.message(2, (meta) => {
+    const writer = new ProtoWriter();
+    writer.int(1, 1); // saved_model_schema_version
+    writer.message(2, (meta) => {
       meta.message(1, (info) => info.string(4, 'serve')); // meta_info_def.tags
       meta.bytes(2, graph);
     });
-    return w.finish();
+    return writer.finish();
   }
 }

@@ -6,12 +6,16 @@
  * switch engines between calls. Slots use tfjs's own names (`<variable>/m`, `/accum_grad`, ...)
  * so `optimizer.getWeights()` and checkpoints look the same after either engine.
  */
-import type { Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
+import type { Optimizer, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { DT, FLOAT as F, type GraphBuilder, type Output } from './builder';
-import { UnsupportedModelError, type LayerVariableLike, type StepReads } from './lower';
-import { adadeltaState, adamState, addOptimizerIterations, optimizerLearningRate, type AdadeltaState, type AdamState, type SlotList } from './tfjsInternals';
-
+import { DataType, FLOAT_OP, type GraphBuilder, type Output } from './builder';
+import { UnsupportedModelError } from './errors';
+import type { WeightGradients } from './layers';
+import {
+  adadeltaState, adamState, addOptimizerIterations, optimizerLearningRate,
+  type AdadeltaState, type AdamState, type LayerVariableLike, type SlotList,
+} from './tfjsInternals';
+import type { StepReads } from './variables';
 
 /** How one graph variable maps to a tfjs value: read for push, write for pull. */
 export interface Binding {
@@ -28,10 +32,14 @@ export class GraphOptimizer {
   stepsSincePush = 0;
   readonly className: 'Adam' | 'Adadelta';
 
-  constructor(readonly optimizer: Optimizer, readonly prefix: string, readonly variables: LayerVariableLike[], owner: string) {
+  constructor(
+    readonly optimizer: Optimizer, readonly prefix: string, readonly variables: LayerVariableLike[], owner: string,
+  ) {
     const className = optimizer.getClassName();
     if (className !== 'Adam' && className !== 'Adadelta') {
-      throw new UnsupportedModelError(`${owner}: the graph engine trains with Adam or Adadelta; this model's optimizer is ${className}.`);
+      throw new UnsupportedModelError(
+        `${owner}: the graph engine trains with Adam or Adadelta; this model's optimizer is ${className}.`,
+      );
     }
     this.className = className;
   }
@@ -61,7 +69,7 @@ export class GraphOptimizer {
     for (const [suffix] of this.slots()) {
       this.variables.forEach((variable, index) => {
         // The list is looked up on each use: tfjs's setWeights replaces the arrays.
-        const list = () => this.slots().find(([s]) => s === suffix)![1];
+        const list = () => this.slots().find(([slotSuffix]) => slotSuffix === suffix)![1];
         result.set(this.slotName(variable, suffix), {
           shape: variable.shape,
           read: () => list()[index]?.variable,
@@ -75,7 +83,9 @@ export class GraphOptimizer {
     }
     if (this.className === 'Adam') {
       for (const key of ['accBeta1', 'accBeta2'] as const) {
-        result.set(`${this.prefix}/${key}`, { shape: [], read: () => this.adam[key], write: (value) => this.adam[key].assign(value) });
+        result.set(`${this.prefix}/${key}`, {
+          shape: [], read: () => this.adam[key], write: (value) => this.adam[key].assign(value),
+        });
       }
     }
     return result;
@@ -93,8 +103,8 @@ export class GraphOptimizer {
    * The learning rate, fed from `optimizer.learningRate` at every step, so a schedule that
    * changes it during training (in a callback) takes effect as it does in eager tfjs.
    */
-  learningRate(g: GraphBuilder): Output {
-    this.learningRateInput ??= g.placeholder(`${this.prefix}/learning_rate`, DT.float, []);
+  learningRate(graph: GraphBuilder): Output {
+    this.learningRateInput ??= graph.placeholder(`${this.prefix}/learning_rate`, DataType.float, []);
     return this.learningRateInput;
   }
 
@@ -104,17 +114,24 @@ export class GraphOptimizer {
   }
 
   /** Adds the update of every variable (gradients by variable name) to the step. */
-  buildUpdate(g: GraphBuilder, reads: StepReads, grads: Map<string, Output>, stepName: string): void {
-    const c = (v: number) => g.constFloat(v);
-    const op = (name: string, ...inputs: Output[]) => g.op1(name, inputs, F);
+  buildUpdate(graph: GraphBuilder, reads: StepReads, weightGradients: WeightGradients, stepName: string): void {
+    const scalar = (value: number) => graph.constFloat(value);
+    const op = (type: string, ...inputs: Output[]) => graph.op1(type, inputs, FLOAT_OP);
     const gradientOf = (variable: LayerVariableLike) => {
-      const gradient = grads.get(variable.name);
-      if (!gradient) throw new UnsupportedModelError(`${variable.name} is trained by ${stepName}'s optimizer but not used by its layers.`);
+      const gradient = weightGradients.get(variable.name);
+      if (!gradient) {
+        throw new UnsupportedModelError(
+          `${variable.name} is trained by ${stepName}'s optimizer but not used by its layers.`,
+        );
+      }
       return gradient;
     };
     const slot = (variable: LayerVariableLike, suffix: string) => {
       const name = this.slotName(variable, suffix);
-      return { value: reads.read(name, variable.shape), set: (v: Output) => reads.assign(name, variable.shape, v) };
+      return {
+        value: reads.read(name, variable.shape),
+        set: (value: Output) => reads.assign(name, variable.shape, value),
+      };
     };
     const setWeight = (variable: LayerVariableLike, delta: Output) =>
       reads.assign(variable.name, variable.shape, op('Add', delta, reads.read(variable.name, variable.shape)));
@@ -130,27 +147,36 @@ export class GraphOptimizer {
       const { beta1, beta2, epsilon } = this.adam;
       const accBeta1 = reads.read(`${this.prefix}/accBeta1`, []);
       const accBeta2 = reads.read(`${this.prefix}/accBeta2`, []);
-      const scaledEpsilon = op('Mul', c(epsilon), op('Sqrt', op('Sub', c(1), accBeta2)));
-      const [lr, b1, b2] = [this.learningRate(g), c(beta1), c(beta2)];
+      const scaledEpsilon = op('Mul', scalar(epsilon), op('Sqrt', op('Sub', scalar(1), accBeta2)));
+      const [learningRate, beta1Value, beta2Value] = [this.learningRate(graph), scalar(beta1), scalar(beta2)];
       for (const variable of this.variables) {
-        const handles = [variable.name, this.slotName(variable, 'm'), this.slotName(variable, 'v')].map((name) => reads.handle(name, variable.shape));
-        reads.update(g.op1('ResourceApplyAdam', [...handles, accBeta1, accBeta2, lr, b1, b2, scaledEpsilon, gradientOf(variable)],
-          { ...F, use_locking: { b: false }, use_nesterov: { b: false } }, { name: `adam/${variable.name}` }));
+        const handles = [variable.name, this.slotName(variable, 'm'), this.slotName(variable, 'v')]
+          .map((name) => reads.handle(name, variable.shape));
+        const inputs = [
+          ...handles, accBeta1, accBeta2, learningRate, beta1Value, beta2Value, scaledEpsilon, gradientOf(variable),
+        ];
+        reads.update(graph.op1('ResourceApplyAdam', inputs,
+          { ...FLOAT_OP, use_locking: { b: false }, use_nesterov: { b: false } }, { name: `adam/${variable.name}` }));
       }
-      reads.assign(`${this.prefix}/accBeta1`, [], op('Mul', accBeta1, b1));
-      reads.assign(`${this.prefix}/accBeta2`, [], op('Mul', accBeta2, b2));
+      reads.assign(`${this.prefix}/accBeta1`, [], op('Mul', accBeta1, beta1Value));
+      reads.assign(`${this.prefix}/accBeta2`, [], op('Mul', accBeta2, beta2Value));
     } else {
       // tfjs's Adadelta: the update scales g by sqrt(accum_var + eps) / sqrt(accum_grad + eps)
       // using the accumulated gradient from *before* this step (Keras uses the new one; both
       // engines here follow tfjs so they agree with each other).
       const { rho, epsilon } = this.adadelta;
-      const minusLearningRate = op('Neg', this.learningRate(g));
+      const minusLearningRate = op('Neg', this.learningRate(graph));
+      // accumulated * rho + value^2 * (1 - rho)
+      const decayingMeanOfSquares = (accumulated: Output, value: Output) =>
+        op('Add', op('Mul', accumulated, scalar(rho)), op('Mul', op('Square', value), scalar(1 - rho)));
+      // The paper's RMS: sqrt(accumulated + eps).
+      const rms = (accumulated: Output) => op('Sqrt', op('Add', accumulated, scalar(epsilon)));
       for (const variable of this.variables) {
         const gradient = gradientOf(variable);
         const [accGrad, accUpdate] = [slot(variable, 'accum_grad'), slot(variable, 'accum_var')];
-        const newAccGrad = op('Add', op('Mul', accGrad.value, c(rho)), op('Mul', op('Square', gradient), c(1 - rho)));
-        const update = op('Mul', op('RealDiv', op('Sqrt', op('Add', accUpdate.value, c(epsilon))), op('Sqrt', op('Add', accGrad.value, c(epsilon)))), gradient);
-        const newAccUpdate = op('Add', op('Mul', accUpdate.value, c(rho)), op('Mul', op('Square', update), c(1 - rho)));
+        const newAccGrad = decayingMeanOfSquares(accGrad.value, gradient);
+        const update = op('Mul', op('RealDiv', rms(accUpdate.value), rms(accGrad.value)), gradient);
+        const newAccUpdate = decayingMeanOfSquares(accUpdate.value, update);
         accGrad.set(newAccGrad);
         accUpdate.set(newAccUpdate);
         setWeight(variable, op('Mul', update, minusLearningRate));

@@ -8,41 +8,25 @@
  * The tfjs models stay the source of truth outside training: `push()` copies their weights and
  * optimizer state into the session, `pull()` copies the session's back (bit for bit), so
  * predict, evaluate, checkpoints and summaries see the trained values.
+ *
+ * A train step is built from the parts beside this file: the layers' forward ops and gradients
+ * (layers.ts), the loss and its gradient (losses.ts), the optimizer's update (optimizers.ts).
  */
 import type { LayersModel, Optimizer, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { DT, FLOAT as F, GraphBuilder, type Output } from './builder';
-import { chainLayers, lowerLayer, StepReads, UnsupportedModelError, VariableStore, type LayerLike, type LayerVariableLike } from './lower';
+import { DataType, FLOAT_OP, GraphBuilder, type Output } from './builder';
+import { UnsupportedModelError } from './errors';
+import {
+  backpropagate, chainLayers, lowerLayer, type LayerLike, type LoweredLayer, type WeightGradients,
+} from './layers';
+import { graphLossOf, graphMetricsOf, lowerLoss, lowerMetric, type GraphLoss, type GraphMetric } from './losses';
 import { GraphOptimizer, type Binding } from './optimizers';
 import { GraphSession } from './session';
-import { collectedTrainableWeights, compiledLoss, layerVariables } from './tfjsInternals';
+import { collectedTrainableWeights, layerVariables, type LayerVariableLike } from './tfjsInternals';
+import { FLOAT_VARIABLE, StepReads, VariableStore } from './variables';
 
-export type GraphLoss = 'binaryCrossentropy' | 'meanSquaredError';
-
-const LOSS_NAMES: Record<string, GraphLoss> = {
-  binaryCrossentropy: 'binaryCrossentropy', binary_crossentropy: 'binaryCrossentropy',
-  meanSquaredError: 'meanSquaredError', mean_squared_error: 'meanSquaredError', mse: 'meanSquaredError', MSE: 'meanSquaredError',
-};
-
-/** The loss a compiled model trains with, if the graph engine handles it. */
-export function graphLossOf(model: LayersModel): GraphLoss {
-  const loss = compiledLoss(model);
-  const name = typeof loss === 'string' ? LOSS_NAMES[loss] : undefined;
-  if (!name) throw new UnsupportedModelError(`model "${model.name}": loss ${typeof loss === 'string' ? `"${loss}"` : 'function'} is not supported by the graph engine (binaryCrossentropy, meanSquaredError).`);
-  return name;
-}
-
-export type GraphMetric = 'binaryAccuracy';
-
-/** The metrics trainOnBatch reports after the loss, if the graph engine computes them. */
-export function graphMetricsOf(model: LayersModel): GraphMetric[] {
-  const loss = graphLossOf(model);
-  return model.metricsNames.slice(1).map((metric) => {
-    // tfjs resolves 'accuracy' (reported as "acc") to binaryAccuracy for a binary cross-entropy loss.
-    if ((metric === 'acc' || metric === 'accuracy') && loss === 'binaryCrossentropy') return 'binaryAccuracy';
-    throw new UnsupportedModelError(`model "${model.name}": metric "${metric}" is not supported by the graph engine (accuracy with binaryCrossentropy is).`);
-  });
-}
+// What the training engine (lib/train) uses of the graph compiler, in one import.
+export { chainLayers, graphLossOf, graphMetricsOf, UnsupportedModelError };
 
 /** The variables the model's optimizer updates, in the order tfjs passes them to it. */
 export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
@@ -50,14 +34,22 @@ export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
   if (!collected) throw new UnsupportedModelError(`model "${model.name}" is not compiled.`);
   // tfjs skips variables whose layer is frozen *now* (trainable = false after compile); that
   // run-time rule is left to the eager engine rather than baked into a cached graph.
-  const frozen = collected.filter((v) => !v.trainable);
-  if (frozen.length > 0) throw new UnsupportedModelError(`model "${model.name}": ${frozen.length} of the variables its optimizer trains are frozen now (trainable = false), e.g. ${frozen[0].name}.`);
+  const frozen = collected.filter((variable) => !variable.trainable);
+  if (frozen.length > 0) {
+    throw new UnsupportedModelError(
+      `model "${model.name}": ${frozen.length} of the variables its optimizer trains are frozen now `
+      + `(trainable = false), e.g. ${frozen[0].name}.`,
+    );
+  }
   return collected;
 }
 
 function checkInputShape(inputShape: ReadonlyArray<number | null>, owner: string): void {
-  if (!inputShape.every((d) => Number.isInteger(d) && (d as number) > 0)) {
-    throw new UnsupportedModelError(`model "${owner}": input shape [${inputShape.map(String)}] must be known apart from the batch for the graph engine.`);
+  if (!inputShape.every((dim) => Number.isInteger(dim) && (dim as number) > 0)) {
+    throw new UnsupportedModelError(
+      `model "${owner}": input shape [${inputShape.map(String)}] must be known apart from the batch `
+      + 'for the graph engine.',
+    );
   }
 }
 
@@ -90,8 +82,8 @@ export interface TrainStepSpec {
 }
 
 export class GraphProgram {
-  readonly g = new GraphBuilder();
-  private readonly store = new VariableStore(this.g);
+  readonly graph = new GraphBuilder();
+  private readonly store = new VariableStore(this.graph);
   /** How each graph variable maps to tfjs: model weights and optimizer state, by graph name. */
   private readonly bindings = new Map<string, Binding>();
   private readonly optimizers = new Map<Optimizer, GraphOptimizer>();
@@ -101,32 +93,36 @@ export class GraphProgram {
   private pushInputs: Array<{ name: string; placeholder: Output }> = [];
   private pushDone: Output | undefined;
   private pullOutputs: Array<{ name: string; value: Output }> = [];
-  private readonly epsilon = tf.backend().epsilon();
 
   /** Lowers a chain of layers onto `input`, binding their weights to the tfjs variables. */
-  forward(reads: StepReads, layers: LayerLike[], inputShape: number[], input: Output, training: boolean, seed?: Output) {
-    let x = input;
+  forward(
+    reads: StepReads, layers: LayerLike[], inputShape: number[], input: Output, training: boolean, seed?: Output,
+  ): { output: Output; lowered: LoweredLayer[] } {
+    let activations = input;
     let shape: Array<number | null> = [null, ...inputShape];
-    const lowered = [];
+    const lowered: LoweredLayer[] = [];
     let dropoutIndex = 0;
     for (const layer of layers) {
       if (layer.getClassName() === 'Dropout') dropoutIndex++;
-      const result = lowerLayer({ g: this.g, reads, training, seed }, layer, x, shape, dropoutIndex);
+      const context = { graph: this.graph, reads, training, seed };
+      const result = lowerLayer(context, layer, activations, shape, dropoutIndex);
       for (const variable of layerVariables(layer)) {
         // Copies go through the variable's watch: another session holding the same weights
         // (a VAE's) syncs first; the owner's own listener ignores its copies (train/engine.ts).
-        this.bindings.set(variable.name, { shape: variable.shape, read: () => variable.read(), write: (value) => void variable.write(value) });
+        this.bindings.set(variable.name, {
+          shape: variable.shape, read: () => variable.read(), write: (value) => void variable.write(value),
+        });
       }
       lowered.push(result);
-      x = result.output;
+      activations = result.output;
       shape = layer.computeOutputShape(shape) as Array<number | null>;
     }
-    return { output: x, lowered };
+    return { output: activations, lowered };
   }
 
   /** A fresh view of the variables for one more step or pass. */
   newStepReads(): StepReads {
-    return new StepReads(this.g, this.store);
+    return new StepReads(this.graph, this.store);
   }
 
   /** The graph side of a tfjs optimizer that trains `variables` (in tfjs's slot order). */
@@ -139,7 +135,9 @@ export class GraphProgram {
     } else if (optimizer.variables !== variables) {
       // tfjs keeps slots by position, so one optimizer object serving two models' variable
       // lists mixes their state up; the graph would update the first model's variables.
-      throw new UnsupportedModelError(`${owner} shares its optimizer object with another model; give each model its own.`);
+      throw new UnsupportedModelError(
+        `${owner} shares its optimizer object with another model; give each model its own.`,
+      );
     }
     return optimizer;
   }
@@ -147,88 +145,53 @@ export class GraphProgram {
   /** Adds an inference pass (Dropout off, BatchNormalization on its moving statistics). */
   addInference(name: string, layers: LayerLike[], inputShape: number[]): InferenceHandle {
     checkInputShape(inputShape, name);
-    const reads = new StepReads(this.g, this.store);
-    const input = this.g.placeholder(`${name}/input`, DT.float, [-1, ...inputShape]);
+    const reads = new StepReads(this.graph, this.store);
+    const input = this.graph.placeholder(`${name}/input`, DataType.float, [-1, ...inputShape]);
     const { output } = this.forward(reads, layers, inputShape, input, false);
-    return { input, output: this.g.op1('Identity', [output], F, { name: `${name}/output` }) };
+    return { input, output: this.graph.op1('Identity', [output], FLOAT_OP, { name: `${name}/output` }) };
   }
 
   /** Adds a training step: forward in training mode, loss, backward, optimizer, BN statistics. */
   addTrainStep(spec: TrainStepSpec): TrainStepHandle {
-    const { g } = this;
+    const { graph } = this;
     const tfjsOptimizer = spec.model.optimizer;
     if (!tfjsOptimizer) throw new UnsupportedModelError(`model "${spec.model.name}" is not compiled.`);
     const optimizer = this.optimizerFor(tfjsOptimizer, optimizerVariables(spec.model), `model "${spec.model.name}"`);
     checkInputShape(spec.inputShape, spec.model.name);
-    const reads = new StepReads(g, this.store);
-    const input = g.placeholder(`${spec.name}/input`, DT.float, [-1, ...spec.inputShape]);
+    const reads = new StepReads(graph, this.store);
+    const input = graph.placeholder(`${spec.name}/input`, DataType.float, [-1, ...spec.inputShape]);
     const needsSeed = spec.layers.some((layer) => layer.getClassName() === 'Dropout');
-    const seed = needsSeed ? g.placeholder(`${spec.name}/seed`, DT.int32, [2]) : undefined;
+    const seed = needsSeed ? graph.placeholder(`${spec.name}/seed`, DataType.int32, [2]) : undefined;
     const { output, lowered } = this.forward(reads, spec.layers, spec.inputShape, input, true, seed);
-    const target = g.placeholder(`${spec.name}/target`, DT.float, null);
-
-    // Loss: the mean over every element, as tfjs's per-sample mean followed by the batch mean.
-    const count = g.toFloat(g.op1('Size', [output], { ...F, out_type: { type: DT.int32 } }), DT.int32);
-    const meanAll = (t: Output) => g.op1('Mean', [g.reshape(t, [-1]), g.constInt([0])], { ...F, Tidx: { type: DT.int32 }, keep_dims: { b: false } });
-    let loss: Output;
-    let dOutput: Output;
-    if (spec.loss === 'meanSquaredError') {
-      loss = meanAll(g.op1('SquaredDifference', [output, target], F));
-      dOutput = g.op1('Mul', [g.op1('Sub', [output, target], F), g.op1('RealDiv', [g.constFloat(2), count], F)], F);
-    } else {
-      // tfjs's binary cross-entropy on probabilities: clip to [eps, 1 - eps], turn into logits,
-      // then the stable sigmoid cross-entropy. Its gradient is (p - y) / (p (1 - p)) inside the
-      // clip range and 0 outside.
-      const eps = this.epsilon;
-      const clipped = g.op1('ClipByValue', [output, g.constFloat(eps), g.constFloat(1 - eps)], F);
-      const oneMinus = g.op1('Sub', [g.constFloat(1), clipped], F);
-      const logits = g.op1('Log', [g.op1('RealDiv', [clipped, oneMinus], F)], F);
-      const perElement = g.op1('Add', [
-        g.op1('Sub', [g.op1('Relu', [logits], F), g.op1('Mul', [logits, target], F)], F),
-        g.op1('Log1p', [g.op1('Exp', [g.op1('Neg', [g.op1('Abs', [logits], F)], F)], F)], F),
-      ], F);
-      loss = meanAll(perElement);
-      const inRange = g.toFloat(g.op1('LogicalAnd', [
-        g.op1('GreaterEqual', [output, g.constFloat(eps)], F), g.op1('LessEqual', [output, g.constFloat(1 - eps)], F),
-      ]), DT.bool);
-      const slope = g.op1('RealDiv', [g.op1('Sub', [clipped, target], F), g.op1('Mul', [clipped, oneMinus], F)], F);
-      dOutput = g.op1('RealDiv', [g.op1('Mul', [slope, inRange], F), count], F);
-    }
+    const target = graph.placeholder(`${spec.name}/target`, DataType.float, null);
+    const { loss, predictionGrad } = lowerLoss(graph, spec.loss, output, target);
 
     // Backward through the chain; the first layer's input gradient is not needed.
-    const grads = new Map<string, Output>();
-    let dy: Output | undefined = dOutput;
-    for (let i = lowered.length - 1; i >= 0 && dy; i--) {
-      const backward = lowered[i].backward;
-      if (!backward) throw new UnsupportedModelError(`${spec.layers[i].name}: no gradient in inference mode.`);
-      dy = backward(dy, grads, i > 0);
-    }
+    const weightGradients: WeightGradients = new Map();
+    backpropagate(lowered, spec.layers, predictionGrad, weightGradients, false);
 
-    optimizer.buildUpdate(g, reads, grads, spec.name);
+    optimizer.buildUpdate(graph, reads, weightGradients, spec.name);
     // Fetching the loss runs every update first.
-    const lossOut = g.op1('Identity', [loss], F, { name: `${spec.name}/loss`, control: reads.assigns });
+    const lossOutput = graph.op1('Identity', [loss], FLOAT_OP, { name: `${spec.name}/loss`, control: reads.assigns });
     // Metrics on the same forward pass as the loss (before the update), as trainOnBatch reports them.
-    const metrics = (spec.metrics ?? []).map(() => {
-      const predicted = g.toFloat(g.op1('Greater', [output, g.constFloat(0.5)], F), DT.bool);
-      const hits = g.toFloat(g.op1('Equal', [target, predicted], { ...F, incompatible_shape_error: { b: true } }), DT.bool);
-      return meanAll(hits);
-    });
-    return { input, target, seed, loss: lossOut, metrics, optimizer, learningRate: optimizer.learningRate(g) };
+    const metrics = (spec.metrics ?? []).map((metric) => lowerMetric(graph, metric, output, target));
+    return { input, target, seed, loss: lossOutput, metrics, optimizer, learningRate: optimizer.learningRate(graph) };
   }
 
   /** Builds the push/pull parts and starts the session. Call once, after adding the steps. */
   start(): void {
     if (this.session) throw new Error('GraphProgram.start: already started.');
-    const { g } = this;
+    const { graph } = this;
     const assigns: Output[] = [];
     for (const [name, { handle, shape }] of this.store.handles) {
-      const placeholder = g.placeholder(`push/${name}`, DT.float, shape);
+      const placeholder = graph.placeholder(`push/${name}`, DataType.float, shape);
       this.pushInputs.push({ name, placeholder });
-      assigns.push(g.op1('AssignVariableOp', [handle, placeholder], { dtype: { type: DT.float } }));
-      this.pullOutputs.push({ name, value: g.op1('ReadVariableOp', [handle], { dtype: { type: DT.float } }, { name: `pull/${name}` }) });
+      assigns.push(graph.op1('AssignVariableOp', [handle, placeholder], FLOAT_VARIABLE));
+      const value = graph.op1('ReadVariableOp', [handle], FLOAT_VARIABLE, { name: `pull/${name}` });
+      this.pullOutputs.push({ name, value });
     }
-    this.pushDone = g.op1('Identity', [g.constFloat(0)], F, { name: 'push_done', control: assigns });
-    this.session = new GraphSession(g);
+    this.pushDone = graph.op1('Identity', [graph.constFloat(0)], FLOAT_OP, { name: 'push_done', control: assigns });
+    this.session = new GraphSession(graph);
   }
 
   /** Copies the models' weights and optimizer state into the session. */
@@ -255,7 +218,7 @@ export class GraphProgram {
     if (!this.session) throw new Error('GraphProgram.pull: call start() first.');
     // Nothing trained since the last copy (say, the loop's final sync right after an epoch's).
     if (this.inSync) return;
-    const values = this.session.run([], this.pullOutputs.map((p) => p.value));
+    const values = this.session.run([], this.pullOutputs.map((pulled) => pulled.value));
     try {
       this.pullOutputs.forEach(({ name }, i) => this.binding(name).write(values[i]));
     } finally {
@@ -275,12 +238,13 @@ export class GraphProgram {
   runTrainStep(step: TrainStepHandle, input: Tensor, target: Tensor, seed?: Tensor): Tensor[] {
     if (!this.session) throw new Error('GraphProgram: call start() first.');
     const session = this.session;
-    if (step.seed && !seed) throw new Error('GraphProgram.runTrainStep: this step has Dropout and needs a seed tensor.');
+    if (step.seed && !seed) {
+      throw new Error('GraphProgram.runTrainStep: this step has Dropout and needs a seed tensor.');
+    }
     return tf.tidy(() => {
       // trainOnBatch takes integer inputs and labels and computes in float32; so does the graph.
-      const asFloat = (t: Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
       const feeds: Array<[Output, Tensor]> = [
-        [step.input, asFloat(input)], [step.target, asFloat(target)],
+        [step.input, asFloat32(input)], [step.target, asFloat32(target)],
         [step.learningRate, tf.scalar(step.optimizer.currentLearningRate())],
       ];
       if (step.seed && seed) feeds.push([step.seed, seed]);
@@ -300,7 +264,10 @@ export class GraphProgram {
     if (!this.session) throw new Error('GraphProgram: call start() first.');
     const session = this.session;
     return tf.tidy(() => {
-      const results = session.run([...feeds, [optimizer.learningRate(this.g), tf.scalar(optimizer.currentLearningRate())]], fetches);
+      const learningRate: [Output, Tensor] = [
+        optimizer.learningRate(this.graph), tf.scalar(optimizer.currentLearningRate()),
+      ];
+      const results = session.run([...feeds, learningRate], fetches);
       if (updates) {
         optimizer.stepsSincePush += 1;
         this.inSync = false;
@@ -312,7 +279,7 @@ export class GraphProgram {
   runInference(pass: InferenceHandle, input: Tensor): Tensor {
     if (!this.session) throw new Error('GraphProgram: call start() first.');
     const session = this.session;
-    return tf.tidy(() => session.run([[pass.input, input.dtype === 'float32' ? input : tf.cast(input, 'float32')]], [pass.output])[0]);
+    return tf.tidy(() => session.run([[pass.input, asFloat32(input)]], [pass.output])[0]);
   }
 
   dispose(): void {
@@ -321,4 +288,6 @@ export class GraphProgram {
   }
 }
 
-export { chainLayers, UnsupportedModelError };
+function asFloat32(tensor: Tensor): Tensor {
+  return tensor.dtype === 'float32' ? tensor : tf.cast(tensor, 'float32');
+}

@@ -11,12 +11,12 @@ export class ProtoWriter {
 
   private varint(value: number | bigint): void {
     // Negative int64 values are written as ten-byte two's complement, as protobuf requires.
-    let v = BigInt.asUintN(64, BigInt(value));
-    while (v >= 0x80n) {
-      this.chunks.push(Number(v & 0x7fn) | 0x80);
-      v >>= 7n;
+    let remaining = BigInt.asUintN(64, BigInt(value));
+    while (remaining >= 0x80n) {
+      this.chunks.push(Number(remaining & 0x7fn) | 0x80);
+      remaining >>= 7n;
     }
-    this.chunks.push(Number(v));
+    this.chunks.push(Number(remaining));
   }
 
   private tag(field: number, wireType: 0 | 2 | 5): void {
@@ -33,14 +33,14 @@ export class ProtoWriter {
   float(field: number, value: number): this {
     this.tag(field, 5);
     const bytes = new Uint8Array(new Float32Array([value]).buffer);
-    for (const b of bytes) this.chunks.push(b);
+    for (const byte of bytes) this.chunks.push(byte);
     return this;
   }
 
   bytes(field: number, value: Uint8Array): this {
     this.tag(field, 2);
     this.varint(value.length);
-    for (const b of value) this.chunks.push(b);
+    for (const byte of value) this.chunks.push(byte);
     return this;
   }
 
@@ -57,7 +57,7 @@ export class ProtoWriter {
   /** A packed repeated varint field (proto3's default for repeated scalars). */
   packedInts(field: number, values: ReadonlyArray<number | bigint>): this {
     const inner = new ProtoWriter();
-    for (const v of values) inner.varint(v);
+    for (const value of values) inner.varint(value);
     return this.bytes(field, inner.finish());
   }
 

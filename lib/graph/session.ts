@@ -18,7 +18,10 @@ import { nativeSessionBackend, type NativeSessionBackend } from './tfjsInternals
 function nativeBackend(): NativeSessionBackend {
   const backend = nativeSessionBackend();
   if (!backend) {
-    throw new Error(`The graph engine needs tfjs-node's native backend ("tensorflow"); the active backend is "${tf.getBackend()}". Use engine: 'eager', or run \`npm run setup\`.`);
+    throw new Error(
+      `The graph engine needs tfjs-node's native backend ("tensorflow"); the active backend is "${tf.getBackend()}". `
+      + "Use engine: 'eager', or run `npm run setup`.",
+    );
   }
   return backend;
 }
@@ -48,7 +51,8 @@ export class GraphSession {
       if (!tfDtype) throw new Error(`GraphSession.run: cannot feed a ${tensor.dtype} tensor to ${output.tensorName}.`);
       return { name: output.tensorName, tfDtype };
     });
-    return this.backend.runSavedModel(this.id, feeds.map(([, tensor]) => tensor), infos, fetches.map((f) => f.tensorName));
+    const inputs = feeds.map(([, tensor]) => tensor);
+    return this.backend.runSavedModel(this.id, inputs, infos, fetches.map((fetch) => fetch.tensorName));
   }
 
   dispose(): void {

@@ -29,7 +29,8 @@ export function pretendTfjsVersionForTesting(version: string | undefined): void 
 export function tfjsVersionMismatch(): string | undefined {
   const installed = installedTfjsVersion();
   if (installed === TFJS_VERSION_WRITTEN_FOR) return undefined;
-  return `the graph engine reads tfjs internals written for tfjs ${TFJS_VERSION_WRITTEN_FOR}, and tfjs ${installed} is installed`;
+  return `the graph engine reads tfjs internals written for tfjs ${TFJS_VERSION_WRITTEN_FOR}, `
+    + `and tfjs ${installed} is installed`;
 }
 
 /** What the graph needs of a tfjs LayerVariable (the class is not exported by tfjs-layers). */
@@ -132,7 +133,9 @@ export function setDropoutLayerSeed(layer: LayerLike, seed: number | undefined):
 /** The part of tfjs-node's NodeJSKernelBackend the graph session uses (untyped in tfjs's exports). */
 export interface NativeSessionBackend {
   loadSavedModelMetaGraph(dir: string, tags: string): number;
-  runSavedModel(id: number, inputs: Tensor[], inputInfos: Array<{ name: string; tfDtype: string }>, outputNames: string[]): Tensor[];
+  runSavedModel(
+    id: number, inputs: Tensor[], inputInfos: Array<{ name: string; tfDtype: string }>, outputNames: string[],
+  ): Tensor[];
   deleteSavedModel(id: number): void;
 }
 
