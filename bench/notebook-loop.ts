@@ -37,6 +37,11 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
       return goOn;
     }
   }
-  const scope: Record<string, unknown> = { ...lib, GanMonitor: TimedMonitor, realImages, console: { ...console, log: () => undefined } };
+  const scope: Record<string, unknown> = {
+    ...lib,
+    GanMonitor: TimedMonitor,
+    realImages,
+    console: { ...console, log: () => undefined },
+  };
   await runCellSource<Promise<void>>(`return (async () => {\n${body}\n})();`, scope);
 }
