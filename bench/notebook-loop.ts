@@ -24,7 +24,9 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
   const parameters = taggedSource(NOTEBOOK, ['parameters']);
   const rest = taggedSource(NOTEBOOK, ['model', 'train-loop']);
   // No sample grids: the trainGan workload draws none either.
-  const overrides = `iterations = ${settings.iterations}; batchSize = ${settings.batchSize}; seed = ${settings.seed}; sampleInterval = ${settings.iterations + 1};`;
+  const overrides =
+    `iterations = ${settings.iterations}; batchSize = ${settings.batchSize}; seed = ${settings.seed}; ` +
+    `sampleInterval = ${settings.iterations + 1};`;
   const body = `${parameters}\n${overrides}\n${rest}`;
   const onIteration = settings.onIteration;
   class TimedMonitor extends lib.GanMonitor {

@@ -30,7 +30,8 @@ function parseArguments(argv: string[]): Options {
   };
   if (!fs.existsSync(path.join(options.from, options.notebook))) {
     throw new Error(
-      `lab-screenshot: ${path.join(options.from, options.notebook)} does not exist; run the notebooks first (npm run notebooks).`,
+      `lab-screenshot: ${path.join(options.from, options.notebook)} does not exist; ` +
+        'run the notebooks first (npm run notebooks).',
     );
   }
   return options;
@@ -77,12 +78,12 @@ async function main(): Promise<void> {
       };
     });
     console.log(
-      `${options.notebook} in JupyterLab: ${counts.images} img, ${counts.vegaCharts} vega-embed chart(s), ${counts.svgs} svg in the outputs; ` +
+      `${options.notebook} in JupyterLab: ${counts.images} img, ${counts.vegaCharts} vega-embed chart(s), ` +
+        `${counts.svgs} svg in the outputs; ` +
         `blocked ${browser.blocked.length} outside request(s)`,
     );
-    console.log(
-      `screenshots: ${path.relative(REPO_ROOT, top)}${fs.existsSync(chartShot) ? `, ${path.relative(REPO_ROOT, chartShot)}` : ''}`,
-    );
+    const shots = [top, ...(fs.existsSync(chartShot) ? [chartShot] : [])];
+    console.log(`screenshots: ${shots.map((shot) => path.relative(REPO_ROOT, shot)).join(', ')}`);
   } finally {
     await browser?.close();
     await lab?.stop();

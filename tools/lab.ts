@@ -112,9 +112,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabServer
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(
-        `jupyter lab did not answer /api/status within ${Math.round((options.timeoutMs ?? 90_000) / 1000)} s:\n${serverLog}`,
-      );
+      const waitedSeconds = Math.round((options.timeoutMs ?? 90_000) / 1000);
+      throw new Error(`jupyter lab did not answer /api/status within ${waitedSeconds} s:\n${serverLog}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }

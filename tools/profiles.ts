@@ -45,7 +45,8 @@ export function loadProfiles(file: string): Profiles {
   for (const [name, entry] of Object.entries(parsed)) {
     if (!isPlainObject(entry)) {
       throw new ProfileFileError(
-        `${file}: profile "${name}" must be an object with "cellTimeoutSeconds" and "notebooks", found ${JSON.stringify(entry)}.`,
+        `${file}: profile "${name}" must be an object with "cellTimeoutSeconds" and "notebooks", ` +
+          `found ${JSON.stringify(entry)}.`,
       );
     }
     const timeout = entry.cellTimeoutSeconds ?? 0;
@@ -57,7 +58,8 @@ export function loadProfiles(file: string): Profiles {
     const notebooks = entry.notebooks ?? {};
     if (!isPlainObject(notebooks)) {
       throw new ProfileFileError(
-        `${file}: "${name}.notebooks" must map notebook file names to parameter objects, found ${JSON.stringify(notebooks)}.`,
+        `${file}: "${name}.notebooks" must map notebook file names to parameter objects, ` +
+          `found ${JSON.stringify(notebooks)}.`,
       );
     }
     const overrides: Record<string, ParameterValues> = {};
@@ -73,7 +75,8 @@ export function loadProfiles(file: string): Profiles {
     const unknownKeys = Object.keys(entry).filter((key) => key !== 'cellTimeoutSeconds' && key !== 'notebooks');
     if (unknownKeys.length) {
       throw new ProfileFileError(
-        `${file}: profile "${name}" has unknown field(s) ${unknownKeys.join(', ')}; expected cellTimeoutSeconds and notebooks.`,
+        `${file}: profile "${name}" has unknown field(s) ${unknownKeys.join(', ')}; ` +
+          'expected cellTimeoutSeconds and notebooks.',
       );
     }
     profiles[name] = { cellTimeoutSeconds: timeout, notebooks: overrides };

@@ -6,8 +6,8 @@
  * This side plans (profiles, parameter checks, injection) and reports; the Python side only
  * executes and exports. The HTML pages are offline (no CDN scripts; see
  * scripts/nbconvert/offline/): interactive charts get vega and vega-lite inlined from the files
- * named here, OFFLINE_SCRIPTS, resolved in this project's node_modules. They talk over a pipe: the plan as JSON on stdin, one JSON event line
- * per notebook on file descriptor 3.
+ * named here, OFFLINE_SCRIPTS, resolved in this project's node_modules. They talk over a pipe:
+ * the plan as JSON on stdin, one JSON event line per notebook on file descriptor 3.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -26,7 +26,10 @@ import { loadProfiles } from './profiles';
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const KERNEL_NAME = 'tslab';
 
-/** What an exported page with an interactive chart carries inline (UMD builds: they define globals vega and vegaLite). */
+/**
+ * What an exported page with an interactive chart carries inline (UMD builds: they define
+ * globals vega and vegaLite).
+ */
 export const OFFLINE_SCRIPTS = ['vega/build/vega.min.js', 'vega-lite/build/vega-lite.min.js'];
 
 /** The installed files of OFFLINE_SCRIPTS; throws naming the one that is missing. */
@@ -36,7 +39,8 @@ export function offlineScriptPaths(): string[] {
       return require.resolve(script, { paths: [REPO_ROOT] });
     } catch {
       throw new Error(
-        `${script} is not installed in ${path.join(REPO_ROOT, 'node_modules')}; exported pages need it for interactive charts. Run \`npm run setup\`.`,
+        `${script} is not installed in ${path.join(REPO_ROOT, 'node_modules')}; ` +
+          'exported pages need it for interactive charts. Run `npm run setup`.',
       );
     }
   });
@@ -157,7 +161,8 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
   const profile = profiles[profileName];
   if (!profile) {
     throw new NotebookParameterError(
-      `Unknown profile "${profileName}": ${relativeToRepo(profilesFile)} defines ${Object.keys(profiles).join(', ') || 'none'}.`,
+      `Unknown profile "${profileName}": ` +
+        `${relativeToRepo(profilesFile)} defines ${Object.keys(profiles).join(', ') || 'none'}.`,
     );
   }
   const available = listNotebooks(notebooksDir);
@@ -175,7 +180,8 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
     for (const name of wanted) {
       if (!available.includes(name)) {
         throw new NotebookParameterError(
-          `--only ${name}: ${relativeToRepo(notebooksDir)} has no such notebook (it has ${available.join(', ') || 'none'}).`,
+          `--only ${name}: ${relativeToRepo(notebooksDir)} has no such notebook ` +
+            `(it has ${available.join(', ') || 'none'}).`,
         );
       }
     }
@@ -197,7 +203,8 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
     if (notebook) {
       if (!selected.includes(notebook)) {
         throw new NotebookParameterError(
-          `--set ${notebook}:${name}=...: ${notebook} is not among the notebooks to run (${selected.join(', ') || 'none'}).`,
+          `--set ${notebook}:${name}=...: ${notebook} is not among the notebooks to run ` +
+            `(${selected.join(', ') || 'none'}).`,
         );
       }
     } else if (!notebooks.some((entry) => entry.declared.has(name))) {
@@ -335,8 +342,10 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
   const outDir = path.resolve(options.outDir ?? path.join(REPO_ROOT, 'build', 'notebooks'));
   fs.mkdirSync(outDir, { recursive: true });
   const notebooksDir = path.resolve(options.notebooksDir ?? path.join(REPO_ROOT, 'notebooks'));
+  const timeoutText = cellTimeoutSeconds ? `${cellTimeoutSeconds} s` : 'none';
   log(
-    `profile ${profile}; per-cell timeout ${cellTimeoutSeconds ? `${cellTimeoutSeconds} s` : 'none'}; ${planned.length} notebook(s) -> ${relativeToRepo(outDir)}/`,
+    `profile ${profile}; per-cell timeout ${timeoutText}; ` +
+      `${planned.length} notebook(s) -> ${relativeToRepo(outDir)}/`,
   );
   for (const entry of planned) {
     if (entry.injectedIndex !== undefined) {

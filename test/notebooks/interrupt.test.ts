@@ -19,7 +19,10 @@ interface CellResult {
 }
 
 describe('interrupting training in the tslab kernel', () => {
-  it('stops trainAutoencoder and a hand-written compiled loop at the next batch, keeps the weights, leaks nothing, and trains again', () => {
+  const title =
+    'stops trainAutoencoder and a hand-written compiled loop at the next batch, keeps the weights, leaks nothing, ' +
+    'and trains again';
+  it(title, () => {
     const delaySeconds = 5;
     const run = spawnSync(
       path.join(REPO_ROOT, '.venv/bin/python'),
@@ -44,7 +47,10 @@ describe('interrupting training in the tslab kernel', () => {
     );
     assert.match(
       train.stderr,
-      /^trainAutoencoder: training interrupted in epoch \d+ of 400; "conv_autoencoder" keeps the weights of the last finished batch/,
+      new RegExp(
+        /^trainAutoencoder: training interrupted in epoch \d+ of 400; /.source +
+          /"conv_autoencoder" keeps the weights of the last finished batch/.source,
+      ),
     );
     assert.equal(train.stderr.trim().split('\n').length, 1, `one line, no stack trace:\n${train.stderr}`);
 
@@ -59,7 +65,10 @@ describe('interrupting training in the tslab kernel', () => {
     assert.ok(loop.ended_after_interrupt_s !== null && loop.ended_after_interrupt_s < 5);
     assert.match(
       loop.stderr,
-      /^Training interrupted: "conv_autoencoder" and the models that share its weights keep the weights of their last finished step/,
+      new RegExp(
+        /^Training interrupted: "conv_autoencoder" and the models that share its weights /.source +
+          /keep the weights of their last finished step/.source,
+      ),
     );
     assert.equal(loop.stderr.trim().split('\n').length, 1, loop.stderr);
     const loopCheck = json(cells.loopCheck);

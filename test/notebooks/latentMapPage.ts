@@ -81,7 +81,10 @@ export async function panelImage(page: Page, panel: 'decoded' | 'nearest'): Prom
     .catch(() => null);
 }
 
-/** Switches the page's live chart to another vega renderer ('svg' draws elements the tests can find; 'canvas' is the map's default). */
+/**
+ * Switches the page's live chart to another vega renderer ('svg' draws elements the tests can
+ * find; 'canvas' is the map's default).
+ */
 export async function useRenderer(page: Page, renderer: 'svg' | 'canvas'): Promise<void> {
   await page.evaluate(async (name) => {
     await (document.querySelector('.gan-live-chart') as unknown as { vegaView: LiveView }).vegaView

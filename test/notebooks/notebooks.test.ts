@@ -103,7 +103,8 @@ describe('committed notebooks', () => {
       assert.deepEqual(
         dirty,
         [],
-        `${name}: cells ${dirty.join(', ')} have outputs or execution counts; clear them before committing (JupyterLab: Edit > Clear Outputs of All Cells).`,
+        `${name}: cells ${dirty.join(', ')} have outputs or execution counts; ` +
+          'clear them before committing (JupyterLab: Edit > Clear Outputs of All Cells).',
       );
       assert.equal(
         notebook.cells.some((cell) => cellTags(cell).includes(INJECTED_TAG)),
@@ -117,7 +118,10 @@ describe('committed notebooks', () => {
   }
 });
 
-/** What the exported page shows without JavaScript: PNG pictures, static SVG charts, and interactive charts (each over its static SVG). */
+/**
+ * What the exported page shows without JavaScript: PNG pictures, static SVG charts, and
+ * interactive charts (each over its static SVG).
+ */
 function pageOutputs(htmlPath: string): { png: number; svg: number; live: number } {
   const html = fs.readFileSync(htmlPath, 'utf8');
   const png =
@@ -168,16 +172,22 @@ describe('every notebook under the smoke profile', () => {
   // interactive charts, which the page draws live over their own static SVG.
   const expectedOutputs: Record<string, { png: number; svg: number; live: number }> = {
     // real, untrained, samples at iterations 0 and 2, fixed-noise strip, final sheet, noise walk; live loss chart
-    '01-dcgan.ipynb': { png: 7, svg: 2, live: 0 }, // grids, strip, walk, sheet; the live loss chart and the loss/score pair
+    // grids, strip, walk, sheet; the live loss chart and the loss/score pair
+    '01-dcgan.ipynb': { png: 7, svg: 2, live: 0 },
     '02-conv-autoencoder.ipynb': { png: 1, svg: 1, live: 0 }, // digits over reconstructions; loss chart
-    '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 }, // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
+    // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
+    '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 },
     // labelled reconstructions, decoded digit members, random points, manifold, centroid walk; loss,
     // latent scatter, scatter with the walk's line; the interactive latent map
     '04-latent-space.ipynb': { png: 5, svg: 3, live: 1 },
-    '05-vae.ipynb': { png: 3, svg: 3, live: 0 }, // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
+    // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
+    '05-vae.ipynb': { png: 3, svg: 3, live: 0 },
   };
   for (const [name, expected] of Object.entries(expectedOutputs)) {
-    it(`${name}: the exported HTML shows ${expected.png} pictures, ${expected.svg} static charts and ${expected.live} interactive`, () => {
+    const title =
+      `${name}: the exported HTML shows ${expected.png} pictures, ${expected.svg} static charts ` +
+      `and ${expected.live} interactive`;
+    it(title, () => {
       const result = summary.notebooks.find((entry) => entry.name === name);
       assert.ok(result?.htmlPath, `${name} was not exported`);
       assert.deepEqual(pageOutputs(result.htmlPath), expected);
@@ -214,7 +224,9 @@ describe('every notebook under the smoke profile', () => {
   });
 
   // The reuse path: what the smoke run of 04 saved, a second run loads instead of training.
-  it('04-latent-space run again with reuseTrained = true loads the saved models and shows the same pictures', async () => {
+  const reuseTitle =
+    '04-latent-space run again with reuseTrained = true loads the saved models and shows the same pictures';
+  it(reuseTitle, async () => {
     const trained = summary.notebooks.find((entry) => entry.name === '04-latent-space.ipynb');
     assert.ok(trained && trained.status === 'ok', '04-latent-space ran in the smoke run');
     assert.match(printedText(trained.executedPath).join('\n'), /saved encoder and decoder to /);
@@ -227,7 +239,8 @@ describe('every notebook under the smoke profile', () => {
     });
     const result = reused.notebooks[0];
     console.log(
-      `04-latent-space with reuseTrained = true: ${result.seconds.toFixed(1)} s (trained: ${trained.seconds.toFixed(1)} s)`,
+      `04-latent-space with reuseTrained = true: ${result.seconds.toFixed(1)} s ` +
+        `(trained: ${trained.seconds.toFixed(1)} s)`,
     );
     assert.equal(result.status, 'ok', result.report);
     assert.match(printedText(result.executedPath).join('\n'), /loaded encoder and decoder from .* instead of training/);
@@ -237,7 +250,8 @@ describe('every notebook under the smoke profile', () => {
   });
 
   it(
-    "04-latent-space's exported page, offline in headless Chromium: hovering the map shows the decoded image and the nearest test digit",
+    "04-latent-space's exported page, offline in headless Chromium: " +
+      'hovering the map shows the decoded image and the nearest test digit',
     { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` },
     async () => {
       const result = summary.notebooks.find((entry) => entry.name === '04-latent-space.ipynb');

@@ -90,7 +90,9 @@ describe(
       );
     });
 
-    it('hovering the latent map shows the image decoded at the hovered grid point and the nearest test image', async () => {
+    const hoverTitle =
+      'hovering the latent map shows the image decoded at the hovered grid point and the nearest test image';
+    it(hoverTitle, async () => {
       const { page, blocked } = browser as HeadlessBrowser;
       await page.goto(`file://${pages['latent-map'].htmlPath}`, { waitUntil: 'load' });
       await page.waitForSelector('.gan-live-chart[data-live="ready"]', { timeout: 10_000 });

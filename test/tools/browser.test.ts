@@ -76,8 +76,10 @@ describe(
         }),
       );
       const inlineSvgs = await page.$$eval('.jp-OutputArea-output svg', (elements) => elements.length);
+      const imageSizes = images.map((image) => `${image.kind} ${image.width}x${image.height}`).join(', ');
       console.log(
-        `outputs: ${images.length} img (${images.map((image) => `${image.kind} ${image.width}x${image.height}`).join(', ')}), ${inlineSvgs} inline svg; blocked ${blocked.length} network request(s)`,
+        `outputs: ${images.length} img (${imageSizes}), ${inlineSvgs} inline svg; ` +
+          `blocked ${blocked.length} network request(s)`,
       );
       // nbconvert (pinned in requirements.txt) embeds the SVG output as a data: image, not inline.
       // The PNG is 160x160; the SVG is 20 + 30 per bar wide and the smoke profile sets barCount = 7.

@@ -31,6 +31,11 @@ const FIXTURES = path.join(REPO_ROOT, 'test', 'tools', 'fixtures', 'notebooks');
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-test-'));
 after(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
+/** One regular expression from several, so that a long pattern can be written across lines. */
+function joinedPattern(...parts: RegExp[]): RegExp {
+  return new RegExp(parts.map((part) => part.source).join(''));
+}
+
 interface CliResult {
   code: number | null;
   stdout: string;
@@ -68,7 +73,14 @@ function stdoutOf(notebook: Notebook): string {
 describe('parameters cell', () => {
   it('finds the names declared at the top level, with keyword and literal type', () => {
     const declared = declaredParameters(
-      "// settings\nlet iterations = 2001, batchSize = 32;\nconst seed = -7;\nlet name = 'mnist';\nlet shape = [28, 28];\nif (true) { let inner = 1; }",
+      [
+        '// settings',
+        'let iterations = 2001, batchSize = 32;',
+        'const seed = -7;',
+        "let name = 'mnist';",
+        'let shape = [28, 28];',
+        'if (true) { let inner = 1; }',
+      ].join('\n'),
     );
     assert.deepEqual(
       declared.map(({ name, keyword, literalType }) => [name, keyword, literalType]),
@@ -124,7 +136,10 @@ describe('parameters cell', () => {
         only: ['failing-cell', 'ok-params'],
         set: ['iterations=5'],
       }),
-      /--set iterations=\.\.\.: unknown parameter "iterations"; .*failing-cell\.ipynb: limit; ok-params\.ipynb: count, label, fixed/,
+      joinedPattern(
+        /--set iterations=\.\.\.: unknown parameter "iterations"; /,
+        /.*failing-cell\.ipynb: limit; ok-params\.ipynb: count, label, fixed/,
+      ),
     );
     // Every notebook that runs is written there, failed ones too: no folder, nothing ran.
     assert.equal(fs.existsSync(path.join(scratch, 'never')), false);
@@ -154,7 +169,10 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     [
       'a value of the wrong type',
       'count=four',
-      /ok-params\.ipynb: parameter "count" \(from --set\) must be a number like its declaration `let count = 3`, found string "four"/,
+      joinedPattern(
+        /ok-params\.ipynb: parameter "count" \(from --set\) /,
+        /must be a number like its declaration `let count = 3`, found string "four"/,
+      ),
     ],
     [
       'a notebook-qualified name that notebook does not declare',
@@ -198,7 +216,11 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     const outDir = path.join(scratch, 'stale-profile');
     await assert.rejects(
       runNotebooks({ notebooksDir: FIXTURES, outDir, profile: 'smoke', profilesFile, only: ['ok-params'] }),
-      /profile "smoke" has settings for renamed\.ipynb, but test\/tools\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, /,
+      joinedPattern(
+        /profile "smoke" has settings for renamed\.ipynb, /,
+        /but test\/tools\/fixtures\/notebooks has no such notebook /,
+        /\(it has display-burst\.ipynb, failing-cell\.ipynb, /,
+      ),
     );
     assert.equal(fs.existsSync(outDir), false);
   });
@@ -249,7 +271,11 @@ describe('bad options stop the run before any notebook executes, and nothing is 
     for (const name of ['ok-param', 'ok-param.ipynb']) {
       await assert.rejects(
         runNotebooks({ notebooksDir: FIXTURES, outDir, only: ['failing-cell', name] }),
-        /--only ok-param\.ipynb: test\/tools\/fixtures\/notebooks has no such notebook \(it has display-burst\.ipynb, failing-cell\.ipynb, kernel-dies\.ipynb, ok-params\.ipynb, slow-cell\.ipynb\)/,
+        joinedPattern(
+          /--only ok-param\.ipynb: test\/tools\/fixtures\/notebooks has no such notebook /,
+          /\(it has display-burst\.ipynb, failing-cell\.ipynb, kernel-dies\.ipynb, /,
+          /ok-params\.ipynb, slow-cell\.ipynb\)/,
+        ),
       );
     }
     assert.equal(fs.existsSync(outDir), false);
@@ -306,7 +332,8 @@ describe('dead kernels: process.exit, a native crash, the out-of-memory killer',
       assert.match(
         dead.report ?? '',
         new RegExp(
-          `^${way.name.replace('.', '\\.')}: the kernel died \\(${way.says.replace(/[()]/g, '\\$&')}\\) while running ${where}, which starts \`if \\(exitCode >= 0\\)`,
+          `^${way.name.replace('.', '\\.')}: the kernel died \\(${way.says.replace(/[()]/g, '\\$&')}\\) ` +
+            `while running ${where}, which starts \`if \\(exitCode >= 0\\)`,
         ),
       );
       const seconds = dead.failure?.cellSeconds;
@@ -356,7 +383,10 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       return found;
     };
 
-    it('runs the selected notebooks in name order, writes summary.json with one row each, and exits with 1 naming the failures', () => {
+    const runTitle =
+      'runs the selected notebooks in name order, writes summary.json with one row each, ' +
+      'and exits with 1 naming the failures';
+    it(runTitle, () => {
       assert.equal(cli.code, 1, cli.stderr);
       assert.deepEqual(
         summary.notebooks.map((entry) => [entry.name, entry.status]),
@@ -375,7 +405,9 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       assert.match(cli.stderr, /\[notebooks\] FAILED:\nfailing-cell\.ipynb: cell 5 [\s\S]*\nslow-cell\.ipynb: cell 2/);
     });
 
-    it('injects profile and --set overrides as a tagged cell after the parameters cell, which changes the result', () => {
+    const injectTitle =
+      'injects profile and --set overrides as a tagged cell after the parameters cell, which changes the result';
+    it(injectTitle, () => {
       const executed = readNotebook(result('ok-params.ipynb').executedPath);
       const parametersIndex = executed.cells.findIndex((cell) => cell.metadata.tags?.includes('parameters'));
       const injected = executed.cells[parametersIndex + 1];
@@ -388,13 +420,19 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       assert.match(stdoutOf(executed), /result=40 label=from-cli/);
       assert.match(
         cli.stdout,
-        /\[notebooks\] ok-params\.ipynb: injected after cell 2: count = 4 \(profile smoke\), label = "from-cli" \(--set\)/,
+        joinedPattern(
+          /\[notebooks\] ok-params\.ipynb: injected after cell 2: /,
+          /count = 4 \(profile smoke\), label = "from-cli" \(--set\)/,
+        ),
       );
       // The committed fixture is untouched.
       assert.equal(readNotebook(path.join(FIXTURES, 'ok-params.ipynb')).cells.length, executed.cells.length - 1);
     });
 
-    it('reports a failing cell with the notebook, its number in the executed copy and in the committed notebook, and the error text', () => {
+    const failingTitle =
+      'reports a failing cell with the notebook, its number in the executed copy and in the committed notebook, ' +
+      'and the error text';
+    it(failingTitle, () => {
       const failed = result('failing-cell.ipynb');
       assert.equal(failed.status, 'error');
       // Committed: markdown, parameters, function, `checkLimit(limit);` (cell 4). The injected
@@ -404,7 +442,10 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       assert.equal(failed.headline, 'RangeError: limit 6 is above 3');
       assert.match(
         failed.report ?? '',
-        /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/tools\/fixtures\/notebooks\/failing-cell\.ipynb\), which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
+        joinedPattern(
+          /^failing-cell\.ipynb: cell 5 \(cell 4 in test\/tools\/fixtures\/notebooks\/failing-cell\.ipynb\), /,
+          /which starts `checkLimit\(limit\);` failed: RangeError: limit 6 is above 3/,
+        ),
       );
       const executed = readNotebook(failed.executedPath);
       assert.equal(
@@ -417,7 +458,10 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
       assert.ok(fs.existsSync(failed.htmlPath));
     });
 
-    it('reports a cell over the per-cell limit as a timeout naming the cell; a notebook without overrides gets no injected cell', () => {
+    const timeoutTitle =
+      'reports a cell over the per-cell limit as a timeout naming the cell; ' +
+      'a notebook without overrides gets no injected cell';
+    it(timeoutTitle, () => {
       const slow = result('slow-cell.ipynb');
       assert.equal(slow.status, 'timeout');
       assert.equal(slow.cell, 2);
@@ -439,7 +483,10 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
     });
   });
 
-  it('exit code 0: a kernel under a burst of display updates delivers 5,000 in-place updates without a pause, and the next cell runs', async () => {
+  const burstTitle =
+    'exit code 0: a kernel under a burst of display updates delivers 5,000 in-place updates without a pause, ' +
+    'and the next cell runs';
+  it(burstTitle, async () => {
     const outDir = path.join(scratch, 'burst');
     const cli = await runCli(['--notebooks', fixtures, '--only', 'display-burst', '--out', outDir]);
     assert.equal(cli.code, 0, cli.stderr);
@@ -460,7 +507,9 @@ describe('the command line: exit codes 0 (all ran), 1 (a notebook failed), 2 (ba
     assert.match(stdoutOf(executed), /all updates sent[\s\S]*next cell ran/);
   });
 
-  it('exit code 2: a bad --set in a run of several notebooks, an unknown profile, a bad option value; nothing written', async () => {
+  const badOptionsTitle =
+    'exit code 2: a bad --set in a run of several notebooks, an unknown profile, a bad option value; nothing written';
+  it(badOptionsTitle, async () => {
     const outDir = path.join(scratch, 'cli-bad');
     const common = ['--notebooks', fixtures, '--out', outDir];
     // Three short processes that start no kernel; they may run side by side.

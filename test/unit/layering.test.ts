@@ -27,7 +27,8 @@ const TOOLING_BUILTINS = ['child_process', 'cluster', 'dgram', 'inspector', 'net
 const PROBE_LOADER = 'tsx';
 
 function modulesLoadedBy(entry: string): string[] {
-  const script = `require(${JSON.stringify(entry)}); process.stdout.write(JSON.stringify(Object.keys(require.cache).map((f) => require('path').relative(${JSON.stringify(ROOT)}, f))));`;
+  const loadedFiles = `Object.keys(require.cache).map((f) => require('path').relative(${JSON.stringify(ROOT)}, f))`;
+  const script = `require(${JSON.stringify(entry)}); process.stdout.write(JSON.stringify(${loadedFiles}));`;
   return JSON.parse(
     execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' }),
   ) as string[];
