@@ -24,7 +24,9 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
   const parameters = taggedSource(NOTEBOOK, ['parameters']);
   const rest = taggedSource(NOTEBOOK, ['model', 'train-loop']);
   // No sample grids: the trainGan workload draws none either.
-  const overrides = `iterations = ${settings.iterations}; batchSize = ${settings.batchSize}; seed = ${settings.seed}; sampleInterval = ${settings.iterations + 1};`;
+  const overrides =
+    `iterations = ${settings.iterations}; batchSize = ${settings.batchSize}; seed = ${settings.seed}; ` +
+    `sampleInterval = ${settings.iterations + 1};`;
   const body = `${parameters}\n${overrides}\n${rest}`;
   const onIteration = settings.onIteration;
   class TimedMonitor extends lib.GanMonitor {
@@ -37,6 +39,11 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
       return goOn;
     }
   }
-  const scope: Record<string, unknown> = { ...lib, GanMonitor: TimedMonitor, realImages, console: { ...console, log: () => undefined } };
+  const scope: Record<string, unknown> = {
+    ...lib,
+    GanMonitor: TimedMonitor,
+    realImages,
+    console: { ...console, log: () => undefined },
+  };
   await runCellSource<Promise<void>>(`return (async () => {\n${body}\n})();`, scope);
 }

@@ -10,10 +10,18 @@ import * as path from 'path';
 import { openHeadlessChromium, REPO_ROOT, startLab, type HeadlessBrowser, type LabServer } from '../tools';
 import { parseKnownFlags } from './flags';
 
-interface Options { from: string; notebook: string; out: string }
+interface Options {
+  from: string;
+  notebook: string;
+  out: string;
+}
 
 function parseArguments(argv: string[]): Options {
-  const flags = parseKnownFlags(argv, ['from', 'notebook', 'out'], 'usage: lab-screenshot [--from DIR] [--notebook NAME.ipynb] [--out DIR]');
+  const flags = parseKnownFlags(
+    argv,
+    ['from', 'notebook', 'out'],
+    'usage: lab-screenshot [--from DIR] [--notebook NAME.ipynb] [--out DIR]',
+  );
   const notebook = flags.notebook ?? '02-conv-autoencoder.ipynb';
   const options: Options = {
     from: path.resolve(flags.from ?? path.join(REPO_ROOT, 'build', 'notebooks')),
@@ -21,7 +29,10 @@ function parseArguments(argv: string[]): Options {
     out: path.resolve(flags.out ?? path.join(REPO_ROOT, 'build', 'screenshots')),
   };
   if (!fs.existsSync(path.join(options.from, options.notebook))) {
-    throw new Error(`lab-screenshot: ${path.join(options.from, options.notebook)} does not exist; run the notebooks first (npm run notebooks).`);
+    throw new Error(
+      `lab-screenshot: ${path.join(options.from, options.notebook)} does not exist; ` +
+        'run the notebooks first (npm run notebooks).',
+    );
   }
   return options;
 }
@@ -35,7 +46,9 @@ async function main(): Promise<void> {
     lab = await startLab({ rootDir: options.from });
     browser = await openHeadlessChromium({ width: 1400, height: 1000 });
     const { page } = browser;
-    await page.goto(`${lab.base}/lab/tree/${encodeURIComponent(options.notebook)}?token=${lab.token}`, { waitUntil: 'load' });
+    await page.goto(`${lab.base}/lab/tree/${encodeURIComponent(options.notebook)}?token=${lab.token}`, {
+      waitUntil: 'load',
+    });
     // The notebook is open once its outputs hold images; charts are drawn by the vega extension.
     await page.waitForSelector('.jp-OutputArea-output img', { timeout: 120_000 });
     await page.waitForTimeout(3_000);
@@ -64,9 +77,13 @@ async function main(): Promise<void> {
         svgs: doc.querySelectorAll('.jp-OutputArea-output svg').length,
       };
     });
-    console.log(`${options.notebook} in JupyterLab: ${counts.images} img, ${counts.vegaCharts} vega-embed chart(s), ${counts.svgs} svg in the outputs; ` +
-      `blocked ${browser.blocked.length} outside request(s)`);
-    console.log(`screenshots: ${path.relative(REPO_ROOT, top)}${fs.existsSync(chartShot) ? `, ${path.relative(REPO_ROOT, chartShot)}` : ''}`);
+    console.log(
+      `${options.notebook} in JupyterLab: ${counts.images} img, ${counts.vegaCharts} vega-embed chart(s), ` +
+        `${counts.svgs} svg in the outputs; ` +
+        `blocked ${browser.blocked.length} outside request(s)`,
+    );
+    const shots = [top, ...(fs.existsSync(chartShot) ? [chartShot] : [])];
+    console.log(`screenshots: ${shots.map((shot) => path.relative(REPO_ROOT, shot)).join(', ')}`);
   } finally {
     await browser?.close();
     await lab?.stop();

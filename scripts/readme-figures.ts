@@ -15,7 +15,9 @@ async function main(argv: string[]): Promise<void> {
   const to = path.resolve(flags.to ?? path.join(REPO_ROOT, 'docs', 'figures'));
   const figures = await extractFigures(from, to);
   for (const figure of figures) {
-    console.log(`${path.relative(REPO_ROOT, figure.file)}  <- ${path.basename(figure.notebook)} (${figure.parts} output(s))`);
+    console.log(
+      `${path.relative(REPO_ROOT, figure.file)}  <- ${path.basename(figure.notebook)} (${figure.parts} output(s))`,
+    );
   }
   if (figures.length === 0) console.log(`no cell tagged readme-figure in the notebooks of ${from}`);
 }

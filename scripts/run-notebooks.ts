@@ -18,29 +18,47 @@ function parseArguments(argv: string[]): RunOptions {
   const options: RunOptions = { only: [], set: [] };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i];
-    const [flag, inline] = argument.startsWith('--') && argument.includes('=') && !argument.startsWith('--set=')
-      ? [argument.slice(0, argument.indexOf('=')), argument.slice(argument.indexOf('=') + 1)]
-      : argument.startsWith('--set=') ? ['--set', argument.slice('--set='.length)] : [argument, undefined];
+    const [flag, inline] =
+      argument.startsWith('--') && argument.includes('=') && !argument.startsWith('--set=')
+        ? [argument.slice(0, argument.indexOf('=')), argument.slice(argument.indexOf('=') + 1)]
+        : argument.startsWith('--set=')
+          ? ['--set', argument.slice('--set='.length)]
+          : [argument, undefined];
     const value = (): string => {
       const next = inline ?? argv[++i];
       if (next === undefined) throw new UsageError(`${flag} needs a value.\n${USAGE}`);
       return next;
     };
     switch (flag) {
-      case '--profile': options.profile = value(); break;
-      case '--only': options.only!.push(value()); break;
-      case '--set': options.set!.push(value()); break;
-      case '--out': options.outDir = value(); break;
-      case '--notebooks': options.notebooksDir = value(); break;
+      case '--profile':
+        options.profile = value();
+        break;
+      case '--only':
+        options.only!.push(value());
+        break;
+      case '--set':
+        options.set!.push(value());
+        break;
+      case '--out':
+        options.outDir = value();
+        break;
+      case '--notebooks':
+        options.notebooksDir = value();
+        break;
       case '--timeout': {
         const text = value();
         const seconds = Number(text);
-        if (!Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--timeout expects seconds (a number >= 0, 0 for none), found "${text}".`);
+        if (!Number.isFinite(seconds) || seconds < 0)
+          throw new UsageError(`--timeout expects seconds (a number >= 0, 0 for none), found "${text}".`);
         options.cellTimeoutSeconds = seconds;
         break;
       }
-      case '-h': case '--help': console.log(USAGE); process.exit(0);
-      default: throw new UsageError(`unknown option "${argument}".\n${USAGE}`);
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+      default:
+        throw new UsageError(`unknown option "${argument}".\n${USAGE}`);
     }
   }
   return options;
@@ -73,4 +91,6 @@ async function main(): Promise<number> {
   return summary.ok ? 0 : 1;
 }
 
-main().then((code) => { process.exitCode = code; });
+main().then((code) => {
+  process.exitCode = code;
+});

@@ -12,8 +12,14 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 /** The flags this machine needs: no sandbox as root, no GPU, no background network traffic. */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
 export interface HeadlessBrowser {
@@ -29,13 +35,22 @@ export interface HeadlessChromiumOptions {
   javaScriptEnabled?: boolean;
 }
 
-export async function openHeadlessChromium(viewport = { width: 1000, height: 900 }, options: HeadlessChromiumOptions = {}): Promise<HeadlessBrowser> {
+export async function openHeadlessChromium(
+  viewport = { width: 1000, height: 900 },
+  options: HeadlessChromiumOptions = {},
+): Promise<HeadlessBrowser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install it with \`bash scripts/setup.sh --browser\` (Debian package chromium).`);
+    throw new Error(
+      `${CHROMIUM} is missing: install it with \`bash scripts/setup.sh --browser\` (Debian package chromium).`,
+    );
   }
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, javaScriptEnabled: options.javaScriptEnabled ?? true,
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport,
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
   });
   const blocked: string[] = [];
   await context.route('**/*', (route) => {
@@ -46,7 +61,9 @@ export async function openHeadlessChromium(viewport = { width: 1000, height: 900
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {
-    context, page, blocked,
+    context,
+    page,
+    blocked,
     close: async () => {
       await context.close();
       fs.rmSync(userDataDir, { recursive: true, force: true });

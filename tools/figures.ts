@@ -36,7 +36,8 @@ function imageOutputs(cell: NotebookCell): { png: Buffer[]; svg: string[] } {
     const pngData = data['image/png'];
     const svgData = data['image/svg+xml'];
     if (typeof pngData === 'string') png.push(Buffer.from(pngData, 'base64'));
-    else if (typeof svgData === 'string' || Array.isArray(svgData)) svg.push(Array.isArray(svgData) ? svgData.join('') : svgData);
+    else if (typeof svgData === 'string' || Array.isArray(svgData))
+      svg.push(Array.isArray(svgData) ? svgData.join('') : svgData);
   }
   return { png, svg };
 }
@@ -88,10 +89,15 @@ export async function extractFigure(executedPath: string, outDir: string): Promi
 /** Every executed notebook in `executedDir` that has a tagged cell, in name order. */
 export async function extractFigures(executedDir: string, outDir: string): Promise<ExtractedFigure[]> {
   if (!fs.existsSync(executedDir)) {
-    throw new Error(`${executedDir} does not exist: run the notebooks first (npm run notebooks -- --out ${executedDir}).`);
+    throw new Error(
+      `${executedDir} does not exist: run the notebooks first (npm run notebooks -- --out ${executedDir}).`,
+    );
   }
   fs.mkdirSync(outDir, { recursive: true });
-  const names = fs.readdirSync(executedDir).filter((name) => name.endsWith('.ipynb')).sort();
+  const names = fs
+    .readdirSync(executedDir)
+    .filter((name) => name.endsWith('.ipynb'))
+    .sort();
   const figures: ExtractedFigure[] = [];
   for (const name of names) {
     const figure = await extractFigure(path.join(executedDir, name), outDir);

@@ -64,7 +64,9 @@ export function readNotebook(file: string): Notebook {
  * how the tests and the bench take a chapter's own code (its parameters, model and loop cells).
  */
 export function taggedSource(file: string, tags: string[]): string {
-  const cells = readNotebook(file).cells.filter((cell) => cell.cell_type === 'code' && cellTags(cell).some((tag) => tags.includes(tag)));
+  const cells = readNotebook(file).cells.filter(
+    (cell) => cell.cell_type === 'code' && cellTags(cell).some((tag) => tags.includes(tag)),
+  );
   for (const tag of tags) {
     if (!cells.some((cell) => cellTags(cell).includes(tag))) throw new Error(`${file}: no code cell tagged "${tag}".`);
   }
@@ -76,7 +78,9 @@ export function taggedSource(file: string, tags: string[]): string {
  * `scope` (what the notebook imports); the body's `return` value is returned.
  */
 export function runCellSource<T>(body: string, scope: Record<string, unknown>): T {
-  const js = ts.transpileModule(body, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const js = ts.transpileModule(body, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
   const names = Object.keys(scope);
   const run = new Function(...names, js) as (...values: unknown[]) => T;
   return run(...names.map((name) => scope[name]));

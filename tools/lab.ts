@@ -49,8 +49,18 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabServer
   // The real npm script, plus loopback, a known port and token; LAB_ROOT sets the script's root.
   const server: ChildProcess = spawn(
     'npm',
-    ['run', '--silent', 'lab', '--', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--ServerApp.port_retries=0',
-      '--LabApp.extension_manager=readonly', `--IdentityProvider.token=${token}`],
+    [
+      'run',
+      '--silent',
+      'lab',
+      '--',
+      '--no-browser',
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      '--ServerApp.port_retries=0',
+      '--LabApp.extension_manager=readonly',
+      `--IdentityProvider.token=${token}`,
+    ],
     {
       cwd: REPO_ROOT,
       detached: true,
@@ -102,7 +112,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<LabServer
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`jupyter lab did not answer /api/status within ${Math.round((options.timeoutMs ?? 90_000) / 1000)} s:\n${serverLog}`);
+      const waitedSeconds = Math.round((options.timeoutMs ?? 90_000) / 1000);
+      throw new Error(`jupyter lab did not answer /api/status within ${waitedSeconds} s:\n${serverLog}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }

@@ -44,7 +44,8 @@ export function findParametersCell(notebook: Notebook, notebookPath: string): nu
     throw new NotebookParameterError(
       `${notebookPath}: expected exactly one code cell tagged "${PARAMETERS_TAG}" (cell metadata "tags"), ` +
         (indices.length === 0
-          ? 'found none. Add the tag to the cell that declares the settings (JupyterLab: Property Inspector > Cell Tags).'
+          ? 'found none. Add the tag to the cell that declares the settings ' +
+            '(JupyterLab: Property Inspector > Cell Tags).'
           : `found ${indices.length} (cells ${indices.map((index) => index + 1).join(', ')}). Merge them into one.`),
     );
   }
@@ -126,8 +127,9 @@ export function injectParameters(
     const parameter = byName.get(name);
     if (!parameter) {
       throw new NotebookParameterError(
-        `${notebookPath}: unknown parameter "${name}" (from ${origin}). The parameters cell (cell ${parametersIndex + 1}) ` +
-          `declares ${declared.length ? declared.map((p) => p.name).join(', ') : 'no variables'}.`,
+        `${notebookPath}: unknown parameter "${name}" (from ${origin}). ` +
+          `The parameters cell (cell ${parametersIndex + 1}) declares ` +
+          `${declared.length ? declared.map((p) => p.name).join(', ') : 'no variables'}.`,
       );
     }
     if (parameter.keyword !== 'let') {
@@ -138,8 +140,9 @@ export function injectParameters(
     }
     if (parameter.literalType && describeValue(value) !== parameter.literalType) {
       throw new NotebookParameterError(
-        `${notebookPath}: parameter "${name}" (from ${origin}) must be a ${parameter.literalType} like its declaration ` +
-          `\`${parameter.text}\`, found ${describeValue(value)} ${JSON.stringify(value)}.`,
+        `${notebookPath}: parameter "${name}" (from ${origin}) ` +
+          `must be a ${parameter.literalType} like its declaration \`${parameter.text}\`, ` +
+          `found ${describeValue(value)} ${JSON.stringify(value)}.`,
       );
     }
   }
@@ -156,7 +159,8 @@ export function injectParameters(
     outputs: [],
     // A block: the cell's last statement is then not an expression, so tslab prints no value.
     source: sourceLines(
-      `// Injected by the notebook runner (${origins}): overrides the parameters above.\n{\n${injectedSource.replace(/^/gm, '  ')}\n}`,
+      `// Injected by the notebook runner (${origins}): overrides the parameters above.\n` +
+        `{\n${injectedSource.replace(/^/gm, '  ')}\n}`,
     ),
   };
   copy.cells = [...cells.slice(0, parametersIndex + 1), injected, ...cells.slice(parametersIndex + 1)];

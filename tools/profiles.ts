@@ -37,20 +37,30 @@ export function loadProfiles(file: string): Profiles {
     throw new ProfileFileError(`${file} could not be read as JSON: ${reason}`, { cause });
   }
   if (!isPlainObject(parsed)) {
-    throw new ProfileFileError(`${file}: expected an object of profiles ({"smoke": {...}, "full": {...}}), found ${JSON.stringify(parsed)}.`);
+    throw new ProfileFileError(
+      `${file}: expected an object of profiles ({"smoke": {...}, "full": {...}}), found ${JSON.stringify(parsed)}.`,
+    );
   }
   const profiles: Profiles = {};
   for (const [name, entry] of Object.entries(parsed)) {
     if (!isPlainObject(entry)) {
-      throw new ProfileFileError(`${file}: profile "${name}" must be an object with "cellTimeoutSeconds" and "notebooks", found ${JSON.stringify(entry)}.`);
+      throw new ProfileFileError(
+        `${file}: profile "${name}" must be an object with "cellTimeoutSeconds" and "notebooks", ` +
+          `found ${JSON.stringify(entry)}.`,
+      );
     }
     const timeout = entry.cellTimeoutSeconds ?? 0;
     if (typeof timeout !== 'number' || !(timeout >= 0)) {
-      throw new ProfileFileError(`${file}: "${name}.cellTimeoutSeconds" must be a number of seconds >= 0, found ${JSON.stringify(timeout)}.`);
+      throw new ProfileFileError(
+        `${file}: "${name}.cellTimeoutSeconds" must be a number of seconds >= 0, found ${JSON.stringify(timeout)}.`,
+      );
     }
     const notebooks = entry.notebooks ?? {};
     if (!isPlainObject(notebooks)) {
-      throw new ProfileFileError(`${file}: "${name}.notebooks" must map notebook file names to parameter objects, found ${JSON.stringify(notebooks)}.`);
+      throw new ProfileFileError(
+        `${file}: "${name}.notebooks" must map notebook file names to parameter objects, ` +
+          `found ${JSON.stringify(notebooks)}.`,
+      );
     }
     const overrides: Record<string, ParameterValues> = {};
     for (const [notebook, values] of Object.entries(notebooks)) {
@@ -64,7 +74,10 @@ export function loadProfiles(file: string): Profiles {
     }
     const unknownKeys = Object.keys(entry).filter((key) => key !== 'cellTimeoutSeconds' && key !== 'notebooks');
     if (unknownKeys.length) {
-      throw new ProfileFileError(`${file}: profile "${name}" has unknown field(s) ${unknownKeys.join(', ')}; expected cellTimeoutSeconds and notebooks.`);
+      throw new ProfileFileError(
+        `${file}: profile "${name}" has unknown field(s) ${unknownKeys.join(', ')}; ` +
+          'expected cellTimeoutSeconds and notebooks.',
+      );
     }
     profiles[name] = { cellTimeoutSeconds: timeout, notebooks: overrides };
   }

@@ -6,8 +6,8 @@
  * This side plans (profiles, parameter checks, injection) and reports; the Python side only
  * executes and exports. The HTML pages are offline (no CDN scripts; see
  * scripts/nbconvert/offline/): interactive charts get vega and vega-lite inlined from the files
- * named here, OFFLINE_SCRIPTS, resolved in this project's node_modules. They talk over a pipe: the plan as JSON on stdin, one JSON event line
- * per notebook on file descriptor 3.
+ * named here, OFFLINE_SCRIPTS, resolved in this project's node_modules. They talk over a pipe:
+ * the plan as JSON on stdin, one JSON event line per notebook on file descriptor 3.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -26,7 +26,10 @@ import { loadProfiles } from './profiles';
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const KERNEL_NAME = 'tslab';
 
-/** What an exported page with an interactive chart carries inline (UMD builds: they define globals vega and vegaLite). */
+/**
+ * What an exported page with an interactive chart carries inline (UMD builds: they define
+ * globals vega and vegaLite).
+ */
 export const OFFLINE_SCRIPTS = ['vega/build/vega.min.js', 'vega-lite/build/vega-lite.min.js'];
 
 /** The installed files of OFFLINE_SCRIPTS; throws naming the one that is missing. */
@@ -35,7 +38,10 @@ export function offlineScriptPaths(): string[] {
     try {
       return require.resolve(script, { paths: [REPO_ROOT] });
     } catch {
-      throw new Error(`${script} is not installed in ${path.join(REPO_ROOT, 'node_modules')}; exported pages need it for interactive charts. Run \`npm run setup\`.`);
+      throw new Error(
+        `${script} is not installed in ${path.join(REPO_ROOT, 'node_modules')}; ` +
+          'exported pages need it for interactive charts. Run `npm run setup`.',
+      );
     }
   });
 }
@@ -155,7 +161,8 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
   const profile = profiles[profileName];
   if (!profile) {
     throw new NotebookParameterError(
-      `Unknown profile "${profileName}": ${relativeToRepo(profilesFile)} defines ${Object.keys(profiles).join(', ') || 'none'}.`,
+      `Unknown profile "${profileName}": ` +
+        `${relativeToRepo(profilesFile)} defines ${Object.keys(profiles).join(', ') || 'none'}.`,
     );
   }
   const available = listNotebooks(notebooksDir);
@@ -173,7 +180,8 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
     for (const name of wanted) {
       if (!available.includes(name)) {
         throw new NotebookParameterError(
-          `--only ${name}: ${relativeToRepo(notebooksDir)} has no such notebook (it has ${available.join(', ') || 'none'}).`,
+          `--only ${name}: ${relativeToRepo(notebooksDir)} has no such notebook ` +
+            `(it has ${available.join(', ') || 'none'}).`,
         );
       }
     }
@@ -194,7 +202,10 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
   for (const { notebook, name } of commandLine) {
     if (notebook) {
       if (!selected.includes(notebook)) {
-        throw new NotebookParameterError(`--set ${notebook}:${name}=...: ${notebook} is not among the notebooks to run (${selected.join(', ') || 'none'}).`);
+        throw new NotebookParameterError(
+          `--set ${notebook}:${name}=...: ${notebook} is not among the notebooks to run ` +
+            `(${selected.join(', ') || 'none'}).`,
+        );
       }
     } else if (!notebooks.some((entry) => entry.declared.has(name))) {
       throw new NotebookParameterError(
@@ -234,13 +245,18 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
 function withoutKernelFrames(text: string): string {
   return text
     .split('\n')
-    .filter((line) => !/^\s*at .*(node:vm:|node_modules\/tslab\/|sigintHandlersWrap|JupyterHandlerImpl|ZmqServer)/.test(line))
+    .filter(
+      (line) => !/^\s*at .*(node:vm:|node_modules\/tslab\/|sigintHandlersWrap|JupyterHandlerImpl|ZmqServer)/.test(line),
+    )
     .join('\n');
 }
 
 /** The first line that names the error: a JS error line, a TypeScript diagnostic, else the first line. */
 function headlineOf(text: string): string {
-  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return (
     lines.find((line) => /^[\w$.]*(Error|Exception)\b/.test(line)) ??
     lines.find((line) => /^\d+:\d+ - /.test(line)) ??
@@ -249,7 +265,12 @@ function headlineOf(text: string): string {
   );
 }
 
-function describeFailure(planned: PlannedNotebook, status: NotebookStatus, failure: ExecutorFailure, cellTimeoutSeconds: number): Partial<NotebookResult> {
+function describeFailure(
+  planned: PlannedNotebook,
+  status: NotebookStatus,
+  failure: ExecutorFailure,
+  cellTimeoutSeconds: number,
+): Partial<NotebookResult> {
   const notebookPath = relativeToRepo(planned.sourcePath);
   const index = failure.cellIndex;
   let where = 'before the first cell';
@@ -264,7 +285,9 @@ function describeFailure(planned: PlannedNotebook, status: NotebookStatus, failu
       `cell ${cell}` +
       (sourceCell === undefined
         ? ' (the injected parameters cell)'
-        : sourceCell !== cell ? ` (cell ${sourceCell} in ${notebookPath})` : '') +
+        : sourceCell !== cell
+          ? ` (cell ${sourceCell} in ${notebookPath})`
+          : '') +
       (failure.cellStart ? `, which starts \`${failure.cellStart}\`` : '');
   }
   const details = withoutKernelFrames(failure.text || failure.traceback || '').trim();
@@ -273,26 +296,36 @@ function describeFailure(planned: PlannedNotebook, status: NotebookStatus, failu
   switch (status) {
     case 'dead-kernel':
       headline = failure.message ?? 'the kernel died';
-      what = `${planned.name}: ${failure.message ?? 'the kernel died'} while running ${where}. ` +
+      what =
+        `${planned.name}: ${failure.message ?? 'the kernel died'} while running ${where}. ` +
         'A cell that calls process.exit, crashes native code or runs out of memory does this.';
       break;
     case 'timeout':
       headline = `timed out after ${cellTimeoutSeconds} s`;
-      what = `${planned.name}: ${where} timed out: it did not finish within the per-cell limit of ${cellTimeoutSeconds} s ` +
+      what =
+        `${planned.name}: ${where} timed out: it did not finish within the per-cell limit of ${cellTimeoutSeconds} s ` +
         '(raise it with --timeout SECONDS, or lower the settings in the smoke profile).';
       break;
     case 'kernel-start':
       headline = `the tslab kernel did not start: ${failure.message ?? ''}`;
-      what = `${planned.name}: the tslab kernel did not start (${failure.message ?? 'no reason given'}). ` +
+      what =
+        `${planned.name}: the tslab kernel did not start (${failure.message ?? 'no reason given'}). ` +
         'Run `npm run setup`: it installs the tslab kernelspec into .venv.';
       break;
     default: {
-      const named = failure.ename && failure.ename !== '<Error>' ? `${failure.ename}: ${failure.evalue ?? ''}`.trim() : '';
+      const named =
+        failure.ename && failure.ename !== '<Error>' ? `${failure.ename}: ${failure.evalue ?? ''}`.trim() : '';
       headline = named || headlineOf(details) || 'the cell failed';
       what = `${planned.name}: ${where} failed: ${headline}`;
     }
   }
-  const shown = details && details.split('\n').slice(0, 30).map((line) => `    ${line}`).join('\n');
+  const shown =
+    details &&
+    details
+      .split('\n')
+      .slice(0, 30)
+      .map((line) => `    ${line}`)
+      .join('\n');
   return { cell, sourceCell, headline, report: shown ? `${what}\n${shown}` : what, failure };
 }
 
@@ -309,7 +342,11 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
   const outDir = path.resolve(options.outDir ?? path.join(REPO_ROOT, 'build', 'notebooks'));
   fs.mkdirSync(outDir, { recursive: true });
   const notebooksDir = path.resolve(options.notebooksDir ?? path.join(REPO_ROOT, 'notebooks'));
-  log(`profile ${profile}; per-cell timeout ${cellTimeoutSeconds ? `${cellTimeoutSeconds} s` : 'none'}; ${planned.length} notebook(s) -> ${relativeToRepo(outDir)}/`);
+  const timeoutText = cellTimeoutSeconds ? `${cellTimeoutSeconds} s` : 'none';
+  log(
+    `profile ${profile}; per-cell timeout ${timeoutText}; ` +
+      `${planned.length} notebook(s) -> ${relativeToRepo(outDir)}/`,
+  );
   for (const entry of planned) {
     if (entry.injectedIndex !== undefined) {
       log(`${entry.name}: injected after cell ${entry.injectedIndex}: ${formatInjected(entry.injected)}`);
@@ -318,7 +355,9 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
 
   const python = options.python ?? path.join(REPO_ROOT, '.venv', 'bin', 'python');
   if (!fs.existsSync(python)) {
-    throw new Error(`${python} is missing: the notebooks run through nbclient in the project's .venv. Run \`npm run setup\`.`);
+    throw new Error(
+      `${python} is missing: the notebooks run through nbclient in the project's .venv. Run \`npm run setup\`.`,
+    );
   }
   const plan = {
     kernelName: KERNEL_NAME,
@@ -337,12 +376,15 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
   const started = Date.now();
   const results: NotebookResult[] = [];
   const byName = new Map(planned.map((entry) => [entry.name, entry]));
-  const modelsDir = options.modelsDir ?? (profile === 'full' ? undefined : path.join(REPO_ROOT, 'build', `models-${profile}`));
+  const modelsDir =
+    options.modelsDir ?? (profile === 'full' ? undefined : path.join(REPO_ROOT, 'build', `models-${profile}`));
   const child = spawn(python, [path.join(REPO_ROOT, 'scripts', 'run_notebooks.py')], {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     env: {
-      ...process.env, JUPYTER_PREFER_ENV_PATH: '1', PYTHONUNBUFFERED: '1',
+      ...process.env,
+      JUPYTER_PREFER_ENV_PATH: '1',
+      PYTHONUNBUFFERED: '1',
       ...(modelsDir ? { GAN_NOTEBOOKS_MODELS_DIR: path.resolve(modelsDir) } : {}),
     },
   });
@@ -363,7 +405,14 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
       if (!line.trim()) continue;
-      const event = JSON.parse(line) as { event: string; name: string; seconds?: number; status?: NotebookStatus; failure?: ExecutorFailure | null; notes?: string[] };
+      const event = JSON.parse(line) as {
+        event: string;
+        name: string;
+        seconds?: number;
+        status?: NotebookStatus;
+        failure?: ExecutorFailure | null;
+        notes?: string[];
+      };
       const entry = byName.get(event.name);
       if (!entry) continue;
       if (event.event === 'start') {
@@ -382,7 +431,10 @@ export async function runNotebooks(options: RunOptions = {}): Promise<RunSummary
         ...(event.notes?.length ? { notes: event.notes } : {}),
       };
       results.push(result);
-      log(`${entry.name}: ${status === 'ok' ? 'ok' : status} in ${result.seconds.toFixed(1)} s` + (result.report ? `\n${result.report}` : ''));
+      log(
+        `${entry.name}: ${status === 'ok' ? 'ok' : status} in ${result.seconds.toFixed(1)} s` +
+          (result.report ? `\n${result.report}` : ''),
+      );
       for (const note of result.notes ?? []) log(`${entry.name}: note: ${note}`);
     }
   });
@@ -416,10 +468,16 @@ export function formatSummaryTable(summary: RunSummary): string {
   const rows = summary.notebooks.map((result) => [
     result.name,
     result.seconds.toFixed(1),
-    result.status === 'ok' ? 'ok' : `${result.status}${result.cell ? ` at cell ${result.cell}` : ''}: ${result.headline ?? ''}`,
+    result.status === 'ok'
+      ? 'ok'
+      : `${result.status}${result.cell ? ` at cell ${result.cell}` : ''}: ${result.headline ?? ''}`,
   ]);
   const executed = summary.notebooks.reduce((total, result) => total + result.seconds, 0);
-  rows.push([`total (${summary.notebooks.length} notebooks, profile ${summary.profile})`, executed.toFixed(1), summary.ok ? 'ok' : 'FAILED']);
+  rows.push([
+    `total (${summary.notebooks.length} notebooks, profile ${summary.profile})`,
+    executed.toFixed(1),
+    summary.ok ? 'ok' : 'FAILED',
+  ]);
   const header = ['notebook', 'seconds', 'status'];
   const width = [0, 1].map((column) => Math.max(header[column].length, ...rows.map((row) => row[column].length)));
   const line = (row: string[]) => `${row[0].padEnd(width[0])}  ${row[1].padStart(width[1])}  ${row[2]}`;

@@ -43,7 +43,9 @@ describe('npm run lab (JupyterLab with the tslab kernel)', () => {
   it('lists the tslab kernelspec from .venv, starting the launcher in this checkout', async () => {
     const response = await api('/api/kernelspecs');
     assert.equal(response.status, 200);
-    const body = (await response.json()) as { kernelspecs: Record<string, { spec: { argv: string[]; display_name: string; language: string } }> };
+    const body = (await response.json()) as {
+      kernelspecs: Record<string, { spec: { argv: string[]; display_name: string; language: string } }>;
+    };
     const tslab = body.kernelspecs.tslab;
     assert.ok(tslab, `no tslab kernel among ${Object.keys(body.kernelspecs).join(', ')}`);
     assert.equal(tslab.spec.display_name, 'TypeScript (tslab)');
@@ -52,17 +54,30 @@ describe('npm run lab (JupyterLab with the tslab kernel)', () => {
     // The REST answer leaves out where the spec lives; jupyter's own listing, same environment, says.
     const listing = spawnSync(path.join(REPO_ROOT, '.venv', 'bin', 'jupyter'), ['kernelspec', 'list', '--json'], {
       encoding: 'utf8',
-      env: { ...process.env, JUPYTER_PREFER_ENV_PATH: '1', JUPYTER_CONFIG_DIR: path.join(path.dirname(runtimeDir), 'config') },
+      env: {
+        ...process.env,
+        JUPYTER_PREFER_ENV_PATH: '1',
+        JUPYTER_CONFIG_DIR: path.join(path.dirname(runtimeDir), 'config'),
+      },
     });
     const specs = JSON.parse(listing.stdout) as { kernelspecs: Record<string, { resource_dir: string }> };
-    assert.equal(specs.kernelspecs.tslab.resource_dir, path.join(REPO_ROOT, '.venv', 'share', 'jupyter', 'kernels', 'tslab'));
+    assert.equal(
+      specs.kernelspecs.tslab.resource_dir,
+      path.join(REPO_ROOT, '.venv', 'share', 'jupyter', 'kernels', 'tslab'),
+    );
   });
 
   it('serves notebooks/ as its root', async () => {
     const response = await api('/api/contents');
     const listing = (await response.json()) as { content: { name: string }[] };
-    const served = listing.content.map((entry) => entry.name).filter((name) => name.endsWith('.ipynb')).sort();
-    const onDisk = fs.readdirSync(path.join(REPO_ROOT, 'notebooks')).filter((name) => name.endsWith('.ipynb')).sort();
+    const served = listing.content
+      .map((entry) => entry.name)
+      .filter((name) => name.endsWith('.ipynb'))
+      .sort();
+    const onDisk = fs
+      .readdirSync(path.join(REPO_ROOT, 'notebooks'))
+      .filter((name) => name.endsWith('.ipynb'))
+      .sort();
     assert.deepEqual(served, onDisk);
   });
 
@@ -89,7 +104,8 @@ describe('npm run lab (JupyterLab with the tslab kernel)', () => {
     assert.equal(kernels.length, 0);
     // The kernel process is gone, not just forgotten: none mentions our runtime folder.
     const deadline = Date.now() + 10_000;
-    while (processesMentioning(runtimeDir).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (processesMentioning(runtimeDir).length && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(processesMentioning(runtimeDir), []);
   });
 });

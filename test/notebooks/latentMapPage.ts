@@ -10,9 +10,16 @@ import type { Page } from 'playwright-core';
 
 // The DOM, as far as the page functions below use it: they run in Chromium, and this project's
 // tsconfig has no "dom" lib.
-export interface PageElement { getAttribute(name: string): string | null }
+export interface PageElement {
+  getAttribute(name: string): string | null;
+}
 /** A node of vega's scenegraph: a mark (with a name) or an item (an image item has a url). */
-interface SceneNode { name?: string; marktype?: string; url?: string; items?: SceneNode[] }
+interface SceneNode {
+  name?: string;
+  marktype?: string;
+  url?: string;
+  items?: SceneNode[];
+}
 /** The vega View that live-charts.js keeps on each chart element. */
 export interface LiveView {
   renderer(name: string): { runAsync(): Promise<unknown> };
@@ -22,12 +29,28 @@ export interface LiveView {
 declare const document: { querySelector(selector: string): PageElement | null };
 
 /** The rows of the spec embedded in the page, as latentMapChart wrote them. */
-export interface GridRow { i: number; x: number; y: number; u: string; n: number; c: string }
-export interface TestRow { n: number; t: string; d: number; c: string }
+export interface GridRow {
+  i: number;
+  x: number;
+  y: number;
+  u: string;
+  n: number;
+  c: string;
+}
+export interface TestRow {
+  n: number;
+  t: string;
+  d: number;
+  c: string;
+}
 
 /** Network addresses the page's HTML itself names in src/href attributes (scripts, styles, images, fonts). */
 export function remoteReferences(html: string): string[] {
-  return [...html.matchAll(/<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*["']?((?:https?:)?\/\/[^"' >]+)/gi)].map((match) => match[1]);
+  return [
+    ...html.matchAll(
+      /<(?:script|link|img|iframe|source|video|audio)\b[^>]*\b(?:src|href)\s*=\s*["']?((?:https?:)?\/\/[^"' >]+)/gi,
+    ),
+  ].map((match) => match[1]);
 }
 
 /** The decoded grid and the nearest test images, read from the spec embedded in the page. */
@@ -40,25 +63,33 @@ export async function mapRows(page: Page): Promise<{ gridRows: GridRow[]; testRo
 
 /** Where to hover for each grid point: the centre of its Voronoi cell (a rectangle for a regular grid). */
 export async function gridCellCentres(page: Page): Promise<Map<number, { x: number; y: number }>> {
-  const cells = await page.$$eval('.gan-live-chart-view g.gridHover_voronoi path', (paths) => paths.map((element) => {
-    const box = element.getBoundingClientRect();
-    // vega keeps each SVG element's scene item on it; a Voronoi cell's item points at the grid point's item.
-    const item = (element as unknown as { __data__: { datum: { datum: { i: number } } } }).__data__;
-    return { i: item.datum.datum.i, x: box.x + box.width / 2, y: box.y + box.height / 2 };
-  }));
+  const cells = await page.$$eval('.gan-live-chart-view g.gridHover_voronoi path', (paths) =>
+    paths.map((element) => {
+      const box = element.getBoundingClientRect();
+      // vega keeps each SVG element's scene item on it; a Voronoi cell's item points at the grid point's item.
+      const item = (element as unknown as { __data__: { datum: { datum: { i: number } } } }).__data__;
+      return { i: item.datum.datum.i, x: box.x + box.width / 2, y: box.y + box.height / 2 };
+    }),
+  );
   return new Map(cells.map((cell) => [cell.i, { x: cell.x, y: cell.y }]));
 }
 
 /** The data URL the panel's image shows, or null when it shows none. */
 export async function panelImage(page: Page, panel: 'decoded' | 'nearest'): Promise<string | null> {
-  return page.$eval(`.gan-live-chart-view g.${panel}Image_marks image`, (element) => element.getAttribute('href'))
+  return page
+    .$eval(`.gan-live-chart-view g.${panel}Image_marks image`, (element) => element.getAttribute('href'))
     .catch(() => null);
 }
 
-/** Switches the page's live chart to another vega renderer ('svg' draws elements the tests can find; 'canvas' is the map's default). */
+/**
+ * Switches the page's live chart to another vega renderer ('svg' draws elements the tests can
+ * find; 'canvas' is the map's default).
+ */
 export async function useRenderer(page: Page, renderer: 'svg' | 'canvas'): Promise<void> {
   await page.evaluate(async (name) => {
-    await (document.querySelector('.gan-live-chart') as unknown as { vegaView: LiveView }).vegaView.renderer(name).runAsync();
+    await (document.querySelector('.gan-live-chart') as unknown as { vegaView: LiveView }).vegaView
+      .renderer(name)
+      .runAsync();
   }, renderer);
 }
 
@@ -84,17 +115,28 @@ export async function scenePanelImages(page: Page): Promise<{ decoded: string | 
  * Hovers the centre of grid point i's cell and checks what the panels show: the image decoded
  * there, the test image nearest to it, and both captions.
  */
-export async function hoverAndCheck(page: Page, gridRows: GridRow[], testRows: Map<number, TestRow>, centres: Map<number, { x: number; y: number }>, i: number): Promise<void> {
+export async function hoverAndCheck(
+  page: Page,
+  gridRows: GridRow[],
+  testRows: Map<number, TestRow>,
+  centres: Map<number, { x: number; y: number }>,
+  i: number,
+): Promise<void> {
   const centre = centres.get(i);
   assert.ok(centre, `grid point ${i} has a cell to hover`);
   await page.mouse.move(centre.x, centre.y);
-  await page.waitForFunction((url) => document.querySelector('.gan-live-chart-view g.decodedImage_marks image')?.getAttribute('href') === url,
-    gridRows[i].u, { timeout: 5_000 });
+  await page.waitForFunction(
+    (url) => document.querySelector('.gan-live-chart-view g.decodedImage_marks image')?.getAttribute('href') === url,
+    gridRows[i].u,
+    { timeout: 5_000 },
+  );
   assert.equal(await panelImage(page, 'decoded'), gridRows[i].u, `decoded image of grid point ${i}`);
   const nearest = testRows.get(gridRows[i].n);
   assert.ok(nearest, `the spec holds test image ${gridRows[i].n}, nearest to grid point ${i}`);
   assert.equal(await panelImage(page, 'nearest'), nearest.t, `nearest test image of grid point ${i}`);
-  const captions = await page.$$eval('.gan-live-chart-view g[class*="Caption_marks"] text', (elements) => elements.map((element) => element.textContent));
+  const captions = await page.$$eval('.gan-live-chart-view g[class*="Caption_marks"] text', (elements) =>
+    elements.map((element) => element.textContent),
+  );
   assert.deepEqual(captions, [gridRows[i].c, nearest.c]);
   // The caption names the test image and its digit.
   assert.match(nearest.c, new RegExp(`^test image ${gridRows[i].n}: a ${nearest.d}$`));

@@ -24,7 +24,14 @@ import {
   runNotebooks,
   type RunSummary,
 } from '../../tools';
-import { gridCellCentres, hoverAndCheck, mapRows, remoteReferences, scenePanelImages, useRenderer } from './latentMapPage';
+import {
+  gridCellCentres,
+  hoverAndCheck,
+  mapRows,
+  remoteReferences,
+  scenePanelImages,
+  useRenderer,
+} from './latentMapPage';
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
 // The smoke runs below save and load trained models here, apart from any other run's.
@@ -35,7 +42,11 @@ const notebookNames = listNotebooks(NOTEBOOKS_DIR);
 describe('committed notebooks', () => {
   it('exist: the set-up check and the chapters (SPEC A-E)', () => {
     assert.deepEqual(notebookNames, [
-      '00-setup-check.ipynb', '01-dcgan.ipynb', '02-conv-autoencoder.ipynb', '03-dense-autoencoder.ipynb', '04-latent-space.ipynb',
+      '00-setup-check.ipynb',
+      '01-dcgan.ipynb',
+      '02-conv-autoencoder.ipynb',
+      '03-dense-autoencoder.ipynb',
+      '04-latent-space.ipynb',
       '05-vae.ipynb',
     ]);
   });
@@ -69,8 +80,14 @@ describe('committed notebooks', () => {
     const withoutSmoke = notebookNames.filter((name) => !(name in profiles.smoke.notebooks));
     assert.deepEqual(withoutSmoke, [], 'give these notebooks small settings under smoke.notebooks');
     for (const name of notebookNames.filter((n) => !n.startsWith('00-'))) {
-      const tagged = readNotebook(path.join(NOTEBOOKS_DIR, name)).cells.filter((cell) => cellTags(cell).includes(FIGURE_TAG));
-      assert.equal(tagged.length, 1, `${name}: expected one cell tagged "${FIGURE_TAG}" (its README picture), found ${tagged.length}`);
+      const tagged = readNotebook(path.join(NOTEBOOKS_DIR, name)).cells.filter((cell) =>
+        cellTags(cell).includes(FIGURE_TAG),
+      );
+      assert.equal(
+        tagged.length,
+        1,
+        `${name}: expected one cell tagged "${FIGURE_TAG}" (its README picture), found ${tagged.length}`,
+      );
     }
   });
 
@@ -79,10 +96,21 @@ describe('committed notebooks', () => {
       const notebook = readNotebook(path.join(NOTEBOOKS_DIR, name));
       const dirty = notebook.cells
         .map((cell, index) => ({ cell, number: index + 1 }))
-        .filter(({ cell }) => cell.cell_type === 'code' && ((cell.outputs ?? []).length > 0 || cell.execution_count != null))
+        .filter(
+          ({ cell }) => cell.cell_type === 'code' && ((cell.outputs ?? []).length > 0 || cell.execution_count != null),
+        )
         .map(({ number }) => number);
-      assert.deepEqual(dirty, [], `${name}: cells ${dirty.join(', ')} have outputs or execution counts; clear them before committing (JupyterLab: Edit > Clear Outputs of All Cells).`);
-      assert.equal(notebook.cells.some((cell) => cellTags(cell).includes(INJECTED_TAG)), false, `${name} holds an injected-parameters cell: commit the notebook, not the runner's executed copy.`);
+      assert.deepEqual(
+        dirty,
+        [],
+        `${name}: cells ${dirty.join(', ')} have outputs or execution counts; ` +
+          'clear them before committing (JupyterLab: Edit > Clear Outputs of All Cells).',
+      );
+      assert.equal(
+        notebook.cells.some((cell) => cellTags(cell).includes(INJECTED_TAG)),
+        false,
+        `${name} holds an injected-parameters cell: commit the notebook, not the runner's executed copy.`,
+      );
       findParametersCell(notebook, name);
       const kernelspec = notebook.metadata.kernelspec as { name?: string } | undefined;
       assert.equal(kernelspec?.name, KERNEL_NAME, `${name}: metadata.kernelspec.name should be "${KERNEL_NAME}"`);
@@ -90,10 +118,14 @@ describe('committed notebooks', () => {
   }
 });
 
-/** What the exported page shows without JavaScript: PNG pictures, static SVG charts, and interactive charts (each over its static SVG). */
+/**
+ * What the exported page shows without JavaScript: PNG pictures, static SVG charts, and
+ * interactive charts (each over its static SVG).
+ */
 function pageOutputs(htmlPath: string): { png: number; svg: number; live: number } {
   const html = fs.readFileSync(htmlPath, 'utf8');
-  const png = html.match(/class="jp-RenderedImage jp-OutputArea-output"[^>]*>\s*<img[^>]*src="data:image\/png;base64,/g) ?? [];
+  const png =
+    html.match(/class="jp-RenderedImage jp-OutputArea-output"[^>]*>\s*<img[^>]*src="data:image\/png;base64,/g) ?? [];
   const svg = html.match(/data-mime-type="image\/svg\+xml"/g) ?? [];
   const live = html.match(/class="[^"]*\bgan-live-chart"/g) ?? [];
   return { png: png.length, svg: svg.length, live: live.length };
@@ -102,25 +134,37 @@ function pageOutputs(htmlPath: string): { png: number; svg: number; live: number
 /** The PNG pictures of an executed notebook, in order (base64). */
 function pngOutputs(executedPath: string): string[] {
   type DataOutput = { data?: Record<string, unknown> };
-  return readNotebook(executedPath).cells.flatMap((cell) => ((cell.outputs ?? []) as DataOutput[])
-    .flatMap((output) => (typeof output.data?.['image/png'] === 'string' ? [output.data['image/png'] as string] : [])));
+  return readNotebook(executedPath).cells.flatMap((cell) =>
+    ((cell.outputs ?? []) as DataOutput[]).flatMap((output) =>
+      typeof output.data?.['image/png'] === 'string' ? [output.data['image/png'] as string] : [],
+    ),
+  );
 }
 
 /** The text a notebook printed (stream outputs), cell by cell. */
 function printedText(executedPath: string): string[] {
   type StreamOutput = { output_type: string; name?: string; text?: string | string[] };
   return readNotebook(executedPath).cells.map((cell) =>
-    ((cell.outputs ?? []) as StreamOutput[]).filter((output) => output.output_type === 'stream' && output.name === 'stdout')
-      .map((output) => (Array.isArray(output.text) ? output.text.join('') : String(output.text))).join(''));
+    ((cell.outputs ?? []) as StreamOutput[])
+      .filter((output) => output.output_type === 'stream' && output.name === 'stdout')
+      .map((output) => (Array.isArray(output.text) ? output.text.join('') : String(output.text)))
+      .join(''),
+  );
 }
 
 describe('every notebook under the smoke profile', () => {
   let summary: RunSummary;
   before(async () => {
     fs.rmSync(MODELS_DIR, { recursive: true, force: true });
-    summary = await runNotebooks({ profile: 'smoke', outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke'), modelsDir: MODELS_DIR });
-    console.log(`smoke run of ${summary.notebooks.length} notebook(s): ${summary.totalSeconds.toFixed(1)} s ` +
-      `(${summary.notebooks.map((entry) => `${entry.name} ${entry.seconds.toFixed(1)} s`).join(', ')})`);
+    summary = await runNotebooks({
+      profile: 'smoke',
+      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke'),
+      modelsDir: MODELS_DIR,
+    });
+    console.log(
+      `smoke run of ${summary.notebooks.length} notebook(s): ${summary.totalSeconds.toFixed(1)} s ` +
+        `(${summary.notebooks.map((entry) => `${entry.name} ${entry.seconds.toFixed(1)} s`).join(', ')})`,
+    );
   });
 
   // What each chapter's exported page must show without JavaScript under the smoke settings:
@@ -128,16 +172,22 @@ describe('every notebook under the smoke profile', () => {
   // interactive charts, which the page draws live over their own static SVG.
   const expectedOutputs: Record<string, { png: number; svg: number; live: number }> = {
     // real, untrained, samples at iterations 0 and 2, fixed-noise strip, final sheet, noise walk; live loss chart
-    '01-dcgan.ipynb': { png: 7, svg: 2, live: 0 }, // grids, strip, walk, sheet; the live loss chart and the loss/score pair
+    // grids, strip, walk, sheet; the live loss chart and the loss/score pair
+    '01-dcgan.ipynb': { png: 7, svg: 2, live: 0 },
     '02-conv-autoencoder.ipynb': { png: 1, svg: 1, live: 0 }, // digits over reconstructions; loss chart
-    '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 }, // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
+    // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
+    '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 },
     // labelled reconstructions, decoded digit members, random points, manifold, centroid walk; loss,
     // latent scatter, scatter with the walk's line; the interactive latent map
     '04-latent-space.ipynb': { png: 5, svg: 3, live: 1 },
-    '05-vae.ipynb': { png: 3, svg: 3, live: 0 }, // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
+    // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
+    '05-vae.ipynb': { png: 3, svg: 3, live: 0 },
   };
   for (const [name, expected] of Object.entries(expectedOutputs)) {
-    it(`${name}: the exported HTML shows ${expected.png} pictures, ${expected.svg} static charts and ${expected.live} interactive`, () => {
+    const title =
+      `${name}: the exported HTML shows ${expected.png} pictures, ${expected.svg} static charts ` +
+      `and ${expected.live} interactive`;
+    it(title, () => {
       const result = summary.notebooks.find((entry) => entry.name === name);
       assert.ok(result?.htmlPath, `${name} was not exported`);
       assert.deepEqual(pageOutputs(result.htmlPath), expected);
@@ -158,24 +208,40 @@ describe('every notebook under the smoke profile', () => {
   it('01-dcgan run again with the same seed prints the same lines (freeze check and losses)', async () => {
     const first = summary.notebooks.find((entry) => entry.name === '01-dcgan.ipynb');
     assert.ok(first && first.status === 'ok', '01-dcgan ran in the smoke run');
-    const again = await runNotebooks({ profile: 'smoke', only: ['01-dcgan'], outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-repeat'), modelsDir: MODELS_DIR });
+    const again = await runNotebooks({
+      profile: 'smoke',
+      only: ['01-dcgan'],
+      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-repeat'),
+      modelsDir: MODELS_DIR,
+    });
     assert.equal(again.notebooks[0].status, 'ok', again.notebooks[0].report);
     const [before, after] = [printedText(first.executedPath), printedText(again.notebooks[0].executedPath)];
-    assert.ok((before.join('\n').match(/epoch:\d+ d_loss:[\d.]+ g_loss:[\d.]+/g) ?? []).length >= 2, `the run printed its loss lines: ${before.join('\n')}`);
+    assert.ok(
+      (before.join('\n').match(/epoch:\d+ d_loss:[\d.]+ g_loss:[\d.]+/g) ?? []).length >= 2,
+      `the run printed its loss lines: ${before.join('\n')}`,
+    );
     assert.deepEqual(after, before);
   });
 
   // The reuse path: what the smoke run of 04 saved, a second run loads instead of training.
-  it('04-latent-space run again with reuseTrained = true loads the saved models and shows the same pictures', async () => {
+  const reuseTitle =
+    '04-latent-space run again with reuseTrained = true loads the saved models and shows the same pictures';
+  it(reuseTitle, async () => {
     const trained = summary.notebooks.find((entry) => entry.name === '04-latent-space.ipynb');
     assert.ok(trained && trained.status === 'ok', '04-latent-space ran in the smoke run');
     assert.match(printedText(trained.executedPath).join('\n'), /saved encoder and decoder to /);
     const reused = await runNotebooks({
-      profile: 'smoke', only: ['04-latent-space'], set: ['reuseTrained=true'],
-      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-reuse'), modelsDir: MODELS_DIR,
+      profile: 'smoke',
+      only: ['04-latent-space'],
+      set: ['reuseTrained=true'],
+      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-reuse'),
+      modelsDir: MODELS_DIR,
     });
     const result = reused.notebooks[0];
-    console.log(`04-latent-space with reuseTrained = true: ${result.seconds.toFixed(1)} s (trained: ${trained.seconds.toFixed(1)} s)`);
+    console.log(
+      `04-latent-space with reuseTrained = true: ${result.seconds.toFixed(1)} s ` +
+        `(trained: ${trained.seconds.toFixed(1)} s)`,
+    );
     assert.equal(result.status, 'ok', result.report);
     assert.match(printedText(result.executedPath).join('\n'), /loaded encoder and decoder from .* instead of training/);
     assert.deepEqual(pageOutputs(result.htmlPath), expectedOutputs['04-latent-space.ipynb']);
@@ -183,16 +249,25 @@ describe('every notebook under the smoke profile', () => {
     assert.deepEqual(pngOutputs(result.executedPath), pngOutputs(trained.executedPath));
   });
 
-  it("04-latent-space's exported page, offline in headless Chromium: hovering the map shows the decoded image and the nearest test digit",
-    { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` }, async () => {
+  it(
+    "04-latent-space's exported page, offline in headless Chromium: " +
+      'hovering the map shows the decoded image and the nearest test digit',
+    { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} is missing (npm test's set-up installs it)` },
+    async () => {
       const result = summary.notebooks.find((entry) => entry.name === '04-latent-space.ipynb');
       assert.ok(result?.htmlPath, '04-latent-space was exported');
-      assert.deepEqual(remoteReferences(fs.readFileSync(result.htmlPath, 'utf8')), [], 'the page names no address off the machine');
+      assert.deepEqual(
+        remoteReferences(fs.readFileSync(result.htmlPath, 'utf8')),
+        [],
+        'the page names no address off the machine',
+      );
       const browser = await openHeadlessChromium({ width: 1100, height: 900 });
       try {
         const { page, blocked } = browser;
         const requested: string[] = [];
-        page.on('request', (request) => { requested.push(request.url()); });
+        page.on('request', (request) => {
+          requested.push(request.url());
+        });
         await page.goto(`file://${result.htmlPath}`, { waitUntil: 'load' });
         await page.waitForSelector('.gan-live-chart[data-live="ready"]', { timeout: 10_000 });
         const chart = await page.$('.gan-live-chart');
@@ -215,15 +290,24 @@ describe('every notebook under the smoke profile', () => {
           const centre = centres.get(i)!;
           await page.mouse.move(centre.x, centre.y);
           const wanted = { decoded: gridRows[i].u, nearest: testRows.get(gridRows[i].n)?.t ?? null };
-          for (let tries = 0; tries < 50 && (await scenePanelImages(page)).decoded !== wanted.decoded; tries++) await page.waitForTimeout(100);
-          assert.deepEqual(await scenePanelImages(page), wanted, `the canvas shows grid point ${i}'s decoded image and nearest test digit`);
+          for (let tries = 0; tries < 50 && (await scenePanelImages(page)).decoded !== wanted.decoded; tries++)
+            await page.waitForTimeout(100);
+          assert.deepEqual(
+            await scenePanelImages(page),
+            wanted,
+            `the canvas shows grid point ${i}'s decoded image and nearest test digit`,
+          );
         }
         fs.mkdirSync(path.dirname(MAP_SCREENSHOT), { recursive: true });
         await chart.screenshot({ path: MAP_SCREENSHOT });
         assert.deepEqual(blocked, [], 'no request was refused, because none went off the machine');
-        assert.ok(requested.every((url) => /^(file|data|blob):/.test(url)), `only local requests: ${requested.filter((url) => !/^(file|data|blob):/.test(url)).join(', ')}`);
+        assert.ok(
+          requested.every((url) => /^(file|data|blob):/.test(url)),
+          `only local requests: ${requested.filter((url) => !/^(file|data|blob):/.test(url)).join(', ')}`,
+        );
       } finally {
         await browser.close();
       }
-    });
+    },
+  );
 });

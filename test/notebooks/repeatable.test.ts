@@ -18,7 +18,8 @@ function printedLosses(executedPath: string): number[] {
   for (const cell of readNotebook(executedPath).cells) {
     for (const output of (cell.outputs ?? []) as { output_type?: string; name?: string; text?: string | string[] }[]) {
       if (output.output_type !== 'stream' || output.name !== 'stdout' || output.text === undefined) continue;
-      for (const match of sourceText(output.text).matchAll(/\b(?:val_)?loss:? (\d+\.\d+)/g)) losses.push(Number(match[1]));
+      for (const match of sourceText(output.text).matchAll(/\b(?:val_)?loss:? (\d+\.\d+)/g))
+        losses.push(Number(match[1]));
     }
   }
   return losses;
@@ -35,7 +36,11 @@ async function pictures(executedPath: string): Promise<{ width: number; height: 
       const ctx = createCanvas(image.width, image.height).getContext('2d');
       ctx.drawImage(image, 0, 0);
       const rgba = ctx.getImageData(0, 0, image.width, image.height).data;
-      decoded.push({ width: image.width, height: image.height, levels: Uint8Array.from({ length: rgba.length / 4 }, (_, i) => rgba[4 * i]) });
+      decoded.push({
+        width: image.width,
+        height: image.height,
+        levels: Uint8Array.from({ length: rgba.length / 4 }, (_, i) => rgba[4 * i]),
+      });
     }
   }
   return decoded;
@@ -46,7 +51,9 @@ describe(`${NOTEBOOK} run twice with the same seed (smoke profile)`, () => {
   before(async () => {
     for (const name of ['first', 'second']) {
       const summary = await runNotebooks({
-        profile: 'smoke', only: [NOTEBOOK], outDir: path.join(REPO_ROOT, 'build', 'test', `repeatable-${name}`),
+        profile: 'smoke',
+        only: [NOTEBOOK],
+        outDir: path.join(REPO_ROOT, 'build', 'test', `repeatable-${name}`),
       });
       const result = summary.notebooks[0];
       assert.equal(result.status, 'ok', result.report);
@@ -65,10 +72,15 @@ describe(`${NOTEBOOK} run twice with the same seed (smoke profile)`, () => {
   it('shows the same digits and reconstructions', async () => {
     const [first, second] = await Promise.all(runs.map((run) => pictures(run.executedPath)));
     assert.ok(first.length >= 1, 'the notebook shows its reconstructions as a PNG');
-    assert.deepEqual(second.map((p) => [p.width, p.height]), first.map((p) => [p.width, p.height]));
+    assert.deepEqual(
+      second.map((p) => [p.width, p.height]),
+      first.map((p) => [p.width, p.height]),
+    );
     first.forEach((picture, k) => {
       let largest = 0;
-      picture.levels.forEach((level, i) => { largest = Math.max(largest, Math.abs(level - second[k].levels[i])); });
+      picture.levels.forEach((level, i) => {
+        largest = Math.max(largest, Math.abs(level - second[k].levels[i]));
+      });
       // A float-rounding difference can move a gray level by one; a different model moves many by far more.
       assert.ok(largest <= 2, `picture ${k}: gray levels differ by up to ${largest}`);
     });

@@ -27,8 +27,11 @@ const TOOLING_BUILTINS = ['child_process', 'cluster', 'dgram', 'inspector', 'net
 const PROBE_LOADER = 'tsx';
 
 function modulesLoadedBy(entry: string): string[] {
-  const script = `require(${JSON.stringify(entry)}); process.stdout.write(JSON.stringify(Object.keys(require.cache).map((f) => require('path').relative(${JSON.stringify(ROOT)}, f))));`;
-  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as string[];
+  const loadedFiles = `Object.keys(require.cache).map((f) => require('path').relative(${JSON.stringify(ROOT)}, f))`;
+  const script = `require(${JSON.stringify(entry)}); process.stdout.write(JSON.stringify(${loadedFiles}));`;
+  return JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' }),
+  ) as string[];
 }
 
 function devDependencies(): string[] {
@@ -68,13 +71,17 @@ function packageOf(loadedFile: string): string | undefined {
 
 describe('layering', () => {
   const imports = libSources().flatMap((file) =>
-    importedModules(file).map((specifier) => ({ file: path.relative(ROOT, file), specifier })));
+    importedModules(file).map((specifier) => ({ file: path.relative(ROOT, file), specifier })),
+  );
 
   it('the sources under lib/ are read and their imports found', () => {
     const indexFile = path.join('lib', 'index.ts');
     const reexports = imports.filter(({ file, specifier }) => file === indexFile && specifier.startsWith('./'));
     assert.ok(reexports.length > 0, 'lib/index.ts re-exports');
-    assert.ok(imports.some(({ specifier }) => specifier === '@tensorflow/tfjs-node'), 'the library imports tfjs-node');
+    assert.ok(
+      imports.some(({ specifier }) => specifier === '@tensorflow/tfjs-node'),
+      'the library imports tfjs-node',
+    );
   });
 
   it('lib/ imports nothing outside lib/ by path (tools/, scripts/, bench/, test/ included)', () => {
@@ -83,39 +90,61 @@ describe('layering', () => {
       const target = path.relative(LIB, path.resolve(ROOT, path.dirname(file), specifier));
       return target.startsWith('..') || path.isAbsolute(target);
     });
-    assert.deepEqual(outside.map(({ file, specifier }) => `${file} imports '${specifier}'`), []);
+    assert.deepEqual(
+      outside.map(({ file, specifier }) => `${file} imports '${specifier}'`),
+      [],
+    );
   });
 
   it('lib/ imports no package from devDependencies in package.json', () => {
     const devOnly = new Set(devDependencies());
     assert.ok(devOnly.has('typescript') && devOnly.has('playwright-core'), `read from package.json: ${[...devOnly]}`);
-    const offending = imports.filter(({ specifier }) =>
-      !specifier.startsWith('.') && devOnly.has(packageName(specifier)));
-    assert.deepEqual(offending.map(({ file, specifier }) => `${file} imports '${specifier}' (a devDependency)`), []);
+    const offending = imports.filter(
+      ({ specifier }) => !specifier.startsWith('.') && devOnly.has(packageName(specifier)),
+    );
+    assert.deepEqual(
+      offending.map(({ file, specifier }) => `${file} imports '${specifier}' (a devDependency)`),
+      [],
+    );
   });
 
   it(`lib/ imports no Node module that only tooling needs (${TOOLING_BUILTINS.join(', ')})`, () => {
     for (const name of TOOLING_BUILTINS) assert.ok(builtinModules.includes(name), `${name} is a Node module`);
     const builtinName = (specifier: string) => specifier.replace(/^node:/, '').split('/')[0];
     const offending = imports.filter(({ specifier }) => TOOLING_BUILTINS.includes(builtinName(specifier)));
-    assert.deepEqual(offending.map(({ file, specifier }) => `${file} imports '${specifier}'`), []);
+    assert.deepEqual(
+      offending.map(({ file, specifier }) => `${file} imports '${specifier}'`),
+      [],
+    );
   });
 
   it('importing lib/ in a fresh process loads no project file outside lib/, nor typescript or playwright-core', () => {
     const loaded = modulesLoadedBy('./lib');
     assert.ok(loaded.includes(path.join('lib', 'index.ts')), `the probe loaded the library: ${loaded.join(', ')}`);
     const projectFiles = loaded.filter((file) => packageOf(file) === undefined);
-    assert.deepEqual(projectFiles.filter((file) => !file.startsWith(`lib${path.sep}`)), []);
+    assert.deepEqual(
+      projectFiles.filter((file) => !file.startsWith(`lib${path.sep}`)),
+      [],
+    );
     const devOnly = new Set([...devDependencies(), 'typescript', 'playwright-core']);
     devOnly.delete(PROBE_LOADER);
     const loadedPackages = new Set(loaded.map(packageOf).filter((name): name is string => name !== undefined));
     assert.ok(loadedPackages.has('@tensorflow/tfjs-node'), `packages loaded: ${[...loadedPackages].join(', ')}`);
-    assert.deepEqual([...loadedPackages].filter((name) => devOnly.has(name)), []);
+    assert.deepEqual(
+      [...loadedPackages].filter((name) => devOnly.has(name)),
+      [],
+    );
   });
 
   it('importing lib/models loads neither lib/train nor lib/graph', () => {
     const loaded = modulesLoadedBy('./lib/models');
-    assert.ok(loaded.some((file) => file.startsWith('lib/models/dcgan')), `the probe loaded the models: ${loaded.join(', ')}`);
-    assert.deepEqual(loaded.filter((file) => /^lib\/(train|graph)\//.test(file)), []);
+    assert.ok(
+      loaded.some((file) => file.startsWith('lib/models/dcgan')),
+      `the probe loaded the models: ${loaded.join(', ')}`,
+    );
+    assert.deepEqual(
+      loaded.filter((file) => /^lib\/(train|graph)\//.test(file)),
+      [],
+    );
   });
 });
