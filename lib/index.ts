@@ -10,3 +10,4 @@ export * from './data';
 export * from './viz';
 export * from './display';
 export * from './quality';
+export * from './random';

@@ -6,7 +6,7 @@
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { MNIST_PIXELS, MNIST_SIDE, selectExamples, type MnistSplit } from './mnist';
-import { createRng, randomInt, shuffledIndices } from './random';
+import { createRng, randomInt, shuffledIndices } from '../random';
 
 /** 'tanh': (x - 127.5) / 127.5, in [-1, 1] (the GAN's tanh output); 'unit': x / 255, in [0, 1] (autoencoders). */
 export type PixelScale = 'tanh' | 'unit';

@@ -17,4 +17,3 @@ export {
   createDownloadProgressBar, downloadMnist, formatDownloadProgress,
   type DownloadFailure, type DownloadMnistOptions, type DownloadProgress, type DownloadProgressBarOptions, type DownloadResult, type MnistFileSpec,
 } from './download';
-export { createRng, randomInt, shuffledIndices } from './random';

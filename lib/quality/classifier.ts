@@ -15,8 +15,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { toImageTensor } from '../data/batches';
 import { loadEmbeddedTestSet, splitEmbedded, type MnistSplit } from '../data/mnist';
-import { createRng, shuffledIndices } from '../data/random';
-import { kernelInitializers } from '../models/seeds';
+import { createRng, shuffledIndices } from '../random';
+import { kernelInitializers } from '../models/initializers';
 import { resolveProgress, type ProgressReporter } from '../train/progress';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');

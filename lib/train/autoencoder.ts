@@ -7,8 +7,7 @@
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
-import { createRng } from '../data/random';
-import { deriveSeed, randomSeed } from '../models/seeds';
+import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
@@ -70,8 +69,7 @@ export interface TrainAutoencoderOptions {
 }
 
 /** The seed streams an epoch draws from (deriveSeed's second argument). */
-const STREAM_SHUFFLE = 1;
-const STREAM_DROPOUT = 2;
+const STREAMS = SEED_STREAMS.fit;
 
 function accuracyIndex(model: LayersModel): number {
   return model.metricsNames.findIndex((name) => name === 'acc' || name === 'accuracy' || name.endsWith('_acc'));
@@ -124,7 +122,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
   try {
     for (; epoch < options.epochs; epoch++) {
       // Seeded shuffles (model.fit's are not), cut into batches; the last one may be smaller.
-      const shuffle = options.shuffle ?? true ? createRng(deriveSeed(seed, STREAM_SHUFFLE, epoch)) : undefined;
+      const shuffle = options.shuffle ?? true ? createRng(deriveSeed(seed, STREAMS.shuffle, epoch)) : undefined;
       const epochBatches = epochBatchIndices(count, options.batchSize, shuffle);
       let lossSum = 0;
       let accSum = 0;
@@ -137,7 +135,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
         indexTensor.dispose();
         let values: number[];
         try {
-          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT, epoch, batch) });
+          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, STREAMS.dropout, epoch, batch) });
         } finally {
           tf.dispose(yb === xb ? [xb] : [xb, yb]);
         }

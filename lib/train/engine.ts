@@ -28,7 +28,7 @@ import { tf } from '../tf';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, optimizerVariables, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
 import { layerVariables, tfjsVersionMismatch, watchVariable, type LayerVariableLike } from '../graph/tfjsInternals';
 import type { Dcgan } from '../models/dcgan';
-import { deriveSeed, randomSeed } from '../models/seeds';
+import { deriveSeed, randomSeed } from '../random';
 import { setDropoutSeeds } from './dropout';
 import { SessionSync } from './sessionSync';
 import { afterStep, beforeStep } from './interrupt';

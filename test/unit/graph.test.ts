@@ -390,7 +390,7 @@ describe('engine choice', () => {
     discriminator.trainable = false;
     combined.compile({ optimizer: adam, loss: 'binaryCrossentropy' });
     discriminator.trainable = true;
-    const gan = { generator, discriminator, combined, noiseDim: 100 };
+    const gan = { generator, discriminator, combined };
     assert.match(chooseGanEngine(gan).reason, /shares its optimizer object with another model/);
     disposeDcgan(gan);
   });

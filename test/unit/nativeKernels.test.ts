@@ -255,9 +255,9 @@ describe('native activation kernels', () => {
       const gradient = tf.getGradient('LeakyRelu');
       assert.equal(installNativeKernels(tf), true);
       // A fresh copy of the modules, as when tslab and tsx each load lib/.
-      for (const id of ['../../lib/tfjs', '../../lib/nativeKernels']) delete require.cache[require.resolve(id)];
+      for (const id of ['../../lib/tf', '../../lib/nativeKernels']) delete require.cache[require.resolve(id)];
       const fresh = require('../../lib/nativeKernels') as typeof import('../../lib/nativeKernels');
-      require('../../lib/tfjs');
+      require('../../lib/tf');
       assert.equal(fresh.nativeKernelsInstalled(), true);
       assert.equal(fresh.installNativeKernels(tf), true);
       assert.equal(tf.getKernel('Step', 'tensorflow'), step);

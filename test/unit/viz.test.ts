@@ -9,7 +9,7 @@ import {
   ganLossChart, latentBox, latentScatterChart, pickDigitMembers, pickHullPoints, randomPointsInBox, renderSvg, stemChart,
   type ChartSpec,
 } from '../../lib/viz';
-import { createRng } from '../../lib/data/random';
+import { createRng } from '../../lib/random';
 
 /** Throws unless the SVG text is one well-nested element tree rooted at <svg>. */
 function assertWellFormedSvg(svg: string): void {
