@@ -119,7 +119,7 @@ function hoverRuleLayer(rows: object[], xField: string, tooltip: object[]): obje
 
 export interface LossHistoryLike {
   /**
-   * Epoch indices counted from 0, as trainAutoencoder records them. The chart numbers epochs
+   * Epoch indices counted from 0, as fit records them. The chart numbers epochs
    * from 1, like the printed lines and the progress bar: index 0 is drawn as epoch 1.
    */
   epoch: number[];

@@ -19,7 +19,7 @@ interface CellResult {
 }
 
 describe('interrupting training in the tslab kernel', () => {
-  it('stops trainAutoencoder and a hand-written compiled loop at the next batch, keeps the weights, leaks nothing, and trains again', () => {
+  it('stops fit and a hand-written compiled loop at the next batch, keeps the weights, leaks nothing, and trains again', () => {
     const delaySeconds = 5;
     const run = spawnSync(path.join(REPO_ROOT, '.venv/bin/python'), [path.join(__dirname, 'interrupt_session.py'), path.join(REPO_ROOT, 'notebooks'), String(delaySeconds)], {
       cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000,
@@ -32,7 +32,7 @@ describe('interrupting training in the tslab kernel', () => {
     const { train } = cells;
     assert.equal(train.status, 'error', 'an interrupted cell ends as failed, so Run All stops there');
     assert.ok(train.ended_after_interrupt_s !== null && train.ended_after_interrupt_s < 5, `ended ${train.ended_after_interrupt_s} s after the interrupt`);
-    assert.match(train.stderr, /^trainAutoencoder: training interrupted in epoch \d+ of 400; "conv_autoencoder" keeps the weights of the last finished batch/);
+    assert.match(train.stderr, /^fit: training interrupted in epoch \d+ of 400; "conv_autoencoder" keeps the weights of the last finished batch/);
     assert.equal(train.stderr.trim().split('\n').length, 1, `one line, no stack trace:\n${train.stderr}`);
 
     const check = json(cells.check);

@@ -13,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs-node';
 import {
   buildConvAutoencoder, createDcgan, DenseAutoencoder, disposeDcgan, findLatestCheckpoint, loadCheckpoint, paramCounts, saveCheckpoint, tf,
-  trainAutoencoder, trainGan, type GanHistory,
+  fit, trainGan, type GanHistory,
 } from '../../lib';
 import { CHILD_BATCH, CHILD_SEED, childImages } from '../fixtures/train-child';
 
@@ -79,7 +79,7 @@ describe('checkpoints in process', () => {
     };
     const x = tf.randomUniform([8, 4], 0, 1, 'float32', 5);
     const trained = build();
-    await trainAutoencoder(trained, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
+    await fit(trained, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
     // After these 2 steps the running products (beta^3) differ from pow() in the last bit, so the check can fail.
     const recomputed = tf.tidy(() => [tf.pow(0.9, 3).dataSync()[0], tf.pow(0.999, 3).dataSync()[0]]);
     assert.notDeepEqual(powers(trained), recomputed);
@@ -98,13 +98,13 @@ describe('checkpoints in process', () => {
     const dir = path.join(root, 'ae');
     const x = tf.randomUniform([16, 784], 0, 1, 'float32', 3);
     const full = new DenseAutoencoder({ seed: 1 });
-    const reference = await trainAutoencoder(full.model, x, { epochs: 4, batchSize: 8, seed: 2, progress: false });
+    const reference = await fit(full.model, x, { epochs: 4, batchSize: 8, seed: 2, progress: false });
     full.dispose();
     const part = new DenseAutoencoder({ seed: 1 });
-    await trainAutoencoder(part.model, x, { epochs: 2, batchSize: 8, seed: 2, progress: false, checkpoint: { dir, every: 1 } });
+    await fit(part.model, x, { epochs: 2, batchSize: 8, seed: 2, progress: false, checkpoint: { dir, every: 1 } });
     part.dispose();
     const resumed = new DenseAutoencoder({ seed: 5 });
-    const history = await trainAutoencoder(resumed.model, x, { epochs: 4, batchSize: 8, progress: false, checkpoint: { dir, every: 1, resume: true, keep: 3 } });
+    const history = await fit(resumed.model, x, { epochs: 4, batchSize: 8, progress: false, checkpoint: { dir, every: 1, resume: true, keep: 3 } });
     resumed.dispose();
     assert.deepEqual(history.epoch, [0, 1, 2, 3]);
     assert.deepEqual(history.loss, reference.loss, 'the resumed losses are the uninterrupted ones, bit for bit');
@@ -115,7 +115,7 @@ describe('checkpoints in process', () => {
     const dir = path.join(root, 'mismatch');
     const x = tf.randomUniform([8, 784], 0, 1, 'float32', 6);
     const saved = new DenseAutoencoder({ zDim: 2, seed: 1 });
-    await trainAutoencoder(saved.model, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
+    await fit(saved.model, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
     saved.dispose();
     const checkpoint = path.join(dir, 'ckpt-1');
     const load = (model: LayersModel) => loadCheckpoint(checkpoint, { models: { model }, optimizers: { model: model.optimizer } });

@@ -123,7 +123,7 @@ function axisLabels(svg: string): string[][] {
 }
 
 describe('autoencoderLossChart', () => {
-  const epoch = [0, 1, 2, 3, 4, 5]; // indices, as trainAutoencoder records them
+  const epoch = [0, 1, 2, 3, 4, 5]; // indices, as fit records them
   const loss = [0.3, 0.2, 0.15, 0.12, 0.11, 0.1];
   const valLoss = [0.31, 0.22, 0.18, 0.16, 0.16, 0.17];
 
