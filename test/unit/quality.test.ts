@@ -21,7 +21,7 @@ let testImages: Tensor4D;
 
 before(async () => {
   classifier = await digitClassifier({ dir });
-  testImages = toImageTensor(splitEmbedded(loadEmbeddedTestSet()).test, { scale: 'unit' });
+  testImages = toImageTensor(splitEmbedded(loadEmbeddedTestSet()).test, { range: 'unit' });
 });
 
 after(() => {
@@ -103,19 +103,22 @@ describe('scoreDigits', () => {
     assert.ok(score.recognisedShare < 0.05, formatDigitScore(score));
   });
 
-  it('shows one distinct digit and a score of 1 for one digit repeated; GAN-range images give the same score', async () => {
+  it('shows one distinct digit and a score of 1 for one digit repeated; GAN-range and byte images give the same score', async () => {
     const one = testImages.slice([0, 0, 0, 0], [1, 28, 28, 1]);
     const repeated = tf.tile(one, [40, 1, 1, 1]);
     const asTanh = repeated.mul(2).sub(1);
+    const asBytes = repeated.mul(255);
     const start = tf.memory().numTensors;
     const score = await scoreDigits(repeated, { classifier });
     const tanhScore = await scoreDigits(asTanh, { classifier, range: 'tanh' });
+    const byteScore = await scoreDigits(asBytes, { classifier, range: 'byte' });
     assert.equal(tf.memory().numTensors, start, 'scoring leaves no tensor behind');
     assert.equal(score.distinctDigits, 1);
     assert.equal(score.recognisedShare, 1);
     assert.ok(Math.abs(score.inceptionScore - 1) < 1e-6, String(score.inceptionScore));
     assert.deepEqual(tanhScore.recognisedPerDigit, score.recognisedPerDigit);
-    tf.dispose([one, repeated, asTanh]);
+    assert.deepEqual(byteScore.recognisedPerDigit, score.recognisedPerDigit);
+    tf.dispose([one, repeated, asTanh, asBytes]);
   });
 
   it('computes the inception score as exp(E[KL(p(y|x) || p(y))])', () => {
@@ -137,6 +140,8 @@ describe('scoreDigits', () => {
     const tanhImages = tf.fill([2, 28, 28, 1], -0.5);
     await assert.rejects(scoreDigits(wrongShape, { classifier }), /images has shape \[2, 32, 32, 1\]; expected \[n, 28, 28, 1\]/);
     await assert.rejects(scoreDigits(tanhImages, { classifier }), /pixel values run from -0\.5 to -0\.5; range 'unit' expects \[0, 1\] \(images in \[-1, 1\].*range: 'tanh'\)/);
+    // @ts-expect-error: a range that does not exist, from untyped notebook code
+    await assert.rejects(scoreDigits(tanhImages, { classifier, range: 'percent' }), /scoreDigits: options\.range must be 'tanh'/);
     tf.dispose([wrongShape, tanhImages]);
   });
 });
