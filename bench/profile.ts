@@ -12,7 +12,9 @@
  * Prints plain text; not part of `npm run bench`.
  */
 import type { LayersModel, Tensor, Tensor4D, Scalar } from '@tensorflow/tfjs-node';
-import { tf, createDcgan, buildConvAutoencoder, buildConvAutoencoder2d, fit, trainGan, loadEmbeddedTestSet } from '../lib';
+import { tf, createDcgan, buildConvAutoencoder2d, fit, trainGan } from '../lib';
+import { loadEmbeddedTestSet } from '../lib/data';
+import { buildConvAutoencoder } from '../lib/models';
 import { chainLayers, graphLossOf, GraphProgram } from '../lib/graph/program';
 import { setDropoutSeeds } from '../lib/train/dropout';
 import { uninstallNativeKernels } from '../lib/nativeKernels';

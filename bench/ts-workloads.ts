@@ -12,7 +12,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
-import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder, buildConvAutoencoder2d, fit, loadEmbeddedTestSet } from '../lib';
+import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder2d, fit } from '../lib';
+import { loadEmbeddedTestSet } from '../lib/data';
+import { buildConvAutoencoder } from '../lib/models';
 import { nativeKernelsInstalled, uninstallNativeKernels } from '../lib/nativeKernels';
 import { parseFlags } from '../scripts/flags';
 import { runNotebookLoop } from './notebook-loop';

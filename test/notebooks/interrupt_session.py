@@ -17,7 +17,8 @@ from jupyter_client.manager import KernelManager
 notebook_dir, delay = sys.argv[1], float(sys.argv[2])
 
 SETUP = """
-import { tf, buildConvAutoencoder, fit, compiled } from '../lib';
+import { tf, fit, compiled } from '../lib';
+import { buildConvAutoencoder } from '../lib/models';
 const model = buildConvAutoencoder({ seed: 1 });
 const x = tf.randomUniform([512, 28, 28, 1], 0, 1, 'float32', 1);
 const counters = { epochs: 0, ticks: 0, steps: 0 };

@@ -11,10 +11,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, describe, it } from 'node:test';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs-node';
-import {
-  buildConvAutoencoder, createDcgan, DenseAutoencoder, disposeDcgan, findLatestCheckpoint, loadCheckpoint, paramCounts, saveCheckpoint, tf,
-  fit, trainGan, type GanHistory,
-} from '../../lib';
+import { createDcgan, disposeDcgan, tf, fit, trainGan, type GanHistory } from '../../lib';
+import { buildConvAutoencoder, DenseAutoencoder, paramCounts } from '../../lib/models';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/train';
 import { CHILD_BATCH, CHILD_SEED, childImages } from '../fixtures/train-child';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-test-'));

@@ -6,7 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Sequential, Tensor } from '@tensorflow/tfjs-node';
-import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan, releaseTrainingGraph, fit, trainGan } from '../../lib';
+import { tf, compiled, createDcgan, disposeDcgan, releaseTrainingGraph, fit, trainGan } from '../../lib';
+import { buildConvAutoencoder } from '../../lib/models';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { pretendTfjsVersionForTesting, TFJS_VERSION_WRITTEN_FOR } from '../../lib/graph/tfjsInternals';
 

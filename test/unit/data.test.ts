@@ -4,10 +4,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { createRng, epochBatchIndices, sampleDigits, tf, toFlatTensor, toImageTensor } from '../../lib';
 import {
-  createRng, digitCounts, epochBatchIndices, loadEmbeddedTestSet, randomBatchIndices, sampleDigits, splitTrainValidation,
-  tf, toFlatTensor, toImageTensor, type MnistSplit,
-} from '../../lib';
+  digitCounts, loadEmbeddedTestSet, randomBatchIndices, splitTrainValidation, type MnistSplit,
+} from '../../lib/data';
 
 /** `count` images whose pixel p of image i is (i + p) % 256, and whose first two pixels encode i. */
 function syntheticSplit(count: number): MnistSplit {

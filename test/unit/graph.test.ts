@@ -6,10 +6,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Sequential, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import {
-  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGan, buildGenerator, compileGan, createDcgan, DenseAutoencoder,
-  disposeDcgan, tf, fit, trainGan,
-} from '../../lib';
+  buildConvAutoencoder, buildDiscriminator, buildGan, buildGenerator, compileGan, DenseAutoencoder,
+} from '../../lib/models';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
 import { chooseGanEngine, chooseModelEngine, compiled } from '../../lib/train/engine';

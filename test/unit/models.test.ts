@@ -5,10 +5,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, summaryTable, tf } from '../../lib';
 import {
-  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, createDcgan,
-  DenseAutoencoder, disposeDcgan, generatorNoiseDim, paramCounts, summaryTable, tf,
-} from '../../lib';
+  buildConvAutoencoder, buildDiscriminator, buildGenerator, DenseAutoencoder, generatorNoiseDim, paramCounts,
+} from '../../lib/models';
 
 /** A copy of every weight's values, by position in model.weights. */
 function snapshot(model: LayersModel): Float32Array[] {

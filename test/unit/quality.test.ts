@@ -9,10 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
-import {
-  tf, digitClassifier, forgetLoadedDigitClassifiers, formatDigitScore, loadEmbeddedTestSet, scoreDigits, scoreProbabilities,
-  splitEmbedded, toImageTensor, type DigitClassifier,
-} from '../../lib';
+import { tf, digitClassifier, formatDigitScore, scoreDigits, toImageTensor } from '../../lib';
+import { loadEmbeddedTestSet, splitEmbedded } from '../../lib/data';
+import { forgetLoadedDigitClassifiers, scoreProbabilities, type DigitClassifier } from '../../lib/quality';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'quality-test-'));
 const dir = path.join(root, 'classifier');

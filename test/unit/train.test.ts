@@ -5,10 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
-import {
-  buildConvAutoencoder, buildConvAutoencoder2d, createDcgan, DenseAutoencoder, disposeDcgan,
-  ProgressReporter, tf, fit, trainGan, type GanHistory,
-} from '../../lib';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan, type GanHistory } from '../../lib';
+import { buildConvAutoencoder, DenseAutoencoder } from '../../lib/models';
+import { ProgressReporter } from '../../lib/train';
 
 function ganImages(n: number, seed: number): Tensor4D {
   return tf.randomUniform([n, 28, 28, 1], -1, 1, 'float32', seed) as Tensor4D;
