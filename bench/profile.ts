@@ -45,18 +45,27 @@ function dispatch(): void {
   const b = tf.scalar(2);
   for (let i = 0; i < 2000; i++) tf.add(a, b).dispose();
   const n = 20000;
-  const [, elapsed] = time(() => { for (let i = 0; i < n; i++) tf.add(a, b).dispose(); });
-  console.log(`dispatch: tf.add on scalars ${(elapsed * 1000 / n).toFixed(1)} us/op (JS -> N-API -> TFE_Execute, incl. dispose)`);
+  const [, elapsed] = time(() => {
+    for (let i = 0; i < n; i++) tf.add(a, b).dispose();
+  });
+  const microsPerOp = ((elapsed * 1000) / n).toFixed(1);
+  console.log(`dispatch: tf.add on scalars ${microsPerOp} us/op (JS -> N-API -> TFE_Execute, incl. dispose)`);
   const big = tf.ones([32, 28, 28, 64]);
-  const [, bigElapsed] = time(() => { for (let i = 0; i < 200; i++) tf.add(big, big).dispose(); });
-  console.log(`dispatch: tf.add on [32,28,28,64] ${(bigElapsed * 1000 / 200).toFixed(1)} us/op`);
-  const [, readElapsed] = time(() => { for (let i = 0; i < 2000; i++) a.dataSync(); });
-  console.log(`dispatch: scalar dataSync ${(readElapsed * 1000 / 2000).toFixed(1)} us`);
+  const [, bigElapsed] = time(() => {
+    for (let i = 0; i < 200; i++) tf.add(big, big).dispose();
+  });
+  console.log(`dispatch: tf.add on [32,28,28,64] ${((bigElapsed * 1000) / 200).toFixed(1)} us/op`);
+  const [, readElapsed] = time(() => {
+    for (let i = 0; i < 2000; i++) a.dataSync();
+  });
+  console.log(`dispatch: scalar dataSync ${((readElapsed * 1000) / 2000).toFixed(1)} us`);
   tf.dispose([a, b, big]);
 }
 
 async function profileStep(label: string, model: LayersModel, xb: Tensor, yb: Tensor = xb): Promise<void> {
-  const info = await tf.profile(async () => { await model.trainOnBatch(xb, yb); });
+  const info = await tf.profile(async () => {
+    await model.trainOnBatch(xb, yb);
+  });
   const byKernel = new Map<string, { count: number; ms: number }>();
   let kernelMs = 0;
   for (const k of info.kernels) {
@@ -67,8 +76,10 @@ async function profileStep(label: string, model: LayersModel, xb: Tensor, yb: Te
     byKernel.set(k.name, entry);
   }
   const top = [...byKernel.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 10);
-  console.log(`${label}: one trainOnBatch runs ${info.kernels.length} kernels, ${ms(kernelMs)} inside kernels; top: ` +
-    top.map(([name, e]) => `${name} x${e.count} ${e.ms.toFixed(1)}`).join(', '));
+  console.log(
+    `${label}: one trainOnBatch runs ${info.kernels.length} kernels, ${ms(kernelMs)} inside kernels; top: ` +
+      top.map(([name, e]) => `${name} x${e.count} ${e.ms.toFixed(1)}`).join(', '),
+  );
 }
 
 /** One Adam step through optimizer.minimize on the layers' forward pass; the loss stays on the device. */
@@ -81,10 +92,12 @@ function minimizeStep(model: LayersModel, lossFn: (y: Tensor, p: Tensor) => Tens
 }
 
 async function autoencoder(name: 'conv_ae' | 'ae2d', x: Tensor4D, batchSize: number, batches: number): Promise<void> {
-  const build = () => (name === 'conv_ae' ? buildConvAutoencoder({ seed: 1 }) : buildConvAutoencoder2d({ seed: 1 }).model);
-  const lossFn = name === 'conv_ae'
-    ? (y: Tensor, p: Tensor) => tf.metrics.binaryCrossentropy(y, p)
-    : (y: Tensor, p: Tensor) => tf.losses.meanSquaredError(y, p, undefined, tf.Reduction.NONE);
+  const build = () =>
+    name === 'conv_ae' ? buildConvAutoencoder({ seed: 1 }) : buildConvAutoencoder2d({ seed: 1 }).model;
+  const lossFn =
+    name === 'conv_ae'
+      ? (y: Tensor, p: Tensor) => tf.metrics.binaryCrossentropy(y, p)
+      : (y: Tensor, p: Tensor) => tf.losses.meanSquaredError(y, p, undefined, tf.Reduction.NONE);
   const count = batchSize * batches;
   const data = x.slice(0, count);
   const batchList = Array.from({ length: batches }, (_, i) => data.slice(i * batchSize, batchSize));
@@ -96,38 +109,65 @@ async function autoencoder(name: 'conv_ae' | 'ae2d', x: Tensor4D, batchSize: num
 
   // Forward pass only (predict: inference mode), per batch.
   const forward: number[] = [];
-  for (const xb of batchList) { const [out, t] = time(() => model.predict(xb) as Tensor); await out.data(); out.dispose(); forward.push(t); }
+  for (const xb of batchList) {
+    const [out, t] = time(() => model.predict(xb) as Tensor);
+    await out.data();
+    out.dispose();
+    forward.push(t);
+  }
   // Bare trainOnBatch on ready batches (no gather, no dropout seeding, loss read by tfjs).
   const bare: number[] = [];
   for (const xb of batchList) bare.push((await timeAsync(() => model.trainOnBatch(xb, xb)))[1]);
   // optimizer.minimize, loss kept on the device and read once at the end.
   const minimize: number[] = [];
   const losses: Scalar[] = [];
-  for (const xb of batchList) { const [loss, t] = time(() => minimizeStep(model, lossFn, xb)); losses.push(loss); minimize.push(t); }
+  for (const xb of batchList) {
+    const [loss, t] = time(() => minimizeStep(model, lossFn, xb));
+    losses.push(loss);
+    minimize.push(t);
+  }
   await tf.stack(losses).data();
   tf.dispose(losses);
   // The same train step compiled into one TensorFlow graph (lib/graph), as the library runs it.
   const program = new GraphProgram();
-  const step = program.addTrainStep({ name: 'train', layers: chainLayers(model), inputShape: [28, 28, 1], loss: graphLossOf(model), model });
+  const step = program.addTrainStep({
+    name: 'train',
+    layers: chainLayers(model),
+    inputShape: [28, 28, 1],
+    loss: graphLossOf(model),
+    model,
+  });
   program.start();
   program.push();
   const graph: number[] = [];
   for (const xb of batchList) {
-    const [results, t] = await timeAsync(async () => { const r = program.runTrainStep(step, xb, xb); await r[0].data(); return r; });
+    const [results, t] = await timeAsync(async () => {
+      const r = program.runTrainStep(step, xb, xb);
+      await r[0].data();
+      return r;
+    });
     tf.dispose(results);
     graph.push(t);
   }
   program.dispose();
   // The library's loop (gather per batch, dropout seeding, loss read per batch), on each engine.
-  const [, libraryMs] = await timeAsync(() => fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'eager' }));
-  const [, libraryGraphMs] = await timeAsync(() => fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'graph' }));
+  const [, libraryMs] = await timeAsync(() =>
+    fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'eager' }),
+  );
+  const [, libraryGraphMs] = await timeAsync(() =>
+    fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'graph' }),
+  );
   // model.fit with shuffle (its own batching via slicing/gather).
   const [, fitMs] = await timeAsync(() => model.fit(data, data, { epochs: 1, batchSize, shuffle: true, verbose: 0 }));
-  console.log(`${label}, per batch (median of ${batches}): forward (predict) ${ms(median(forward))}; ` +
-    `trainOnBatch ${ms(median(bare))}; optimizer.minimize ${ms(median(minimize))}; ` +
-    `library fit ${ms(libraryMs / batches)} (mean); model.fit ${ms(fitMs / batches)} (mean)`);
-  console.log(`${label}, graph engine per batch: train step ${ms(median(graph))} (median of ${batches}); ` +
-    `library fit ${ms(libraryGraphMs / batches)} (mean, first call: includes building and optimising the graph)`);
+  console.log(
+    `${label}, per batch (median of ${batches}): forward (predict) ${ms(median(forward))}; ` +
+      `trainOnBatch ${ms(median(bare))}; optimizer.minimize ${ms(median(minimize))}; ` +
+      `library fit ${ms(libraryMs / batches)} (mean); model.fit ${ms(fitMs / batches)} (mean)`,
+  );
+  console.log(
+    `${label}, graph engine per batch: train step ${ms(median(graph))} (median of ${batches}); ` +
+      `library fit ${ms(libraryGraphMs / batches)} (mean, first call: includes building and optimising the graph)`,
+  );
   tf.dispose([data, ...batchList]);
   model.dispose();
 }
@@ -138,20 +178,37 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
   const batchSize = 32;
   const real1 = tf.ones([batchSize, 1]);
   const fake0 = tf.zeros([batchSize, 1]);
-  const phases: Record<string, number[]> = { gather: [], dropoutSeeds: [], dReal: [], noiseAndPredict: [], dFake: [], combined: [] };
+  const phases: Record<string, number[]> = {
+    gather: [],
+    dropoutSeeds: [],
+    dReal: [],
+    noiseAndPredict: [],
+    dFake: [],
+    combined: [],
+  };
   for (let i = 0; i < iterations + 3; i++) {
-    const record = (name: string, t: number) => { if (i >= 3) phases[name].push(t); };
+    const record = (name: string, t: number) => {
+      if (i >= 3) phases[name].push(t);
+    };
     const [real, tg] = time(() => tf.tidy(() => tf.gather(x, tf.randomUniform([batchSize], 0, x.shape[0], 'int32'))));
     record('gather', tg);
     record('dropoutSeeds', time(() => setDropoutSeeds(discriminator, i))[1]);
     record('dReal', (await timeAsync(() => discriminator.trainOnBatch(real, real1)))[1]);
-    const [[noise, fake], tp] = time(() => { const z = tf.randomNormal([batchSize, 100]); return [z, generator.predict(z) as Tensor] as const; });
+    const [[noise, fake], tp] = time(() => {
+      const z = tf.randomNormal([batchSize, 100]);
+      return [z, generator.predict(z) as Tensor] as const;
+    });
     record('noiseAndPredict', tp);
     record('dFake', (await timeAsync(() => discriminator.trainOnBatch(fake, fake0)))[1]);
     record('combined', (await timeAsync(() => combined.trainOnBatch(noise, real1)))[1]);
     tf.dispose([real, noise, fake]);
   }
-  console.log(`gan phases (median of ${iterations}): ` + Object.entries(phases).map(([k, v]) => `${k} ${ms(median(v))}`).join('; '));
+  console.log(
+    `gan phases (median of ${iterations}): ` +
+      Object.entries(phases)
+        .map(([k, v]) => `${k} ${ms(median(v))}`)
+        .join('; '),
+  );
   const noise = tf.randomNormal([batchSize, 100]);
   await profileStep('gan combined', combined, noise, real1);
   const real = tf.slice(x, 0, batchSize);
@@ -162,8 +219,12 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
   // Whole iterations of trainGan on each engine (the graph's first call builds it: warm up).
   for (const engine of ['eager', 'graph'] as const) {
     await trainGan(dcgan, x, { iterations: 3, batchSize, seed: 1, progress: false, engine });
-    const [, elapsed] = await timeAsync(() => trainGan(dcgan, x, { iterations, batchSize, seed: 2, progress: false, engine }));
-    console.log(`gan: trainGan on the ${engine} engine ${ms(elapsed / iterations)} per iteration (mean of ${iterations})`);
+    const [, elapsed] = await timeAsync(() =>
+      trainGan(dcgan, x, { iterations, batchSize, seed: 2, progress: false, engine }),
+    );
+    console.log(
+      `gan: trainGan on the ${engine} engine ${ms(elapsed / iterations)} per iteration (mean of ${iterations})`,
+    );
   }
 }
 
@@ -175,7 +236,9 @@ async function main(): Promise<void> {
     console.log('activation gradients: tfjs stock kernels (lib/nativeKernels.ts uninstalled)');
   }
   const batches = Number(flags.batches ?? 20);
-  console.log(`threads: TF_NUM_INTRAOP_THREADS=${process.env.TF_NUM_INTRAOP_THREADS ?? 'unset'} TF_NUM_INTEROP_THREADS=${process.env.TF_NUM_INTEROP_THREADS ?? 'unset'}`);
+  const intraOpThreads = process.env.TF_NUM_INTRAOP_THREADS ?? 'unset';
+  const interOpThreads = process.env.TF_NUM_INTEROP_THREADS ?? 'unset';
+  console.log(`threads: TF_NUM_INTRAOP_THREADS=${intraOpThreads} TF_NUM_INTEROP_THREADS=${interOpThreads}`);
   if (section === 'all' || section === 'dispatch') dispatch();
   const { images, count } = loadEmbeddedTestSet();
   if (section === 'all' || section === 'ae') {
@@ -185,13 +248,15 @@ async function main(): Promise<void> {
     x.dispose();
   }
   if (section === 'all' || section === 'gan') {
-    const x = tf.tidy(() => tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5)) as Tensor4D;
+    const x = tf.tidy(() =>
+      tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5),
+    ) as Tensor4D;
     await gan(x, Number(flags.iterations ?? 20));
     x.dispose();
   }
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -18,7 +18,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseFlags } from '../scripts/flags';
-import { buildRows, formatMarkdownTable, formatTextTable, replaceBetweenMarkers, type RepetitionResult, type Side } from './stats';
+import {
+  buildRows,
+  formatMarkdownTable,
+  formatTextTable,
+  replaceBetweenMarkers,
+  type RepetitionResult,
+  type Side,
+} from './stats';
 
 const ROOT = path.resolve(__dirname, '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
@@ -52,17 +59,20 @@ function readSettings(argv: string[]): Settings {
   const flags = parseFlags(argv);
   const known = ['reps', 'quick', 'workloads', 'intra', 'inter', 'out'];
   for (const name of Object.keys(flags)) {
-    if (!known.includes(name)) throw new Error(`bench: unknown flag --${name}; known: ${known.map((k) => `--${k}`).join(', ')}.`);
+    if (!known.includes(name))
+      throw new Error(`bench: unknown flag --${name}; known: ${known.map((k) => `--${k}`).join(', ')}.`);
   }
   const quick = flags.quick === 'true';
   const positive = (name: string, fallback: number): number => {
     const value = flags[name] === undefined ? fallback : Number(flags[name]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`bench: --${name} must be a whole number >= 1; got "${flags[name]}".`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`bench: --${name} must be a whole number >= 1; got "${flags[name]}".`);
     return value;
   };
   const workloads = (flags.workloads ?? ALL_WORKLOADS.join(',')).split(',').map((w) => w.trim()) as Workload[];
   for (const w of workloads) {
-    if (!ALL_WORKLOADS.includes(w)) throw new Error(`bench: --workloads takes a comma list of ${ALL_WORKLOADS.join(', ')}; got "${w}".`);
+    if (!ALL_WORKLOADS.includes(w))
+      throw new Error(`bench: --workloads takes a comma list of ${ALL_WORKLOADS.join(', ')}; got "${w}".`);
   }
   const cpus = os.cpus().length;
   return {
@@ -81,12 +91,35 @@ function readSettings(argv: string[]): Settings {
 
 function childCommand(side: Side, workload: Workload, s: Settings): { command: string; args: string[] } {
   const common = [
-    '--workload', workload, '--batch-size', String(BATCH_SIZES[workload]),
-    '--warmup', String(s.ganWarmup), '--iterations', String(s.ganIterations),
-    '--epochs', '1', '--warmup-batches', String(s.warmupBatches), '--limit', String(s.limit), '--seed', '1',
+    '--workload',
+    workload,
+    '--batch-size',
+    String(BATCH_SIZES[workload]),
+    '--warmup',
+    String(s.ganWarmup),
+    '--iterations',
+    String(s.ganIterations),
+    '--epochs',
+    '1',
+    '--warmup-batches',
+    String(s.warmupBatches),
+    '--limit',
+    String(s.limit),
+    '--seed',
+    '1',
   ];
   if (side === 'keras') {
-    return { command: PYTHON, args: [path.join(__dirname, 'keras_workloads.py'), ...common, '--intra', String(s.intra), '--inter', String(s.inter)] };
+    return {
+      command: PYTHON,
+      args: [
+        path.join(__dirname, 'keras_workloads.py'),
+        ...common,
+        '--intra',
+        String(s.intra),
+        '--inter',
+        String(s.inter),
+      ],
+    };
   }
   return { command: process.execPath, args: ['--import', 'tsx', path.join(__dirname, 'ts-workloads.ts'), ...common] };
 }
@@ -105,10 +138,20 @@ function runChild(side: Side, workload: Workload, s: Settings): Promise<ChildRep
     const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000); });
-    child.on('error', (error) => reject(new Error(`bench: could not start ${command}: ${error.message}` +
-      (side === 'keras' ? ' (the Python side needs .venv with tensorflow-cpu and keras: npm run setup).' : ''))));
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    child.on('error', (error) =>
+      reject(
+        new Error(
+          `bench: could not start ${command}: ${error.message}` +
+            (side === 'keras' ? ' (the Python side needs .venv with tensorflow-cpu and keras: npm run setup).' : ''),
+        ),
+      ),
+    );
     child.on('close', (code) => {
       const line = stdout.trim().split('\n').pop() ?? '';
       if (code !== 0 || !line.startsWith('{')) {
@@ -127,7 +170,13 @@ function machineInfo(s: Settings) {
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
-    threads: { intraOp: s.intra, interOp: s.inter, how: 'TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS in both children (read by the TensorFlow C library); Python also calls tf.config.threading.set_intra/inter_op_parallelism_threads' },
+    threads: {
+      intraOp: s.intra,
+      interOp: s.inter,
+      how:
+        'TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS in both children (read by the TensorFlow C library); ' +
+        'Python also calls tf.config.threading.set_intra/inter_op_parallelism_threads',
+    },
     loadAverageAtStart: os.loadavg().map((v) => Number(v.toFixed(2))),
   };
 }
@@ -141,15 +190,21 @@ function writeAtomic(filePath: string, text: string): void {
 }
 
 function describeSettings(s: Settings): string {
-  return `${s.reps} repetition(s), alternating Keras / project, each in a fresh process; ` +
-    `GAN: ${s.ganWarmup} warm-up + ${s.ganIterations} timed iterations; autoencoders: ${s.warmupBatches} warm-up batches ` +
-    `(+ the partial one), then 1 timed epoch on ${s.limit || 10000} images; threads intra ${s.intra}, inter ${s.inter}` +
-    (s.quick ? '; QUICK sanity run, not comparable to full runs' : '');
+  return (
+    `${s.reps} repetition(s), alternating Keras / project, each in a fresh process; ` +
+    `GAN: ${s.ganWarmup} warm-up + ${s.ganIterations} timed iterations; ` +
+    `autoencoders: ${s.warmupBatches} warm-up batches (+ the partial one), ` +
+    `then 1 timed epoch on ${s.limit || 10000} images; threads intra ${s.intra}, inter ${s.inter}` +
+    (s.quick ? '; QUICK sanity run, not comparable to full runs' : '')
+  );
 }
 
 async function main(): Promise<void> {
   const s = readSettings(process.argv.slice(2));
-  if (!fs.existsSync(PYTHON)) throw new Error(`bench: ${PYTHON} is missing; the Keras side needs the project's virtual environment (npm run setup).`);
+  if (!fs.existsSync(PYTHON))
+    throw new Error(
+      `bench: ${PYTHON} is missing; the Keras side needs the project's virtual environment (npm run setup).`,
+    );
   const machine = machineInfo(s);
   process.stderr.write(`[bench] ${describeSettings(s)}\n`);
   const results: ChildReport[] = [];
@@ -160,7 +215,8 @@ async function main(): Promise<void> {
         const t0 = Date.now();
         const report = await runChild(side, workload, s);
         results.push({ ...report, repetition: rep });
-        process.stderr.write(`[bench] rep ${rep + 1}/${s.reps} ${workload} ${side}: ${((Date.now() - t0) / 1000).toFixed(1)} s in the child\n`);
+        const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+        process.stderr.write(`[bench] rep ${rep + 1}/${s.reps} ${workload} ${side}: ${seconds} s in the child\n`);
       }
     }
   }
@@ -185,20 +241,30 @@ async function main(): Promise<void> {
   };
   writeAtomic(path.join(s.outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
 
+  const { keras: kerasVersions, project: projectVersions } = versions;
   const markdown = [
     `Measured ${finishedAt} (${summary.durationSeconds} s): ${describeSettings(s)}.`,
     '',
     formatMarkdownTable(rows),
     '',
-    `Times: min / median / max over repetitions of each repetition's mean; ratio = project median / Keras median (below 1.0: the project is faster).`,
+    `Times: min / median / max over repetitions of each repetition's mean; ` +
+      `ratio = project median / Keras median (below 1.0: the project is faster).`,
     '',
-    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; load average at start ${machine.loadAverageAtStart.join(' ')}, at end ${summary.machine.loadAverageAtEnd.join(' ')}.`,
-    `Keras side: Python ${versions.keras?.python}, TensorFlow ${versions.keras?.tensorflow}, Keras ${versions.keras?.keras}, NumPy ${versions.keras?.numpy}.`,
-    `Project side: Node ${versions.project?.node}, TensorFlow.js ${versions.project?.tfjs}, TensorFlow C library ${versions.project?.tensorflowCLibrary} (${versions.project?.librarySource}).`,
-    `Threads: intra-op ${s.intra}, inter-op ${s.inter} on both sides; OS threads at the end of a GAN child: Keras ${threadsSeen.keras?.osThreadsAtEnd ?? '?'}, project ${threadsSeen.project?.osThreadsAtEnd ?? '?'} (Node adds its own V8 and libuv threads).`,
+    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; ` +
+      `load average at start ${machine.loadAverageAtStart.join(' ')}, ` +
+      `at end ${summary.machine.loadAverageAtEnd.join(' ')}.`,
+    `Keras side: Python ${kerasVersions?.python}, TensorFlow ${kerasVersions?.tensorflow}, ` +
+      `Keras ${kerasVersions?.keras}, NumPy ${kerasVersions?.numpy}.`,
+    `Project side: Node ${projectVersions?.node}, TensorFlow.js ${projectVersions?.tfjs}, ` +
+      `TensorFlow C library ${projectVersions?.tensorflowCLibrary} (${projectVersions?.librarySource}).`,
+    `Threads: intra-op ${s.intra}, inter-op ${s.inter} on both sides; ` +
+      `OS threads at the end of a GAN child: Keras ${threadsSeen.keras?.osThreadsAtEnd ?? '?'}, ` +
+      `project ${threadsSeen.project?.osThreadsAtEnd ?? '?'} (Node adds its own V8 and libuv threads).`,
   ].join('\n');
   const mdPath = path.join(s.outDir, 'RESULTS.md');
-  const existing = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '# Benchmark: project (tfjs-node) vs Keras\n';
+  const existing = fs.existsSync(mdPath)
+    ? fs.readFileSync(mdPath, 'utf8')
+    : '# Benchmark: project (tfjs-node) vs Keras\n';
   writeAtomic(mdPath, replaceBetweenMarkers(existing, 'bench:table', markdown));
   process.stderr.write(`[bench] wrote ${path.join(s.outDir, 'results.json')} and ${mdPath}\n`);
 }

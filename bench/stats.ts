@@ -27,7 +27,8 @@ export interface Summary {
 /** min / median / max of a non-empty list (median of an even count: mean of the middle two). */
 export function summarize(values: readonly number[]): Summary {
   if (values.length === 0) throw new Error('summarize: no values to summarize (did every repetition fail?).');
-  if (values.some((v) => !Number.isFinite(v))) throw new Error(`summarize: values must be finite numbers; got [${values.join(', ')}].`);
+  if (values.some((v) => !Number.isFinite(v)))
+    throw new Error(`summarize: values must be finite numbers; got [${values.join(', ')}].`);
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -36,7 +37,8 @@ export function summarize(values: readonly number[]): Summary {
 
 /** The value one repetition contributes: the mean of its timed iterations/epochs. */
 export function repetitionValue(result: RepetitionResult): number {
-  if (result.times.length === 0) throw new Error(`${result.side} ${result.workload}: the repetition reported no timings.`);
+  if (result.times.length === 0)
+    throw new Error(`${result.side} ${result.workload}: the repetition reported no timings.`);
   return result.times.reduce((sum, t) => sum + t, 0) / result.times.length;
 }
 
@@ -65,7 +67,9 @@ export function buildRows(results: readonly RepetitionResult[]): TableRow[] {
       const reps = results.filter((r) => r.workload === workload && r.side === side);
       if (reps.length === 0) continue;
       bySide.set(side, {
-        workload, side, unit: reps[0].unit,
+        workload,
+        side,
+        unit: reps[0].unit,
         time: summarize(reps.map(repetitionValue)),
         peakRssMiB: Math.max(...reps.map((r) => r.maxRssKiB)) / 1024,
       });
@@ -115,7 +119,8 @@ export const TABLE_HEADER = ['workload', 'side', 'min', 'median', 'max', 'ratio 
 export function formatTextTable(rows: readonly TableRow[]): string {
   const body = rows.map(cells);
   const widths = TABLE_HEADER.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (values: string[]) => values.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  const line = (values: string[]) =>
+    values.map((v, i) => (i < 2 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
   return [line(TABLE_HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 

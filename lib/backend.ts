@@ -37,9 +37,7 @@ function describeMissingPieces(moduleId: string, searchFrom: string): string[] {
   const bindingDirs = fs.existsSync(path.join(packageDir, 'lib'))
     ? fs.readdirSync(path.join(packageDir, 'lib')).filter((name) => name.startsWith('napi-v'))
     : [];
-  const hasBinding = bindingDirs.some((dir) =>
-    fs.existsSync(path.join(packageDir, 'lib', dir, 'tfjs_binding.node')),
-  );
+  const hasBinding = bindingDirs.some((dir) => fs.existsSync(path.join(packageDir, 'lib', dir, 'tfjs_binding.node')));
   if (!hasBinding) missing.push(`the compiled binding ${path.join(packageDir, 'lib/napi-v*/tfjs_binding.node')}`);
   const depsLib = path.join(packageDir, 'deps', 'lib');
   const libraries = fs.existsSync(depsLib) ? fs.readdirSync(depsLib) : [];
@@ -62,6 +60,7 @@ export function loadNativeTensorFlow(
   let tf: TensorFlow;
   try {
     // require, not import: the failure must become an actionable error, not a raw loader trace.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a guarded native load, as said above
     tf = require(moduleId) as TensorFlow;
   } catch (cause) {
     if (env[ALLOW_CPU_BACKEND_ENV] === '1') {
@@ -71,6 +70,7 @@ export function loadNativeTensorFlow(
       );
       // The pure-JS package has the same tensor API; only tf.node (file I/O helpers) is absent.
       // In Node it picks its CPU backend by itself (WebGL is unavailable).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the debugging fallback loads only when asked
       return require('@tensorflow/tfjs') as unknown as TensorFlow;
     }
     const missing = describeMissingPieces(moduleId, __dirname);

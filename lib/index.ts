@@ -19,17 +19,46 @@ export { buildConvAutoencoder2d, createDcgan, kernelInitializers, summaryTable }
 
 // Training: compiled steps, the loops, monitors, saved models.
 export {
-  chooseModelEngine, compiled, compiledVae, disposeDcgan, EpochMonitor, fit, GanMonitor, loadTrainedModels,
-  releaseTrainingGraph, saveTrainedModels, trainGan, trainOrLoad,
-  type GanHistory, type VaeLosses,
+  chooseModelEngine,
+  compiled,
+  compiledVae,
+  disposeDcgan,
+  EpochMonitor,
+  fit,
+  GanMonitor,
+  loadTrainedModels,
+  releaseTrainingGraph,
+  saveTrainedModels,
+  trainGan,
+  trainOrLoad,
+  type GanHistory,
+  type VaeLosses,
 } from './train';
 
 // Pictures and charts, and showing them in the notebook.
 export {
-  centroidOf, codeFigure, decodeLatentGrid, fixedNoiseStrip, ganLossChart, ganScoreChart, imageGrid, interpolateLatent,
-  latentBox, latentManifoldImage, latentMapChart, latentPointsToArray, latentScatterChart, lossChart, metricChart,
-  pickDigitMembers, randomPointsInBox, sideBySide,
-  type FixedNoiseSample, type IterationScore, type LatentBox, type LatentPoint,
+  centroidOf,
+  codeFigure,
+  decodeLatentGrid,
+  fixedNoiseStrip,
+  ganLossChart,
+  ganScoreChart,
+  imageGrid,
+  interpolateLatent,
+  latentBox,
+  latentManifoldImage,
+  latentMapChart,
+  latentPointsToArray,
+  latentScatterChart,
+  lossChart,
+  metricChart,
+  pickDigitMembers,
+  randomPointsInBox,
+  sideBySide,
+  type FixedNoiseSample,
+  type IterationScore,
+  type LatentBox,
+  type LatentPoint,
 } from './viz';
 export { showChart, showImage } from './display';
 

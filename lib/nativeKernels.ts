@@ -80,10 +80,14 @@ export function installNativeKernels(tf: TensorFlowApi): boolean {
       }
       const nodeBackend = backend as NodeJSKernelBackend; // registered for 'tensorflow' only
       // TensorFlow's kernel: dy where x > 0, else alpha * dy (a NaN x gives alpha * dy, as stock).
-      return nodeBackend.executeSingleOutput('LeakyReluGrad', [
-        { name: 'T', type: nodeBackend.binding.TF_ATTR_TYPE, value: nodeBackend.binding.TF_FLOAT },
-        { name: 'alpha', type: nodeBackend.binding.TF_ATTR_FLOAT, value: alpha },
-      ], [dy, x]);
+      return nodeBackend.executeSingleOutput(
+        'LeakyReluGrad',
+        [
+          { name: 'T', type: nodeBackend.binding.TF_ATTR_TYPE, value: nodeBackend.binding.TF_FLOAT },
+          { name: 'alpha', type: nodeBackend.binding.TF_ATTR_FLOAT, value: alpha },
+        ],
+        [dy, x],
+      );
     },
   };
 
@@ -97,8 +101,14 @@ export function installNativeKernels(tf: TensorFlowApi): boolean {
       const { alpha } = attrs;
       // The gradient registry is shared by all backends: on the CPU backend (tests switch to it)
       // and for dtypes other than float32 the stock gradient runs.
-      if (tf.getBackend() !== NATIVE_BACKEND || Array.isArray(dy) || dy.dtype !== 'float32' ||
-          x === undefined || x.dtype !== 'float32' || typeof alpha !== 'number') {
+      if (
+        tf.getBackend() !== NATIVE_BACKEND ||
+        Array.isArray(dy) ||
+        dy.dtype !== 'float32' ||
+        x === undefined ||
+        x.dtype !== 'float32' ||
+        typeof alpha !== 'number'
+      ) {
         return stockLeakyReluGradient.gradFunc(dy, saved, attrs);
       }
       return { x: () => runNativeLeakyReluGrad(dy, x, alpha) };
@@ -113,7 +123,9 @@ export function installNativeKernels(tf: TensorFlowApi): boolean {
       const [x] = saved;
       const { alpha } = attrs;
       if (Array.isArray(ddy) || x === undefined || typeof alpha !== 'number') {
-        throw new Error(`The gradient of ${NATIVE_LEAKY_RELU_GRAD} needs one upstream gradient, the saved x and a numeric alpha.`);
+        throw new Error(
+          `The gradient of ${NATIVE_LEAKY_RELU_GRAD} needs one upstream gradient, the saved x and a numeric alpha.`,
+        );
       }
       return { dy: () => runNativeLeakyReluGrad(ddy, x, alpha), x: () => tf.zerosLike(x) };
     },

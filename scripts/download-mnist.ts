@@ -9,15 +9,20 @@
  */
 import * as path from 'node:path';
 import {
-  DEFAULT_MNIST_BASE_URL, MNIST_BASE_URL_ENV, MnistDownloadError, createDownloadProgressBar, downloadMnist,
+  DEFAULT_MNIST_BASE_URL,
+  MNIST_BASE_URL_ENV,
+  MnistDownloadError,
+  createDownloadProgressBar,
+  downloadMnist,
 } from '../lib/data/download';
 import { DEFAULT_MNIST_DIR, loadMnist } from '../lib/data/mnist';
 
+const shownDefaultDataDir = path.relative(process.cwd(), DEFAULT_MNIST_DIR) || '.';
 const USAGE = `Usage: npx tsx scripts/download-mnist.ts [--base-url URL] [--data-dir DIR]
 
 Downloads the four canonical MNIST files into DIR/full and verifies their MD5 checksums.
   --base-url URL   folder URL of a mirror (default: $${MNIST_BASE_URL_ENV}, else ${DEFAULT_MNIST_BASE_URL})
-  --data-dir DIR   the MNIST data folder (default: ${path.relative(process.cwd(), DEFAULT_MNIST_DIR) || '.'}); files go to DIR/full
+  --data-dir DIR   the MNIST data folder (default: ${shownDefaultDataDir}); files go to DIR/full
   --timeout SEC    give up when no data arrives for SEC seconds (default 30)`;
 
 function parseArgs(argv: string[]): { baseUrl?: string; dataDir?: string; timeoutMs?: number } {
@@ -50,7 +55,10 @@ async function main(): Promise<void> {
     onProgress: createDownloadProgressBar(),
     log: (line) => process.stderr.write(`${line}\n`),
   });
-  console.log(`MNIST full set ready in ${result.fullDir} (${result.downloaded.length} downloaded, ${result.skipped.length} already there).`);
+  console.log(
+    `MNIST full set ready in ${result.fullDir} ` +
+      `(${result.downloaded.length} downloaded, ${result.skipped.length} already there).`,
+  );
   // Read it back as loadMnist will: proves the files parse, and shows which data notebooks now get.
   const data = loadMnist({ dataDir: args.dataDir, quiet: true });
   console.log(data.notice);

@@ -1,4 +1,4 @@
-/** `--name value`, `--name=value` and `--switch` command-line flags as a plain record (the bench and the scripts take a few). */
+/** `--name value`, `--name=value` and `--switch` flags as a plain record (the bench and the scripts take a few). */
 export function parseFlags(argv: string[]): Record<string, string | undefined> {
   const flags: Record<string, string | undefined> = {};
   for (let i = 0; i < argv.length; i++) {
@@ -17,9 +17,16 @@ export function parseFlags(argv: string[]): Record<string, string | undefined> {
 }
 
 /** parseFlags, refusing any flag not in `known` with the script's usage line. */
-export function parseKnownFlags(argv: string[], known: readonly string[], usage: string): Record<string, string | undefined> {
+export function parseKnownFlags(
+  argv: string[],
+  known: readonly string[],
+  usage: string,
+): Record<string, string | undefined> {
   const flags = parseFlags(argv);
   const unknown = Object.keys(flags).filter((name) => !known.includes(name));
-  if (unknown.length > 0) throw new Error(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `--${n}`).join(', ')}.\n${usage}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `--${n}`).join(', ')}.\n${usage}`,
+    );
   return flags;
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): set-up when missing, type-check, then every test.
+# The test command (README, .ci/run): set-up when missing, type-check, lint, then every test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh --browser
 echo "[test] type-checking (tsc --noEmit, strict)"
 node_modules/.bin/tsc -p tsconfig.json
+echo "[test] linting (eslint: import cycles, unexplained any, 120 columns) and formatting (prettier --check)"
+node_modules/.bin/eslint .
+node_modules/.bin/prettier --check --log-level warn .
 echo "[test] running the tests"
 # One runner invocation so its closing summary counts every test. Files run one at a time:
 # the machine has two cores and each file trains on native TensorFlow.

@@ -21,7 +21,10 @@ export interface ToTensorOptions {
 
 function scaledPixels(split: MnistSplit, options: ToTensorOptions, caller: string): { values: Float32Array; n: number } {
   if ('scale' in options && options.range === undefined) {
-    throw new Error(`${caller}: the option \`scale\` is now called \`range\` (as in imageGrid): { range: 'tanh' } or { range: 'unit' }.`);
+    throw new Error(
+      `${caller}: the option \`scale\` is now called \`range\` (as in imageGrid): ` +
+        "{ range: 'tanh' } or { range: 'unit' }.",
+    );
   }
   checkPixelRange(options.range, caller);
   // A 256-entry table: every pixel value is scaled once, then looked up.

@@ -28,7 +28,10 @@ export interface MnistFileSpec {
 }
 
 /** The canonical four files with their MD5s. */
-export const MNIST_DOWNLOAD_FILES: readonly MnistFileSpec[] = Object.values(MNIST_FILES).map((name) => ({ name, md5: MNIST_MD5[name] }));
+export const MNIST_DOWNLOAD_FILES: readonly MnistFileSpec[] = Object.values(MNIST_FILES).map((name) => ({
+  name,
+  md5: MNIST_MD5[name],
+}));
 
 export interface DownloadProgress {
   file: string;
@@ -69,14 +72,27 @@ export type DownloadFailure = 'offline' | 'timeout' | 'http' | 'incomplete' | 'c
 
 /** A download that did not produce a verified file; nothing partial was left behind. */
 export class MnistDownloadError extends Error {
-  constructor(readonly failure: DownloadFailure, readonly file: string, message: string) {
+  constructor(
+    readonly failure: DownloadFailure,
+    readonly file: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'MnistDownloadError';
   }
 }
 
 // Errors that mean the host cannot be reached at all: no network, no DNS, nothing listening.
-const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN', 'EHOSTDOWN']);
+const UNREACHABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+]);
 const MAX_REDIRECTS = 5;
 
 class StalledError extends Error {}
@@ -92,7 +108,10 @@ function resolveBaseUrl(option: string | undefined): string {
   try {
     url = new URL(withSlash);
   } catch {
-    throw new Error(`downloadMnist: the base URL ${JSON.stringify(raw)} is not a valid URL (expected e.g. ${DEFAULT_MNIST_BASE_URL}).`);
+    throw new Error(
+      `downloadMnist: the base URL ${JSON.stringify(raw)} is not a valid URL ` +
+        `(expected e.g. ${DEFAULT_MNIST_BASE_URL}).`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`downloadMnist: the base URL must start with http:// or https://; got ${JSON.stringify(raw)}.`);
@@ -103,14 +122,22 @@ function resolveBaseUrl(option: string | undefined): string {
 function offlineMessage(url: URL, code: string, fullDir: string): string {
   return (
     `Cannot download MNIST: could not reach ${url.host} (${code}). This machine appears to have no network access ` +
-    `(or the mirror is down); nothing was written to ${fullDir}. The embedded 10,000-image test set in data/mnist still ` +
-    `works: loadMnist() uses it. Run \`${DOWNLOAD_COMMAND}\` again where a network is available, or point --base-url ` +
+    `(or the mirror is down); nothing was written to ${fullDir}. ` +
+    `The embedded 10,000-image test set in data/mnist still works: loadMnist() uses it. ` +
+    `Run \`${DOWNLOAD_COMMAND}\` again where a network is available, or point --base-url ` +
     `(or ${MNIST_BASE_URL_ENV}) at a reachable mirror, e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`
   );
 }
 
 /** GETs `url` into memory, following redirects; rejects on stalls, bad statuses and early ends. */
-function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, onBytes: (received: number, total: number | null) => void, redirects = 0): Promise<Buffer> {
+function fetchBytes(
+  url: URL,
+  file: string,
+  fullDir: string,
+  timeoutMs: number,
+  onBytes: (received: number, total: number | null) => void,
+  redirects = 0,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     let responded = false;
@@ -122,7 +149,13 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       if (status >= 300 && status < 400 && location !== undefined) {
         response.resume();
         if (redirects >= MAX_REDIRECTS) {
-          reject(new MnistDownloadError('http', file, `Cannot download ${file}: more than ${MAX_REDIRECTS} redirects from ${url}.`));
+          reject(
+            new MnistDownloadError(
+              'http',
+              file,
+              `Cannot download ${file}: more than ${MAX_REDIRECTS} redirects from ${url}.`,
+            ),
+          );
           return;
         }
         fetchBytes(new URL(location, url), file, fullDir, timeoutMs, onBytes, redirects + 1).then(resolve, reject);
@@ -130,9 +163,15 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       }
       if (status !== 200) {
         response.resume();
-        reject(new MnistDownloadError('http', file,
-          `Cannot download ${file}: ${url} answered HTTP ${status}${response.statusMessage ? ` ${response.statusMessage}` : ''}. ` +
-          `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`));
+        const statusText = response.statusMessage ? ` ${response.statusMessage}` : '';
+        reject(
+          new MnistDownloadError(
+            'http',
+            file,
+            `Cannot download ${file}: ${url} answered HTTP ${status}${statusText}. ` +
+              `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
+          ),
+        );
         return;
       }
       const lengthHeader = response.headers['content-length'];
@@ -146,8 +185,15 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       });
       response.on('end', () => {
         if (!response.complete || (total !== null && received !== total)) {
-          reject(new MnistDownloadError('incomplete', file,
-            `Cannot download ${file}: the connection ended after ${received}${total !== null ? ` of ${total}` : ''} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`));
+          const ofTotal = total !== null ? ` of ${total}` : '';
+          reject(
+            new MnistDownloadError(
+              'incomplete',
+              file,
+              `Cannot download ${file}: the connection ended after ${received}${ofTotal} bytes. ` +
+                `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+            ),
+          );
           return;
         }
         resolve(Buffer.concat(chunks, received));
@@ -166,16 +212,29 @@ function fetchBytes(url: URL, file: string, fullDir: string, timeoutMs: number, 
       if (err instanceof MnistDownloadError) {
         reject(err);
       } else if (err instanceof StalledError) {
-        reject(new MnistDownloadError('timeout', file,
-          `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${responded ? ` after ${received} bytes` : ''}. ` +
-          `The network or the mirror is stalled; nothing was kept. Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`));
+        const afterBytes = responded ? ` after ${received} bytes` : '';
+        reject(
+          new MnistDownloadError(
+            'timeout',
+            file,
+            `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${afterBytes}. ` +
+              `The network or the mirror is stalled; nothing was kept. ` +
+              `Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`,
+          ),
+        );
       } else {
         const code = (err as NodeJS.ErrnoException).code ?? err.message;
         if (!responded && UNREACHABLE_CODES.has(code)) {
           reject(new MnistDownloadError('offline', file, offlineMessage(url, code, fullDir)));
         } else {
-          reject(new MnistDownloadError('incomplete', file,
-            `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`));
+          reject(
+            new MnistDownloadError(
+              'incomplete',
+              file,
+              `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. ` +
+                `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+            ),
+          );
         }
       }
     }
@@ -191,7 +250,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Temporary files are `.<name>.<pid>-<random>.tmp`; those of processes that died (e.g. killed mid-write) are removed. */
+/** Temporary files are `.<name>.<pid>-<random>.tmp`; those of dead processes (e.g. killed mid-write) are removed. */
 function removeStaleTemporaryFiles(fullDir: string): void {
   if (!fs.existsSync(fullDir)) return;
   for (const entry of fs.readdirSync(fullDir)) {
@@ -202,7 +261,10 @@ function removeStaleTemporaryFiles(fullDir: string): void {
 
 /** Writes `bytes` to a temporary file beside `target`, flushes it, then renames it into place. */
 function writeAtomically(target: string, bytes: Uint8Array): void {
-  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const temporary = path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`,
+  );
   try {
     const fd = fs.openSync(temporary, 'wx');
     try {
@@ -246,9 +308,13 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
     });
     const found = md5(bytes);
     if (found !== expectedMd5.toLowerCase()) {
-      throw new MnistDownloadError('checksum', name,
-        `Cannot use ${name} from ${url}: its MD5 is ${found}, expected ${expectedMd5}. The mirror serves a different or ` +
-        `damaged file, so it was not saved. Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`);
+      throw new MnistDownloadError(
+        'checksum',
+        name,
+        `Cannot use ${name} from ${url}: its MD5 is ${found}, expected ${expectedMd5}. ` +
+          `The mirror serves a different or damaged file, so it was not saved. ` +
+          `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
+      );
     }
     fs.mkdirSync(fullDir, { recursive: true });
     writeAtomically(target, bytes);
@@ -261,7 +327,7 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
 export interface DownloadProgressBarOptions {
   /** Where the bar goes. Default process.stderr. */
   stream?: { write(text: string): unknown; isTTY?: boolean };
-  /** Minimum milliseconds between redraws (a file's last update always draws). Default 200 on a terminal, 2000 otherwise. */
+  /** Minimum ms between redraws (a file's last update always draws). Default 200 on a terminal, 2000 otherwise. */
   intervalMs?: number;
   /** Bar width in characters. Default 30. */
   width?: number;
@@ -277,11 +343,14 @@ export function formatDownloadProgress(progress: DownloadProgress, width = 30): 
   if (totalBytes === null || totalBytes === 0) return `${head} ${size(receivedBytes)}`;
   const fraction = Math.min(1, receivedBytes / totalBytes);
   const filled = Math.round(fraction * width);
-  return `${head} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(fraction * 100)}% ${size(receivedBytes)} / ${size(totalBytes)}`;
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  return `${head} ${bar} ${Math.floor(fraction * 100)}% ${size(receivedBytes)} / ${size(totalBytes)}`;
 }
 
-/** An onProgress for downloadMnist that draws a throttled bar: redrawn in place on a terminal, plain lines otherwise. */
-export function createDownloadProgressBar(options: DownloadProgressBarOptions = {}): (progress: DownloadProgress) => void {
+/** An onProgress for downloadMnist: a throttled bar, redrawn in place on a terminal, plain lines otherwise. */
+export function createDownloadProgressBar(
+  options: DownloadProgressBarOptions = {},
+): (progress: DownloadProgress) => void {
   const stream = options.stream ?? process.stderr;
   const terminal = stream.isTTY === true;
   const intervalMs = options.intervalMs ?? (terminal ? 200 : 2000);

@@ -29,6 +29,11 @@ export interface IdxExpectation {
   dims?: Array<number | null>;
 }
 
+/** What an IdxFormatError advises unless the caller gives its own hint. */
+const DAMAGED_FILE_HINT =
+  'The file is damaged or not an MNIST IDX file: delete it and download it again (npm run download-mnist), ' +
+  'or restore data/mnist from git.';
+
 /** A file that is not the IDX data it should be. `field` names the part that is wrong. */
 export class IdxFormatError extends Error {
   constructor(
@@ -36,7 +41,7 @@ export class IdxFormatError extends Error {
     readonly field: string,
     readonly expected: string,
     readonly found: string,
-    hint = 'The file is damaged or not an MNIST IDX file: delete it and download it again (npm run download-mnist), or restore data/mnist from git.',
+    hint = DAMAGED_FILE_HINT,
   ) {
     super(`${file}: ${field}: expected ${expected}, found ${found}. ${hint}`);
     this.name = 'IdxFormatError';
@@ -80,7 +85,12 @@ export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExp
   }
   const type = TYPES[bytes[2]];
   if (type === undefined) {
-    throw new IdxFormatError(sourceName, 'magic (data type byte)', 'one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e', `0x${bytes[2].toString(16).padStart(2, '0')}`);
+    throw new IdxFormatError(
+      sourceName,
+      'magic (data type byte)',
+      'one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e',
+      `0x${bytes[2].toString(16).padStart(2, '0')}`,
+    );
   }
   if (expected.magic !== undefined && magic !== expected.magic) {
     throw new IdxFormatError(sourceName, 'magic', hex(expected.magic), hex(magic));
@@ -88,18 +98,33 @@ export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExp
   const rank = bytes[3];
   if (rank === 0) throw new IdxFormatError(sourceName, 'rank', 'at least 1', '0');
   if (expected.dims !== undefined && rank !== expected.dims.length) {
-    throw new IdxFormatError(sourceName, 'rank', `${expected.dims.length} (dimensions ${describeDims(expected.dims)})`, String(rank));
+    throw new IdxFormatError(
+      sourceName,
+      'rank',
+      `${expected.dims.length} (dimensions ${describeDims(expected.dims)})`,
+      String(rank),
+    );
   }
   const headerLength = 4 + 4 * rank;
   if (bytes.length < headerLength) {
-    throw new IdxFormatError(sourceName, 'byte length', `at least ${headerLength} bytes for the header of a rank-${rank} file`, `${bytes.length} bytes (truncated)`);
+    throw new IdxFormatError(
+      sourceName,
+      'byte length',
+      `at least ${headerLength} bytes for the header of a rank-${rank} file`,
+      `${bytes.length} bytes (truncated)`,
+    );
   }
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) {
     const size = view.getUint32(4 + 4 * i, false);
     const want = expected.dims?.[i];
     if (want !== undefined && want !== null && size !== want) {
-      throw new IdxFormatError(sourceName, `dimension ${i}`, `${want} (dimensions ${describeDims(expected.dims ?? [])})`, String(size));
+      throw new IdxFormatError(
+        sourceName,
+        `dimension ${i}`,
+        `${want} (dimensions ${describeDims(expected.dims ?? [])})`,
+        String(size),
+      );
     }
     dims.push(size);
   }
@@ -107,9 +132,11 @@ export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExp
   const expectedLength = headerLength + count * type.bytes;
   if (bytes.length !== expectedLength) {
     const what = bytes.length < expectedLength ? 'truncated' : 'extra bytes at the end';
+    const valueSize = `${type.bytes} byte${type.bytes > 1 ? 's' : ''}`;
     throw new IdxFormatError(
-      sourceName, 'byte length',
-      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of ${type.bytes} byte${type.bytes > 1 ? 's' : ''})`,
+      sourceName,
+      'byte length',
+      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of ${valueSize})`,
       `${bytes.length} bytes (${what})`,
     );
   }
@@ -125,13 +152,25 @@ function readValues(view: DataView, offset: number, count: number, dtype: IdxDat
       return new Int8Array(view.buffer.slice(start, start + count));
     default: {
       // Multi-byte values are big-endian in IDX: read them one by one through the DataView.
-      const out = dtype === 'int16' ? new Int16Array(count) : dtype === 'int32' ? new Int32Array(count)
-        : dtype === 'float32' ? new Float32Array(count) : new Float64Array(count);
+      const out =
+        dtype === 'int16'
+          ? new Int16Array(count)
+          : dtype === 'int32'
+            ? new Int32Array(count)
+            : dtype === 'float32'
+              ? new Float32Array(count)
+              : new Float64Array(count);
       const size = out.BYTES_PER_ELEMENT;
       for (let i = 0; i < count; i++) {
         const at = offset + i * size;
-        out[i] = dtype === 'int16' ? view.getInt16(at, false) : dtype === 'int32' ? view.getInt32(at, false)
-          : dtype === 'float32' ? view.getFloat32(at, false) : view.getFloat64(at, false);
+        out[i] =
+          dtype === 'int16'
+            ? view.getInt16(at, false)
+            : dtype === 'int32'
+              ? view.getInt32(at, false)
+              : dtype === 'float32'
+                ? view.getFloat32(at, false)
+                : view.getFloat64(at, false);
       }
       return out;
     }
@@ -145,8 +184,14 @@ export function readIdxFile(filePath: string, expected: IdxExpectation = {}): Id
     bytes = fs.readFileSync(filePath);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new IdxFormatError(filePath, 'file', 'a readable file', code === 'ENOENT' ? 'no such file' : code,
-      'Check the path; the embedded test set lives in data/mnist (restore it from git), the full set in data/mnist/full (npm run download-mnist).');
+    throw new IdxFormatError(
+      filePath,
+      'file',
+      'a readable file',
+      code === 'ENOENT' ? 'no such file' : code,
+      'Check the path; the embedded test set lives in data/mnist (restore it from git), ' +
+        'the full set in data/mnist/full (npm run download-mnist).',
+    );
   }
   if (isGzip(bytes)) {
     try {

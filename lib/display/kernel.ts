@@ -26,6 +26,9 @@ type WriteDisplayData = (content: DisplayContent, update: boolean) => void;
 function kernelWriter(): WriteDisplayData | undefined {
   try {
     // Internal module of tslab (no types); its writer is null outside a running kernel.
+    // Loaded lazily, inside the try: a static import would load tslab's TypeScript compiler into every process
+    // that uses lib/, and a tslab without this module must mean "no kernel", not a crash.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load on purpose, as said above
     const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData?: WriteDisplayData | null };
     return jupyter.lastWriteDisplayData ?? undefined;
   } catch {

@@ -27,9 +27,12 @@ export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
 /** A short text stand-in for front ends that show nothing richer. */
 function chartText(spec: ChartSpec): string {
   const title = (spec as { title?: unknown }).title;
-  const text = typeof title === 'string' ? title
-    : title && typeof title === 'object' && typeof (title as { text?: unknown }).text === 'string' ? (title as { text: string }).text
-      : 'untitled';
+  const text =
+    typeof title === 'string'
+      ? title
+      : title && typeof title === 'object' && typeof (title as { text?: unknown }).text === 'string'
+        ? (title as { text: string }).text
+        : 'untitled';
   return `<vega-lite chart: ${text}>`;
 }
 
@@ -61,7 +64,11 @@ export async function showChart(spec: ChartSpec, options: RenderSvgOptions = {})
 /** Width and height of a PNG, read from its header; throws on bytes that are not a PNG. */
 export function pngSize(png: Buffer): { width: number; height: number } {
   const signature = '89504e470d0a1a0a';
-  if (png.length < 24 || png.subarray(0, 8).toString('hex') !== signature || png.subarray(12, 16).toString('latin1') !== 'IHDR') {
+  if (
+    png.length < 24 ||
+    png.subarray(0, 8).toString('hex') !== signature ||
+    png.subarray(12, 16).toString('latin1') !== 'IHDR'
+  ) {
     throw new Error('Expected PNG bytes (such as imageGrid returns), but the data does not start with a PNG header.');
   }
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
@@ -100,7 +107,11 @@ export async function saveChart(spec: ChartSpec, filePath: string, options: Rend
   const extension = path.extname(filePath).toLowerCase();
   if (extension === '.svg') writeFileAtomic(filePath, await renderSvg(spec, options));
   else if (extension === '.json') writeFileAtomic(filePath, JSON.stringify(spec) + '\n');
-  else throw new Error(`saveChart: cannot save "${filePath}": the name must end in .svg (picture) or .json (vega-lite spec), not "${extension || 'no extension'}".`);
+  else
+    throw new Error(
+      `saveChart: cannot save "${filePath}": the name must end in .svg (picture) or .json (vega-lite spec), ` +
+        `not "${extension || 'no extension'}".`,
+    );
 }
 
 /** Saves PNG bytes (an image grid) to a .png file, atomically. */
@@ -124,8 +135,8 @@ export interface LiveChartOptions {
 /**
  * One chart output redrawn in place (update_display_data), e.g. loss curves during training:
  * call `update(spec)` as the history grows and `finish(spec)` at the end. Updates carry the
- * vega-lite spec only (JupyterLab renders it); `finish` adds the static SVG the HTML export shows. Outside a kernel both
- * return false and render nothing.
+ * vega-lite spec only (JupyterLab renders it); `finish` adds the static SVG the HTML export
+ * shows. Outside a kernel both return false and render nothing.
  */
 export class LiveChart {
   private readonly output = new LiveOutput();
@@ -155,7 +166,9 @@ export class LiveChart {
     const request = ++this.latestRequest;
     // While training, JupyterLab draws the spec itself; rendering the static SVG (for the HTML
     // export) costs tens of milliseconds per redraw, so only the final drawing carries it.
-    const bundle = force ? await chartBundle(spec, this.renderOptions) : { [VEGA_LITE_MIME]: spec, 'text/plain': chartText(spec) };
+    const bundle = force
+      ? await chartBundle(spec, this.renderOptions)
+      : { [VEGA_LITE_MIME]: spec, 'text/plain': chartText(spec) };
     // An update not awaited by the caller may finish after a newer one: never draw stale data.
     if (request !== this.latestRequest) return false;
     return this.output.show(bundle, chartMetadata(spec));

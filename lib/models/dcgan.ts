@@ -66,9 +66,10 @@ export function generatorNoiseDim(generator: LayersModel): number {
   const shape = generator.inputs[0].shape;
   const noiseDim = shape[1];
   if (shape.length !== 2 || typeof noiseDim !== 'number') {
+    const shown = shape.map((size) => size ?? 'batch').join(', ');
     throw new Error(
-      `generatorNoiseDim: "${generator.name}" takes inputs of shape [${shape.map((size) => size ?? 'batch').join(', ')}]; a generator takes `
-        + 'noise vectors, shape [batch, noiseDim] (its first layer built with inputShape: [noiseDim]).',
+      `generatorNoiseDim: "${generator.name}" takes inputs of shape [${shown}]; a generator takes noise vectors, `
+        + 'shape [batch, noiseDim] (its first layer built with inputShape: [noiseDim]).',
     );
   }
   return noiseDim;

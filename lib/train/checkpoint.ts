@@ -98,24 +98,29 @@ async function writeFileSynced(file: string, data: Uint8Array | string): Promise
   return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
 }
 
-async function modelArtifacts(model: LayersModel): Promise<{ topology: unknown; specs: WeightSpec[]; data: ArrayBuffer }> {
+async function modelArtifacts(
+  model: LayersModel,
+): Promise<{ topology: unknown; specs: WeightSpec[]; data: ArrayBuffer }> {
   let captured: { topology: unknown; specs: WeightSpec[]; data: ArrayBuffer } | undefined;
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const weightData = artifacts.weightData ?? new ArrayBuffer(0);
-    captured = {
-      topology: artifacts.modelTopology,
-      specs: (artifacts.weightSpecs ?? []) as WeightSpec[],
-      data: tf.io.CompositeArrayBuffer.join(weightData),
-    };
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = artifacts.weightData ?? new ArrayBuffer(0);
+      captured = {
+        topology: artifacts.modelTopology,
+        specs: (artifacts.weightSpecs ?? []) as WeightSpec[],
+        data: tf.io.CompositeArrayBuffer.join(weightData),
+      };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   if (!captured) throw new Error(`Checkpoint: model "${model.name}" produced no artifacts to save.`);
   return captured;
 }
 
 function checkpointSteps(dir: string): Array<{ step: number; name: string }> {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir)
+  return fs
+    .readdirSync(dir)
     .map((name) => ({ name, match: CHECKPOINT_NAME.exec(name) }))
     .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
     .map((entry) => ({ step: Number(entry.match[1]), name: entry.name }))
@@ -133,7 +138,11 @@ export function validateCheckpointOptions(options: CheckpointOptions, caller: st
 }
 
 /** Writes a checkpoint for `step` atomically and prunes old ones. Returns its folder. */
-export async function saveCheckpoint(step: number, contents: CheckpointContents, options: CheckpointOptions): Promise<string> {
+export async function saveCheckpoint(
+  step: number,
+  contents: CheckpointContents,
+  options: CheckpointOptions,
+): Promise<string> {
   const dir = path.resolve(options.dir);
   await fs.promises.mkdir(dir, { recursive: true });
   const tempDir = path.join(dir, `.tmp-ckpt-${step}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
@@ -143,14 +152,20 @@ export async function saveCheckpoint(step: number, contents: CheckpointContents,
     for (const [name, model] of Object.entries(contents.models)) {
       const artifacts = await modelArtifacts(model);
       await fs.promises.mkdir(path.join(tempDir, name));
-      files[`${name}/weights.bin`] = await writeFileSynced(path.join(tempDir, name, 'weights.bin'), new Uint8Array(artifacts.data));
+      files[`${name}/weights.bin`] = await writeFileSynced(
+        path.join(tempDir, name, 'weights.bin'),
+        new Uint8Array(artifacts.data),
+      );
       const modelJson = {
         format: 'layers-model',
         generatedBy: 'gan-notebooks-ts checkpoint',
         modelTopology: artifacts.topology,
         weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.specs }],
       };
-      files[`${name}/model.json`] = await writeFileSynced(path.join(tempDir, name, 'model.json'), JSON.stringify(modelJson));
+      files[`${name}/model.json`] = await writeFileSynced(
+        path.join(tempDir, name, 'model.json'),
+        JSON.stringify(modelJson),
+      );
     }
     if (options.onSaving) await options.onSaving({ step, tempDir });
     const optimizers: Manifest['optimizers'] = {};
@@ -165,7 +180,10 @@ export async function saveCheckpoint(step: number, contents: CheckpointContents,
       }
       try {
         const { data, specs } = await tf.io.encodeWeights(named);
-        files[`optimizers/${name}.bin`] = await writeFileSynced(path.join(tempDir, 'optimizers', `${name}.bin`), new Uint8Array(data));
+        files[`optimizers/${name}.bin`] = await writeFileSynced(
+          path.join(tempDir, 'optimizers', `${name}.bin`),
+          new Uint8Array(data),
+        );
         optimizers[name] = { className: optimizer.getClassName(), specs: specs as WeightSpec[] };
       } finally {
         // getWeights returns the optimizer's own variables plus one new scalar (the step count).
@@ -173,8 +191,14 @@ export async function saveCheckpoint(step: number, contents: CheckpointContents,
       }
     }
     const manifest: Manifest = {
-      format: FORMAT, version: VERSION, step, savedAt: new Date().toISOString(),
-      models: Object.keys(contents.models), optimizers, files, state: contents.state,
+      format: FORMAT,
+      version: VERSION,
+      step,
+      savedAt: new Date().toISOString(),
+      models: Object.keys(contents.models),
+      optimizers,
+      files,
+      state: contents.state,
     };
     await writeFileSynced(path.join(tempDir, 'manifest.json'), JSON.stringify(manifest));
     const finalDir = path.join(dir, `ckpt-${step}`);
@@ -192,7 +216,11 @@ export async function saveCheckpoint(step: number, contents: CheckpointContents,
 async function syncDirectory(dir: string): Promise<void> {
   try {
     const handle = await fs.promises.open(dir, 'r');
-    try { await handle.sync(); } finally { await handle.close(); }
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   } catch {
     // Some file systems refuse fsync on a directory; the rename is still atomic there.
   }
@@ -200,7 +228,10 @@ async function syncDirectory(dir: string): Promise<void> {
 
 /** Renames a checkpoint out of the `ckpt-N` namespace first, so a half-deleted one is never loaded. */
 async function discard(dir: string, checkpointDir: string): Promise<void> {
-  const trash = path.join(dir, `.trash-${path.basename(checkpointDir)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const trash = path.join(
+    dir,
+    `.trash-${path.basename(checkpointDir)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  );
   await fs.promises.rename(checkpointDir, trash);
   await fs.promises.rm(trash, { recursive: true, force: true });
 }
@@ -230,7 +261,8 @@ function readManifest(checkpointDir: string): Manifest | undefined {
 export function findLatestCheckpoint(dir: string): { path: string; step: number } | undefined {
   if (!fs.existsSync(dir)) return undefined;
   for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith('.tmp-ckpt-') || name.startsWith('.trash-')) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+    if (name.startsWith('.tmp-ckpt-') || name.startsWith('.trash-'))
+      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
   for (const { name, step } of checkpointSteps(dir)) {
     const checkpointDir = path.join(dir, name);
@@ -241,24 +273,41 @@ export function findLatestCheckpoint(dir: string): { path: string; step: number 
 }
 
 /** Loads a checkpoint's weights and optimizer state into existing (same-architecture) models. */
-export async function loadCheckpoint(checkpointDir: string, contents: Omit<CheckpointContents, 'state'>): Promise<LoadedCheckpoint> {
+export async function loadCheckpoint(
+  checkpointDir: string,
+  contents: Omit<CheckpointContents, 'state'>,
+): Promise<LoadedCheckpoint> {
   const manifest = readManifest(checkpointDir);
   if (!manifest) {
-    throw new Error(`Checkpoint ${checkpointDir} is incomplete or not a checkpoint (manifest.json missing, unreadable or with wrong file sizes); delete it or resume from another.`);
+    throw new Error(
+      `Checkpoint ${checkpointDir} is incomplete or not a checkpoint ` +
+        `(manifest.json missing, unreadable or with wrong file sizes); delete it or resume from another.`,
+    );
   }
   for (const [name, model] of Object.entries(contents.models)) {
-    const modelJson = JSON.parse(fs.readFileSync(path.join(checkpointDir, name, 'model.json'), 'utf8')) as { weightsManifest: Array<{ weights: WeightSpec[] }> };
+    const modelJson = JSON.parse(fs.readFileSync(path.join(checkpointDir, name, 'model.json'), 'utf8')) as {
+      weightsManifest: Array<{ weights: WeightSpec[] }>;
+    };
     const specs = modelJson.weightsManifest[0].weights;
     const data = fs.readFileSync(path.join(checkpointDir, name, 'weights.bin'));
-    const decoded = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), specs as Parameters<typeof tf.io.decodeWeights>[1]);
+    const decoded = tf.io.decodeWeights(
+      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+      specs as Parameters<typeof tf.io.decodeWeights>[1],
+    );
     try {
       // tfjs saves weights in `model.weights` order; names carry per-process counters, so match by position.
       if (specs.length !== model.weights.length) {
-        throw new Error(`Checkpoint ${checkpointDir}: model "${name}" has ${model.weights.length} weight tensors but the checkpoint has ${specs.length}; it was saved from a different architecture.`);
+        throw new Error(
+          `Checkpoint ${checkpointDir}: model "${name}" has ${model.weights.length} weight tensors ` +
+            `but the checkpoint has ${specs.length}; it was saved from a different architecture.`,
+        );
       }
       model.weights.forEach((weight, i) => {
         if (weight.shape.join('x') !== specs[i].shape.join('x')) {
-          throw new Error(`Checkpoint ${checkpointDir}: model "${name}" weight ${i} (${weight.originalName}) has shape [${weight.shape}] but the checkpoint has [${specs[i].shape}].`);
+          throw new Error(
+            `Checkpoint ${checkpointDir}: model "${name}" weight ${i} (${weight.originalName}) ` +
+              `has shape [${weight.shape}] but the checkpoint has [${specs[i].shape}].`,
+          );
         }
       });
       model.setWeights(specs.map((spec) => decoded[spec.name]));
@@ -270,10 +319,16 @@ export async function loadCheckpoint(checkpointDir: string, contents: Omit<Check
     const saved = manifest.optimizers[name];
     if (!optimizer || !saved) continue;
     if (saved.className !== optimizer.getClassName()) {
-      throw new Error(`Checkpoint ${checkpointDir}: optimizer "${name}" was ${saved.className} but is now ${optimizer.getClassName()}.`);
+      throw new Error(
+        `Checkpoint ${checkpointDir}: optimizer "${name}" was ${saved.className} ` +
+          `but is now ${optimizer.getClassName()}.`,
+      );
     }
     const data = fs.readFileSync(path.join(checkpointDir, 'optimizers', `${name}.bin`));
-    const decoded = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), saved.specs as Parameters<typeof tf.io.decodeWeights>[1]);
+    const decoded = tf.io.decodeWeights(
+      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+      saved.specs as Parameters<typeof tf.io.decodeWeights>[1],
+    );
     try {
       const own = saved.specs.filter((spec) => !spec.name.startsWith(ADAM_POWER_PREFIX));
       await optimizer.setWeights(own.map((spec) => ({ name: spec.name, tensor: decoded[spec.name] })));

@@ -83,7 +83,10 @@ async function readScalars(result: Scalar | Scalar[]): Promise<number[]> {
   return values;
 }
 
-/** Trains `model` for `options.epochs` epochs on `x` (towards `options.target`, default `x`); returns the per-epoch history. */
+/**
+ * Trains `model` for `options.epochs` epochs on `x`, towards `options.target` (default `x`);
+ * returns the per-epoch history.
+ */
 export async function fit(model: LayersModel, x: Tensor, options: FitOptions): Promise<FitHistory> {
   if (!model.optimizer) throw new Error('fit: the model is not compiled; call model.compile({ optimizer, loss }) first.');
   if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`fit: options.epochs must be a whole number >= 0; got ${options.epochs}.`);

@@ -91,20 +91,29 @@ export class ProgressReporter {
     const filled = Math.round(fraction * this.width);
     const bar = '#'.repeat(filled) + '-'.repeat(this.width - filled);
     const seconds = (this.now() - this.startedAt) / 1000;
-    const pairs = Object.entries(values).map(([name, value]) => `${name} ${formatValue(value)}`).join('  ');
+    const pairs = Object.entries(values)
+      .map(([name, value]) => `${name} ${formatValue(value)}`)
+      .join('  ');
     const prefix = this.label ? `${this.label} ` : '';
     const shownDone = Number.isInteger(done) ? String(done) : done.toFixed(1);
-    return `${prefix}[${bar}] ${shownDone}/${this.total} ${this.unit}s  ${seconds.toFixed(1)}s${pairs ? '  ' + pairs : ''}`;
+    const shownValues = pairs ? '  ' + pairs : '';
+    return `${prefix}[${bar}] ${shownDone}/${this.total} ${this.unit}s  ${seconds.toFixed(1)}s${shownValues}`;
   }
 
   private show(line: string, done: number, values: Record<string, number>): void {
     if (this.output) {
       const cells = Object.entries(values)
-        .map(([name, value]) => `<td style="padding:0 8px">${escapeHtml(name)}</td><td style="font-family:monospace">${formatValue(value)}</td>`)
+        .map(
+          ([name, value]) =>
+            `<td style="padding:0 8px">${escapeHtml(name)}</td>` +
+            `<td style="font-family:monospace">${formatValue(value)}</td>`,
+        )
         .join('');
-      const html = `<div><span>${escapeHtml(this.label)}</span> <progress value="${done}" max="${this.total}" style="width:240px"></progress>`
-        + ` <span style="font-family:monospace">${done}/${this.total} ${escapeHtml(this.unit)}s</span>`
-        + `<table style="display:inline-table;margin-left:8px"><tr>${cells}</tr></table></div>`;
+      const html =
+        `<div><span>${escapeHtml(this.label)}</span> ` +
+        `<progress value="${done}" max="${this.total}" style="width:240px"></progress>` +
+        ` <span style="font-family:monospace">${done}/${this.total} ${escapeHtml(this.unit)}s</span>` +
+        `<table style="display:inline-table;margin-left:8px"><tr>${cells}</tr></table></div>`;
       if (this.output.show({ 'text/plain': line, 'text/html': html })) return;
     }
     this.stream.write(line + '\n');
@@ -112,7 +121,10 @@ export class ProgressReporter {
 }
 
 /** The reporter a training function uses: given one, a default one, or none for `false`. */
-export function resolveProgress(progress: ProgressReporter | boolean | undefined, label: string): ProgressReporter | undefined {
+export function resolveProgress(
+  progress: ProgressReporter | boolean | undefined,
+  label: string,
+): ProgressReporter | undefined {
   if (progress === false) return undefined;
   if (progress === undefined || progress === true) return new ProgressReporter({ label });
   return progress;

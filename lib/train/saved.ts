@@ -114,7 +114,10 @@ export class SavedModelsError extends Error {
 
 function checkNotebookName(caller: string, notebook: string): void {
   if (typeof notebook !== 'string' || !/^[\w.-]+$/.test(notebook) || notebook.startsWith('.')) {
-    throw new Error(`${caller}: notebook must be a plain name such as '04-latent-space' (letters, digits, '-', '_', '.'); got ${JSON.stringify(notebook)}.`);
+    throw new Error(
+      `${caller}: notebook must be a plain name such as '04-latent-space' (letters, digits, '-', '_', '.'); ` +
+        `got ${JSON.stringify(notebook)}.`,
+    );
   }
 }
 
@@ -123,7 +126,9 @@ function checkModelNames(caller: string, models: Record<string, LayersModel>): v
   if (names.length === 0) throw new Error(`${caller}: models is empty; pass at least one model by name.`);
   for (const name of names) {
     if (!/^[\w-]+$/.test(name)) {
-      throw new Error(`${caller}: model name ${JSON.stringify(name)} cannot be a folder name; use letters, digits, '-' and '_'.`);
+      throw new Error(
+        `${caller}: model name ${JSON.stringify(name)} cannot be a folder name; use letters, digits, '-' and '_'.`,
+      );
     }
   }
 }
@@ -136,7 +141,10 @@ function shown(file: string): string {
 
 function libraryVersion(): string {
   try {
-    const packageJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { name?: string; version?: string };
+    const packageJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      name?: string;
+      version?: string;
+    };
     return `${packageJson.name ?? 'gan-notebooks-ts'}@${packageJson.version ?? 'unknown'}`;
   } catch {
     return 'unknown';
@@ -164,11 +172,13 @@ function fingerprintDifferences(saved: ModelFingerprint, now: ModelFingerprint, 
     const [before, after] = [saved.layers[i], now.layers[i]];
     const parts: string[] = [];
     if (before.className !== after.className) parts.push(`class ${before.className} saved, ${after.className} now`);
-    if (before.outputShape !== after.outputShape) parts.push(`output shape ${before.outputShape} saved, ${after.outputShape} now`);
+    if (before.outputShape !== after.outputShape)
+      parts.push(`output shape ${before.outputShape} saved, ${after.outputShape} now`);
     if (before.params !== after.params) parts.push(`${before.params} parameters saved, ${after.params} now`);
     if (parts.length) differences.push(`layer ${i} (${after.className}): ${parts.join('; ')}`);
   }
-  if (differences.length === 0 && saved.params !== now.params) differences.push(`${saved.params} parameters saved, ${now.params} now`);
+  if (differences.length === 0 && saved.params !== now.params)
+    differences.push(`${saved.params} parameters saved, ${now.params} now`);
   return differences;
 }
 
@@ -177,7 +187,10 @@ function canonicalJson(value: JsonValue | undefined): string {
   if (value === undefined) return 'undefined';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -209,7 +222,10 @@ function jsonProblem(value: unknown, where: string, skipUndefined: boolean): str
     }
     return undefined;
   }
-  if (typeof value === 'object' && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)) {
+  if (
+    typeof value === 'object' &&
+    (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null)
+  ) {
     for (const [key, item] of Object.entries(value)) {
       if (item === undefined && skipUndefined) continue;
       const problem = jsonProblem(item, `${where}.${key}`, skipUndefined);
@@ -217,24 +233,42 @@ function jsonProblem(value: unknown, where: string, skipUndefined: boolean): str
     }
     return undefined;
   }
-  return `${where} (${value === undefined ? 'undefined' : typeof value === 'object' ? `a ${Object.getPrototypeOf(value)?.constructor?.name ?? 'non-plain'} object` : typeof value})`;
+  const kind =
+    value === undefined
+      ? 'undefined'
+      : typeof value === 'object'
+        ? `a ${Object.getPrototypeOf(value)?.constructor?.name ?? 'non-plain'} object`
+        : typeof value;
+  return `${where} (${kind})`;
 }
 
 /** Checks a record of plain JSON values and returns it as written to JSON (undefined properties dropped). */
-function plainJson(caller: string, name: string, record: Record<string, unknown>, skipUndefined: boolean): Record<string, JsonValue> {
+function plainJson(
+  caller: string,
+  name: string,
+  record: Record<string, unknown>,
+  skipUndefined: boolean,
+): Record<string, JsonValue> {
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
     throw new Error(`${caller}: ${name} must be an object of named values, e.g. { epochs: 100, batchSize: 32 }.`);
   }
   const problem = jsonProblem(record, name, skipUndefined);
   if (problem) {
-    throw new Error(`${caller}: ${problem} is not plain JSON; use finite numbers, strings, booleans, null, arrays and plain objects of them.`);
+    throw new Error(
+      `${caller}: ${problem} is not plain JSON; ` +
+        `use finite numbers, strings, booleans, null, arrays and plain objects of them.`,
+    );
   }
   return JSON.parse(JSON.stringify(record)) as Record<string, JsonValue>;
 }
 
 async function syncFile(file: string): Promise<void> {
   const handle = await fs.promises.open(file, 'r+');
-  try { await handle.sync(); } finally { await handle.close(); }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -248,10 +282,13 @@ export async function saveTrainedModels(options: SaveTrainedModelsOptions): Prom
   const settings = plainJson(caller, 'settings', options.settings, false);
   const extras = plainJson(caller, 'extras', options.extras ?? {}, true);
   if (typeof options.dataSource !== 'string' || options.dataSource === '') {
-    throw new Error(`${caller}: dataSource must say where the training data came from, e.g. 'MNIST embedded test set'.`);
+    throw new Error(
+      `${caller}: dataSource must say where the training data came from, e.g. 'MNIST embedded test set'.`,
+    );
   }
   for (const [name, value] of Object.entries(options.finalLosses ?? {})) {
-    if (!Number.isFinite(value)) throw new Error(`${caller}: finalLosses.${name} must be a finite number; got ${value}.`);
+    if (!Number.isFinite(value))
+      throw new Error(`${caller}: finalLosses.${name} must be a finite number; got ${value}.`);
   }
   const root = path.resolve(options.root ?? savedModelsRoot());
   const finalDir = path.join(root, options.notebook);
@@ -329,45 +366,71 @@ interface CheckedWeights {
   decoded: tf.Tensor[];
 }
 
-function readModelWeights(dir: string, name: string, model: LayersModel, problem: (text: string) => SavedModelsError): CheckedWeights {
+function readModelWeights(
+  dir: string,
+  name: string,
+  model: LayersModel,
+  problem: (text: string) => SavedModelsError,
+): CheckedWeights {
   const modelJsonPath = path.join(dir, name, 'model.json');
-  const modelJson = readJson(modelJsonPath, `model "${name}"`, problem) as { weightsManifest?: Array<{ paths?: string[]; weights?: WeightSpec[] }> };
+  const modelJson = readJson(modelJsonPath, `model "${name}"`, problem) as {
+    weightsManifest?: Array<{ paths?: string[]; weights?: WeightSpec[] }>;
+  };
   const groups = modelJson.weightsManifest;
   if (!Array.isArray(groups) || groups.some((group) => !Array.isArray(group.paths) || !Array.isArray(group.weights))) {
-    throw problem(`${shown(modelJsonPath)} has no usable weightsManifest (a list of { paths, weights }); the save is damaged.`);
+    throw problem(
+      `${shown(modelJsonPath)} has no usable weightsManifest (a list of { paths, weights }); the save is damaged.`,
+    );
   }
   const specs = groups.flatMap((group) => group.weights as WeightSpec[]);
   const files = groups.flatMap((group) => group.paths as string[]);
   for (const [i, spec] of specs.entries()) {
     if (!Array.isArray(spec.shape) || !(spec.dtype in BYTES_PER_VALUE)) {
-      throw problem(`${shown(modelJsonPath)}: weight ${i} (${spec.name}) has shape ${JSON.stringify(spec.shape)} and dtype ${JSON.stringify(spec.dtype)}; expected a list of sizes and float32, int32 or bool.`);
+      throw problem(
+        `${shown(modelJsonPath)}: weight ${i} (${spec.name}) has shape ${JSON.stringify(spec.shape)} ` +
+          `and dtype ${JSON.stringify(spec.dtype)}; expected a list of sizes and float32, int32 or bool.`,
+      );
     }
   }
   const buffers: Buffer[] = [];
   for (const file of files) {
-    if (path.basename(file) !== file) throw problem(`${shown(modelJsonPath)} names a weights file outside its folder (${JSON.stringify(file)}).`);
+    if (path.basename(file) !== file)
+      throw problem(`${shown(modelJsonPath)} names a weights file outside its folder (${JSON.stringify(file)}).`);
     const weightsPath = path.join(dir, name, file);
     try {
       buffers.push(fs.readFileSync(weightsPath));
     } catch (error) {
-      throw problem(`${shown(weightsPath)} (the weights of model "${name}") cannot be read: ${(error as Error).message}.`);
+      throw problem(
+        `${shown(weightsPath)} (the weights of model "${name}") cannot be read: ${(error as Error).message}.`,
+      );
     }
   }
   const data = Buffer.concat(buffers);
-  const expectedBytes = specs.reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * BYTES_PER_VALUE[spec.dtype], 0);
+  const expectedBytes = specs.reduce(
+    (sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * BYTES_PER_VALUE[spec.dtype],
+    0,
+  );
   if (data.length !== expectedBytes) {
+    const shownWeightsFile = shown(path.join(dir, name, files[0] ?? 'weights.bin'));
+    const fault = data.length < expectedBytes ? 'truncated' : 'longer than described';
     throw problem(
-      `${shown(path.join(dir, name, files[0] ?? 'weights.bin'))} holds ${data.length} bytes, but ${shown(modelJsonPath)} describes `
-        + `${expectedBytes} bytes of weights: the file is ${data.length < expectedBytes ? 'truncated' : 'longer than described'}, the save is damaged.`,
+      `${shownWeightsFile} holds ${data.length} bytes, but ${shown(modelJsonPath)} describes ` +
+        `${expectedBytes} bytes of weights: the file is ${fault}, the save is damaged.`,
     );
   }
   // tfjs writes weights in `model.weights` order; their names carry per-process counters, so match by position.
   if (specs.length !== model.weights.length) {
-    throw problem(`model "${name}": ${shown(modelJsonPath)} has ${specs.length} weight tensors, the model built now has ${model.weights.length}; the architecture differs.`);
+    throw problem(
+      `model "${name}": ${shown(modelJsonPath)} has ${specs.length} weight tensors, ` +
+        `the model built now has ${model.weights.length}; the architecture differs.`,
+    );
   }
   model.weights.forEach((weight, i) => {
     if (weight.shape.join('x') !== specs[i].shape.join('x')) {
-      throw problem(`model "${name}": weight ${i} (${weight.originalName}) has shape [${weight.shape}] now, but [${specs[i].shape}] in ${shown(modelJsonPath)}; the architecture differs.`);
+      throw problem(
+        `model "${name}": weight ${i} (${weight.originalName}) has shape [${weight.shape}] now, ` +
+          `but [${specs[i].shape}] in ${shown(modelJsonPath)}; the architecture differs.`,
+      );
     }
   });
   const decoded = tf.io.decodeWeights(
@@ -396,22 +459,38 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
   const settings = plainJson(caller, 'settings', options.settings, false);
   const root = path.resolve(options.root ?? savedModelsRoot());
   const dir = path.join(root, options.notebook);
-  const retrain = options.retrain
-    ?? `run ${options.notebook} with reuseTrained = false to train and save them again (JupyterLab: in its parameters cell; `
-      + `headless: npm run notebooks -- --only ${options.notebook} --set reuseTrained=false)`;
-  const problem = (text: string) => new SavedModelsError(`Saved models of ${options.notebook}: ${text}\nTo fix it, ${retrain}.`);
+  const retrain =
+    options.retrain ??
+    `run ${options.notebook} with reuseTrained = false to train and save them again ` +
+      `(JupyterLab: in its parameters cell; ` +
+      `headless: npm run notebooks -- --only ${options.notebook} --set reuseTrained=false)`;
+  const problem = (text: string) =>
+    new SavedModelsError(`Saved models of ${options.notebook}: ${text}\nTo fix it, ${retrain}.`);
 
   const manifestPath = path.join(dir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
-    throw problem(`${shown(manifestPath)} does not exist: ${fs.existsSync(dir) ? 'the folder holds no complete save' : 'nothing was saved yet'}.`);
+    const why = fs.existsSync(dir) ? 'the folder holds no complete save' : 'nothing was saved yet';
+    throw problem(`${shown(manifestPath)} does not exist: ${why}.`);
   }
   const manifest = readJson(manifestPath, 'the manifest', problem) as SavedModelsManifest;
-  if (manifest === null || typeof manifest !== 'object' || manifest.format !== FORMAT || typeof manifest.models !== 'object' || manifest.models === null
-    || typeof manifest.settings !== 'object' || manifest.settings === null) {
-    throw problem(`${shown(manifestPath)} is not a saved-models manifest (expected "format": "${FORMAT}" with settings and models).`);
+  if (
+    manifest === null ||
+    typeof manifest !== 'object' ||
+    manifest.format !== FORMAT ||
+    typeof manifest.models !== 'object' ||
+    manifest.models === null ||
+    typeof manifest.settings !== 'object' ||
+    manifest.settings === null
+  ) {
+    throw problem(
+      `${shown(manifestPath)} is not a saved-models manifest ` +
+        `(expected "format": "${FORMAT}" with settings and models).`,
+    );
   }
   if (manifest.version !== VERSION) {
-    throw problem(`${shown(manifestPath)} has format version ${manifest.version}; this library reads version ${VERSION}.`);
+    throw problem(
+      `${shown(manifestPath)} has format version ${manifest.version}; this library reads version ${VERSION}.`,
+    );
   }
   manifest.extras ??= {};
   const settingsDiff = settingsDifferences(manifest.settings, settings);
@@ -419,23 +498,32 @@ export async function loadTrainedModels(options: LoadTrainedModelsOptions): Prom
     throw problem(`the settings differ from the ones in ${shown(manifestPath)}:\n  ${settingsDiff.join('\n  ')}`);
   }
   if (options.dataSource !== undefined && options.dataSource !== manifest.dataSource) {
-    throw problem(`they were trained on "${manifest.dataSource}" (${shown(manifestPath)}), but the data now is "${options.dataSource}".`);
+    throw problem(
+      `they were trained on "${manifest.dataSource}" (${shown(manifestPath)}), ` +
+        `but the data now is "${options.dataSource}".`,
+    );
   }
   for (const [name, model] of Object.entries(options.models)) {
     const saved = manifest.models[name];
     if (!saved) {
-      throw problem(`${shown(manifestPath)} has no model "${name}" (it has ${Object.keys(manifest.models).join(', ') || 'none'}).`);
+      throw problem(
+        `${shown(manifestPath)} has no model "${name}" (it has ${Object.keys(manifest.models).join(', ') || 'none'}).`,
+      );
     }
     const differences = fingerprintDifferences(saved, modelFingerprint(model));
     if (differences.length) {
-      throw problem(`model "${name}" in ${shown(path.join(dir, name))} has another architecture than the one built now:\n  ${differences.join('\n  ')}`);
+      throw problem(
+        `model "${name}" in ${shown(path.join(dir, name))} has another architecture than the one built now:\n  ` +
+          differences.join('\n  '),
+      );
     }
   }
 
   // Read and check every model's weights before touching any model: all or nothing.
   const checked: CheckedWeights[] = [];
   try {
-    for (const [name, model] of Object.entries(options.models)) checked.push(readModelWeights(dir, name, model, problem));
+    for (const [name, model] of Object.entries(options.models))
+      checked.push(readModelWeights(dir, name, model, problem));
     for (const { model, values } of checked) model.setWeights(values);
   } finally {
     // setWeights copies the values into the models' variables.
@@ -489,14 +577,25 @@ export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<
     const loaded = await loadTrainedModels({ notebook, models, settings, dataSource, root });
     const history = loaded.manifest.extras.history;
     if (history === undefined || history === null || typeof history !== 'object') {
-      throw new SavedModelsError(`Saved models of ${notebook}: ${shown(path.join(loaded.dir, 'manifest.json'))} holds no training history (extras.history).\nTo fix it, run ${notebook} with reuseTrained = false to train and save them again.`);
+      throw new SavedModelsError(
+        `Saved models of ${notebook}: ${shown(path.join(loaded.dir, 'manifest.json'))} ` +
+          `holds no training history (extras.history).\n` +
+          `To fix it, run ${notebook} with reuseTrained = false to train and save them again.`,
+      );
     }
-    log(`loaded ${Object.keys(models).join(' and ')} from ${shown(loaded.dir)} (trained ${loaded.manifest.savedAt}) instead of training`);
+    log(
+      `loaded ${Object.keys(models).join(' and ')} from ${shown(loaded.dir)} ` +
+        `(trained ${loaded.manifest.savedAt}) instead of training`,
+    );
     return history as unknown as H; // written by trainOrLoad from a history of this type
   }
   const history = await options.train();
   const dir = await saveTrainedModels({
-    notebook, models, settings, dataSource, root,
+    notebook,
+    models,
+    settings,
+    dataSource,
+    root,
     finalLosses: (options.finalLosses ?? lastValues)(history),
     extras: { history: history },
   });

@@ -293,7 +293,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
       const step = steps;
       steps += 1;
       try {
-        return await run('compiledVae.trainOnBatch', x, stepOptions.noise, stepOptions.seed ?? deriveSeed(baseSeed, SEED_STREAMS.vae.train, step), true);
+        const seed = stepOptions.seed ?? deriveSeed(baseSeed, SEED_STREAMS.vae.train, step);
+        return await run('compiledVae.trainOnBatch', x, stepOptions.noise, seed, true);
       } finally {
         afterStep();
       }
@@ -310,7 +311,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
         const xb = x.slice(start, size);
         const noise = evaluateOptions.noise?.slice(start, size);
         try {
-          const losses = await run('compiledVae.evaluate', xb, noise, deriveSeed(evaluateOptions.seed ?? deriveSeed(baseSeed, SEED_STREAMS.vae.evaluate), start), false);
+          const evaluationSeed = evaluateOptions.seed ?? deriveSeed(baseSeed, SEED_STREAMS.vae.evaluate);
+          const losses = await run('compiledVae.evaluate', xb, noise, deriveSeed(evaluationSeed, start), false);
           for (const key of ['loss', 'reconstruction', 'kl'] as const) sums[key] += losses[key] * size;
         } finally {
           tf.dispose([xb, ...(noise ? [noise] : [])]);

@@ -5,7 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildRows, formatMarkdownTable, formatSeconds, formatTextTable, repetitionValue, replaceBetweenMarkers, summarize,
+  buildRows,
+  formatMarkdownTable,
+  formatSeconds,
+  formatTextTable,
+  repetitionValue,
+  replaceBetweenMarkers,
+  summarize,
   type RepetitionResult,
 } from '../../bench/stats';
 import { parseFlags, parseKnownFlags } from '../../scripts/flags';
@@ -30,7 +36,7 @@ test('a repetition contributes the mean of its timed iterations', () => {
   assert.throws(() => repetitionValue(rep('gan', 'ts', [], 1)), /no timings/);
 });
 
-test('rows pair the sides per workload: Keras first, ratio = project median / Keras median, peak RSS is the largest', () => {
+test('rows pair the sides per workload: Keras first, ratio = project median / Keras median, peak RSS = largest', () => {
   const results = [
     rep('gan', 'ts', [0.2, 0.2], 2048),
     rep('gan', 'keras', [0.1], 1024),
@@ -41,7 +47,10 @@ test('rows pair the sides per workload: Keras first, ratio = project median / Ke
     rep('ae2d', 'ts', [2], 1024),
   ];
   const rows = buildRows(results);
-  assert.deepEqual(rows.map((r) => `${r.workload}/${r.side}`), ['gan/keras', 'gan/ts', 'ae2d/ts']);
+  assert.deepEqual(
+    rows.map((r) => `${r.workload}/${r.side}`),
+    ['gan/keras', 'gan/ts', 'ae2d/ts'],
+  );
   const [keras, ts, lonely] = rows;
   assert.deepEqual(keras.time, { min: 0.1, median: 0.2, max: 0.3, count: 3 });
   assert.equal(keras.peakRssMiB, 4);
@@ -83,11 +92,18 @@ test('replaceBetweenMarkers keeps hand-written text and replaces only the genera
 });
 
 test('parseFlags reads --name value, --name=value and bare switches, and rejects stray words', () => {
-  assert.deepEqual(parseFlags(['--reps', '5', '--quick', '--workloads=gan,ae2d']), { reps: '5', quick: 'true', workloads: 'gan,ae2d' });
+  assert.deepEqual(parseFlags(['--reps', '5', '--quick', '--workloads=gan,ae2d']), {
+    reps: '5',
+    quick: 'true',
+    workloads: 'gan,ae2d',
+  });
   assert.throws(() => parseFlags(['reps']), /Unexpected argument "reps"/);
 });
 
 test('parseKnownFlags passes known flags and names unknown ones with the usage line', () => {
   assert.deepEqual(parseKnownFlags(['--from', 'a', '--to=b'], ['from', 'to'], 'usage: x'), { from: 'a', to: 'b' });
-  assert.throws(() => parseKnownFlags(['--form', 'a'], ['from', 'to'], 'usage: x [--from DIR]'), /unknown option --form\.\nusage: x \[--from DIR\]/);
+  assert.throws(
+    () => parseKnownFlags(['--form', 'a'], ['from', 'to'], 'usage: x [--from DIR]'),
+    /unknown option --form\.\nusage: x \[--from DIR\]/,
+  );
 });

@@ -30,14 +30,19 @@ function assertSameLosses(a: GanHistory, b: GanHistory): void {
 async function uninterruptedChildRun(iterations: number): Promise<GanHistory> {
   const images = childImages() as Tensor4D;
   const gan = createDcgan({ seed: CHILD_SEED });
-  const history = await trainGan(gan, images, { iterations, batchSize: CHILD_BATCH, seed: CHILD_SEED, progress: false });
+  const history = await trainGan(gan, images, {
+    iterations,
+    batchSize: CHILD_BATCH,
+    seed: CHILD_SEED,
+    progress: false,
+  });
   disposeDcgan(gan);
   images.dispose();
   return history;
 }
 
 describe('checkpoints in process', () => {
-  it('GAN: stop at 3, resume into differently initialised models, and match an uninterrupted run (weights + Adam state)', async () => {
+  it('GAN: stop at 3, resume into fresh models, and match an uninterrupted run (weights + Adam state)', async () => {
     const dir = path.join(root, 'gan');
     const images = tf.randomUniform([16, 28, 28, 1], -1, 1, 'float32', 1) as Tensor4D;
     const reference = createDcgan({ seed: 4 });
@@ -45,13 +50,24 @@ describe('checkpoints in process', () => {
     disposeDcgan(reference);
 
     const firstHalf = createDcgan({ seed: 4 });
-    await trainGan(firstHalf, images, { iterations: 3, batchSize: 4, seed: 8, progress: false, checkpoint: { dir, every: 3 } });
+    await trainGan(firstHalf, images, {
+      iterations: 3,
+      batchSize: 4,
+      seed: 8,
+      progress: false,
+      checkpoint: { dir, every: 3 },
+    });
     disposeDcgan(firstHalf);
     assert.deepEqual(fs.readdirSync(dir), ['ckpt-3']);
 
     const before = tf.memory().numTensors;
     const resumed = createDcgan({ seed: 999 }); // other initial weights: the checkpoint must overwrite them
-    const history = await trainGan(resumed, images, { iterations: 6, batchSize: 4, progress: false, checkpoint: { dir, every: 3, resume: true } });
+    const history = await trainGan(resumed, images, {
+      iterations: 6,
+      batchSize: 4,
+      progress: false,
+      checkpoint: { dir, every: 3, resume: true },
+    });
     assertSameLosses(history, full);
     disposeDcgan(resumed);
     assert.equal(tf.memory().numTensors, before, 'resume + training + dispose leaves no tensors behind');
@@ -64,10 +80,12 @@ describe('checkpoints in process', () => {
     images.dispose();
   });
 
-  it('Adam: the running powers beta1^t and beta2^t come back bit for bit (setWeights alone recomputes them with pow)', async () => {
+  it('Adam: beta1^t and beta2^t come back bit for bit (setWeights alone recomputes them with pow)', async () => {
     const dir = path.join(root, 'adam');
     const build = () => {
-      const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 4, kernelInitializer: 'zeros' })] });
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ inputShape: [4], units: 4, kernelInitializer: 'zeros' })],
+      });
       model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
       return model;
     };
@@ -78,13 +96,22 @@ describe('checkpoints in process', () => {
     };
     const x = tf.randomUniform([8, 4], 0, 1, 'float32', 5);
     const trained = build();
-    await fit(trained, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
+    await fit(trained, x, {
+      epochs: 1,
+      batchSize: 4,
+      seed: 1,
+      progress: false,
+      checkpoint: { dir, every: 1 },
+    });
     // After these 2 steps the running products (beta^3) differ from pow() in the last bit, so the check can fail.
     const recomputed = tf.tidy(() => [tf.pow(0.9, 3).dataSync()[0], tf.pow(0.999, 3).dataSync()[0]]);
     assert.notDeepEqual(powers(trained), recomputed);
 
     const restored = build();
-    await loadCheckpoint(path.join(dir, 'ckpt-1'), { models: { model: restored }, optimizers: { model: restored.optimizer } });
+    await loadCheckpoint(path.join(dir, 'ckpt-1'), {
+      models: { model: restored },
+      optimizers: { model: restored.optimizer },
+    });
     assert.deepEqual(powers(restored), powers(trained));
     for (const model of [trained, restored]) {
       model.optimizer.dispose();
@@ -100,36 +127,63 @@ describe('checkpoints in process', () => {
     const reference = await fit(full.model, x, { epochs: 4, batchSize: 8, seed: 2, progress: false });
     full.dispose();
     const part = new DenseAutoencoder({ seed: 1 });
-    await fit(part.model, x, { epochs: 2, batchSize: 8, seed: 2, progress: false, checkpoint: { dir, every: 1 } });
+    await fit(part.model, x, {
+      epochs: 2,
+      batchSize: 8,
+      seed: 2,
+      progress: false,
+      checkpoint: { dir, every: 1 },
+    });
     part.dispose();
     const resumed = new DenseAutoencoder({ seed: 5 });
-    const history = await fit(resumed.model, x, { epochs: 4, batchSize: 8, progress: false, checkpoint: { dir, every: 1, resume: true, keep: 3 } });
+    const history = await fit(resumed.model, x, {
+      epochs: 4,
+      batchSize: 8,
+      progress: false,
+      checkpoint: { dir, every: 1, resume: true, keep: 3 },
+    });
     resumed.dispose();
     assert.deepEqual(history.epoch, [0, 1, 2, 3]);
     assert.deepEqual(history.loss, reference.loss, 'the resumed losses are the uninterrupted ones, bit for bit');
     x.dispose();
   });
 
-  it('refuses a checkpoint of another architecture or optimizer, naming the difference, and leaves the weights alone', async () => {
+  it('refuses another architecture or optimizer, naming the difference, and leaves the weights alone', async () => {
     const dir = path.join(root, 'mismatch');
     const x = tf.randomUniform([8, 784], 0, 1, 'float32', 6);
     const saved = new DenseAutoencoder({ zDim: 2, seed: 1 });
-    await fit(saved.model, x, { epochs: 1, batchSize: 4, seed: 1, progress: false, checkpoint: { dir, every: 1 } });
+    await fit(saved.model, x, {
+      epochs: 1,
+      batchSize: 4,
+      seed: 1,
+      progress: false,
+      checkpoint: { dir, every: 1 },
+    });
     saved.dispose();
     const checkpoint = path.join(dir, 'ckpt-1');
-    const load = (model: LayersModel) => loadCheckpoint(checkpoint, { models: { model }, optimizers: { model: model.optimizer } });
+    const load = (model: LayersModel) =>
+      loadCheckpoint(checkpoint, { models: { model }, optimizers: { model: model.optimizer } });
     const firstKernel = (model: LayersModel) => Array.from(model.weights[0].read().dataSync());
 
     // 784 -> 3 -> 784: the same four weight tensors, the first of another shape.
     const wider = new DenseAutoencoder({ zDim: 3, seed: 4 });
     const widerKernel = firstKernel(wider.model);
-    await assert.rejects(load(wider.model), new RegExp(`^Error: Checkpoint ${checkpoint}: model "model" weight 0 \\(.*\\) has shape \\[784,3\\] but the checkpoint has \\[784,2\\]\\.$`));
+    await assert.rejects(
+      load(wider.model),
+      new RegExp(
+        `^Error: Checkpoint ${checkpoint}: model "model" weight 0 \\(.*\\) ` +
+          `has shape \\[784,3\\] but the checkpoint has \\[784,2\\]\\.$`,
+      ),
+    );
     assert.deepEqual(firstKernel(wider.model), widerKernel, 'the refused checkpoint changed no weight');
     wider.dispose();
 
     // Another model altogether: another number of weight tensors.
     const conv = buildConvAutoencoder({ seed: 1 });
-    await assert.rejects(load(conv), /model "model" has \d+ weight tensors but the checkpoint has 4; it was saved from a different architecture/);
+    await assert.rejects(
+      load(conv),
+      /model "model" has \d+ weight tensors but the checkpoint has 4; it was saved from a different architecture/,
+    );
     assert.notEqual(conv.weights.length, 4);
     conv.optimizer.dispose();
     conv.dispose();
@@ -153,7 +207,11 @@ describe('checkpoints in process', () => {
   it('never loads an incomplete folder and cleans up temporary ones', async () => {
     const dir = path.join(root, 'partial');
     const ae = new DenseAutoencoder({ zDim: 2, seed: 1 });
-    await saveCheckpoint(5, { models: { model: ae.model }, optimizers: { model: ae.model.optimizer }, state: { seed: 1 } }, { dir, every: 1 });
+    await saveCheckpoint(
+      5,
+      { models: { model: ae.model }, optimizers: { model: ae.model.optimizer }, state: { seed: 1 } },
+      { dir, every: 1 },
+    );
     // A newer folder without a manifest, one whose weights were truncated, and a leftover temp folder.
     fs.mkdirSync(path.join(dir, 'ckpt-9'));
     fs.cpSync(path.join(dir, 'ckpt-5'), path.join(dir, 'ckpt-7'), { recursive: true });
@@ -166,13 +224,18 @@ describe('checkpoints in process', () => {
   });
 });
 
-interface ChildResult { code: number | null; signal: NodeJS.Signals | null; lines: string[] }
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  lines: string[];
+}
 
 /** Runs the training child; with `killAtSave`, SIGKILLs it as soon as it reports that save half written. */
 function runChild(env: Record<string, string>, killAtSave?: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'train-child.ts')], {
-      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines: string[] = [];
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
@@ -185,26 +248,41 @@ function runChild(env: Record<string, string>, killAtSave?: number): Promise<Chi
 }
 
 describe('SIGKILL during a save', () => {
-  it('the killed save never becomes a checkpoint; the next run resumes from the last complete one and matches an uninterrupted run', async () => {
+  it('a killed save is no checkpoint; resuming from the last whole one matches an uninterrupted run', async () => {
     const dir = path.join(root, 'killed');
     const every = 2;
     // Kill during the save of a random step (4, 6 or 8), while it pauses half written.
     const killStep = every * (2 + Math.floor(Math.random() * 3));
-    const killed = await runChild({ CHILD_DIR: dir, CHILD_ITERATIONS: '40', CHILD_EVERY: String(every), CHILD_PAUSE_MS: '5000' }, killStep);
+    const killed = await runChild(
+      { CHILD_DIR: dir, CHILD_ITERATIONS: '40', CHILD_EVERY: String(every), CHILD_PAUSE_MS: '5000' },
+      killStep,
+    );
     assert.equal(killed.signal, 'SIGKILL', `child exited with code ${killed.code} instead of being killed`);
     const leftovers = fs.readdirSync(dir);
     const temp = leftovers.filter((name) => name.startsWith('.tmp-ckpt-'));
     assert.equal(temp.length, 1, `one half-written temp folder is left: ${leftovers.join(', ')}`);
     assert.ok(!fs.existsSync(path.join(dir, temp[0], 'manifest.json')), 'the half-written folder has no manifest');
-    assert.ok(fs.existsSync(path.join(dir, temp[0], 'generator', 'weights.bin')), 'the half-written folder does hold model files');
+    assert.ok(
+      fs.existsSync(path.join(dir, temp[0], 'generator', 'weights.bin')),
+      'the half-written folder does hold model files',
+    );
     assert.ok(!leftovers.includes(`ckpt-${killStep}`), 'the killed save never appears as a checkpoint');
-    const expected = [killStep - 2 * every, killStep - every].filter((step) => step >= every).map((step) => `ckpt-${step}`);
-    assert.deepEqual(leftovers.filter((n) => n.startsWith('ckpt-')).sort(), expected.sort(), 'keep: 2 keeps the two newest complete ones');
+    const expected = [killStep - 2 * every, killStep - every]
+      .filter((step) => step >= every)
+      .map((step) => `ckpt-${step}`);
+    assert.deepEqual(
+      leftovers.filter((n) => n.startsWith('ckpt-')).sort(),
+      expected.sort(),
+      'keep: 2 keeps the two newest complete ones',
+    );
 
     const total = killStep + 2;
     const resumed = await runChild({ CHILD_DIR: dir, CHILD_ITERATIONS: String(total), CHILD_EVERY: String(every) });
     assert.equal(resumed.code, 0);
-    assert.ok(resumed.lines.includes(`first ${killStep - every}`), `resumed at ${killStep - every}: ${resumed.lines.slice(0, 3).join(' | ')}`);
+    assert.ok(
+      resumed.lines.includes(`first ${killStep - every}`),
+      `resumed at ${killStep - every}: ${resumed.lines.slice(0, 3).join(' | ')}`,
+    );
     assert.ok(!fs.readdirSync(dir).some((name) => name.startsWith('.tmp-')), 'the temp folder was cleaned up');
     const historyLine = resumed.lines.find((line) => line.startsWith('history '));
     assert.ok(historyLine);
@@ -216,22 +294,29 @@ describe('SIGKILL during a save', () => {
     for (let trial = 0; trial < 2; trial++) {
       const dir = path.join(root, `random-${trial}`);
       const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'train-child.ts')], {
-        env: { ...process.env, CHILD_DIR: dir, CHILD_ITERATIONS: '400', CHILD_EVERY: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, CHILD_DIR: dir, CHILD_ITERATIONS: '400', CHILD_EVERY: '1' },
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
       // Wait until training has started, then kill after a random extra delay.
       await new Promise<void>((resolve) => {
-        readline.createInterface({ input: child.stdout }).on('line', (line) => { if (line.startsWith('first')) resolve(); });
+        readline.createInterface({ input: child.stdout }).on('line', (line) => {
+          if (line.startsWith('first')) resolve();
+        });
       });
       await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
       const exited = new Promise((resolve) => child.on('close', resolve));
       child.kill('SIGKILL');
       await exited;
       const folders = fs.readdirSync(dir).filter((name) => name.startsWith('ckpt-'));
-      assert.ok(folders.length >= 1, `trial ${trial}: some checkpoint was completed (${fs.readdirSync(dir).join(', ')})`);
+      assert.ok(
+        folders.length >= 1,
+        `trial ${trial}: some checkpoint was completed (${fs.readdirSync(dir).join(', ')})`,
+      );
       const latest = findLatestCheckpoint(dir);
       assert.ok(latest, `trial ${trial}: a complete checkpoint is found`);
       assert.ok(folders.includes(path.basename(latest.path)));
-      for (const folder of folders) assert.ok(fs.existsSync(path.join(dir, folder, 'manifest.json')), `${folder} is complete`);
+      for (const folder of folders)
+        assert.ok(fs.existsSync(path.join(dir, folder, 'manifest.json')), `${folder} is complete`);
       const gan = createDcgan({ seed: 1 });
       const loaded = await loadCheckpoint(latest.path, {
         models: { generator: gan.generator, discriminator: gan.discriminator },

@@ -92,11 +92,14 @@ describe('toImageTensor and toFlatTensor', () => {
   it('rejects a bad index or range before making any tensor', () => {
     const split = syntheticSplit(4);
     const before = tf.memory().numTensors;
-    assert.throws(() => toImageTensor(split, { range: 'tanh', indices: [0, 4] }), /index 4 at position 1 is outside 0\.\.3/);
+    const outside = /index 4 at position 1 is outside 0\.\.3/;
+    assert.throws(() => toImageTensor(split, { range: 'tanh', indices: [0, 4] }), outside);
+    const badRange = /options\.range must be 'tanh' \(\[-1, 1\]\), 'unit'/;
     // @ts-expect-error: a wrong range from untyped notebook code
-    assert.throws(() => toFlatTensor(split, { range: 'minus-one' }), /options\.range must be 'tanh' \(\[-1, 1\]\), 'unit'/);
+    assert.throws(() => toFlatTensor(split, { range: 'minus-one' }), badRange);
+    const renamed = /the option `scale` is now called `range` \(as in imageGrid\)/;
     // @ts-expect-error: the option's old name
-    assert.throws(() => toImageTensor(split, { scale: 'unit' }), /the option `scale` is now called `range` \(as in imageGrid\)/);
+    assert.throws(() => toImageTensor(split, { scale: 'unit' }), renamed);
     assert.equal(tf.memory().numTensors, before);
   });
 });

@@ -9,7 +9,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
-  chartBundle, LiveChart, pngSize, saveChart, savePng, showChart, showImage, VEGA_LITE_MIME,
+  chartBundle,
+  LiveChart,
+  pngSize,
+  saveChart,
+  savePng,
+  showChart,
+  showImage,
+  VEGA_LITE_MIME,
 } from '../../lib/display';
 import { lossChart, imageGrid, latentScatterChart } from '../../lib/viz';
 import type { ChartSpec } from '../../lib/viz/render';
@@ -19,11 +26,14 @@ interface Message {
   update: boolean;
 }
 
-// tslab's internal writer module (no types): a cell's display channel while it runs.
+// tslab's internal writer module (no types): a cell's display channel while it runs. The tests set its writer,
+// so they need the very exports object lib/display/kernel.ts reads; an import namespace would be a copy.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, as said above
 const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
 
 const history = { epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1], valLoss: [0.35, 0.25, 0.2] };
-const tinyPng = () => imageGrid(new Float32Array(28 * 28).fill(1), { rows: 1, cols: 1, range: 'unit', scale: 1, gap: 0 });
+const tinyPng = () =>
+  imageGrid(new Float32Array(28 * 28).fill(1), { rows: 1, cols: 1, range: 'unit', scale: 1, gap: 0 });
 
 describe('outside a kernel', () => {
   it('show functions and LiveChart write nothing: no output, nothing on stdout or stderr', async () => {
@@ -31,7 +41,10 @@ describe('outside a kernel', () => {
     const written: string[] = [];
     const stdoutWrite = process.stdout.write;
     const stderrWrite = process.stderr.write;
-    const record = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+    const record = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
     process.stdout.write = record;
     process.stderr.write = record;
     let updated: boolean;
@@ -76,7 +89,7 @@ describe('inside a (simulated) kernel', () => {
     assert.equal(messages[0].update, false);
   });
 
-  it('passes the latent scatter\'s canvas renderer hint to JupyterLab in the metadata', async () => {
+  it("passes the latent scatter's canvas renderer hint to JupyterLab in the metadata", async () => {
     await showChart(latentScatterChart({ points: [0, 0, 1, 1, 2, 0], labels: [0, 0, 1] }));
     assert.deepEqual(messages[0].content.metadata, { [VEGA_LITE_MIME]: { embed_options: { renderer: 'canvas' } } });
   });
@@ -117,14 +130,26 @@ describe('inside a (simulated) kernel', () => {
     now = 1200;
     assert.equal(await live.update(lossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] })), true);
     now = 1300;
-    assert.equal(await live.finish(lossChart({ epoch: [1, 2, 3, 4], loss: [0.3, 0.2, 0.1, 0.05] })), true, 'finish always draws');
-    assert.deepEqual(messages.map((m) => m.update), [false, true, true], 'display_data, then update_display_data');
+    assert.equal(
+      await live.finish(lossChart({ epoch: [1, 2, 3, 4], loss: [0.3, 0.2, 0.1, 0.05] })),
+      true,
+      'finish always draws',
+    );
+    assert.deepEqual(
+      messages.map((m) => m.update),
+      [false, true, true],
+      'display_data, then update_display_data',
+    );
     const ids = new Set(messages.map((m) => m.content.transient.display_id));
     assert.equal(ids.size, 1);
     assert.ok([...ids][0]);
     const last = messages[2].content.data[VEGA_LITE_MIME] as { data: { values: unknown[] } };
     assert.equal(last.data.values.length, 4, 'the last drawing shows the final history');
-    assert.deepEqual(messages.map((m) => 'image/svg+xml' in m.content.data), [false, false, true], 'only the final drawing renders the static SVG');
+    assert.deepEqual(
+      messages.map((m) => 'image/svg+xml' in m.content.data),
+      [false, false, true],
+      'only the final drawing renders the static SVG',
+    );
   });
 
   it('LiveChart never draws stale data: an update still rendering when a newer one is drawn is dropped', async () => {
@@ -134,7 +159,13 @@ describe('inside a (simulated) kernel', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'live-chart-'));
     try {
       const file = path.join(dir, 'losses.json');
-      fs.writeFileSync(file, JSON.stringify([{ epoch: 1, loss: 0.3 }, { epoch: 2, loss: 0.2 }]));
+      fs.writeFileSync(
+        file,
+        JSON.stringify([
+          { epoch: 1, loss: 0.3 },
+          { epoch: 2, loss: 0.2 },
+        ]),
+      );
       const olderSpec = {
         $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
         data: { url: `file://${file}` },
@@ -145,15 +176,28 @@ describe('inside a (simulated) kernel', () => {
       const live = new LiveChart({ minIntervalMs: 0 });
       const settled: string[] = [];
       // Forced updates render the static SVG (plain updates send only the spec, with no wait).
-      const older = live.update(olderSpec, true).then((drawn) => { settled.push('older'); return drawn; });
-      const newer = live.update(newerSpec, true).then((drawn) => { settled.push('newer'); return drawn; });
-      assert.deepEqual(await Promise.all([older, newer]), [false, true], 'the older update is dropped, the newer one drawn');
+      const older = live.update(olderSpec, true).then((drawn) => {
+        settled.push('older');
+        return drawn;
+      });
+      const newer = live.update(newerSpec, true).then((drawn) => {
+        settled.push('newer');
+        return drawn;
+      });
+      assert.deepEqual(
+        await Promise.all([older, newer]),
+        [false, true],
+        'the older update is dropped, the newer one drawn',
+      );
       assert.deepEqual(settled, ['newer', 'older'], 'the race happened: the older update finished last');
       assert.equal(messages.length, 1);
       assert.equal(messages[0].content.data[VEGA_LITE_MIME], newerSpec);
       // An update asked for after that draws as usual, in the same output.
       assert.equal(await live.finish(olderSpec), true);
-      assert.deepEqual(messages.map((m) => m.update), [false, true]);
+      assert.deepEqual(
+        messages.map((m) => m.update),
+        [false, true],
+      );
       assert.match(messages[1].content.data['image/svg+xml'] as string, /<path[^>]* d="M/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -182,7 +226,10 @@ describe('saving', () => {
   });
 
   it('names the extensions it can write', async () => {
-    await assert.rejects(saveChart(lossChart(history), path.join(dir, 'loss.pdf')), /must end in \.svg \(picture\) or \.json/);
+    await assert.rejects(
+      saveChart(lossChart(history), path.join(dir, 'loss.pdf')),
+      /must end in \.svg \(picture\) or \.json/,
+    );
     assert.throws(() => savePng(tinyPng(), path.join(dir, 'grid.jpg')), /must end in \.png/);
     assert.deepEqual(fs.readdirSync(dir), []);
   });
@@ -195,11 +242,19 @@ describe("nbconvert's HTML export of a chart output", () => {
     const spec = lossChart(history, { title: 'Exported loss chart' });
     const bundle = await chartBundle(spec);
     const notebook = {
-      nbformat: 4, nbformat_minor: 5, metadata: {},
-      cells: [{
-        cell_type: 'code', id: 'chart', execution_count: 1, metadata: {}, source: 'await showChart(spec)',
-        outputs: [{ output_type: 'display_data', data: bundle, metadata: {} }],
-      }],
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        {
+          cell_type: 'code',
+          id: 'chart',
+          execution_count: 1,
+          metadata: {},
+          source: 'await showChart(spec)',
+          outputs: [{ output_type: 'display_data', data: bundle, metadata: {} }],
+        },
+      ],
     };
     const script = [
       'import sys, nbformat',
@@ -207,9 +262,15 @@ describe("nbconvert's HTML export of a chart output", () => {
       'body, _ = HTMLExporter().from_notebook_node(nbformat.reads(sys.stdin.read(), as_version=4))',
       'sys.stdout.write(body)',
     ].join('\n');
-    const html = execFileSync(python, ['-c', script], { input: JSON.stringify(notebook), encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    const html = execFileSync(python, ['-c', script], {
+      input: JSON.stringify(notebook),
+      encoding: 'utf8',
+      timeout: 60_000,
+      maxBuffer: 64 << 20,
+    });
     // The lab template writes the SVG as an <img> with a base64 data URL in the SVG output div.
-    const svgOutput = /data-mime-type="image\/svg\+xml"[^>]*>\s*<img [^>]*src="data:image\/svg\+xml;base64,([^"]+)"/.exec(html);
+    const svgOutput =
+      /data-mime-type="image\/svg\+xml"[^>]*>\s*<img [^>]*src="data:image\/svg\+xml;base64,([^"]+)"/.exec(html);
     assert.ok(svgOutput, 'the output is rendered from image/svg+xml');
     assert.equal(Buffer.from(svgOutput[1], 'base64').toString('utf8'), bundle['image/svg+xml']);
     assert.doesNotMatch(html, /vega-lite\/v5\.json/, 'the spec itself is not');

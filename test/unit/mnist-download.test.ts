@@ -15,8 +15,15 @@ import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { freePort } from '../../lib/notebook/lab';
 import {
-  MNIST_BASE_URL_ENV, MNIST_FILES, MnistDownloadError, createDownloadProgressBar, downloadMnist, formatDownloadProgress, loadMnist,
-  type DownloadProgress, type MnistFileSpec,
+  MNIST_BASE_URL_ENV,
+  MNIST_FILES,
+  MnistDownloadError,
+  createDownloadProgressBar,
+  downloadMnist,
+  formatDownloadProgress,
+  loadMnist,
+  type DownloadProgress,
+  type MnistFileSpec,
 } from '../../lib/data';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -47,7 +54,14 @@ function makeFiles(): Map<string, Buffer> {
     for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 31 + seed) % 256;
     return zlib.gzipSync(idxBytes(0x08, [count, 28, 28], pixels));
   };
-  const labels = (count: number) => zlib.gzipSync(idxBytes(0x08, [count], Uint8Array.from({ length: count }, (_, i) => i % 10)));
+  const labels = (count: number) =>
+    zlib.gzipSync(
+      idxBytes(
+        0x08,
+        [count],
+        Uint8Array.from({ length: count }, (_, i) => i % 10),
+      ),
+    );
   return new Map([
     [MNIST_FILES.trainImages, images(20, 1)],
     [MNIST_FILES.trainLabels, labels(20)],
@@ -106,10 +120,15 @@ after(async () => {
 /** Every file under `dir`, relative (dot files included). */
 function listFiles(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((p) => fs.statSync(path.join(dir, p)).isFile()).sort();
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((p) => fs.statSync(path.join(dir, p)).isFile())
+    .sort();
 }
 
-async function expectFailure(promise: Promise<unknown>, failure: MnistDownloadError['failure']): Promise<MnistDownloadError> {
+async function expectFailure(
+  promise: Promise<unknown>,
+  failure: MnistDownloadError['failure'],
+): Promise<MnistDownloadError> {
   let caught: unknown;
   await assert.rejects(promise, (err: unknown) => {
     caught = err;
@@ -121,14 +140,17 @@ async function expectFailure(promise: Promise<unknown>, failure: MnistDownloadEr
 }
 
 describe('downloadMnist', () => {
-  it('downloads and verifies the four files, reports progress, leaves no temporary files; a rerun skips them', async () => {
+  it('downloads and verifies the four files, reports progress, leaves no temp files; a rerun skips them', async () => {
     behaviour.clear();
     const dataDir = tempDir();
     const progress: DownloadProgress[] = [];
     const result = await downloadMnist({ baseUrl, dataDir, files: SPECS, onProgress: (p) => progress.push({ ...p }) });
     const fullDir = path.join(dataDir, 'full');
     assert.equal(result.fullDir, fullDir);
-    assert.deepEqual(result.downloaded, SPECS.map((s) => s.name));
+    assert.deepEqual(
+      result.downloaded,
+      SPECS.map((s) => s.name),
+    );
     assert.deepEqual(listFiles(dataDir), SPECS.map((s) => path.join('full', s.name)).sort());
     for (const [name, bytes] of FILES) assert.ok(fs.readFileSync(path.join(fullDir, name)).equals(bytes), name);
     // Progress: each file starts at 0 and ends at its size.
@@ -136,7 +158,9 @@ describe('downloadMnist', () => {
       const mine = progress.filter((p) => p.file === spec.name);
       assert.equal(mine[0].receivedBytes, 0);
       assert.equal(mine[mine.length - 1].receivedBytes, FILES.get(spec.name)?.length);
-      assert.ok(mine.every((p) => p.fileIndex === index && p.fileCount === 4 && p.totalBytes === FILES.get(spec.name)?.length));
+      assert.ok(
+        mine.every((p) => p.fileIndex === index && p.fileCount === 4 && p.totalBytes === FILES.get(spec.name)?.length),
+      );
     }
     // loadMnist now prefers the downloaded set.
     const data = loadMnist({ dataDir, checksums: CHECKSUMS, quiet: true });
@@ -145,7 +169,10 @@ describe('downloadMnist', () => {
 
     requests.length = 0;
     const again = await downloadMnist({ baseUrl, dataDir, files: SPECS });
-    assert.deepEqual(again.skipped, SPECS.map((s) => s.name));
+    assert.deepEqual(
+      again.skipped,
+      SPECS.map((s) => s.name),
+    );
     assert.deepEqual(again.downloaded, []);
     assert.deepEqual(requests, [], 'verified files are not fetched again');
   });
@@ -185,7 +212,11 @@ describe('downloadMnist', () => {
     requests.length = 0;
     const result = await downloadMnist({ baseUrl, dataDir, files: SPECS });
     assert.deepEqual(result.skipped, [MNIST_FILES.trainImages]);
-    assert.deepEqual(requests, SPECS.slice(1).map((s) => s.name), 'resumes with the missing files only');
+    assert.deepEqual(
+      requests,
+      SPECS.slice(1).map((s) => s.name),
+      'resumes with the missing files only',
+    );
     for (const [name, bytes] of FILES) assert.ok(fs.readFileSync(path.join(dataDir, 'full', name)).equals(bytes));
     assert.equal(loadMnist({ dataDir, checksums: CHECKSUMS, quiet: true }).source, 'full');
   });
@@ -216,7 +247,10 @@ describe('downloadMnist', () => {
     const dataDir = tempDir();
     const port = await freePort();
     const started = Date.now();
-    const error = await expectFailure(downloadMnist({ baseUrl: `http://127.0.0.1:${port}/`, dataDir, files: SPECS }), 'offline');
+    const error = await expectFailure(
+      downloadMnist({ baseUrl: `http://127.0.0.1:${port}/`, dataDir, files: SPECS }),
+      'offline',
+    );
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 2000, `took ${elapsed} ms`);
     assert.match(error.message, /ECONNREFUSED/);
@@ -250,7 +284,10 @@ describe('downloadMnist', () => {
     fs.writeFileSync(path.join(fullDir, dead), 'half');
     fs.writeFileSync(path.join(fullDir, live), 'writing');
     await downloadMnist({ baseUrl, dataDir, files: SPECS.slice(0, 1) });
-    assert.deepEqual(listFiles(dataDir).sort(), [path.join('full', live), path.join('full', MNIST_FILES.trainImages)].sort());
+    assert.deepEqual(
+      listFiles(dataDir).sort(),
+      [path.join('full', live), path.join('full', MNIST_FILES.trainImages)].sort(),
+    );
   });
 });
 
@@ -258,7 +295,11 @@ describe('download progress bar', () => {
   it('draws at most once per interval, always the start of each file and its end', () => {
     const writes: string[] = [];
     let clock = 0;
-    const bar = createDownloadProgressBar({ stream: { write: (t: string) => writes.push(t), isTTY: true }, intervalMs: 200, now: () => clock });
+    const bar = createDownloadProgressBar({
+      stream: { write: (t: string) => writes.push(t), isTTY: true },
+      intervalMs: 200,
+      now: () => clock,
+    });
     const total = 1000;
     for (let file = 0; file < 2; file++) {
       for (let received = 0; received <= total; received += 1) {
@@ -275,9 +316,15 @@ describe('download progress bar', () => {
   });
 
   it('formats a bar with percentage and sizes, or just bytes when the size is unknown', () => {
-    const line = formatDownloadProgress({ file: 'a.gz', fileIndex: 1, fileCount: 4, receivedBytes: 4_956_160, totalBytes: 9_912_422 }, 10);
+    const line = formatDownloadProgress(
+      { file: 'a.gz', fileIndex: 1, fileCount: 4, receivedBytes: 4_956_160, totalBytes: 9_912_422 },
+      10,
+    );
     assert.equal(line, '[2/4] a.gz [#####-----] 49% 5.0 MB / 9.9 MB');
-    assert.equal(formatDownloadProgress({ file: 'b.gz', fileIndex: 0, fileCount: 1, receivedBytes: 2048, totalBytes: null }), '[1/1] b.gz 2.0 kB');
+    assert.equal(
+      formatDownloadProgress({ file: 'b.gz', fileIndex: 0, fileCount: 1, receivedBytes: 2048, totalBytes: null }),
+      '[1/1] b.gz 2.0 kB',
+    );
   });
 });
 
@@ -285,9 +332,23 @@ describe('download-mnist command', () => {
   it('exits 1 with the offline message, writing nothing, when the mirror cannot be reached', async () => {
     const dataDir = tempDir();
     const port = await freePort();
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/download-mnist.ts', '--base-url', `http://127.0.0.1:${port}/`, '--data-dir', dataDir], {
-      cwd: REPO_ROOT, encoding: 'utf8', timeout: 60000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/download-mnist.ts',
+        '--base-url',
+        `http://127.0.0.1:${port}/`,
+        '--data-dir',
+        dataDir,
+      ],
+      {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 60000,
+      },
+    );
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /no network access/);
     assert.match(run.stderr, /loadMnist\(\) uses it/);
@@ -295,7 +356,11 @@ describe('download-mnist command', () => {
   });
 
   it('rejects an unknown argument with the usage', () => {
-    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/download-mnist.ts', '--bogus'], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60000 });
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/download-mnist.ts', '--bogus'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60000,
+    });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /Unknown argument "--bogus"/);
     assert.match(run.stderr, /--base-url URL/);

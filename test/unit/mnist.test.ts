@@ -10,7 +10,15 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import {
-  DEFAULT_MNIST_DIR, IdxFormatError, MNIST_FILES, MNIST_MD5, digitCounts, loadEmbeddedTestSet, loadMnist, parseIdx, readIdxFile,
+  DEFAULT_MNIST_DIR,
+  IdxFormatError,
+  MNIST_FILES,
+  MNIST_MD5,
+  digitCounts,
+  loadEmbeddedTestSet,
+  loadMnist,
+  parseIdx,
+  readIdxFile,
 } from '../../lib/data';
 
 const TEMP_ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-test-'));
@@ -45,7 +53,12 @@ function md5(bytes: Uint8Array): string {
 }
 
 /** Writes a full set (gzip) into `<dataDir>/full` and returns the MD5s a caller would expect. */
-function writeFullSet(dataDir: string, trainCount: number, testCount: number, trainLabelCount = trainCount): Record<string, string> {
+function writeFullSet(
+  dataDir: string,
+  trainCount: number,
+  testCount: number,
+  trainLabelCount = trainCount,
+): Record<string, string> {
   const fullDir = path.join(dataDir, 'full');
   fs.mkdirSync(fullDir, { recursive: true });
   const train = fakeMnist(trainCount, 1);
@@ -118,7 +131,11 @@ describe('IDX reading', () => {
 
   it('rejects a truncated file (values missing): byte length, expected vs found', () => {
     const { images } = fakeMnist(2);
-    const error = assertIdxError(() => parseIdx(images.subarray(0, images.length - 10), 'short-images', { dims: [null, 28, 28] }), 'short-images', 'byte length');
+    const error = assertIdxError(
+      () => parseIdx(images.subarray(0, images.length - 10), 'short-images', { dims: [null, 28, 28] }),
+      'short-images',
+      'byte length',
+    );
     assert.equal(error.expected.startsWith(String(16 + 2 * 784)), true);
     assert.match(error.found, new RegExp(`^${16 + 2 * 784 - 10} bytes \\(truncated\\)`));
   });
@@ -152,14 +169,22 @@ describe('IDX reading', () => {
     assertIdxError(() => parseIdx(badType, 'bad-type'), 'bad-type', /^magic/);
     // A labels file where images are expected: magic 2049 instead of 2051.
     const labels = fakeMnist(1).labels;
-    const error = assertIdxError(() => parseIdx(labels, 'labels-as-images', { magic: 2051 }), 'labels-as-images', 'magic');
+    const error = assertIdxError(
+      () => parseIdx(labels, 'labels-as-images', { magic: 2051 }),
+      'labels-as-images',
+      'magic',
+    );
     assert.match(error.expected, /2051/);
     assert.match(error.found, /2049/);
   });
 
   it('rejects wrong rank and wrong dimensions, saying which dimension', () => {
     const wrongSide = idxBytes(0x08, [1, 27, 28], new Uint8Array(27 * 28));
-    const error = assertIdxError(() => parseIdx(wrongSide, 'side-27', { dims: [null, 28, 28] }), 'side-27', 'dimension 1');
+    const error = assertIdxError(
+      () => parseIdx(wrongSide, 'side-27', { dims: [null, 28, 28] }),
+      'side-27',
+      'dimension 1',
+    );
     assert.match(error.expected, /^28/);
     assert.equal(error.found, '27');
     const flat = idxBytes(0x08, [1, 784], new Uint8Array(784));
@@ -196,7 +221,9 @@ describe('the shipped test set', () => {
     const rebuiltLabels = idxBytes(0x08, [10000], test.labels);
     const sha = (b: Uint8Array) => crypto.createHash('sha256').update(b).digest('hex');
     const row = (file: string) => {
-      const match = new RegExp(`\\| ${file.replace(/\./g, '\\.')} \\| [0-9a-f]{64} \\| ([0-9a-f]{64}) \\|`).exec(readmeText);
+      const match = new RegExp(`\\| ${file.replace(/\./g, '\\.')} \\| [0-9a-f]{64} \\| ([0-9a-f]{64}) \\|`).exec(
+        readmeText,
+      );
       assert.ok(match, `README lists the sha256 of ${file}`);
       return match[1];
     };
@@ -228,7 +255,8 @@ describe('loadMnist', () => {
   /** A data folder holding a copy of the embedded test set (and no full set). */
   function embeddedOnlyDir(): string {
     const dir = tempDir();
-    for (const name of [MNIST_FILES.testImages, MNIST_FILES.testLabels]) fs.copyFileSync(path.join(DEFAULT_MNIST_DIR, name), path.join(dir, name));
+    for (const name of [MNIST_FILES.testImages, MNIST_FILES.testLabels])
+      fs.copyFileSync(path.join(DEFAULT_MNIST_DIR, name), path.join(dir, name));
     return dir;
   }
 
@@ -243,7 +271,7 @@ describe('loadMnist', () => {
     assert.ok(!data.notice.includes('\n'));
   });
 
-  it('without the full set splits the embedded set 8,000/2,000, the same way every time, and says how to get the full set', () => {
+  it('without the full set: splits the embedded set 8,000/2,000, always the same way, says how to get it', () => {
     const dir = embeddedOnlyDir();
     const first = loadMnist({ dataDir: dir, quiet: true });
     const second = loadMnist({ dataDir: dir, quiet: true });
@@ -259,7 +287,10 @@ describe('loadMnist', () => {
     // A partition of the 10,000: per-digit counts add up, and the order is shuffled.
     const trainCounts = digitCounts(first.train);
     const testCounts = digitCounts(first.test);
-    assert.deepEqual(trainCounts.map((c, d) => c + testCounts[d]), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+    assert.deepEqual(
+      trainCounts.map((c, d) => c + testCounts[d]),
+      [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009],
+    );
     const embedded = loadEmbeddedTestSet(dir);
     assert.notDeepEqual(first.train.labels.subarray(0, 50), embedded.labels.subarray(0, 50));
   });
@@ -296,7 +327,11 @@ describe('loadMnist', () => {
   it('rejects a full set whose images and labels counts differ', () => {
     const dir = tempDir();
     const checksums = writeFullSet(dir, 12, 5, 11);
-    const error = assertIdxError(() => loadMnist({ dataDir: dir, checksums, quiet: true }), path.join(dir, 'full', MNIST_FILES.trainLabels), 'count');
+    const error = assertIdxError(
+      () => loadMnist({ dataDir: dir, checksums, quiet: true }),
+      path.join(dir, 'full', MNIST_FILES.trainLabels),
+      'count',
+    );
     assert.match(error.expected, /^12 labels/);
     assert.match(error.found, /^11 labels/);
   });
@@ -307,7 +342,11 @@ describe('loadMnist', () => {
     const file = path.join(dir, 'full', MNIST_FILES.testLabels);
     const bad = zlib.gzipSync(idxBytes(0x08, [2], new Uint8Array([3, 12])));
     fs.writeFileSync(file, bad);
-    assertIdxError(() => loadMnist({ dataDir: dir, checksums: { ...checksums, [MNIST_FILES.testLabels]: md5(bad) }, quiet: true }), file, 'label 1');
+    assertIdxError(
+      () => loadMnist({ dataDir: dir, checksums: { ...checksums, [MNIST_FILES.testLabels]: md5(bad) }, quiet: true }),
+      file,
+      'label 1',
+    );
   });
 
   it('falls back to the embedded set when the full set is incomplete, and says which file is missing', () => {
@@ -321,11 +360,14 @@ describe('loadMnist', () => {
 
   it('explains how to restore a missing embedded set', () => {
     const dir = tempDir();
-    assert.throws(() => loadMnist({ dataDir: dir, quiet: true }), (err: Error) => {
-      assert.ok(err.message.includes(dir));
-      assert.match(err.message, /git checkout -- data\/mnist/);
-      assert.match(err.message, /npm run download-mnist/);
-      return true;
-    });
+    assert.throws(
+      () => loadMnist({ dataDir: dir, quiet: true }),
+      (err: Error) => {
+        assert.ok(err.message.includes(dir));
+        assert.match(err.message, /git checkout -- data\/mnist/);
+        assert.match(err.message, /npm run download-mnist/);
+        return true;
+      },
+    );
   });
 });

@@ -8,7 +8,10 @@ import { describe, it, mock } from 'node:test';
 import type { KernelConfig, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../../lib';
 import {
-  installNativeKernels, nativeKernelsInstalled, NATIVE_LEAKY_RELU_GRAD, uninstallNativeKernels,
+  installNativeKernels,
+  nativeKernelsInstalled,
+  NATIVE_LEAKY_RELU_GRAD,
+  uninstallNativeKernels,
 } from '../../lib/nativeKernels';
 
 /** Gradients agree to this absolute tolerance (observed: bit-identical). */
@@ -81,12 +84,21 @@ function fusedConvGradients(x: Float32Array, filter: Float32Array, bias: Float32
   return tf.tidy(() => {
     const upstream = tf.tensor4d(dy, [2, 8, 8, 4]);
     const grads = tf.grads((xs: Tensor, fs: Tensor, bs: Tensor) =>
-      tf.fused.conv2d({
-        x: xs as tf.Tensor4D, filter: fs as tf.Tensor4D, bias: bs, strides: 1, pad: 'same', activation: 'relu',
-      }).mul(upstream).sum(),
+      tf.fused
+        .conv2d({
+          x: xs as tf.Tensor4D,
+          filter: fs as tf.Tensor4D,
+          bias: bs,
+          strides: 1,
+          pad: 'same',
+          activation: 'relu',
+        })
+        .mul(upstream)
+        .sum(),
     );
-    return grads([tf.tensor4d(x, [2, 8, 8, 3]), tf.tensor4d(filter, [3, 3, 3, 4]), tf.tensor1d(bias)])
-      .map((g) => g.dataSync() as Float32Array);
+    return grads([tf.tensor4d(x, [2, 8, 8, 3]), tf.tensor4d(filter, [3, 3, 3, 4]), tf.tensor1d(bias)]).map(
+      (g) => g.dataSync() as Float32Array,
+    );
   });
 }
 
@@ -111,9 +123,10 @@ function convInputs(seed: number): { x: Float32Array; filter: Float32Array; bias
  */
 function denseGradients(activation: 'relu' | 'leakyRelu', x: Float32Array, dy: Float32Array): Arrays {
   const model = tf.sequential({
-    layers: activation === 'relu'
-      ? [tf.layers.dense({ units: 5, activation: 'relu', inputShape: [7] })]
-      : [tf.layers.dense({ units: 5, inputShape: [7] }), tf.layers.leakyReLU({ alpha: 0.2 })],
+    layers:
+      activation === 'relu'
+        ? [tf.layers.dense({ units: 5, activation: 'relu', inputShape: [7] })]
+        : [tf.layers.dense({ units: 5, inputShape: [7] }), tf.layers.leakyReLU({ alpha: 0.2 })],
   });
   try {
     return tf.tidy(() => {
@@ -158,17 +171,26 @@ describe('native activation kernels', () => {
     }
     assert.deepEqual(step(0).slice(0, 9), [NaN, 0, 1, 0, 0, 1, 0, 1, 0]);
     // int32 input goes to the stock kernel, which rejects it (TensorFlow's IsNan takes floats only).
-    const intStep = () => tf.tidy(() => { tf.step(tf.tensor1d([-3, 0, 5], 'int32')); });
+    const intStep = () =>
+      tf.tidy(() => {
+        tf.step(tf.tensor1d([-3, 0, 5], 'int32'));
+      });
     assert.throws(intStep, /IsNan/);
     assert.throws(() => withStockKernels(intStep), /IsNan/);
   });
 
-  for (const [name, f] of [['relu', relu], ['leakyRelu(0.2)', leakyRelu]] as const) {
+  for (const [name, f] of [
+    ['relu', relu],
+    ['leakyRelu(0.2)', leakyRelu],
+  ] as const) {
     it(`${name}: gradient equals the stock one and the CPU backend's`, async () => {
       const x = specialValues(1003, 1);
       const dy = specialValues(1003, 2);
       const ours = elementwiseGradient(f, x, dy);
-      assertSameAsStock(ours, withStockKernels(() => elementwiseGradient(f, x, dy)));
+      assertSameAsStock(
+        ours,
+        withStockKernels(() => elementwiseGradient(f, x, dy)),
+      );
       assertSameAsStock(ours, await onCpu(() => elementwiseGradient(f, x, dy)));
       // The comparison covers both sides of the kink.
       assert.ok(ours[0].some((v, i) => v === dy[i] && v !== 0));
@@ -179,17 +201,22 @@ describe('native activation kernels', () => {
       const x = Float32Array.from([NaN, 1, NaN, -1, 0, Infinity, -Infinity]);
       const dy = Float32Array.from([1, 1, -3, 1, 1, 1, 1]);
       const ours = elementwiseGradient(f, x, dy);
-      assertSameAsStock(ours, withStockKernels(() => elementwiseGradient(f, x, dy)));
+      assertSameAsStock(
+        ours,
+        withStockKernels(() => elementwiseGradient(f, x, dy)),
+      );
       assertSameAsStock(ours, await onCpu(() => elementwiseGradient(f, x, dy)));
       if (name === 'relu') assert.ok(Number.isNaN(ours[0][0]) && Number.isNaN(ours[0][2]));
       else assert.deepEqual(Array.from(ours[0].slice(0, 3)), [Math.fround(0.2), 1, Math.fround(-3 * 0.2)]);
     });
   }
 
-  it('leakyRelu: the gradient runs TensorFlow\'s LeakyReluGrad kernel', async () => {
+  it("leakyRelu: the gradient runs TensorFlow's LeakyReluGrad kernel", async () => {
     const x = specialValues(64, 3);
     const dy = specialValues(64, 4);
-    const profile = await tf.profile(() => { elementwiseGradient(leakyRelu, x, dy); });
+    const profile = await tf.profile(() => {
+      elementwiseGradient(leakyRelu, x, dy);
+    });
     assert.ok(profile.kernelNames.includes(NATIVE_LEAKY_RELU_GRAD), `kernels run: ${profile.kernelNames.join(', ')}`);
   });
 
@@ -197,24 +224,38 @@ describe('native activation kernels', () => {
     const x = tf.tensor1d([-2, -0.5, 0, 0.3, 4]);
     const secondDy = tf.grad(tf.grad((t: Tensor) => tf.leakyRelu(t, 0.2).mul(t).sum()));
     // d/dx (leakyRelu'(x) * x + leakyRelu(x)) = 2 * leakyRelu'(x) away from 0.
-    assert.deepEqual(Array.from(tf.tidy(() => secondDy(x).dataSync())).map((v) => Math.fround(v)),
-      [0.4, 0.4, 0.4, 2, 2].map(Math.fround));
+    assert.deepEqual(
+      Array.from(tf.tidy(() => secondDy(x).dataSync())).map((v) => Math.fround(v)),
+      [0.4, 0.4, 0.4, 2, 2].map(Math.fround),
+    );
     x.dispose();
   });
 
   it('fused conv2d with relu: input, filter and bias gradients equal the stock ones', () => {
     const { x, filter, bias, dy } = convInputs(5);
     const ours = fusedConvGradients(x, filter, bias, dy);
-    assertSameAsStock(ours, withStockKernels(() => fusedConvGradients(x, filter, bias, dy)));
-    assert.ok(ours[2].some((v) => v !== 0), 'the bias gradient is not trivially zero');
+    assertSameAsStock(
+      ours,
+      withStockKernels(() => fusedConvGradients(x, filter, bias, dy)),
+    );
+    assert.ok(
+      ours[2].some((v) => v !== 0),
+      'the bias gradient is not trivially zero',
+    );
   });
 
   it('fused conv2d with relu: a NaN pixel gives the stock NaN pattern', () => {
     const { x, filter, bias, dy } = convInputs(6);
     x[100] = NaN;
     const ours = fusedConvGradients(x, filter, bias, dy);
-    assertSameAsStock(ours, withStockKernels(() => fusedConvGradients(x, filter, bias, dy)));
-    assert.ok(ours[1].some((v) => Number.isNaN(v)), 'the NaN reaches the filter gradient');
+    assertSameAsStock(
+      ours,
+      withStockKernels(() => fusedConvGradients(x, filter, bias, dy)),
+    );
+    assert.ok(
+      ours[1].some((v) => Number.isNaN(v)),
+      'the NaN reaches the filter gradient',
+    );
   });
 
   for (const activation of ['relu', 'leakyRelu'] as const) {
@@ -222,8 +263,14 @@ describe('native activation kernels', () => {
       const { x, dy } = denseInputs(7);
       const ours = denseGradients(activation, x, dy);
       assert.equal(ours.length, 3);
-      assertSameAsStock(ours, withStockKernels(() => denseGradients(activation, x, dy)));
-      assert.ok(ours[2].some((v) => v !== 0), 'the bias gradient is not trivially zero');
+      assertSameAsStock(
+        ours,
+        withStockKernels(() => denseGradients(activation, x, dy)),
+      );
+      assert.ok(
+        ours[2].some((v) => v !== 0),
+        'the bias gradient is not trivially zero',
+      );
     });
   }
 
@@ -238,7 +285,9 @@ describe('native activation kernels', () => {
       fusedConvGradients(conv.x, conv.filter, conv.bias, conv.dy);
       denseGradients('relu', dense.x, dense.dy);
       denseGradients('leakyRelu', dense.x, dense.dy);
-      tf.tidy(() => { tf.step(tf.tensor1d(x)); });
+      tf.tidy(() => {
+        tf.step(tf.tensor1d(x));
+      });
     };
     round();
     const before = tf.memory().numTensors;
@@ -256,7 +305,9 @@ describe('native activation kernels', () => {
       assert.equal(installNativeKernels(tf), true);
       // A fresh copy of the modules, as when tslab and tsx each load lib/.
       for (const id of ['../../lib/tf', '../../lib/nativeKernels']) delete require.cache[require.resolve(id)];
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, after the cache was cleared
       const fresh = require('../../lib/nativeKernels') as typeof import('../../lib/nativeKernels');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, after the cache was cleared
       require('../../lib/tf');
       assert.equal(fresh.nativeKernelsInstalled(), true);
       assert.equal(fresh.installNativeKernels(tf), true);

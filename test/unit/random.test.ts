@@ -38,8 +38,16 @@ describe('lib/random', () => {
 
   it('loads no TensorFlow (checked in a fresh process)', () => {
     const script = 'require("./lib/random"); process.stdout.write(JSON.stringify(Object.keys(require.cache)));';
-    const loaded = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as string[];
-    assert.ok(loaded.some((file) => file.endsWith(path.join('lib', 'random.ts'))), `the probe loaded lib/random: ${loaded.join(', ')}`);
-    assert.deepEqual(loaded.filter((file) => file.includes('@tensorflow')), []);
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8' }),
+    ) as string[];
+    assert.ok(
+      loaded.some((file) => file.endsWith(path.join('lib', 'random.ts'))),
+      `the probe loaded lib/random: ${loaded.join(', ')}`,
+    );
+    assert.deepEqual(
+      loaded.filter((file) => file.includes('@tensorflow')),
+      [],
+    );
   });
 });

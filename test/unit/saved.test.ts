@@ -35,7 +35,11 @@ function buildModels(seed: number, hidden = 6) {
     layers: [tf.layers.dense({ inputShape: [2], units: 5, activation: 'sigmoid', kernelInitializer: init(3) })],
   });
   const input = tf.input({ shape: [5] });
-  const model = tf.model({ name: 'autoencoder', inputs: input, outputs: decoder.apply(encoder.apply(input)) as tf.SymbolicTensor });
+  const model = tf.model({
+    name: 'autoencoder',
+    inputs: input,
+    outputs: decoder.apply(encoder.apply(input)) as tf.SymbolicTensor,
+  });
   return { encoder, decoder, model };
 }
 
@@ -73,15 +77,22 @@ function copyOfSave(label: string): string {
 }
 
 /** Loads into fresh models; asserts it throws `pattern`, that no model changed, and that no tensor leaked. */
-async function assertLoadFails(copyRoot: string, pattern: RegExp, change: { settings?: object; hidden?: number; dataSource?: string } = {}): Promise<SavedModelsError> {
+async function assertLoadFails(
+  copyRoot: string,
+  pattern: RegExp,
+  change: { settings?: object; hidden?: number; dataSource?: string } = {},
+): Promise<SavedModelsError> {
   const fresh = buildModels(99, change.hidden);
   const before = { code: predict(fresh.encoder, probe), image: predict(fresh.decoder, probeCodes) };
   const tensors = tf.memory().numTensors;
   let caught: unknown;
   try {
     await loadTrainedModels({
-      notebook: 'demo', root: copyRoot, models: { encoder: fresh.encoder, decoder: fresh.decoder },
-      settings: (change.settings ?? SETTINGS) as typeof SETTINGS, dataSource: change.dataSource ?? DATA,
+      notebook: 'demo',
+      root: copyRoot,
+      models: { encoder: fresh.encoder, decoder: fresh.decoder },
+      settings: (change.settings ?? SETTINGS) as typeof SETTINGS,
+      dataSource: change.dataSource ?? DATA,
     });
   } catch (error) {
     caught = error;
@@ -99,10 +110,18 @@ async function assertLoadFails(copyRoot: string, pattern: RegExp, change: { sett
 describe('saved models', () => {
   before(async () => {
     const models = await trained();
-    expected = { code: predict(models.encoder, probe), image: predict(models.decoder, probeCodes), whole: predict(models.model, probe) };
+    expected = {
+      code: predict(models.encoder, probe),
+      image: predict(models.decoder, probeCodes),
+      whole: predict(models.model, probe),
+    };
     saveDir = await saveTrainedModels({
-      notebook: 'demo', root, models: { encoder: models.encoder, decoder: models.decoder },
-      settings: SETTINGS, dataSource: DATA, finalLosses: { loss: 0.0421, val_loss: 0.0433 },
+      notebook: 'demo',
+      root,
+      models: { encoder: models.encoder, decoder: models.decoder },
+      settings: SETTINGS,
+      dataSource: DATA,
+      finalLosses: { loss: 0.0421, val_loss: 0.0433 },
       extras: { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421], accuracy: undefined } },
     });
     models.model.optimizer?.dispose();
@@ -122,39 +141,61 @@ describe('saved models', () => {
     const packageJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
     assert.equal(manifest.libraryVersion, `${packageJson.name}@${packageJson.version}`);
     // dense 5*6+6, BatchNorm 4*6 (2 of them non-trainable), dense 6*2+2
-    assert.deepEqual(manifest.models.encoder.layers.map((layer: { className: string; params: number }) => [layer.className, layer.params]),
-      [['Dense', 36], ['BatchNormalization', 24], ['Dense', 14]]);
+    assert.deepEqual(
+      manifest.models.encoder.layers.map((layer: { className: string; params: number }) => [
+        layer.className,
+        layer.params,
+      ]),
+      [
+        ['Dense', 36],
+        ['BatchNormalization', 24],
+        ['Dense', 14],
+      ],
+    );
     assert.equal(manifest.models.encoder.params, 74);
     assert.equal(manifest.models.decoder.layers[0].outputShape, '[null,5]');
   });
 
-  it('loads into freshly built models (other initial weights) that then predict exactly as the trained ones, leaking nothing', async () => {
+  it('fresh models (other initial weights) load and predict exactly as the trained ones, leaking nothing', async () => {
     const fresh = buildModels(42);
     assert.notDeepEqual(predict(fresh.encoder, probe), expected.code, 'the fresh encoder starts different');
     const tensors = tf.memory().numTensors;
     const loaded = await loadTrainedModels({
-      notebook: 'demo', root, models: { encoder: fresh.encoder, decoder: fresh.decoder },
+      notebook: 'demo',
+      root,
+      models: { encoder: fresh.encoder, decoder: fresh.decoder },
       settings: { config: { filters: [4, 8], zDim: 2 }, learningRate: 0.001, epochs: 3 }, // key order does not matter
       dataSource: DATA,
     });
     assert.equal(tf.memory().numTensors, tensors, 'loading leaves no tensors behind');
     assert.deepEqual(predict(fresh.encoder, probe), expected.code);
     assert.deepEqual(predict(fresh.decoder, probeCodes), expected.image);
-    assert.deepEqual(predict(fresh.model, probe), expected.whole, 'the model built from both shares the loaded weights');
+    assert.deepEqual(
+      predict(fresh.model, probe),
+      expected.whole,
+      'the model built from both shares the loaded weights',
+    );
     assert.equal(loaded.dir, saveDir);
     assert.equal(loaded.manifest.finalLosses.loss, 0.0421);
-    assert.deepEqual(loaded.manifest.extras, { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421] } }, 'extras come back, undefined properties left out');
+    assert.deepEqual(
+      loaded.manifest.extras,
+      { history: { epoch: [0, 1, 2], loss: [0.3, 0.1, 0.0421] } },
+      'extras come back, undefined properties left out',
+    );
     dispose(fresh);
   });
 
-  it('is tfjs\'s own format: tf.loadLayersModel reads a saved model and predicts the same', async () => {
+  it("is tfjs's own format: tf.loadLayersModel reads a saved model and predicts the same", async () => {
     const model = await tf.loadLayersModel(`file://${path.join(saveDir, 'encoder', 'model.json')}`);
     assert.deepEqual(predict(model, probe), expected.code);
     model.dispose();
   });
 
   it('missing: names the manifest it looked for', async () => {
-    const error = await assertLoadFails(path.join(root, 'nothing-here'), /nothing-here\/demo\/manifest\.json does not exist: nothing was saved yet/);
+    const error = await assertLoadFails(
+      path.join(root, 'nothing-here'),
+      /nothing-here\/demo\/manifest\.json does not exist: nothing was saved yet/,
+    );
     assert.match(error.message, /npm run notebooks -- --only demo --set reuseTrained=false/);
   });
 
@@ -163,7 +204,13 @@ describe('saved models', () => {
     const weights = path.join(copyRoot, 'demo', 'decoder', 'weights.bin');
     const size = fs.statSync(weights).size;
     fs.truncateSync(weights, size - 8);
-    await assertLoadFails(copyRoot, new RegExp(`decoder/weights\\.bin holds ${size - 8} bytes, but .*decoder/model\\.json describes ${size} bytes of weights: the file is truncated`));
+    await assertLoadFails(
+      copyRoot,
+      new RegExp(
+        `decoder/weights\\.bin holds ${size - 8} bytes, but .*decoder/model\\.json ` +
+          `describes ${size} bytes of weights: the file is truncated`,
+      ),
+    );
   });
 
   it('damaged: invalid JSON in the manifest or in a model.json', async () => {
@@ -175,30 +222,70 @@ describe('saved models', () => {
     await assertLoadFails(badModel, /bad-model-json\/demo\/decoder\/model\.json \(model "decoder"\) is not valid JSON/);
     const noWeights = copyOfSave('no-weights');
     fs.rmSync(path.join(noWeights, 'demo', 'encoder', 'weights.bin'));
-    await assertLoadFails(noWeights, /no-weights\/demo\/encoder\/weights\.bin \(the weights of model "encoder"\) cannot be read/);
+    await assertLoadFails(
+      noWeights,
+      /no-weights\/demo\/encoder\/weights\.bin \(the weights of model "encoder"\) cannot be read/,
+    );
   });
 
   it('mismatched: another layer size names the model, the layer and both shapes', async () => {
-    await assertLoadFails(root, /model "encoder" in .*demo\/encoder has another architecture[^]*layer 0 \(Dense\): output shape \[null,6\] saved, \[null,9\] now; 36 parameters saved, 54 now/, { hidden: 9 });
+    await assertLoadFails(
+      root,
+      new RegExp(
+        'model "encoder" in .*demo/encoder has another architecture[^]*' +
+          'layer 0 \\(Dense\\): output shape \\[null,6\\] saved, \\[null,9\\] now; 36 parameters saved, 54 now',
+      ),
+      { hidden: 9 },
+    );
   });
 
   it('mismatched: other settings and another data source are listed with both values', async () => {
-    await assertLoadFails(root, /the settings differ[^]*epochs: 3 in the save, 30 now[^]*seed: not in the save, 7 now/, { settings: { ...SETTINGS, epochs: 30, seed: 7 } });
-    await assertLoadFails(root, /config: \{"filters":\[4,8\],"zDim":2\} in the save, \{"filters":\[4,8\],"zDim":3\} now/, { settings: { ...SETTINGS, config: { zDim: 3, filters: [4, 8] } } });
-    await assertLoadFails(root, /trained on "MNIST embedded test set \(8000 train images\)".*but the data now is "MNIST full"/, { dataSource: 'MNIST full' });
+    await assertLoadFails(
+      root,
+      /the settings differ[^]*epochs: 3 in the save, 30 now[^]*seed: not in the save, 7 now/,
+      { settings: { ...SETTINGS, epochs: 30, seed: 7 } },
+    );
+    await assertLoadFails(
+      root,
+      /config: \{"filters":\[4,8\],"zDim":2\} in the save, \{"filters":\[4,8\],"zDim":3\} now/,
+      { settings: { ...SETTINGS, config: { zDim: 3, filters: [4, 8] } } },
+    );
+    await assertLoadFails(
+      root,
+      /trained on "MNIST embedded test set \(8000 train images\)".*but the data now is "MNIST full"/,
+      { dataSource: 'MNIST full' },
+    );
   });
 
   it('a save that fails half way leaves the previous save whole and no temporary folder', async () => {
     const copyRoot = copyOfSave('failed-save');
     const models = buildModels(5);
-    const broken = { ...models.decoder, layers: models.decoder.layers, countParams: () => 0, save: async () => { throw new Error('disk full'); } };
-    await assert.rejects(saveTrainedModels({
-      notebook: 'demo', root: copyRoot, settings: { epochs: 1 }, dataSource: DATA,
-      models: { encoder: models.encoder, decoder: broken as unknown as LayersModelLike },
-    }), /disk full/);
+    const broken = {
+      ...models.decoder,
+      layers: models.decoder.layers,
+      countParams: () => 0,
+      save: async () => {
+        throw new Error('disk full');
+      },
+    };
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: 'demo',
+        root: copyRoot,
+        settings: { epochs: 1 },
+        dataSource: DATA,
+        models: { encoder: models.encoder, decoder: broken as unknown as LayersModelLike },
+      }),
+      /disk full/,
+    );
     assert.deepEqual(fs.readdirSync(copyRoot), ['demo']);
     const fresh = buildModels(8);
-    await loadTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: fresh.encoder, decoder: fresh.decoder }, settings: SETTINGS });
+    await loadTrainedModels({
+      notebook: 'demo',
+      root: copyRoot,
+      models: { encoder: fresh.encoder, decoder: fresh.decoder },
+      settings: SETTINGS,
+    });
     assert.deepEqual(predict(fresh.encoder, probe), expected.code, 'the old save still loads');
     dispose(fresh);
     dispose(models);
@@ -207,15 +294,77 @@ describe('saved models', () => {
   it('a second save replaces the first; bad names and settings are refused before anything is written', async () => {
     const copyRoot = copyOfSave('resave');
     const models = buildModels(6);
-    await saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { epochs: 1 }, dataSource: DATA });
+    await saveTrainedModels({
+      notebook: 'demo',
+      root: copyRoot,
+      models: { encoder: models.encoder },
+      settings: { epochs: 1 },
+      dataSource: DATA,
+    });
     assert.deepEqual(fs.readdirSync(copyRoot), ['demo']);
     assert.deepEqual(fs.readdirSync(path.join(copyRoot, 'demo')).sort(), ['encoder', 'manifest.json']);
-    await assert.rejects(saveTrainedModels({ notebook: '../escape', root: copyRoot, models: { encoder: models.encoder }, settings: {}, dataSource: DATA }), /notebook must be a plain name/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { 'a/b': models.encoder }, settings: {}, dataSource: DATA }), /cannot be a folder name/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { rate: Number.NaN }, dataSource: DATA }), /settings\.rate \(NaN\) is not plain JSON/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: { config: { filters: [1, undefined] } }, dataSource: DATA }), /settings\.config\.filters\[1\] \(undefined\) is not plain JSON/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: {}, extras: { when: new Date() }, dataSource: DATA }), /extras\.when \(a Date object\) is not plain JSON/);
-    await assert.rejects(saveTrainedModels({ notebook: 'demo', root: copyRoot, models: { encoder: models.encoder }, settings: {}, dataSource: DATA, finalLosses: { loss: Infinity } }), /finalLosses\.loss must be a finite number/);
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: '../escape',
+        root: copyRoot,
+        models: { encoder: models.encoder },
+        settings: {},
+        dataSource: DATA,
+      }),
+      /notebook must be a plain name/,
+    );
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: 'demo',
+        root: copyRoot,
+        models: { 'a/b': models.encoder },
+        settings: {},
+        dataSource: DATA,
+      }),
+      /cannot be a folder name/,
+    );
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: 'demo',
+        root: copyRoot,
+        models: { encoder: models.encoder },
+        settings: { rate: Number.NaN },
+        dataSource: DATA,
+      }),
+      /settings\.rate \(NaN\) is not plain JSON/,
+    );
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: 'demo',
+        root: copyRoot,
+        models: { encoder: models.encoder },
+        settings: { config: { filters: [1, undefined] } },
+        dataSource: DATA,
+      }),
+      /settings\.config\.filters\[1\] \(undefined\) is not plain JSON/,
+    );
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: 'demo',
+        root: copyRoot,
+        models: { encoder: models.encoder },
+        settings: {},
+        extras: { when: new Date() },
+        dataSource: DATA,
+      }),
+      /extras\.when \(a Date object\) is not plain JSON/,
+    );
+    await assert.rejects(
+      saveTrainedModels({
+        notebook: 'demo',
+        root: copyRoot,
+        models: { encoder: models.encoder },
+        settings: {},
+        dataSource: DATA,
+        finalLosses: { loss: Infinity },
+      }),
+      /finalLosses\.loss must be a finite number/,
+    );
     assert.deepEqual(fs.readdirSync(copyRoot), ['demo']);
     dispose(models);
   });
@@ -233,34 +382,63 @@ describe('saved models', () => {
     }
   });
 
-  it('trainOrLoad: trains and saves with the history, then loads instead of training and returns the same history', async () => {
+  it('trainOrLoad: trains and saves with the history, then loads instead and returns the same history', async () => {
     const trainRoot = path.join(root, 'train-or-load');
     const lines: string[] = [];
     let trainings = 0;
     const history = { epoch: [0, 1], loss: [0.5, 0.25], valLoss: [0.6, 0.3] };
     const first = buildModels(3);
     const options = {
-      notebook: 'demo', models: { encoder: first.encoder, decoder: first.decoder }, settings: SETTINGS, dataSource: DATA,
-      root: trainRoot, log: (line: string) => lines.push(line),
-      train: async () => { trainings++; return history; },
+      notebook: 'demo',
+      models: { encoder: first.encoder, decoder: first.decoder },
+      settings: SETTINGS,
+      dataSource: DATA,
+      root: trainRoot,
+      log: (line: string) => lines.push(line),
+      train: async () => {
+        trainings++;
+        return history;
+      },
     };
     assert.deepEqual(await trainOrLoad({ ...options, reuse: false }), history);
     assert.equal(trainings, 1);
     const manifest = JSON.parse(fs.readFileSync(path.join(trainRoot, 'demo', 'manifest.json'), 'utf8'));
     assert.deepEqual(manifest.finalLosses, { loss: 0.25, valLoss: 0.3 }, 'the last values, without the epoch counter');
-    assert.match(lines[0], /^saved encoder and decoder to .*train-or-load\/demo \(reuseTrained = true loads them next time\)$/);
+    assert.match(
+      lines[0],
+      /^saved encoder and decoder to .*train-or-load\/demo \(reuseTrained = true loads them next time\)$/,
+    );
 
     const fresh = buildModels(77);
-    const loaded = await trainOrLoad({ ...options, models: { encoder: fresh.encoder, decoder: fresh.decoder }, reuse: true });
+    const loaded = await trainOrLoad({
+      ...options,
+      models: { encoder: fresh.encoder, decoder: fresh.decoder },
+      reuse: true,
+    });
     assert.equal(trainings, 1, 'reuse does not train');
     assert.deepEqual(loaded, history);
     assert.deepEqual(predict(fresh.encoder, probe), predict(first.encoder, probe));
-    assert.match(lines[1], /^loaded encoder and decoder from .*train-or-load\/demo \(trained .*\) instead of training$/);
-    await assert.rejects(trainOrLoad({ ...options, settings: { ...SETTINGS, epochs: 4 }, reuse: true }), /epochs: 3 in the save, 4 now/);
+    assert.match(
+      lines[1],
+      /^loaded encoder and decoder from .*train-or-load\/demo \(trained .*\) instead of training$/,
+    );
+    await assert.rejects(
+      trainOrLoad({ ...options, settings: { ...SETTINGS, epochs: 4 }, reuse: true }),
+      /epochs: 3 in the save, 4 now/,
+    );
     // A save made without a history (saveTrainedModels alone) cannot stand in for training.
     const bareRoot = path.join(root, 'no-history');
-    await saveTrainedModels({ notebook: 'demo', root: bareRoot, models: { encoder: first.encoder, decoder: first.decoder }, settings: SETTINGS, dataSource: DATA });
-    await assert.rejects(trainOrLoad({ ...options, root: bareRoot, reuse: true }), /no-history\/demo\/manifest\.json holds no training history[^]*reuseTrained = false/);
+    await saveTrainedModels({
+      notebook: 'demo',
+      root: bareRoot,
+      models: { encoder: first.encoder, decoder: first.decoder },
+      settings: SETTINGS,
+      dataSource: DATA,
+    });
+    await assert.rejects(
+      trainOrLoad({ ...options, root: bareRoot, reuse: true }),
+      /no-history\/demo\/manifest\.json holds no training history[^]*reuseTrained = false/,
+    );
     dispose(first);
     dispose(fresh);
   });

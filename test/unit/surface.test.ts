@@ -27,7 +27,10 @@ function libraryExports(): string[] {
 /** name -> the notebooks that import it from '../lib', read from the import declarations of their code cells. */
 function notebookImports(): Map<string, string[]> {
   const imports = new Map<string, string[]>();
-  for (const file of fs.readdirSync(NOTEBOOKS).filter((name) => name.endsWith('.ipynb')).sort()) {
+  for (const file of fs
+    .readdirSync(NOTEBOOKS)
+    .filter((name) => name.endsWith('.ipynb'))
+    .sort()) {
     const notebook = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS, file), 'utf8')) as {
       cells: { cell_type: string; source: string | string[] }[];
     };
@@ -65,14 +68,20 @@ describe('the public surface (lib/index.ts)', () => {
     assert.ok(imported.size > 0, 'no notebook imports anything from ../lib: the parser missed the import cells');
     const documented = readmeCodeNames();
     const unused = exported.filter((name) => !imported.has(name) && !documented.has(name)).sort();
-    assert.deepEqual(unused, [],
-      `lib/index.ts exports ${unused.join(', ')}, which no notebook imports from '../lib' and the README does not name. `
-        + 'Leave it to its module (import it from ../lib/train, ../lib/viz, ...), or use or document it.');
+    assert.deepEqual(
+      unused,
+      [],
+      `lib/index.ts exports ${unused.join(', ')}, which no notebook imports from '../lib' ` +
+        'and the README does not name. Leave it to its module (import it from ../lib/train, ../lib/viz, ...), ' +
+        'or use or document it.',
+    );
   });
 
   it("exports every name the notebooks import from '../lib'", () => {
     const available = new Set(exported);
-    const missing = [...imported].filter(([name]) => !available.has(name)).map(([name, files]) => `${name} (${files.join(', ')})`);
+    const missing = [...imported]
+      .filter(([name]) => !available.has(name))
+      .map(([name, files]) => `${name} (${files.join(', ')})`);
     assert.deepEqual(missing, [], `the notebooks import names lib/index.ts does not export: ${missing.join('; ')}`);
   });
 });
