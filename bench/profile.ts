@@ -3,7 +3,7 @@
  * behind the findings in bench/RESULTS.md. Sections:
  *   dispatch  per-op overhead of tfjs-node (tiny ops, JS -> N-API -> TFE_Execute)
  *   ae        the two autoencoders: kernels per step, top kernels, and per-batch time of
- *             trainAutoencoder (eager and graph engines) vs bare trainOnBatch vs model.fit vs an
+ *             the library's fit (eager and graph engines) vs bare trainOnBatch vs model.fit vs an
  *             optimizer.minimize step vs the graph engine's compiled step
  *   gan       the GAN iteration split into its (eager) phases, then trainGan on both engines
  * --stock-kernels puts tfjs's stock Step kernel and LeakyReLU gradient back first, to measure
@@ -12,15 +12,9 @@
  * Prints plain text; not part of `npm run bench`.
  */
 import type { LayersModel, Tensor, Tensor4D, Scalar } from '@tensorflow/tfjs-node';
-import {
-  tf,
-  createDcgan,
-  buildConvAutoencoder,
-  buildConvAutoencoder2d,
-  trainAutoencoder,
-  trainGan,
-  loadEmbeddedTestSet,
-} from '../lib';
+import { tf, createDcgan, buildConvAutoencoder2d, fit, trainGan } from '../lib';
+import { loadEmbeddedTestSet } from '../lib/data';
+import { buildConvAutoencoder } from '../lib/models';
 import { chainLayers, graphLossOf, GraphProgram } from '../lib/graph/program';
 import { setDropoutSeeds } from '../lib/train/dropout';
 import { uninstallNativeKernels } from '../lib/nativeKernels';
@@ -158,21 +152,21 @@ async function autoencoder(name: 'conv_ae' | 'ae2d', x: Tensor4D, batchSize: num
   program.dispose();
   // The library's loop (gather per batch, dropout seeding, loss read per batch), on each engine.
   const [, libraryMs] = await timeAsync(() =>
-    trainAutoencoder(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'eager' }),
+    fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'eager' }),
   );
   const [, libraryGraphMs] = await timeAsync(() =>
-    trainAutoencoder(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'graph' }),
+    fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'graph' }),
   );
   // model.fit with shuffle (its own batching via slicing/gather).
   const [, fitMs] = await timeAsync(() => model.fit(data, data, { epochs: 1, batchSize, shuffle: true, verbose: 0 }));
   console.log(
     `${label}, per batch (median of ${batches}): forward (predict) ${ms(median(forward))}; ` +
       `trainOnBatch ${ms(median(bare))}; optimizer.minimize ${ms(median(minimize))}; ` +
-      `trainAutoencoder ${ms(libraryMs / batches)} (mean); model.fit ${ms(fitMs / batches)} (mean)`,
+      `library fit ${ms(libraryMs / batches)} (mean); model.fit ${ms(fitMs / batches)} (mean)`,
   );
   console.log(
     `${label}, graph engine per batch: train step ${ms(median(graph))} (median of ${batches}); ` +
-      `trainAutoencoder ${ms(libraryGraphMs / batches)} (mean, first call: includes building and optimising the graph)`,
+      `library fit ${ms(libraryGraphMs / batches)} (mean, first call: includes building and optimising the graph)`,
   );
   tf.dispose([data, ...batchList]);
   model.dispose();

@@ -12,7 +12,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
-import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder, buildConvAutoencoder2d, trainAutoencoder, loadEmbeddedTestSet } from '../lib';
+import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder2d, fit } from '../lib';
+import { loadEmbeddedTestSet } from '../lib/data';
+import { buildConvAutoencoder } from '../lib/models';
 import { nativeKernelsInstalled, uninstallNativeKernels } from '../lib/nativeKernels';
 import { parseFlags } from '../scripts/flags';
 import { runNotebookLoop } from './notebook-loop';
@@ -73,13 +75,13 @@ async function runEpochs(workload: 'conv_ae' | 'ae2d', images: Uint8Array, count
   // Warm-up as on the Keras side: a few full batches plus the epoch's last partial batch.
   const warmCount = Math.min(used, flags.batchSize * flags.warmupBatches + (used % flags.batchSize));
   const warm = x.slice(0, warmCount);
-  await trainAutoencoder(model, warm, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed, progress: false });
+  await fit(model, warm, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed, progress: false });
   warm.dispose();
   const times: number[] = [];
   let lastLosses: number[] | null = null;
   for (let epoch = 0; epoch < flags.epochs; epoch++) {
     const start = performance.now();
-    const history = await trainAutoencoder(model, x, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed + epoch, progress: false });
+    const history = await fit(model, x, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed + epoch, progress: false });
     times.push((performance.now() - start) / 1000);
     lastLosses = history.loss.slice(-1);
   }

@@ -1,12 +1,66 @@
 /**
- * The library the notebooks import: `import { tf, ... } from '../lib'`.
- * Loading it loads native TensorFlow first and throws a clear error if it is missing.
+ * What a notebook imports: `import { tf, loadMnist, fit, ... } from '../lib'`. Loading it loads
+ * native TensorFlow first and throws a clear error if it is missing.
+ *
+ * This is the learner's surface: the names the notebooks use and the few the README documents.
+ * Everything else stays reachable from its module (`../lib/train`, `../lib/viz`, `../lib/data`,
+ * `../lib/models`, `../lib/display`, `../lib/quality`, `../lib/random`); test/unit/surface.test.ts
+ * keeps this list and the notebooks' imports in step.
  */
 export { tf } from './tf';
-export { backendInfo, NativeBackendError, type BackendInfo, type TensorFlow, type TensorFlowApi } from './backend';
-export * from './models';
-export * from './train';
-export * from './data';
-export * from './viz';
-export * from './display';
-export * from './quality';
+export { backendInfo } from './backend';
+
+// Data: load, scale, batch.
+export { epochBatchIndices, loadMnist, randomBatch, sampleDigits, toFlatTensor, toImageTensor } from './data';
+export { createRng, deriveSeed } from './random';
+
+// Models: seeded initializers, the Keras-style summary, the library's chapter models.
+export { buildConvAutoencoder2d, createDcgan, kernelInitializers, summaryTable } from './models';
+
+// Training: compiled steps, the loops, monitors, saved models.
+export {
+  chooseModelEngine,
+  compiled,
+  compiledVae,
+  disposeDcgan,
+  EpochMonitor,
+  fit,
+  GanMonitor,
+  loadTrainedModels,
+  releaseTrainingGraph,
+  saveTrainedModels,
+  trainGan,
+  trainOrLoad,
+  type GanHistory,
+  type VaeLosses,
+} from './train';
+
+// Pictures and charts, and showing them in the notebook.
+export {
+  centroidOf,
+  codeFigure,
+  decodeLatentGrid,
+  fixedNoiseStrip,
+  ganLossChart,
+  ganScoreChart,
+  imageGrid,
+  interpolateLatent,
+  latentBox,
+  latentManifoldImage,
+  latentMapChart,
+  latentPointsToArray,
+  latentScatterChart,
+  lossChart,
+  metricChart,
+  pickDigitMembers,
+  randomPointsInBox,
+  sideBySide,
+  type FixedNoiseSample,
+  type IterationScore,
+  type LatentBox,
+  type LatentPoint,
+} from './viz';
+export { showChart, showImage } from './display';
+
+// How good generated digits are.
+export { digitClassifier, formatDigitScore, scoreDigits } from './quality';

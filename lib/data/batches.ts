@@ -6,25 +6,31 @@
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { MNIST_PIXELS, MNIST_SIDE, selectExamples, type MnistSplit } from './mnist';
-import { createRng, randomInt, shuffledIndices } from './random';
-
-/** 'tanh': (x - 127.5) / 127.5, in [-1, 1] (the GAN's tanh output); 'unit': x / 255, in [0, 1] (autoencoders). */
-export type PixelScale = 'tanh' | 'unit';
+import { createRng, randomInt, shuffledIndices } from '../random';
+import { checkPixelRange, valueFromByte, type PixelRange } from './pixelRange';
 
 export interface ToTensorOptions {
-  /** How pixels 0..255 map to floats. */
-  scale: PixelScale;
+  /**
+   * The range the pixels 0..255 are scaled to: 'tanh' [-1, 1] (the GAN's tanh output), 'unit'
+   * [0, 1] (the autoencoders' sigmoid output) or 'byte' (0..255 as they are).
+   */
+  range: PixelRange;
   /** Which examples, in this order. Default: all of them. */
   indices?: ArrayLike<number>;
 }
 
 function scaledPixels(split: MnistSplit, options: ToTensorOptions, caller: string): { values: Float32Array; n: number } {
-  if (options.scale !== 'tanh' && options.scale !== 'unit') {
-    throw new Error(`${caller}: scale must be 'tanh' ([-1, 1]) or 'unit' ([0, 1]); got ${JSON.stringify(options.scale)}.`);
+  if ('scale' in options && options.range === undefined) {
+    throw new Error(
+      `${caller}: the option \`scale\` is now called \`range\` (as in imageGrid): ` +
+        "{ range: 'tanh' } or { range: 'unit' }.",
+    );
   }
+  checkPixelRange(options.range, caller);
   // A 256-entry table: every pixel value is scaled once, then looked up.
   const table = new Float32Array(256);
-  for (let v = 0; v < 256; v++) table[v] = options.scale === 'tanh' ? (v - 127.5) / 127.5 : v / 255;
+  const scaled = valueFromByte(options.range);
+  for (let v = 0; v < 256; v++) table[v] = scaled(v);
   const indices = options.indices;
   const n = indices === undefined ? split.count : indices.length;
   const values = new Float32Array(n * MNIST_PIXELS);

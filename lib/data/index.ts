@@ -1,6 +1,6 @@
 /**
  * MNIST data: load (full set if downloaded, else the embedded test set), scale, batch.
- * `loadMnist()` -> `toImageTensor(train, { scale: 'tanh' })` -> train.
+ * `loadMnist()` -> `toImageTensor(train, { range: 'tanh' })` -> train.
  */
 export { IdxFormatError, IDX_MAGIC, isGzip, parseIdx, readIdxFile, type IdxArray, type IdxData, type IdxDataType, type IdxExpectation } from './idx';
 export {
@@ -10,11 +10,11 @@ export {
 } from './mnist';
 export {
   digitCounts, epochBatchIndices, randomBatch, randomBatchIndices, sampleDigits, splitTrainValidation, toFlatTensor, toImageTensor,
-  type PixelScale, type SplitOptions, type ToTensorOptions,
+  type SplitOptions, type ToTensorOptions,
 } from './batches';
+export { byteFromValue, checkPixelRange, pixelRangeBounds, valueFromByte, type PixelRange } from './pixelRange';
 export {
   ALTERNATIVE_MNIST_BASE_URL, DEFAULT_MNIST_BASE_URL, MNIST_BASE_URL_ENV, MNIST_DOWNLOAD_FILES, MnistDownloadError,
   createDownloadProgressBar, downloadMnist, formatDownloadProgress,
   type DownloadFailure, type DownloadMnistOptions, type DownloadProgress, type DownloadProgressBarOptions, type DownloadResult, type MnistFileSpec,
 } from './download';
-export { createRng, randomInt, shuffledIndices } from './random';

@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IDX_MAGIC, IdxFormatError, readIdxFile } from './idx';
-import { createRng, shuffledIndices } from './random';
+import { createRng, shuffledIndices } from '../random';
 
 export const MNIST_SIDE = 28;
 export const MNIST_PIXELS = MNIST_SIDE * MNIST_SIDE;

@@ -5,7 +5,7 @@
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { kernelInitializers } from './seeds';
+import { kernelInitializers } from './initializers';
 
 export interface ConvAutoencoder2dOptions {
   /** Input image shape. Default [28, 28, 1]. */

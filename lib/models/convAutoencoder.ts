@@ -5,7 +5,7 @@
  */
 import type { Sequential } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { kernelInitializers } from './seeds';
+import { kernelInitializers } from './initializers';
 
 export interface ConvAutoencoderOptions {
   /** Adam learning rate. Default 0.001 (Keras's `optimizer='adam'`). */

@@ -24,7 +24,7 @@
  */
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { kernelInitializers } from './seeds';
+import { kernelInitializers } from './initializers';
 
 export interface GeneratorOptions {
   /** Length of the noise vector z. Default 100 (the book). */
@@ -50,13 +50,29 @@ export interface AdamOptions {
   epsilon?: number;
 }
 
-/** The three models of the DCGAN, compiled and ready for `trainGan`. */
+/**
+ * The three models of the DCGAN, compiled and ready for `trainGan`. The noise length is not a
+ * field: it is the generator's input size, `generatorNoiseDim(gan.generator)`.
+ */
 export interface Dcgan {
   generator: Sequential;
   discriminator: Sequential;
   /** D(G(z)), trains only G (see the freeze note at the top of this file). */
   combined: LayersModel;
-  noiseDim: number;
+}
+
+/** The length of the noise vectors `generator` takes: its input shape is [batch, noiseDim]. */
+export function generatorNoiseDim(generator: LayersModel): number {
+  const shape = generator.inputs[0].shape;
+  const noiseDim = shape[1];
+  if (shape.length !== 2 || typeof noiseDim !== 'number') {
+    const shown = shape.map((size) => size ?? 'batch').join(', ');
+    throw new Error(
+      `generatorNoiseDim: "${generator.name}" takes inputs of shape [${shown}]; a generator takes noise vectors, `
+        + 'shape [batch, noiseDim] (its first layer built with inputShape: [noiseDim]).',
+    );
+  }
+  return noiseDim;
 }
 
 /** The generator of SPEC A1: 100-dim noise -> 28x28x1 image in [-1, 1]. 865,281 parameters. */
@@ -124,8 +140,7 @@ export function compileGan(generator: Sequential, discriminator: Sequential, opt
   } finally {
     discriminator.trainable = true;
   }
-  const noiseDim = generator.inputs[0].shape[1] as number;
-  return { generator, discriminator, combined, noiseDim };
+  return { generator, discriminator, combined };
 }
 
 export interface DcganOptions extends GeneratorOptions, AdamOptions {}

@@ -11,7 +11,7 @@
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { kernelInitializers } from './seeds';
+import { kernelInitializers } from './initializers';
 
 export interface DenseAutoencoderOptions {
   /** Size of the code z (the hidden layer). Default 36 (the text). */

@@ -4,5 +4,5 @@ export * from './convAutoencoder';
 export * from './denseAutoencoder';
 export * from './autoencoder2d';
 export * from './summary';
-export { deriveSeed, kernelInitializers, type Initializer } from './seeds';
+export { kernelInitializers, type Initializer } from './initializers';
 export * from './vae2d';

@@ -7,7 +7,7 @@
  */
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { kernelInitializers } from './seeds';
+import { kernelInitializers } from './initializers';
 
 export interface ConvVae2dOptions {
   /** Size of the code z. Default 2. */

@@ -15,8 +15,8 @@ import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { toImageTensor } from '../data/batches';
 import { loadEmbeddedTestSet, splitEmbedded, type MnistSplit } from '../data/mnist';
-import { createRng, shuffledIndices } from '../data/random';
-import { kernelInitializers } from '../models/seeds';
+import { createRng, shuffledIndices } from '../random';
+import { kernelInitializers } from '../models/initializers';
 import { resolveProgress, type ProgressReporter } from '../train/progress';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -134,7 +134,7 @@ export function classifierAccuracy(model: LayersModel, split: MnistSplit): numbe
   for (let start = 0; start < split.count; start += batch) {
     const indices = Int32Array.from({ length: Math.min(batch, split.count - start) }, (_, i) => start + i);
     const predicted = tf.tidy(() => {
-      const images = toImageTensor(split, { scale: 'unit', indices });
+      const images = toImageTensor(split, { range: 'unit', indices });
       return (model.predict(images) as Tensor).argMax(-1).dataSync();
     });
     predicted.forEach((digit, i) => {
@@ -152,7 +152,7 @@ async function train(settings: DigitClassifierSettings, data: { train: MnistSpli
   const started = Date.now();
   const model = buildDigitClassifierModel(settings.seed, settings.learningRate);
   const trainCount = Math.min(settings.trainCount, data.train.count);
-  const images = toImageTensor(data.train, { scale: 'unit', indices: Int32Array.from({ length: trainCount }, (_, i) => i) });
+  const images = toImageTensor(data.train, { range: 'unit', indices: Int32Array.from({ length: trainCount }, (_, i) => i) });
   const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(data.train.labels.subarray(0, trainCount), 'int32'), 10).toFloat());
   const batches = Math.ceil(trainCount / settings.batchSize);
   progress?.start(settings.epochs, 'epoch');

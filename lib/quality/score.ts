@@ -10,6 +10,7 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
+import { checkPixelRange, pixelRangeBounds, type PixelRange } from '../data/pixelRange';
 import { digitClassifier, type DigitClassifier } from './classifier';
 
 export interface DigitScore {
@@ -30,21 +31,21 @@ export interface DigitScore {
 export interface ScoreDigitsOptions {
   /** The classifier; default `await digitClassifier()` (loaded or trained once, cached). */
   classifier?: DigitClassifier | LayersModel;
-  /** Pixel range of the images: 'unit' [0, 1] (autoencoders) or 'tanh' [-1, 1] (the GAN). Default 'unit'. */
-  range?: 'unit' | 'tanh';
+  /** Pixel range of the images: 'unit' [0, 1] (autoencoders), 'tanh' [-1, 1] (the GAN) or 'byte'. Default 'unit'. */
+  range?: PixelRange;
   /** Probability at which an image counts as recognised. Default 0.9. */
   confidence?: number;
 }
 
 /** Images as [n, 28, 28, 1] in [0, 1]; a clear error for other shapes or ranges. */
-function asClassifierInput(images: Tensor, range: 'unit' | 'tanh'): Tensor {
+function asClassifierInput(images: Tensor, range: PixelRange): Tensor {
   const ok = (images.rank === 4 && images.shape[1] === 28 && images.shape[2] === 28 && images.shape[3] === 1)
     || (images.rank === 3 && images.shape[1] === 28 && images.shape[2] === 28)
     || (images.rank === 2 && images.shape[1] === 784);
   if (!ok) throw new Error(`scoreDigits: images has shape [${images.shape.join(', ')}]; expected [n, 28, 28, 1], [n, 28, 28] or [n, 784].`);
   if (images.shape[0] === 0) throw new Error('scoreDigits: images is empty; pass at least one image.');
   const [low, high] = tf.tidy(() => [images.min().dataSync()[0], images.max().dataSync()[0]]);
-  const [lowest, highest] = range === 'unit' ? [0, 1] : [-1, 1];
+  const [lowest, highest] = pixelRangeBounds(range);
   const slack = 1e-3;
   if (!(low >= lowest - slack && high <= highest + slack)) {
     const hint = range === 'unit' && low >= -1 - slack ? " (images in [-1, 1], like the GAN's, need range: 'tanh')" : '';
@@ -52,7 +53,8 @@ function asClassifierInput(images: Tensor, range: 'unit' | 'tanh'): Tensor {
   }
   return tf.tidy(() => {
     const shaped = images.reshape([images.shape[0], 28, 28, 1]).toFloat();
-    return range === 'unit' ? shaped : shaped.add(1).div(2);
+    // The classifier reads [0, 1], as the digits it learned from.
+    return range === 'unit' ? shaped : range === 'tanh' ? shaped.add(1).div(2) : shaped.div(255);
   });
 }
 
@@ -98,7 +100,7 @@ export function scoreProbabilities(probabilities: ArrayLike<number>, confidence 
  */
 export async function scoreDigits(images: Tensor, options: ScoreDigitsOptions = {}): Promise<DigitScore> {
   const range = options.range ?? 'unit';
-  if (range !== 'unit' && range !== 'tanh') throw new Error(`scoreDigits: options.range must be 'unit' or 'tanh'; got ${JSON.stringify(range)}.`);
+  checkPixelRange(range, 'scoreDigits');
   const input = asClassifierInput(images, range);
   try {
     const classifier = options.classifier ?? (await digitClassifier());

@@ -5,7 +5,7 @@
  * derived seed on every Dropout layer before each step, and clears it afterwards.
  */
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import { deriveSeed } from '../models/seeds';
+import { deriveSeed } from '../random';
 import { asNestedModel, setDropoutLayerSeed } from '../graph/tfjsInternals';
 
 type LayerLike = LayersModel['layers'][number];

@@ -1,7 +1,7 @@
 /**
  * Compiled training steps: `compiled(model)` gives a model's `trainOnBatch` and `predict` as
  * one TensorFlow graph each, run in a native session, like Keras's traced train function.
- * The notebooks' own loops and the library's (trainGan, trainAutoencoder) all train through it.
+ * The notebooks' own loops and the library's (trainGan, fit) all train through it.
  *
  * Engines:
  * - 'graph': the step is compiled once into a TensorFlow graph (lib/graph) and run natively;
@@ -28,7 +28,7 @@ import { tf } from '../tf';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, optimizerVariables, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
 import { layerVariables, tfjsVersionMismatch, watchVariable, type LayerVariableLike } from '../graph/tfjsInternals';
 import type { Dcgan } from '../models/dcgan';
-import { deriveSeed, randomSeed } from '../models/seeds';
+import { deriveSeed, randomSeed } from '../random';
 import { setDropoutSeeds } from './dropout';
 import { SessionSync } from './sessionSync';
 import { afterStep, beforeStep } from './interrupt';
@@ -423,7 +423,7 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
   };
 }
 
-/** Which engine `compiled(model)` (and so `trainAutoencoder`) would use, and why. Starts nothing. */
+/** Which engine `compiled(model)` (and so `fit`) would use, and why. Starts nothing. */
 export function chooseModelEngine(model: LayersModel, requested?: TrainingEngine, caller = 'train'): EngineChoice {
   return selectEngine<EngineChoice>(requested, caller, () => {
     Workspace.build(new GraphProgram(), [model], []);

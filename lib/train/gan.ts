@@ -12,8 +12,8 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 
 import { tf } from '../tf';
 import { randomBatch } from '../data/batches';
-import type { Dcgan } from '../models/dcgan';
-import { deriveSeed, randomSeed } from '../models/seeds';
+import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
+import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
@@ -75,12 +75,7 @@ export interface TrainGanOptions {
   engine?: TrainingEngine;
 }
 
-const STREAM_BATCH = 1;
-const STREAM_NOISE = 2;
-const STREAM_DROPOUT_REAL = 3;
-const STREAM_DROPOUT_FAKE = 4;
-const STREAM_DROPOUT_COMBINED = 5;
-const STREAM_SAMPLES = 6;
+const STREAMS = SEED_STREAMS.gan;
 
 function emptyHistory(): GanHistory {
   return { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
@@ -113,7 +108,7 @@ async function thenDispose<T>(tensor: Tensor, use: () => Promise<T>): Promise<T>
 export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOptions): Promise<GanHistory> {
   validate(images, options);
   const { generator, discriminator, combined } = gan;
-  const noiseDim = generator.inputs[0].shape[1] as number;
+  const noiseDim = generatorNoiseDim(generator);
   const batchSize = options.batchSize;
   const imageCount = images.shape[0];
   let seed = options.seed ?? randomSeed();
@@ -142,7 +137,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   reporter?.start(options.iterations, 'iteration', start);
   const sampleCount = options.sampleCount ?? 25;
   const sampleNoise = options.onSample && options.sampleInterval
-    ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_SAMPLES)) : undefined;
+    ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAMS.samples)) : undefined;
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
   let last: Record<string, number> = {};
@@ -151,17 +146,17 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   try {
     for (; iteration < options.iterations; iteration++) {
       // 1. a random batch of real images (with replacement, like numpy's randint), label 1
-      const real = randomBatch(images, batchSize, deriveSeed(seed, STREAM_BATCH, iteration));
-      const dLossReal = await thenDispose(real, () => d.trainOnBatch(real, realLabels, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT_REAL, iteration) }));
+      const real = randomBatch(images, batchSize, deriveSeed(seed, STREAMS.batch, iteration));
+      const dLossReal = await thenDispose(real, () => d.trainOnBatch(real, realLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutReal, iteration) }));
 
       // 2. generated images from N(0, 1) noise (predict: inference mode), label 0
-      const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAM_NOISE, iteration));
+      const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAMS.noise, iteration));
       const fake = g.predict(noise);
-      const dLossFake = await thenDispose(fake, () => d.trainOnBatch(fake, fakeLabels, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT_FAKE, iteration) }));
+      const dLossFake = await thenDispose(fake, () => d.trainOnBatch(fake, fakeLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutFake, iteration) }));
 
       // 3-4. d_loss is the mean; the combined step trains G to make D answer 1
       const dLoss = 0.5 * (dLossReal + dLossFake);
-      const gLoss = await thenDispose(noise, () => ganStep.trainOnBatch(noise, realLabels, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT_COMBINED, iteration) }));
+      const gLoss = await thenDispose(noise, () => ganStep.trainOnBatch(noise, realLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutCombined, iteration) }));
 
       assertFinite(`iteration ${iteration}`, { d_loss_real: dLossReal, d_loss_fake: dLossFake, g_loss: gLoss });
       history.iteration.push(iteration);

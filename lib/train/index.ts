@@ -1,6 +1,6 @@
 /** Training loops for the notebooks: the GAN and the autoencoders, with progress and checkpoints. */
 export * from './gan';
-export * from './autoencoder';
+export * from './fit';
 export * from './progress';
 export * from './checkpoint';
 export * from './divergence';

@@ -20,7 +20,7 @@ import { tf } from '../tf';
 import { GraphProgram, UnsupportedModelError } from '../graph/program';
 import { addVaeGraph, vaeParts, type VaeGraphHandle, type VaeParts } from '../graph/vae';
 import { addVariableListener, layerVariables, tfjsVersionMismatch, type LayerVariableLike } from '../graph/tfjsInternals';
-import { deriveSeed, randomSeed } from '../models/seeds';
+import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { setDropoutSeeds } from './dropout';
 import type { TrainingEngine } from './engine';
 import { afterStep, beforeStep } from './interrupt';
@@ -250,7 +250,7 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
           if (train) {
             let kept: VaeLossTensors | undefined;
             setDropoutSeeds(encoder, seed);
-            setDropoutSeeds(decoder, deriveSeed(seed, 1));
+            setDropoutSeeds(decoder, deriveSeed(seed, SEED_STREAMS.vae.decoderDropout));
             try {
               const cost = optimizer.minimize(() => {
                 const terms = vaeLossTerms(encoder, decoder, asFloat, noise, weight, true);
@@ -293,7 +293,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
       const step = steps;
       steps += 1;
       try {
-        return await run('compiledVae.trainOnBatch', x, stepOptions.noise, stepOptions.seed ?? deriveSeed(baseSeed, 1, step), true);
+        const seed = stepOptions.seed ?? deriveSeed(baseSeed, SEED_STREAMS.vae.train, step);
+        return await run('compiledVae.trainOnBatch', x, stepOptions.noise, seed, true);
       } finally {
         afterStep();
       }
@@ -310,7 +311,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
         const xb = x.slice(start, size);
         const noise = evaluateOptions.noise?.slice(start, size);
         try {
-          const losses = await run('compiledVae.evaluate', xb, noise, deriveSeed(evaluateOptions.seed ?? deriveSeed(baseSeed, 2), start), false);
+          const evaluationSeed = evaluateOptions.seed ?? deriveSeed(baseSeed, SEED_STREAMS.vae.evaluate);
+          const losses = await run('compiledVae.evaluate', xb, noise, deriveSeed(evaluationSeed, start), false);
           for (const key of ['loss', 'reconstruction', 'kl'] as const) sums[key] += losses[key] * size;
         } finally {
           tf.dispose([xb, ...(noise ? [noise] : [])]);

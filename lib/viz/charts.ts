@@ -17,15 +17,19 @@ export interface ChartOptions {
   height?: number;
 }
 
-/** Throws a readable error unless every named series has as many values as `reference`. */
+/**
+ * Throws a readable error unless every named series has as many values as `reference`; `owner`
+ * is how the caller's argument spells them ('history.' for a history object).
+ */
 export function checkSeriesLengths(
   chart: string, referenceName: string, reference: ArrayLike<number>, series: Record<string, ArrayLike<number> | undefined>,
+  owner = 'history.',
 ): void {
   for (const [name, values] of Object.entries(series)) {
     if (values === undefined) continue;
     if (values.length !== reference.length) {
       throw new Error(
-        `${chart}: history.${name} has ${values.length} values but history.${referenceName} has ${reference.length}; `
+        `${chart}: ${owner}${name} has ${values.length} values but ${owner}${referenceName} has ${reference.length}; `
           + `they must have one value per ${referenceName}.`,
       );
     }
@@ -117,22 +121,23 @@ function hoverRuleLayer(rows: object[], xField: string, tooltip: object[]): obje
   };
 }
 
-export interface LossHistoryLike {
+/** One metric per epoch, training and validation: what `metricChart` draws. */
+export interface MetricSeries {
+  /** What the values measure ('loss', 'accuracy', ...): the y axis, the title and the tooltip. */
+  metric: string;
   /**
-   * Epoch indices counted from 0, as trainAutoencoder records them. The chart numbers epochs
-   * from 1, like the printed lines and the progress bar: index 0 is drawn as epoch 1.
+   * Epoch indices counted from 0, as `fit` records them (`history.epoch`). The chart numbers
+   * epochs from 1, like the printed lines and the progress bar: index 0 is drawn as epoch 1.
    */
   epoch: number[];
-  /** Training values of the metric, one per epoch. */
-  loss: number[];
-  /** Validation values, one per epoch; omitted or empty when there was no validation. */
-  valLoss?: number[];
-  /** What the values measure. Default 'loss'; e.g. 'accuracy' for accuracy curves. */
-  metricName?: string;
+  /** Training values, one per epoch (e.g. `history.accuracy`, undefined when not recorded). */
+  train: number[] | undefined;
+  /** Validation values, one per epoch (e.g. `history.valAccuracy`); omitted or empty without validation. */
+  validation?: number[];
 }
 
-export interface LossChartOptions extends ChartOptions {
-  /** Y axis title. Default: the history's metricName ('loss'). */
+export interface MetricChartOptions extends ChartOptions {
+  /** Y axis title. Default: the metric's name. */
   yTitle?: string;
   /** Legend names of the two curves. Default 'training' and 'validation'. */
   trainingName?: string;
@@ -141,36 +146,48 @@ export interface LossChartOptions extends ChartOptions {
   points?: boolean;
 }
 
-/** Training (and validation) loss or metric against epoch (counted from 1), one line each. */
-export function autoencoderLossChart(history: LossHistoryLike, options: LossChartOptions = {}): ChartSpec {
-  const validation = history.valLoss && history.valLoss.length > 0 ? history.valLoss : undefined;
-  checkSeriesLengths('autoencoderLossChart', 'epoch', history.epoch, { loss: history.loss, valLoss: validation });
-  const metric = history.metricName ?? 'loss';
+/**
+ * A metric's training (and validation) values against epoch (counted from 1), one line each:
+ * `metricChart({ metric: 'accuracy', epoch: history.epoch, train: history.accuracy,
+ * validation: history.valAccuracy })`.
+ */
+export function metricChart(series: MetricSeries, options: MetricChartOptions = {}): ChartSpec {
+  const { metric, epoch: epochs, train } = series;
+  if (train === undefined) {
+    throw new Error(
+      `metricChart: no training values for ${metric} (train is undefined). fit records accuracy only for a model `
+        + "compiled with metrics: ['accuracy'].",
+    );
+  }
+  const validation = series.validation && series.validation.length > 0 ? series.validation : undefined;
+  checkSeriesLengths('metricChart', 'epoch', epochs, { train, validation }, '');
   const trainingName = options.trainingName ?? 'training';
   const validationName = options.validationName ?? 'validation';
   if (trainingName === validationName) {
-    throw new Error(`autoencoderLossChart: options.trainingName and options.validationName must differ, both are "${trainingName}".`);
+    throw new Error(
+      `metricChart: options.trainingName and options.validationName must differ, both are "${trainingName}".`,
+    );
   }
-  const rows = history.epoch.map((epoch, i) => {
-    const row: Record<string, number | null> = { epoch: epoch + 1, [trainingName]: finiteOrNull(history.loss[i]) };
+  const rows = epochs.map((epoch, i) => {
+    const row: Record<string, number | null> = { epoch: epoch + 1, [trainingName]: finiteOrNull(train[i]) };
     if (validation) row[validationName] = finiteOrNull(validation[i]);
     return row;
   });
-  const series = validation ? [trainingName, validationName] : [trainingName];
+  const curves = validation ? [trainingName, validationName] : [trainingName];
   const points = options.points ?? rows.length <= 200;
   // Whole epochs only: with fewer ticks than epochs, d3's nice tick steps stay integers.
   const epochTickCount = Math.max(1, Math.min(rows.length - 1, 10));
   // The axis spans exactly the epochs drawn (vega-lite would otherwise stretch it down to 0);
   // a single epoch still gets a span of one, so the scale is not empty.
-  const firstEpoch = rows.length > 0 ? Math.min(...history.epoch) + 1 : 1;
-  const lastEpoch = Math.max(firstEpoch + 1, ...history.epoch.map((epoch) => epoch + 1));
+  const firstEpoch = rows.length > 0 ? Math.min(...epochs) + 1 : 1;
+  const lastEpoch = Math.max(firstEpoch + 1, ...epochs.map((epoch) => epoch + 1));
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title ?? (validation ? `Training and validation ${metric}` : `Training ${metric}`),
     width: options.width ?? 480,
     height: options.height ?? 260,
     data: { values: rows },
-    transform: [{ fold: series, as: ['series', 'value'] }],
+    transform: [{ fold: curves, as: ['series', 'value'] }],
     mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
     encoding: {
       x: {
@@ -180,7 +197,7 @@ export function autoencoderLossChart(history: LossHistoryLike, options: LossChar
       y: { field: 'value', type: 'quantitative', title: options.yTitle ?? metric, scale: { zero: false } },
       color: {
         field: 'series', type: 'nominal', title: null,
-        scale: { domain: series, range: ['#1f77b4', '#ff7f0e'] },
+        scale: { domain: curves, range: ['#1f77b4', '#ff7f0e'] },
       },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'curve' },
@@ -189,6 +206,23 @@ export function autoencoderLossChart(history: LossHistoryLike, options: LossChar
       ],
     },
   } as ChartSpec;
+}
+
+/** The part of `fit`'s history a loss chart reads. */
+export interface LossHistoryLike {
+  /** Epoch indices counted from 0, as `fit` records them; drawn from 1. */
+  epoch: number[];
+  /** Training loss, one per epoch. */
+  loss: number[];
+  /** Validation loss, one per epoch; omitted or empty when there was no validation. */
+  valLoss?: number[];
+}
+
+/** Training (and validation) loss against epoch: `metricChart` for a `fit` history's loss. */
+export function lossChart(history: LossHistoryLike, options: MetricChartOptions = {}): ChartSpec {
+  const validation = history.valLoss && history.valLoss.length > 0 ? history.valLoss : undefined;
+  checkSeriesLengths('lossChart', 'epoch', history.epoch, { loss: history.loss, valLoss: validation });
+  return metricChart({ metric: 'loss', epoch: history.epoch, train: history.loss, validation: validation }, options);
 }
 
 export interface StemChartOptions {

@@ -6,7 +6,8 @@
  */
 import { createCanvas } from 'canvas';
 import type { Tensor } from '@tensorflow/tfjs-node';
-import { fitText, imageCount, isTensor, paintImage, pixelValues, toGray, type GridImages, type PixelRange } from './pixels';
+import type { PixelRange } from '../data/pixelRange';
+import { fitText, imageCount, isTensor, paintImage, pixelValues, toGray, type GridImages } from './pixels';
 
 /** One code per image: rows of numbers, or a 2-D tensor (read, not disposed). */
 export type CodeRows = readonly ArrayLike<number>[] | Tensor;

@@ -6,9 +6,10 @@
  */
 import { createCanvas } from 'canvas';
 import type { LatentBox } from './latent';
-import { fitText, imageCount, paintImage, pixelValues, toGray, type GridImages, type PixelRange } from './pixels';
+import type { PixelRange } from '../data/pixelRange';
+import { fitText, imageCount, paintImage, pixelValues, toGray, type GridImages } from './pixels';
 
-export type { GridImages, PixelRange } from './pixels';
+export type { GridImages } from './pixels';
 
 export interface ImageGridOptions {
   rows: number;

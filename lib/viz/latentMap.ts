@@ -10,7 +10,8 @@
  * vega inlined from node_modules (scripts/nbconvert/offline/). Everywhere else, and with
  * JavaScript off, the static SVG shows the map with the panels of the first selected point.
  */
-import { decodeLatentPoints, imageGrid, latentGridPoints, type GridImages, type LatentDecoder, type PixelRange } from './grid';
+import type { PixelRange } from '../data/pixelRange';
+import { decodeLatentPoints, imageGrid, latentGridPoints, type GridImages, type LatentDecoder } from './grid';
 import { digitCentroids, latentBox, latentScatterChart, type LatentBox, type LatentPoint, type LatentPoints, type LatentScatterData, type LatentScatterOptions } from './latent';
 import { pixelValues } from './pixels';
 import type { ChartSpec } from './render';

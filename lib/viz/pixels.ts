@@ -4,15 +4,7 @@
  */
 import type { Tensor } from '@tensorflow/tfjs-node';
 import type { CanvasRenderingContext2D } from 'canvas';
-
-/** How stored pixel values map to gray levels: black to white. */
-export type PixelRange =
-  /** [-1, 1], a tanh generator's output. */
-  | 'tanh'
-  /** [0, 1], a sigmoid decoder's output or scaled MNIST. */
-  | 'unit'
-  /** [0, 255], raw MNIST bytes. */
-  | 'byte';
+import { byteFromValue, checkPixelRange, type PixelRange } from '../data/pixelRange';
 
 /** n images of imageSize x imageSize values, row by row: a typed array, an array or a tf Tensor. */
 export type GridImages = Float32Array | Uint8Array | number[] | Tensor;
@@ -26,15 +18,17 @@ export function pixelValues(images: GridImages): ArrayLike<number> {
   return isTensor(images) ? images.dataSync() : images;
 }
 
-/** Maps a stored value to a gray level 0-255; `caller` names the function in the error. */
+/**
+ * Maps a stored value in `range` to a gray level 0-255, black to white (values outside the
+ * range are clamped); `caller` names the function in the error.
+ */
 export function toGray(range: PixelRange, caller: string): (value: number) => number {
-  const clamp = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
-  switch (range) {
-    case 'tanh': return (v) => clamp((v + 1) * 127.5);
-    case 'unit': return (v) => clamp(v * 255);
-    case 'byte': return (v) => clamp(v);
-    default: throw new Error(`${caller}: options.range must be 'tanh', 'unit' or 'byte', got ${String(range)}.`);
-  }
+  checkPixelRange(range, caller);
+  const toByte = byteFromValue(range);
+  return (value) => {
+    const level = toByte(value);
+    return level <= 0 ? 0 : level >= 255 ? 255 : Math.round(level);
+  };
 }
 
 /** Where one image goes: the RGBA buffer of a picture `width` pixels wide, and the top-left corner. */

@@ -20,7 +20,7 @@ interface CellResult {
 
 describe('interrupting training in the tslab kernel', () => {
   const title =
-    'stops trainAutoencoder and a hand-written compiled loop at the next batch, keeps the weights, leaks nothing, ' +
+    'stops fit and a hand-written compiled loop at the next batch, keeps the weights, leaks nothing, ' +
     'and trains again';
   it(title, () => {
     const delaySeconds = 5;
@@ -48,7 +48,7 @@ describe('interrupting training in the tslab kernel', () => {
     assert.match(
       train.stderr,
       new RegExp(
-        /^trainAutoencoder: training interrupted in epoch \d+ of 400; /.source +
+        /^fit: training interrupted in epoch \d+ of 400; /.source +
           /"conv_autoencoder" keeps the weights of the last finished batch/.source,
       ),
     );

@@ -17,20 +17,21 @@ from jupyter_client.manager import KernelManager
 notebook_dir, delay = sys.argv[1], float(sys.argv[2])
 
 SETUP = """
-import { tf, buildConvAutoencoder, trainAutoencoder, compiled } from '../lib';
+import { tf, fit, compiled } from '../lib';
+import { buildConvAutoencoder } from '../lib/models';
 const model = buildConvAutoencoder({ seed: 1 });
 const x = tf.randomUniform([512, 28, 28, 1], 0, 1, 'float32', 1);
 const counters = { epochs: 0, ticks: 0, steps: 0 };
 const ticker = setInterval(() => { counters.ticks += 1; }, 100);
 // One epoch first: the optimizer's slots exist from then on, so the tensor count is steady.
-await trainAutoencoder(model, x, { epochs: 1, batchSize: 64, seed: 1, progress: false });
+await fit(model, x, { epochs: 1, batchSize: 64, seed: 1, progress: false });
 const tensorsBefore = tf.memory().numTensors;
 console.log('ready', tensorsBefore);
 """
 TRAIN = """
 counters.epochs = 0;
 counters.ticks = 0;
-await trainAutoencoder(model, x, { epochs: 400, batchSize: 64, seed: 1, progress: false, onEpoch: () => { counters.epochs += 1; } });
+await fit(model, x, { epochs: 400, batchSize: 64, seed: 1, progress: false, onEpoch: () => { counters.epochs += 1; } });
 """
 CHECK = """
 console.log(JSON.stringify({ epochs: counters.epochs, ticks: counters.ticks, leaked: tf.memory().numTensors - tensorsBefore }));
@@ -53,7 +54,7 @@ await new Promise((resolve) => setTimeout(resolve, 30000));
 """
 RERUN = """
 counters.epochs = 0;
-await trainAutoencoder(model, x, { epochs: 2, batchSize: 64, seed: 2, progress: false, onEpoch: () => { counters.epochs += 1; } });
+await fit(model, x, { epochs: 2, batchSize: 64, seed: 2, progress: false, onEpoch: () => { counters.epochs += 1; } });
 clearInterval(ticker);
 console.log(JSON.stringify({ epochs: counters.epochs, leaked: tf.memory().numTensors - tensorsBefore }));
 """

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { backendInfo, NativeBackendError, tf } from '../../lib';
-import { loadNativeTensorFlow } from '../../lib/backend';
+import { backendInfo, tf } from '../../lib';
+import { loadNativeTensorFlow, NativeBackendError } from '../../lib/backend';
 
 type Rank4 = [number, number, number, number];
 

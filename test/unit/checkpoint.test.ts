@@ -11,20 +11,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, describe, it } from 'node:test';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs-node';
-import {
-  buildConvAutoencoder,
-  createDcgan,
-  DenseAutoencoder,
-  disposeDcgan,
-  findLatestCheckpoint,
-  loadCheckpoint,
-  paramCounts,
-  saveCheckpoint,
-  tf,
-  trainAutoencoder,
-  trainGan,
-  type GanHistory,
-} from '../../lib';
+import { createDcgan, disposeDcgan, tf, fit, trainGan, type GanHistory } from '../../lib';
+import { buildConvAutoencoder, DenseAutoencoder, paramCounts } from '../../lib/models';
+import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/train';
 import { CHILD_BATCH, CHILD_SEED, childImages } from '../fixtures/train-child';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-test-'));
@@ -107,7 +96,7 @@ describe('checkpoints in process', () => {
     };
     const x = tf.randomUniform([8, 4], 0, 1, 'float32', 5);
     const trained = build();
-    await trainAutoencoder(trained, x, {
+    await fit(trained, x, {
       epochs: 1,
       batchSize: 4,
       seed: 1,
@@ -135,10 +124,10 @@ describe('checkpoints in process', () => {
     const dir = path.join(root, 'ae');
     const x = tf.randomUniform([16, 784], 0, 1, 'float32', 3);
     const full = new DenseAutoencoder({ seed: 1 });
-    const reference = await trainAutoencoder(full.model, x, { epochs: 4, batchSize: 8, seed: 2, progress: false });
+    const reference = await fit(full.model, x, { epochs: 4, batchSize: 8, seed: 2, progress: false });
     full.dispose();
     const part = new DenseAutoencoder({ seed: 1 });
-    await trainAutoencoder(part.model, x, {
+    await fit(part.model, x, {
       epochs: 2,
       batchSize: 8,
       seed: 2,
@@ -147,7 +136,7 @@ describe('checkpoints in process', () => {
     });
     part.dispose();
     const resumed = new DenseAutoencoder({ seed: 5 });
-    const history = await trainAutoencoder(resumed.model, x, {
+    const history = await fit(resumed.model, x, {
       epochs: 4,
       batchSize: 8,
       progress: false,
@@ -163,7 +152,7 @@ describe('checkpoints in process', () => {
     const dir = path.join(root, 'mismatch');
     const x = tf.randomUniform([8, 784], 0, 1, 'float32', 6);
     const saved = new DenseAutoencoder({ zDim: 2, seed: 1 });
-    await trainAutoencoder(saved.model, x, {
+    await fit(saved.model, x, {
       epochs: 1,
       batchSize: 4,
       seed: 1,

@@ -6,7 +6,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Sequential, Tensor } from '@tensorflow/tfjs-node';
-import { tf, buildConvAutoencoder, compiled, createDcgan, disposeDcgan, releaseTrainingGraph, trainAutoencoder, trainGan } from '../../lib';
+import { tf, compiled, createDcgan, disposeDcgan, releaseTrainingGraph, fit, trainGan } from '../../lib';
+import { buildConvAutoencoder } from '../../lib/models';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { pretendTfjsVersionForTesting, TFJS_VERSION_WRITTEN_FOR } from '../../lib/graph/tfjsInternals';
 
@@ -114,13 +115,13 @@ describe('compiled(model)', () => {
     model.dispose();
   });
 
-  it('trainAutoencoder takes validationData as fit does: [x, y], or one tensor for an autoencoder', async () => {
+  it("fit takes validationData as Keras's fit does: [x, y], or one tensor for an autoencoder", async () => {
     const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 3);
     const xTest = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 4);
-    const run = async (options: Parameters<typeof trainAutoencoder>[2]) => {
+    const run = async (options: Parameters<typeof fit>[2]) => {
       const model = buildConvAutoencoder({ seed: 9 });
       try {
-        return (await trainAutoencoder(model, x, options)).valLoss;
+        return (await fit(model, x, options)).valLoss;
       } finally {
         model.dispose();
       }

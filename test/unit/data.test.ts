@@ -4,10 +4,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import { createRng, epochBatchIndices, sampleDigits, tf, toFlatTensor, toImageTensor } from '../../lib';
 import {
-  createRng, digitCounts, epochBatchIndices, loadEmbeddedTestSet, randomBatchIndices, sampleDigits, splitTrainValidation,
-  tf, toFlatTensor, toImageTensor, type MnistSplit,
-} from '../../lib';
+  digitCounts, loadEmbeddedTestSet, randomBatchIndices, splitTrainValidation, type MnistSplit,
+} from '../../lib/data';
 
 /** `count` images whose pixel p of image i is (i + p) % 256, and whose first two pixels encode i. */
 function syntheticSplit(count: number): MnistSplit {
@@ -30,7 +30,7 @@ const embedded = loadEmbeddedTestSet();
 describe('toImageTensor and toFlatTensor', () => {
   it("'tanh' scales the real digits to exactly [-1, 1] as (x - 127.5) / 127.5, shape [n, 28, 28, 1]", () => {
     const before = tf.memory().numTensors;
-    const images = toImageTensor(embedded, { scale: 'tanh' });
+    const images = toImageTensor(embedded, { range: 'tanh' });
     assert.equal(tf.memory().numTensors, before + 1, 'one tensor: the result, no intermediates');
     assert.deepEqual(images.shape, [10000, 28, 28, 1]);
     assert.equal(images.dtype, 'float32');
@@ -51,7 +51,7 @@ describe('toImageTensor and toFlatTensor', () => {
   it("'unit' scales to [0, 1] as x / 255", () => {
     const split = syntheticSplit(300);
     const before = tf.memory().numTensors;
-    const images = toImageTensor(split, { scale: 'unit' });
+    const images = toImageTensor(split, { range: 'unit' });
     const values = images.dataSync();
     images.dispose();
     assert.equal(tf.memory().numTensors, before);
@@ -63,8 +63,8 @@ describe('toImageTensor and toFlatTensor', () => {
   it('flattens to [n, 784] with the same values in row-major order', () => {
     const split = syntheticSplit(5);
     const before = tf.memory().numTensors;
-    const flat = toFlatTensor(split, { scale: 'unit' });
-    const images = toImageTensor(split, { scale: 'unit' });
+    const flat = toFlatTensor(split, { range: 'unit' });
+    const images = toImageTensor(split, { range: 'unit' });
     assert.equal(tf.memory().numTensors, before + 2);
     assert.deepEqual(flat.shape, [5, 784]);
     assert.deepEqual(Array.from(flat.dataSync()), Array.from(images.dataSync()));
@@ -75,19 +75,31 @@ describe('toImageTensor and toFlatTensor', () => {
 
   it('takes the examples at `indices`, in that order', () => {
     const split = syntheticSplit(50);
-    const batch = toFlatTensor(split, { scale: 'unit', indices: [42, 3, 42] });
+    const batch = toFlatTensor(split, { range: 'unit', indices: [42, 3, 42] });
     const rows = batch.arraySync();
     batch.dispose();
     assert.equal(rows.length, 3);
     assert.deepEqual(rows.map((row) => Math.round(row[0] * 255) + 256 * Math.round(row[1] * 255)), [42, 3, 42]);
   });
 
-  it('rejects a bad index or scale before making any tensor', () => {
+  it("'byte' keeps the bytes as they are, as floats", () => {
+    const split = syntheticSplit(3);
+    const images = toFlatTensor(split, { range: 'byte' });
+    assert.deepEqual(Array.from(images.dataSync()), Array.from(split.images));
+    images.dispose();
+  });
+
+  it('rejects a bad index or range before making any tensor', () => {
     const split = syntheticSplit(4);
     const before = tf.memory().numTensors;
-    assert.throws(() => toImageTensor(split, { scale: 'tanh', indices: [0, 4] }), /index 4 at position 1 is outside 0\.\.3/);
-    // @ts-expect-error: a wrong scale from untyped notebook code
-    assert.throws(() => toFlatTensor(split, { scale: 'minus-one' }), /scale must be 'tanh'.+or 'unit'/);
+    const outside = /index 4 at position 1 is outside 0\.\.3/;
+    assert.throws(() => toImageTensor(split, { range: 'tanh', indices: [0, 4] }), outside);
+    const badRange = /options\.range must be 'tanh' \(\[-1, 1\]\), 'unit'/;
+    // @ts-expect-error: a wrong range from untyped notebook code
+    assert.throws(() => toFlatTensor(split, { range: 'minus-one' }), badRange);
+    const renamed = /the option `scale` is now called `range` \(as in imageGrid\)/;
+    // @ts-expect-error: the option's old name
+    assert.throws(() => toImageTensor(split, { scale: 'unit' }), renamed);
     assert.equal(tf.memory().numTensors, before);
   });
 });

@@ -18,7 +18,7 @@ import {
   showImage,
   VEGA_LITE_MIME,
 } from '../../lib/display';
-import { autoencoderLossChart, imageGrid, latentScatterChart } from '../../lib/viz';
+import { lossChart, imageGrid, latentScatterChart } from '../../lib/viz';
 import type { ChartSpec } from '../../lib/viz/render';
 
 interface Message {
@@ -50,11 +50,11 @@ describe('outside a kernel', () => {
     let updated: boolean;
     let finished: boolean;
     try {
-      await showChart(autoencoderLossChart(history));
+      await showChart(lossChart(history));
       showImage(tinyPng());
       const live = new LiveChart({ minIntervalMs: 0 });
-      updated = await live.update(autoencoderLossChart(history));
-      finished = await live.finish(autoencoderLossChart(history));
+      updated = await live.update(lossChart(history));
+      finished = await live.finish(lossChart(history));
     } finally {
       process.stdout.write = stdoutWrite;
       process.stderr.write = stderrWrite;
@@ -78,7 +78,7 @@ describe('inside a (simulated) kernel', () => {
   });
 
   it('showChart sends one bundle: the vega-lite spec, its SVG and a text line', async () => {
-    const spec = autoencoderLossChart(history, { title: 'Reconstruction loss' });
+    const spec = lossChart(history, { title: 'Reconstruction loss' });
     await showChart(spec);
     assert.equal(messages.length, 1);
     const { data } = messages[0].content;
@@ -110,7 +110,7 @@ describe('inside a (simulated) kernel', () => {
     const live = new LiveChart({ minIntervalMs: 1000, now: () => now });
     const build = () => {
       built += 1;
-      return autoencoderLossChart({ epoch: [1], loss: [0.3] });
+      return lossChart({ epoch: [1], loss: [0.3] });
     };
     assert.equal(await live.update(build), true);
     now = 500;
@@ -124,18 +124,14 @@ describe('inside a (simulated) kernel', () => {
   it('LiveChart redraws one output in place, at most once per interval', async () => {
     let now = 0;
     const live = new LiveChart({ minIntervalMs: 1000, now: () => now });
-    assert.equal(await live.update(autoencoderLossChart({ epoch: [1], loss: [0.3] })), true);
+    assert.equal(await live.update(lossChart({ epoch: [1], loss: [0.3] })), true);
     now = 500;
-    assert.equal(
-      await live.update(autoencoderLossChart({ epoch: [1, 2], loss: [0.3, 0.2] })),
-      false,
-      'too soon: skipped',
-    );
+    assert.equal(await live.update(lossChart({ epoch: [1, 2], loss: [0.3, 0.2] })), false, 'too soon: skipped');
     now = 1200;
-    assert.equal(await live.update(autoencoderLossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] })), true);
+    assert.equal(await live.update(lossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] })), true);
     now = 1300;
     assert.equal(
-      await live.finish(autoencoderLossChart({ epoch: [1, 2, 3, 4], loss: [0.3, 0.2, 0.1, 0.05] })),
+      await live.finish(lossChart({ epoch: [1, 2, 3, 4], loss: [0.3, 0.2, 0.1, 0.05] })),
       true,
       'finish always draws',
     );
@@ -176,7 +172,7 @@ describe('inside a (simulated) kernel', () => {
         mark: 'line',
         encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' } },
       } as ChartSpec;
-      const newerSpec = autoencoderLossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] });
+      const newerSpec = lossChart({ epoch: [1, 2, 3], loss: [0.3, 0.2, 0.1] });
       const live = new LiveChart({ minIntervalMs: 0 });
       const settled: string[] = [];
       // Forced updates render the static SVG (plain updates send only the spec, with no wait).
@@ -217,7 +213,7 @@ describe('saving', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('writes .svg, .json and .png files atomically, leaving no temporary files', async () => {
-    const spec = autoencoderLossChart(history);
+    const spec = lossChart(history);
     await saveChart(spec, path.join(dir, 'charts', 'loss.svg'));
     await saveChart(spec, path.join(dir, 'charts', 'loss.json'));
     const png = tinyPng();
@@ -231,7 +227,7 @@ describe('saving', () => {
 
   it('names the extensions it can write', async () => {
     await assert.rejects(
-      saveChart(autoencoderLossChart(history), path.join(dir, 'loss.pdf')),
+      saveChart(lossChart(history), path.join(dir, 'loss.pdf')),
       /must end in \.svg \(picture\) or \.json/,
     );
     assert.throws(() => savePng(tinyPng(), path.join(dir, 'grid.jpg')), /must end in \.png/);
@@ -243,7 +239,7 @@ describe("nbconvert's HTML export of a chart output", () => {
   const python = path.join(__dirname, '..', '..', '.venv', 'bin', 'python');
 
   it('shows the static SVG, not the vega-lite spec', { skip: !fs.existsSync(python) && 'no .venv' }, async () => {
-    const spec = autoencoderLossChart(history, { title: 'Exported loss chart' });
+    const spec = lossChart(history, { title: 'Exported loss chart' });
     const bundle = await chartBundle(spec);
     const notebook = {
       nbformat: 4,

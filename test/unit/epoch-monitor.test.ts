@@ -4,7 +4,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { EpochMonitor, epochSeriesChart, latentScatterChart, renderSvg, requestInterrupt, sideBySide, TrainingInterrupted } from '../../lib';
+import { EpochMonitor, latentScatterChart, sideBySide } from '../../lib';
+import { requestInterrupt, TrainingInterrupted } from '../../lib/train';
+import { epochSeriesChart, renderSvg } from '../../lib/viz';
 import { interruptState } from '../../lib/train/interrupt';
 
 describe('EpochMonitor', () => {

@@ -6,10 +6,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Sequential, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import {
-  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGan, buildGenerator, compileGan, createDcgan, DenseAutoencoder,
-  disposeDcgan, tf, trainAutoencoder, trainGan,
-} from '../../lib';
+  buildConvAutoencoder, buildDiscriminator, buildGan, buildGenerator, compileGan, DenseAutoencoder,
+} from '../../lib/models';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
 import { chooseGanEngine, chooseModelEngine, compiled } from '../../lib/train/engine';
@@ -149,15 +149,15 @@ describe('graph engine against eager tfjs', () => {
   });
 });
 
-describe('trainAutoencoder with the graph engine', () => {
+describe('fit with the graph engine', () => {
   it('keeps numTensors flat, syncs the weights each epoch and matches the eager engine', async () => {
     const x = tf.randomUniform([40, 28, 28, 1], 0, 1, 'float32', 7);
     const [eagerModel, graphModel] = twins(() => buildConvAutoencoder({ seed: 9 }));
     const counts: number[] = [];
     const epochWeights: number[] = [];
     const options = { epochs: 3, batchSize: 16, seed: 3, progress: false, validation: x };
-    const eager = await trainAutoencoder(eagerModel, x, { ...options, engine: 'eager' });
-    const graph = await trainAutoencoder(graphModel, x, {
+    const eager = await fit(eagerModel, x, { ...options, engine: 'eager' });
+    const graph = await fit(graphModel, x, {
       ...options, engine: 'graph',
       onBatch: () => { counts.push(tf.memory().numTensors); },
       // The tfjs model is up to date in onEpoch: its first kernel changes from epoch to epoch.
@@ -185,13 +185,13 @@ describe('trainAutoencoder with the graph engine', () => {
     const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 5);
     const model = buildConvAutoencoder({ seed: 5 });
     const options = { epochs: 1, batchSize: 8, seed: 1, progress: false, engine: 'graph' as const };
-    await trainAutoencoder(model, x, options);
+    await fit(model, x, options);
     // Weights set between calls are what the next call trains from ...
     const reset = model.getWeights().map((w) => tf.zerosLike(w));
     model.setWeights(reset);
     // ... and with a learning rate of 0 they stay where they are.
     (model.optimizer as unknown as { learningRate: number }).learningRate = 0;
-    await trainAutoencoder(model, x, options);
+    await fit(model, x, options);
     assert.equal(maxAbsDifference(model.getWeights(), reset), 0);
     tf.dispose(reset);
     model.dispose();
@@ -203,7 +203,7 @@ describe('trainAutoencoder with the graph engine', () => {
     const model = buildConvAutoencoder({ seed: 6 });
     const firstKernel = () => Float32Array.from(model.layers[0].getWeights()[0].dataSync());
     const seen: Float32Array[] = [];
-    await trainAutoencoder(model, x, {
+    await fit(model, x, {
       epochs: 3, batchSize: 8, seed: 1, progress: false, engine: 'graph',
       onEpoch: ({ epoch }) => {
         seen.push(firstKernel());
@@ -226,8 +226,8 @@ describe('trainAutoencoder with the graph engine', () => {
     const [eager, graph] = twins(() => buildConvAutoencoder({ seed: 8 }));
     const xInt = tf.randomUniform([8, 28, 28, 1], 0, 2, 'int32', 8);
     const options = { epochs: 1, batchSize: 4, seed: 1, progress: false, shuffle: false };
-    const eagerHistory = await trainAutoencoder(eager, xInt, { ...options, engine: 'eager' });
-    const graphHistory = await trainAutoencoder(graph, xInt, { ...options, engine: 'graph' });
+    const eagerHistory = await fit(eager, xInt, { ...options, engine: 'eager' });
+    const graphHistory = await fit(graph, xInt, { ...options, engine: 'graph' });
     assert.ok(Math.abs(eagerHistory.loss[0] - graphHistory.loss[0]) < 1e-5, `eager ${eagerHistory.loss[0]}, graph ${graphHistory.loss[0]}`);
     tf.dispose([xInt]);
     eager.dispose();
@@ -245,7 +245,7 @@ describe('trainAutoencoder with the graph engine', () => {
       const run = async (seed: number, dropout: boolean) => {
         const { model } = buildConvAutoencoder2d({ dropout, ...small });
         model.setWeights(startWeights); // Dropout has no weights: every run starts from the same ones
-        const history = await trainAutoencoder(model, x, { epochs: 2, batchSize: 8, seed, shuffle: false, progress: false, engine });
+        const history = await fit(model, x, { epochs: 2, batchSize: 8, seed, shuffle: false, progress: false, engine });
         model.optimizer.dispose();
         model.dispose();
         return history.loss;
@@ -367,8 +367,8 @@ describe('engine choice', () => {
     process.env.TMPDIR = '/nonexistent/gan-notebooks-test';
     console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
     try {
-      await assert.rejects(trainAutoencoder(model, x, { ...options, engine: 'graph' }), /ENOENT/);
-      const history = await trainAutoencoder(model, x, options);
+      await assert.rejects(fit(model, x, { ...options, engine: 'graph' }), /ENOENT/);
+      const history = await fit(model, x, options);
       assert.equal(history.loss.length, 1);
       assert.ok(Number.isFinite(history.loss[0]));
       assert.match(warnings.join('\n'), /compiled\(\w+\): the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/);
@@ -390,7 +390,7 @@ describe('engine choice', () => {
     discriminator.trainable = false;
     combined.compile({ optimizer: adam, loss: 'binaryCrossentropy' });
     discriminator.trainable = true;
-    const gan = { generator, discriminator, combined, noiseDim: 100 };
+    const gan = { generator, discriminator, combined };
     assert.match(chooseGanEngine(gan).reason, /shares its optimizer object with another model/);
     disposeDcgan(gan);
   });

@@ -5,7 +5,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { centroidOf, decodeLatentGrid, latentGridPoints, latentMapChart, latentScatterChart, pngSize, renderSvg, type DecodedLatentGrid } from '../../lib';
+import { centroidOf, decodeLatentGrid, latentMapChart, latentScatterChart } from '../../lib';
+import { latentGridPoints, renderSvg, type DecodedLatentGrid } from '../../lib/viz';
+import { pngSize } from '../../lib/display';
 
 interface GridRow { i: number; x: number; y: number; u: string; n: number; c: string }
 interface TestRow { n: number; t: string; d: number; c: string }

@@ -5,10 +5,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, summaryTable, tf } from '../../lib';
 import {
-  buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, createDcgan,
-  DenseAutoencoder, disposeDcgan, paramCounts, summaryTable, tf,
-} from '../../lib';
+  buildConvAutoencoder, buildDiscriminator, buildGenerator, DenseAutoencoder, generatorNoiseDim, paramCounts,
+} from '../../lib/models';
 
 /** A copy of every weight's values, by position in model.weights. */
 function snapshot(model: LayersModel): Float32Array[] {
@@ -38,6 +38,17 @@ describe('parameter counts match Keras exactly', () => {
     assert.match(table, /Non-trainable params: 225,537/);
     assert.match(table, /generator \(Sequential\)\s+\(None, 28, 28, 1\)\s+865281/);
     disposeDcgan(gan);
+  });
+
+  it("reads the DCGAN's noise length off the generator, so nothing can disagree with it", () => {
+    const gan = createDcgan({ noiseDim: 12 });
+    assert.equal(generatorNoiseDim(gan.generator), 12);
+    assert.equal('noiseDim' in gan, false, 'no hand-filled copy beside the generator');
+    disposeDcgan(gan);
+    const imageInput = buildDiscriminator();
+    const notNoise = /takes inputs of shape \[batch, 28, 28, 1\]; a generator takes noise vectors/;
+    assert.throws(() => generatorNoiseDim(imageInput), notNoise);
+    imageInput.dispose();
   });
 
   it('convolutional autoencoder 4,385, output 28x28x1; the summary shows the unpadded 16 -> 14 step', () => {

@@ -304,11 +304,11 @@ describe('native activation kernels', () => {
       const gradient = tf.getGradient('LeakyRelu');
       assert.equal(installNativeKernels(tf), true);
       // A fresh copy of the modules, as when tslab and tsx each load lib/.
-      for (const id of ['../../lib/tfjs', '../../lib/nativeKernels']) delete require.cache[require.resolve(id)];
+      for (const id of ['../../lib/tf', '../../lib/nativeKernels']) delete require.cache[require.resolve(id)];
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, after the cache was cleared
       const fresh = require('../../lib/nativeKernels') as typeof import('../../lib/nativeKernels');
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh copy, after the cache was cleared
-      require('../../lib/tfjs');
+      require('../../lib/tf');
       assert.equal(fresh.nativeKernelsInstalled(), true);
       assert.equal(fresh.installNativeKernels(tf), true);
       assert.equal(tf.getKernel('Step', 'tensorflow'), step);

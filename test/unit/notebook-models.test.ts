@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
-import { buildConvAutoencoder, buildConvAutoencoder2d, buildDiscriminator, buildGenerator, compiled, DenseAutoencoder } from '../../lib';
+import { buildConvAutoencoder2d, compiled } from '../../lib';
+import { buildConvAutoencoder, buildDiscriminator, buildGenerator, DenseAutoencoder } from '../../lib/models';
 import { runCellSource, taggedSource } from '../../tools/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');

@@ -9,10 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
-import {
-  tf, digitClassifier, forgetLoadedDigitClassifiers, formatDigitScore, loadEmbeddedTestSet, scoreDigits, scoreProbabilities,
-  splitEmbedded, toImageTensor, type DigitClassifier,
-} from '../../lib';
+import { tf, digitClassifier, formatDigitScore, scoreDigits, toImageTensor } from '../../lib';
+import { loadEmbeddedTestSet, splitEmbedded } from '../../lib/data';
+import { forgetLoadedDigitClassifiers, scoreProbabilities, type DigitClassifier } from '../../lib/quality';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'quality-test-'));
 const dir = path.join(root, 'classifier');
@@ -21,7 +20,7 @@ let testImages: Tensor4D;
 
 before(async () => {
   classifier = await digitClassifier({ dir });
-  testImages = toImageTensor(splitEmbedded(loadEmbeddedTestSet()).test, { scale: 'unit' });
+  testImages = toImageTensor(splitEmbedded(loadEmbeddedTestSet()).test, { range: 'unit' });
 });
 
 after(() => {
@@ -103,19 +102,22 @@ describe('scoreDigits', () => {
     assert.ok(score.recognisedShare < 0.05, formatDigitScore(score));
   });
 
-  it('shows one distinct digit and a score of 1 for one digit repeated; GAN-range images give the same score', async () => {
+  it('gives one digit repeated one distinct digit and a score of 1; as tanh or byte images the same', async () => {
     const one = testImages.slice([0, 0, 0, 0], [1, 28, 28, 1]);
     const repeated = tf.tile(one, [40, 1, 1, 1]);
     const asTanh = repeated.mul(2).sub(1);
+    const asBytes = repeated.mul(255);
     const start = tf.memory().numTensors;
     const score = await scoreDigits(repeated, { classifier });
     const tanhScore = await scoreDigits(asTanh, { classifier, range: 'tanh' });
+    const byteScore = await scoreDigits(asBytes, { classifier, range: 'byte' });
     assert.equal(tf.memory().numTensors, start, 'scoring leaves no tensor behind');
     assert.equal(score.distinctDigits, 1);
     assert.equal(score.recognisedShare, 1);
     assert.ok(Math.abs(score.inceptionScore - 1) < 1e-6, String(score.inceptionScore));
     assert.deepEqual(tanhScore.recognisedPerDigit, score.recognisedPerDigit);
-    tf.dispose([one, repeated, asTanh]);
+    assert.deepEqual(byteScore.recognisedPerDigit, score.recognisedPerDigit);
+    tf.dispose([one, repeated, asTanh, asBytes]);
   });
 
   it('computes the inception score as exp(E[KL(p(y|x) || p(y))])', () => {
@@ -137,6 +139,9 @@ describe('scoreDigits', () => {
     const tanhImages = tf.fill([2, 28, 28, 1], -0.5);
     await assert.rejects(scoreDigits(wrongShape, { classifier }), /images has shape \[2, 32, 32, 1\]; expected \[n, 28, 28, 1\]/);
     await assert.rejects(scoreDigits(tanhImages, { classifier }), /pixel values run from -0\.5 to -0\.5; range 'unit' expects \[0, 1\] \(images in \[-1, 1\].*range: 'tanh'\)/);
+    const badRange = /scoreDigits: options\.range must be 'tanh'/;
+    // @ts-expect-error: a range that does not exist, from untyped notebook code
+    await assert.rejects(scoreDigits(tanhImages, { classifier, range: 'percent' }), badRange);
     tf.dispose([wrongShape, tanhImages]);
   });
 });

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadTrainedModels, saveTrainedModels, savedModelsRoot, SavedModelsError, tf, trainOrLoad } from '../../lib';
+import { loadTrainedModels, saveTrainedModels, tf, trainOrLoad } from '../../lib';
+import { savedModelsRoot, SavedModelsError } from '../../lib/train';
 
 type LayersModelLike = tf.LayersModel;
 

@@ -5,10 +5,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
-import {
-  buildConvAutoencoder, buildConvAutoencoder2d, createDcgan, DenseAutoencoder, disposeDcgan,
-  ProgressReporter, tf, trainAutoencoder, trainGan, type GanHistory,
-} from '../../lib';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan, type GanHistory } from '../../lib';
+import { buildConvAutoencoder, DenseAutoencoder } from '../../lib/models';
+import { ProgressReporter } from '../../lib/train';
 
 function ganImages(n: number, seed: number): Tensor4D {
   return tf.randomUniform([n, 28, 28, 1], -1, 1, 'float32', seed) as Tensor4D;
@@ -104,7 +103,7 @@ describe('trainGan', () => {
   });
 });
 
-describe('trainAutoencoder', () => {
+describe('fit', () => {
   const cases: Array<{ name: string; build: () => LayersModel; data: () => Tensor }> = [
     { name: 'convolutional autoencoder (SPEC B)', build: () => buildConvAutoencoder({ seed: 1 }), data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 4) },
     { name: 'dense autoencoder (SPEC C)', build: () => new DenseAutoencoder({ seed: 1 }).model, data: () => tf.randomUniform([16, 784], 0, 1, 'float32', 5) },
@@ -118,7 +117,7 @@ describe('trainAutoencoder', () => {
         const x = data();
         const validation = data();
         const counts: number[] = [];
-        const history = await trainAutoencoder(model, x, {
+        const history = await fit(model, x, {
           epochs, batchSize: 8, seed: 1, progress: false, validation, engine,
           onBatch: () => { counts.push(tf.memory().numTensors); },
         });
@@ -145,7 +144,7 @@ describe('trainAutoencoder', () => {
       const x = tf.randomUniform([24, 784], 0, 1, 'float32', 8);
       const run = async (seed: number) => {
         const ae = new DenseAutoencoder({ seed: 2 }); // the same initial weights every time
-        const history = await trainAutoencoder(ae.model, x, { epochs: 3, batchSize: 8, seed, progress: false, engine });
+        const history = await fit(ae.model, x, { epochs: 3, batchSize: 8, seed, progress: false, engine });
         ae.dispose();
         return history.loss;
       };
@@ -170,7 +169,7 @@ describe('trainAutoencoder', () => {
       const meanSquaredError = (inputs: Tensor, expected: Tensor) =>
         tf.tidy(() => tf.losses.meanSquaredError(expected, model.predict(inputs) as Tensor).dataSync()[0]);
       const valLossErrors: number[] = [];
-      const history = await trainAutoencoder(model, x, {
+      const history = await fit(model, x, {
         epochs: 60, batchSize: 8, seed: 3, progress: false, engine, target, validation, validationTarget,
         // Checked against the model's own predictions, computed here.
         onEpoch: ({ valLoss }) => { valLossErrors.push(Math.abs((valLoss ?? NaN) - meanSquaredError(validation, validationTarget))); },
@@ -182,7 +181,7 @@ describe('trainAutoencoder', () => {
       assert.ok(meanSquaredError(validation, validation) > 0.5, 'and not to x (what the default target, x itself, would train)');
 
       const tooFew = tf.zeros([31, 4]);
-      await assert.rejects(trainAutoencoder(model, x, { epochs: 1, batchSize: 8, progress: false, engine, target: tooFew }), /options\.target has 31 samples but x has 32/);
+      await assert.rejects(fit(model, x, { epochs: 1, batchSize: 8, progress: false, engine, target: tooFew }), /options\.target has 31 samples but x has 32/);
       tf.dispose([x, target, validation, validationTarget, tooFew]);
       model.optimizer.dispose();
       model.dispose();
@@ -192,7 +191,7 @@ describe('trainAutoencoder', () => {
   it('stops with an error naming the epoch, batch and loss when the loss becomes NaN', async () => {
     const model = buildConvAutoencoder({ seed: 1 });
     const x = tf.tidy(() => tf.randomUniform([8, 28, 28, 1]).mul(tf.scalar(Infinity)));
-    await assert.rejects(trainAutoencoder(model, x, { epochs: 2, batchSize: 4, progress: false }), /diverged at epoch 0, batch 0: loss is NaN/);
+    await assert.rejects(fit(model, x, { epochs: 2, batchSize: 4, progress: false }), /diverged at epoch 0, batch 0: loss is NaN/);
     x.dispose();
     model.dispose();
   });

@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { LayersModel, Scalar, SymbolicTensor, Tensor } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
-import { tf, buildConvAutoencoder2d, buildConvVae2d, compiled, compiledVae, vaeLossTerms } from '../../lib';
+import { tf, buildConvAutoencoder2d, compiled, compiledVae } from '../../lib';
+import { buildConvVae2d } from '../../lib/models';
+import { vaeLossTerms } from '../../lib/train';
 import { runCellSource, taggedSource } from '../../tools/ipynb';
 
 type NotebookLoss = (x: Tensor, eps: Tensor) => { loss: Scalar; reconstruction: Scalar; kl: Scalar };

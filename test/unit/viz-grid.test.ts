@@ -106,7 +106,11 @@ describe('imageGrid', () => {
     assert.throws(() => imageGrid(new Float32Array(3 * SIDE * SIDE), { rows: 1, cols: 2, range: 'unit' }),
       /3 images do not fit 1 rows x 2 cols = 2 cells/);
     assert.throws(() => imageGrid([], { rows: 0, cols: 2, range: 'unit' }), /options\.rows must be a whole number >= 1, got 0/);
-    assert.throws(() => imageGrid([], { rows: 1, cols: 1, range: 'percent' as 'unit' }), /options\.range must be 'tanh', 'unit' or 'byte'/);
+    const badRange = new RegExp(
+      String.raw`imageGrid: options\.range must be 'tanh' \(\[-1, 1\]\), 'unit' \(\[0, 1\]\) ` +
+        String.raw`or 'byte' \(\[0, 255\]\); got "percent"`,
+    );
+    assert.throws(() => imageGrid([], { rows: 1, cols: 1, range: 'percent' as 'unit' }), badRange);
   });
 });
 

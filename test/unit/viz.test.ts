@@ -5,11 +5,11 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import {
-  autoencoderLossChart, ChartWarningError, compactSvgCoordinates, compileChart, digitCentroids, digitHulls,
+  ChartWarningError, compactSvgCoordinates, compileChart, digitCentroids, digitHulls, lossChart, metricChart,
   ganLossChart, latentBox, latentScatterChart, pickDigitMembers, pickHullPoints, randomPointsInBox, renderSvg, stemChart,
   type ChartSpec,
 } from '../../lib/viz';
-import { createRng } from '../../lib/data/random';
+import { createRng } from '../../lib/random';
 
 /** Throws unless the SVG text is one well-nested element tree rooted at <svg>. */
 function assertWellFormedSvg(svg: string): void {
@@ -122,13 +122,13 @@ function axisLabels(svg: string): string[][] {
     .map(([, body]) => [...body.matchAll(/>([^<]+)<\/text>/g)].map((match) => match[1]));
 }
 
-describe('autoencoderLossChart', () => {
-  const epoch = [0, 1, 2, 3, 4, 5]; // indices, as trainAutoencoder records them
+describe('lossChart', () => {
+  const epoch = [0, 1, 2, 3, 4, 5]; // indices, as fit records them
   const loss = [0.3, 0.2, 0.15, 0.12, 0.11, 0.1];
   const valLoss = [0.31, 0.22, 0.18, 0.16, 0.16, 0.17];
 
   it('draws training and validation lines with a dot per epoch', async () => {
-    const svg = await renderChecked(autoencoderLossChart({ epoch, loss, valLoss }));
+    const svg = await renderChecked(lossChart({ epoch, loss, valLoss }));
     const lineGroups = [...svg.matchAll(/<g class="mark-line role-mark [^"]+"[^>]*>([\s\S]*?)<\/g>/g)];
     assert.equal(lineGroups.length, 2);
     for (const [, body] of lineGroups) {
@@ -143,23 +143,51 @@ describe('autoencoderLossChart', () => {
     assert.match(svg, />validation</);
   });
 
-  it('draws one line without validation and names the metric it is given', async () => {
-    const spec = autoencoderLossChart({ epoch, loss: [0.5, 0.7, 0.8, 0.85, 0.9, 0.92], valLoss: [], metricName: 'accuracy' });
-    const svg = await renderChecked(spec);
+  it('draws one line without validation', async () => {
+    const svg = await renderChecked(lossChart({ epoch, loss, valLoss: [] }));
     assert.equal([...svg.matchAll(/<g class="mark-line role-mark /g)].length, 1);
-    assert.match(svg, />Training accuracy</);
-    assert.match(svg, />accuracy</);
-    assert.throws(() => autoencoderLossChart({ epoch, loss, valLoss: [1, 2] }), /history\.valLoss has 2 values but history\.epoch has 6/);
+    assert.match(svg, />Training loss</);
+    assert.throws(() => lossChart({ epoch, loss, valLoss: [1, 2] }), /history\.valLoss has 2 values but history\.epoch has 6/);
   });
 
   it('counts epochs from 1, as the printed lines do: the x axis runs 1 to 6, not from 0', async () => {
-    const spec = autoencoderLossChart({ epoch, loss, valLoss }) as unknown as { data: { values: { epoch: number }[] } };
+    const spec = lossChart({ epoch, loss, valLoss }) as unknown as { data: { values: { epoch: number }[] } };
     assert.deepEqual(spec.data.values.map((row) => row.epoch), [1, 2, 3, 4, 5, 6]);
-    const [xLabels] = axisLabels(await renderChecked(autoencoderLossChart({ epoch, loss, valLoss })));
+    const [xLabels] = axisLabels(await renderChecked(lossChart({ epoch, loss, valLoss })));
     assert.deepEqual(xLabels, ['1', '2', '3', '4', '5', '6']);
     // One epoch (the smoke profile) still draws, on an axis from 1.
-    const [oneEpoch] = axisLabels(await renderChecked(autoencoderLossChart({ epoch: [0], loss: [0.3], valLoss: [0.4] })));
+    const [oneEpoch] = axisLabels(await renderChecked(lossChart({ epoch: [0], loss: [0.3], valLoss: [0.4] })));
     assert.equal(oneEpoch[0], '1');
+  });
+});
+
+describe('metricChart', () => {
+  const epoch = [0, 1, 2, 3];
+  const accuracy = [0.5, 0.7, 0.8, 0.85];
+  const valAccuracy = [0.48, 0.69, 0.78, 0.8];
+
+  it("draws a metric's training and validation series under the metric's name", async () => {
+    const spec = metricChart({ metric: 'accuracy', epoch, train: accuracy, validation: valAccuracy });
+    const svg = await renderChecked(spec);
+    assert.equal([...svg.matchAll(/<g class="mark-line role-mark /g)].length, 2);
+    assert.match(svg, />Training and validation accuracy</);
+    assert.match(svg, />accuracy</, 'the y axis names the metric');
+    const rows = (spec as unknown as { data: { values: Record<string, number>[] } }).data.values;
+    assert.deepEqual(rows[3], { epoch: 4, training: 0.85, validation: 0.8 });
+  });
+
+  it('is what lossChart draws for a history', () => {
+    const history = { epoch, loss: [0.3, 0.2, 0.15, 0.12], valLoss: [0.31, 0.22, 0.18, 0.16] };
+    const expected = metricChart({ metric: 'loss', epoch, train: history.loss, validation: history.valLoss });
+    assert.deepEqual(lossChart(history), expected);
+  });
+
+  it('says what is missing or does not match', () => {
+    assert.throws(() => metricChart({ metric: 'accuracy', epoch, train: undefined }), new RegExp(
+      String.raw`metricChart: no training values for accuracy \(train is undefined\)\. fit records accuracy only `
+        + String.raw`for a model compiled with metrics: \['accuracy'\]`));
+    assert.throws(() => metricChart({ metric: 'accuracy', epoch, train: accuracy, validation: [0.5] }),
+      /metricChart: validation has 1 values but epoch has 4; they must have one value per epoch/);
   });
 });
 
@@ -324,7 +352,7 @@ describe('renderSvg', () => {
   });
 
   it("leaves the caller's spec untouched (vega tags the data rows it draws)", async () => {
-    const spec = autoencoderLossChart({ epoch: [1, 2], loss: [0.2, 0.1] });
+    const spec = lossChart({ epoch: [1, 2], loss: [0.2, 0.1] });
     const before = structuredClone(spec);
     await renderSvg(spec);
     assert.deepEqual(spec, before);

@@ -1,14 +1,14 @@
 /**
- * Epoch training for the autoencoders: shuffled mini-batches through `trainOnBatch` (so the
- * shuffle is seeded, unlike model.fit's), validation after each epoch, per-epoch history as
- * plain arrays, divergence checks, progress and checkpoints. Works for any compiled model
- * whose target is its input (x -> x), or with `target` for x -> y.
+ * `fit`: epoch training of any compiled x -> y model, named after Keras's `model.fit`, whose
+ * options it mirrors (epochs, batch size, validation data, shuffle). Shuffled mini-batches go
+ * through the compiled `trainOnBatch` (so the shuffle is seeded, unlike tfjs's model.fit), with
+ * validation after each epoch, per-epoch history as plain arrays, divergence checks, progress
+ * and checkpoints. The target defaults to the input (an autoencoder's x -> x); `target` gives y.
  */
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
-import { createRng } from '../data/random';
-import { deriveSeed, randomSeed } from '../models/seeds';
+import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
@@ -16,7 +16,7 @@ import { TrainingInterrupted } from './interrupt';
 import { ProgressReporter, resolveProgress } from './progress';
 
 /** Per-epoch history; accuracy arrays are present only when the model reports accuracy. */
-export interface AutoencoderHistory {
+export interface FitHistory {
   epoch: number[];
   /** Mean training loss over the epoch's batches (weighted by batch size, like Keras). */
   loss: number[];
@@ -34,7 +34,7 @@ export interface EpochResult {
   valAccuracy?: number;
 }
 
-export interface TrainAutoencoderOptions {
+export interface FitOptions {
   epochs: number;
   batchSize: number;
   /**
@@ -70,8 +70,7 @@ export interface TrainAutoencoderOptions {
 }
 
 /** The seed streams an epoch draws from (deriveSeed's second argument). */
-const STREAM_SHUFFLE = 1;
-const STREAM_DROPOUT = 2;
+const STREAMS = SEED_STREAMS.fit;
 
 function accuracyIndex(model: LayersModel): number {
   return model.metricsNames.findIndex((name) => name === 'acc' || name === 'accuracy' || name.endsWith('_acc'));
@@ -84,34 +83,37 @@ async function readScalars(result: Scalar | Scalar[]): Promise<number[]> {
   return values;
 }
 
-/** Trains `model` for `options.epochs` epochs on `x`; returns the per-epoch history. */
-export async function trainAutoencoder(model: LayersModel, x: Tensor, options: TrainAutoencoderOptions): Promise<AutoencoderHistory> {
-  if (!model.optimizer) throw new Error('trainAutoencoder: the model is not compiled; call model.compile({ optimizer, loss }) first.');
-  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`trainAutoencoder: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`trainAutoencoder: options.batchSize must be a whole number >= 1; got ${options.batchSize}.`);
+/**
+ * Trains `model` for `options.epochs` epochs on `x`, towards `options.target` (default `x`);
+ * returns the per-epoch history.
+ */
+export async function fit(model: LayersModel, x: Tensor, options: FitOptions): Promise<FitHistory> {
+  if (!model.optimizer) throw new Error('fit: the model is not compiled; call model.compile({ optimizer, loss }) first.');
+  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`fit: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`fit: options.batchSize must be a whole number >= 1; got ${options.batchSize}.`);
   const count = x.shape[0];
   const target = options.target ?? x;
-  if (target.shape[0] !== count) throw new Error(`trainAutoencoder: options.target has ${target.shape[0]} samples but x has ${count}.`);
-  if (options.validationData && options.validation) throw new Error('trainAutoencoder: give options.validationData or options.validation (its older name), not both.');
+  if (target.shape[0] !== count) throw new Error(`fit: options.target has ${target.shape[0]} samples but x has ${count}.`);
+  if (options.validationData && options.validation) throw new Error('fit: give options.validationData or options.validation (its older name), not both.');
   const [validationX, validationY] = Array.isArray(options.validationData) ? options.validationData
     : options.validationData ? [options.validationData, options.validationData]
       : [options.validation, options.validationTarget ?? options.validation];
   const accIndex = accuracyIndex(model);
   const withAccuracy = accIndex >= 0;
   let seed = options.seed ?? randomSeed();
-  let history: AutoencoderHistory = { epoch: [], loss: [], valLoss: [], ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}) };
+  let history: FitHistory = { epoch: [], loss: [], valLoss: [], ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}) };
   let start = 0;
 
   const checkpoint = options.checkpoint;
   const checkpointModels = { model };
   const checkpointOptimizers = { model: model.optimizer };
-  if (checkpoint) validateCheckpointOptions(checkpoint, 'trainAutoencoder');
+  if (checkpoint) validateCheckpointOptions(checkpoint, 'fit');
   if (checkpoint?.resume) {
     const latest = findLatestCheckpoint(checkpoint.dir);
     if (latest) {
       const loaded = await loadCheckpoint(latest.path, { models: checkpointModels, optimizers: checkpointOptimizers });
       seed = loaded.state.seed as number;
-      history = loaded.state.history as AutoencoderHistory;
+      history = loaded.state.history as FitHistory;
       start = loaded.step;
     }
   }
@@ -124,7 +126,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
   try {
     for (; epoch < options.epochs; epoch++) {
       // Seeded shuffles (model.fit's are not), cut into batches; the last one may be smaller.
-      const shuffle = options.shuffle ?? true ? createRng(deriveSeed(seed, STREAM_SHUFFLE, epoch)) : undefined;
+      const shuffle = options.shuffle ?? true ? createRng(deriveSeed(seed, STREAMS.shuffle, epoch)) : undefined;
       const epochBatches = epochBatchIndices(count, options.batchSize, shuffle);
       let lossSum = 0;
       let accSum = 0;
@@ -137,7 +139,7 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
         indexTensor.dispose();
         let values: number[];
         try {
-          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, STREAM_DROPOUT, epoch, batch) });
+          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, STREAMS.dropout, epoch, batch) });
         } finally {
           tf.dispose(yb === xb ? [xb] : [xb, yb]);
         }
@@ -166,14 +168,14 @@ export async function trainAutoencoder(model: LayersModel, x: Tensor, options: T
       if (options.onEpoch) await options.onEpoch(result);
       if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
         syncWeights(model);
-        await saveCheckpoint(epoch + 1, { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'autoencoder', seed, history } }, checkpoint);
+        await saveCheckpoint(epoch + 1, { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'fit', seed, history } }, checkpoint);
       }
     }
   } catch (error) {
     if (!(error instanceof TrainingInterrupted)) throw error;
     reporter?.finish(epoch, last);
     throw new TrainingInterrupted(
-      `trainAutoencoder: training interrupted in epoch ${epoch + 1} of ${options.epochs}; "${model.name}" keeps the weights of the last finished batch, and the history holds ${history.epoch.length} finished epochs. Rerun the cell to carry on from these weights.`,
+      `fit: training interrupted in epoch ${epoch + 1} of ${options.epochs}; "${model.name}" keeps the weights of the last finished batch, and the history holds ${history.epoch.length} finished epochs. Rerun the cell to carry on from these weights.`,
       history,
     );
   } finally {
