@@ -7,6 +7,7 @@
 import * as path from 'path';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import * as lib from '../lib';
+import type { GanMonitorOptions } from '../lib/train';
 import { runCellSource, taggedSource } from '../tools/ipynb';
 
 const NOTEBOOK = path.join(__dirname, '..', 'notebooks', '01-dcgan.ipynb');
@@ -30,7 +31,7 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
   const body = `${parameters}\n${overrides}\n${rest}`;
   const onIteration = settings.onIteration;
   class TimedMonitor extends lib.GanMonitor {
-    constructor(options: lib.GanMonitorOptions) {
+    constructor(options: GanMonitorOptions) {
       super({ ...options, chart: false });
     }
     override async update(iteration: number, dLoss: number, gLoss: number): Promise<boolean> {
