@@ -33,7 +33,9 @@ interface WorkloadResult {
  * each iteration after the warm-up; `loop` calls `onIteration` once per iteration.
  */
 async function timeGanIterations(
-  images: Uint8Array, count: number, flags: Flags,
+  images: Uint8Array,
+  count: number,
+  flags: Flags,
   loop: (x: Tensor4D, onIteration: (iteration: number, dLoss: number, gLoss: number) => void) => Promise<void>,
 ): Promise<WorkloadResult> {
   const x = tf.tidy(() => tf.tensor4d(images, [count, 28, 28, 1], 'int32').toFloat().sub(127.5).div(127.5)) as Tensor4D;
@@ -56,7 +58,10 @@ async function timeGanIterations(
 function runGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
   return timeGanIterations(images, count, flags, async (x, onIteration) => {
     await trainGan(createDcgan({ seed: flags.seed }), x, {
-      iterations: flags.warmup + flags.iterations, batchSize: flags.batchSize, seed: flags.seed, progress: false,
+      iterations: flags.warmup + flags.iterations,
+      batchSize: flags.batchSize,
+      seed: flags.seed,
+      progress: false,
       onIteration: ({ iteration, dLoss, gLoss }) => onIteration(iteration, dLoss, gLoss),
     });
   });
@@ -65,13 +70,32 @@ function runGan(images: Uint8Array, count: number, flags: Flags): Promise<Worklo
 /** 01-dcgan's own loop cell (bench/notebook-loop.ts), timed per iteration like trainGan. */
 function runNotebookGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
   return timeGanIterations(images, count, flags, (x, onIteration) =>
-    runNotebookLoop(x, { iterations: flags.warmup + flags.iterations, batchSize: flags.batchSize, seed: flags.seed, onIteration }));
+    runNotebookLoop(x, {
+      iterations: flags.warmup + flags.iterations,
+      batchSize: flags.batchSize,
+      seed: flags.seed,
+      onIteration,
+    }),
+  );
 }
 
-async function runEpochs(workload: 'conv_ae' | 'ae2d', images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
+async function runEpochs(
+  workload: 'conv_ae' | 'ae2d',
+  images: Uint8Array,
+  count: number,
+  flags: Flags,
+): Promise<WorkloadResult> {
   const used = flags.limit > 0 ? Math.min(flags.limit, count) : count;
-  const x = tf.tidy(() => tf.tensor4d(images.subarray(0, used * 784), [used, 28, 28, 1], 'int32').toFloat().div(255)) as Tensor4D;
-  const model = workload === 'conv_ae' ? buildConvAutoencoder({ seed: flags.seed }) : buildConvAutoencoder2d({ seed: flags.seed }).model;
+  const x = tf.tidy(() =>
+    tf
+      .tensor4d(images.subarray(0, used * 784), [used, 28, 28, 1], 'int32')
+      .toFloat()
+      .div(255),
+  ) as Tensor4D;
+  const model =
+    workload === 'conv_ae'
+      ? buildConvAutoencoder({ seed: flags.seed })
+      : buildConvAutoencoder2d({ seed: flags.seed }).model;
   // Warm-up as on the Keras side: a few full batches plus the epoch's last partial batch.
   const warmCount = Math.min(used, flags.batchSize * flags.warmupBatches + (used % flags.batchSize));
   const warm = x.slice(0, warmCount);
@@ -81,7 +105,12 @@ async function runEpochs(workload: 'conv_ae' | 'ae2d', images: Uint8Array, count
   let lastLosses: number[] | null = null;
   for (let epoch = 0; epoch < flags.epochs; epoch++) {
     const start = performance.now();
-    const history = await fit(model, x, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed + epoch, progress: false });
+    const history = await fit(model, x, {
+      epochs: 1,
+      batchSize: flags.batchSize,
+      seed: flags.seed + epoch,
+      progress: false,
+    });
     times.push((performance.now() - start) / 1000);
     lastLosses = history.loss.slice(-1);
   }
@@ -108,7 +137,8 @@ async function main(): Promise<void> {
   }
   const num = (name: string, fallback?: number): number => {
     const value = raw[name] === undefined ? fallback : Number(raw[name]);
-    if (value === undefined || !Number.isFinite(value)) throw new Error(`ts-workloads: --${name} must be a number; got "${raw[name]}".`);
+    if (value === undefined || !Number.isFinite(value))
+      throw new Error(`ts-workloads: --${name} must be a number; got "${raw[name]}".`);
     return value;
   };
   const flags: Flags = {
@@ -126,9 +156,12 @@ async function main(): Promise<void> {
   if (raw['stock-kernels'] === 'true') uninstallNativeKernels(tf);
   // The same file the Keras side reads: data/mnist/t10k-images-idx3-ubyte.gz.
   const { images, count } = loadEmbeddedTestSet();
-  const result = workload === 'gan' ? await runGan(images, count, flags)
-    : workload === 'gan_fast' ? await runNotebookGan(images, count, flags)
-      : await runEpochs(workload, images, count, flags);
+  const result =
+    workload === 'gan'
+      ? await runGan(images, count, flags)
+      : workload === 'gan_fast'
+        ? await runNotebookGan(images, count, flags)
+        : await runEpochs(workload, images, count, flags);
   const info = backendInfo(tf);
   const output = {
     ...result,
@@ -159,6 +192,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

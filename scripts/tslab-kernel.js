@@ -41,7 +41,14 @@ function createHostWithProjectSources(...args) {
   const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (name) => name, args[1]);
   host.resolveModuleNames = (moduleNames, containingFile, _reused, redirectedReference, options) =>
     moduleNames.map((moduleName) => {
-      const { resolvedModule } = ts.resolveModuleName(moduleName, containingFile, options, host, cache, redirectedReference);
+      const { resolvedModule } = ts.resolveModuleName(
+        moduleName,
+        containingFile,
+        options,
+        host,
+        cache,
+        redirectedReference,
+      );
       if (resolvedModule && isProjectSourceOutsideNotebookFolder(resolvedModule.resolvedFileName)) {
         return { ...resolvedModule, isExternalLibraryImport: true };
       }
@@ -58,7 +65,12 @@ Object.defineProperty(tsForTslab, 'createWatchCompilerHost', { value: createHost
 const Module = require('module');
 const originalLoad = Module._load;
 Module._load = function loadWithPatchedTypeScript(request, parent, isMain) {
-  if (request === '@tslab/typescript-for-tslab' && parent && parent.filename && parent.filename.startsWith(tslabDir + path.sep)) {
+  if (
+    request === '@tslab/typescript-for-tslab' &&
+    parent &&
+    parent.filename &&
+    parent.filename.startsWith(tslabDir + path.sep)
+  ) {
     return tsForTslab;
   }
   return originalLoad.call(this, request, parent, isMain);
@@ -82,7 +94,10 @@ Object.defineProperty(socketPrototype, 'send', {
     const previous = pendingSends.get(this) || Promise.resolve();
     const sent = previous.then(() => sendOneAtATime.call(this, message));
     // tslab never looks at the result: report a failed send instead of leaving an unhandled rejection.
-    pendingSends.set(this, sent.catch((error) => process.stderr.write(`tslab kernel: a Jupyter message was not sent: ${error}\n`)));
+    pendingSends.set(
+      this,
+      sent.catch((error) => process.stderr.write(`tslab kernel: a Jupyter message was not sent: ${error}\n`)),
+    );
     return sent;
   },
 });
@@ -122,7 +137,9 @@ executorModule.createExecutor = function createInterruptibleExecutor(rootDir, co
         return consoleLike.error(first.message);
       }
       if (args.length === 1 && first instanceof Error && first.message === 'Interrupted asynchronously') {
-        return consoleLike.error('Interrupted: the cell stopped waiting. Work it started without awaiting it may still be running.');
+        return consoleLike.error(
+          'Interrupted: the cell stopped waiting. Work it started without awaiting it may still be running.',
+        );
       }
       return consoleLike.error(...args);
     },

@@ -19,7 +19,11 @@ export interface ToTensorOptions {
   indices?: ArrayLike<number>;
 }
 
-function scaledPixels(split: MnistSplit, options: ToTensorOptions, caller: string): { values: Float32Array; n: number } {
+function scaledPixels(
+  split: MnistSplit,
+  options: ToTensorOptions,
+  caller: string,
+): { values: Float32Array; n: number } {
   if ('scale' in options && options.range === undefined) {
     throw new Error(
       `${caller}: the option \`scale\` is now called \`range\` (as in imageGrid): ` +
@@ -66,26 +70,36 @@ export interface SplitOptions {
 }
 
 /** Shuffles with `seed`, then holds out round(count * validationFraction) examples. */
-export function splitTrainValidation(split: MnistSplit, options: SplitOptions): { train: MnistSplit; validation: MnistSplit } {
+export function splitTrainValidation(
+  split: MnistSplit,
+  options: SplitOptions,
+): { train: MnistSplit; validation: MnistSplit } {
   const { validationFraction, seed } = options;
   if (!(validationFraction > 0 && validationFraction < 1)) {
-    throw new RangeError(`splitTrainValidation: validationFraction must be between 0 and 1 (exclusive); got ${validationFraction}.`);
+    throw new RangeError(
+      `splitTrainValidation: validationFraction must be between 0 and 1 (exclusive); got ${validationFraction}.`,
+    );
   }
   const validationCount = Math.round(split.count * validationFraction);
   if (validationCount === 0 || validationCount === split.count) {
     throw new RangeError(
       `splitTrainValidation: a fraction of ${validationFraction} of ${split.count} examples leaves ${validationCount} for validation and ` +
-      `${split.count - validationCount} for training; both need at least one.`,
+        `${split.count - validationCount} for training; both need at least one.`,
     );
   }
   const order = shuffledIndices(split.count, createRng(seed));
   const trainCount = split.count - validationCount;
-  return { train: selectExamples(split, order.subarray(0, trainCount)), validation: selectExamples(split, order.subarray(trainCount)) };
+  return {
+    train: selectExamples(split, order.subarray(0, trainCount)),
+    validation: selectExamples(split, order.subarray(trainCount)),
+  };
 }
 
 function checkBatchArgs(caller: string, count: number, batchSize: number): void {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`${caller}: count must be a positive integer; got ${count}.`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`${caller}: batchSize must be a positive integer; got ${batchSize}.`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`${caller}: count must be a positive integer; got ${count}.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`${caller}: batchSize must be a positive integer; got ${batchSize}.`);
 }
 
 /** `batchSize` indices in [0, count), drawn with replacement (numpy's randint, as the book's GAN does). */
@@ -113,7 +127,8 @@ export function epochBatchIndices(count: number, batchSize: number, rng?: () => 
   checkBatchArgs('epochBatchIndices', count, batchSize);
   const order = rng ? shuffledIndices(count, rng) : Int32Array.from({ length: count }, (_, i) => i);
   const batches: Int32Array[] = [];
-  for (let start = 0; start < count; start += batchSize) batches.push(order.slice(start, Math.min(start + batchSize, count)));
+  for (let start = 0; start < count; start += batchSize)
+    batches.push(order.slice(start, Math.min(start + batchSize, count)));
   return batches;
 }
 

@@ -74,8 +74,13 @@ export function readMnistSplit(imagesPath: string, labelsPath: string): MnistSpl
   const labels = readIdxFile(labelsPath, { magic: IDX_MAGIC.labels, dims: [null] });
   const count = images.dims[0];
   if (labels.dims[0] !== count) {
-    throw new IdxFormatError(labelsPath, 'count', `${count} labels, one per image in ${path.basename(imagesPath)}`, `${labels.dims[0]} labels`,
-      'The images and labels come from different downloads: delete both and download them again (npm run download-mnist).');
+    throw new IdxFormatError(
+      labelsPath,
+      'count',
+      `${count} labels, one per image in ${path.basename(imagesPath)}`,
+      `${labels.dims[0]} labels`,
+      'The images and labels come from different downloads: delete both and download them again (npm run download-mnist).',
+    );
   }
   if (count === 0) throw new IdxFormatError(imagesPath, 'count', 'at least 1 image', '0 images');
   // The magic numbers fixed the type to unsigned bytes, so both arrays are Uint8Array.
@@ -93,7 +98,7 @@ export function loadEmbeddedTestSet(dataDir: string = DEFAULT_MNIST_DIR): MnistS
   if (!fs.existsSync(imagesPath) || !fs.existsSync(labelsPath)) {
     throw new Error(
       `MNIST: the embedded test set is missing from ${dataDir} (expected ${MNIST_FILES.testImages} and ${MNIST_FILES.testLabels}). ` +
-      `Restore it with \`git checkout -- data/mnist\`, or download the full set with \`${DOWNLOAD_COMMAND}\`.`,
+        `Restore it with \`git checkout -- data/mnist\`, or download the full set with \`${DOWNLOAD_COMMAND}\`.`,
     );
   }
   return readMnistSplit(imagesPath, labelsPath);
@@ -125,15 +130,23 @@ function fullSetFiles(fullDir: string): { present: string[]; missing: string[] }
   return { present, missing: names.filter((name) => !present.includes(name)) };
 }
 
-function loadFullSet(fullDir: string, checksums: Readonly<Record<string, string>> | false): { train: MnistSplit; test: MnistSplit } {
+function loadFullSet(
+  fullDir: string,
+  checksums: Readonly<Record<string, string>> | false,
+): { train: MnistSplit; test: MnistSplit } {
   if (checksums !== false) {
     for (const name of Object.values(MNIST_FILES)) {
       const want = checksums[name];
       if (want === undefined) continue;
       const found = md5OfFile(path.join(fullDir, name));
       if (found !== want.toLowerCase()) {
-        throw new IdxFormatError(path.join(fullDir, name), 'checksum (md5)', want, found,
-          `The file is not the canonical MNIST file: delete it and run \`${DOWNLOAD_COMMAND}\` again.`);
+        throw new IdxFormatError(
+          path.join(fullDir, name),
+          'checksum (md5)',
+          want,
+          found,
+          `The file is not the canonical MNIST file: delete it and run \`${DOWNLOAD_COMMAND}\` again.`,
+        );
       }
     }
   }
@@ -173,15 +186,20 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistData {
   if (missing.length === 0) {
     const { train, test } = loadFullSet(fullDir, options.checksums ?? MNIST_MD5);
     data = {
-      source: 'full', train, test,
+      source: 'full',
+      train,
+      test,
       notice: `MNIST: full set from ${fullDir} (${formatCount(train.count)} train / ${formatCount(test.count)} test images).`,
     };
   } else {
     const embedded = loadEmbeddedTestSet(dataDir);
     const { train, test } = splitEmbedded(embedded);
-    const incomplete = present.length > 0 ? ` (the full set in ${fullDir} is incomplete: ${missing.join(', ')} missing)` : '';
+    const incomplete =
+      present.length > 0 ? ` (the full set in ${fullDir} is incomplete: ${missing.join(', ')} missing)` : '';
     data = {
-      source: 'embedded', train, test,
+      source: 'embedded',
+      train,
+      test,
       notice:
         `MNIST: using the embedded ${formatCount(embedded.count)}-image test set, split into ${formatCount(train.count)} train / ` +
         `${formatCount(test.count)} test${incomplete}; for the full 60,000-image training set run \`${DOWNLOAD_COMMAND}\`.`,

@@ -17,7 +17,10 @@ export const FLOAT_OP = { T: { type: DataType.float } } as const;
 
 /** One output of a node, as GraphDef names it ("node" for output 0, "node:1" otherwise). */
 export class Output {
-  constructor(readonly node: string, readonly index = 0) {}
+  constructor(
+    readonly node: string,
+    readonly index = 0,
+  ) {}
   toString(): string {
     return this.index === 0 ? this.node : `${this.node}:${this.index}`;
   }
@@ -94,7 +97,9 @@ export class GraphBuilder {
    * Adds a node; returns its outputs 0..outputs-1. `control` lists nodes that must run first.
    */
   op(
-    op: string, inputs: Output[], attrs: Record<string, AttrValue> = {},
+    op: string,
+    inputs: Output[],
+    attrs: Record<string, AttrValue> = {},
     options: { name?: string; outputs?: number; control?: Array<Output | string> } = {},
   ): Output[] {
     const name = this.uniqueName(options.name ?? op);
@@ -105,7 +110,9 @@ export class GraphBuilder {
 
   /** Adds a single-output node. */
   op1(
-    op: string, inputs: Output[], attrs: Record<string, AttrValue> = {},
+    op: string,
+    inputs: Output[],
+    attrs: Record<string, AttrValue> = {},
     options: { name?: string; control?: Array<Output | string> } = {},
   ): Output {
     return this.op(op, inputs, attrs, { ...options, outputs: 1 })[0];
@@ -120,7 +127,10 @@ export class GraphBuilder {
   }
 
   private constant(
-    dtype: ConstTensor['dtype'], values: number | number[], shape: number[] | undefined, name: string,
+    dtype: ConstTensor['dtype'],
+    values: number | number[],
+    shape: number[] | undefined,
+    name: string,
   ): Output {
     const list = typeof values === 'number' ? [values] : values;
     const tensor = { dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list };

@@ -39,7 +39,9 @@ export type WeightGradients = Map<string, Output>;
  * `weightGradients` and returns d loss / d input when `needInputGrad`.
  */
 export type Backward = (
-  outputGrad: Output, weightGradients: WeightGradients, needInputGrad: boolean,
+  outputGrad: Output,
+  weightGradients: WeightGradients,
+  needInputGrad: boolean,
 ) => Output | undefined;
 
 export interface LoweredLayer {
@@ -65,8 +67,8 @@ type LayerLowering = (call: LayerCall) => LoweredLayer;
 export function chainLayers(model: LayersModel): LayerLike[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new UnsupportedModelError(
-      `model "${model.name}" has ${model.inputs.length} inputs and ${model.outputs.length} outputs; `
-      + 'the graph engine handles one of each.',
+      `model "${model.name}" has ${model.inputs.length} inputs and ${model.outputs.length} outputs; ` +
+        'the graph engine handles one of each.',
     );
   }
   // A layer applied twice (tied weights) would need its gradients summed over both uses; the
@@ -76,8 +78,8 @@ export function chainLayers(model: LayersModel): LayerLike[] {
   const expected = model.layers.length + (model.getClassName() === 'Sequential' ? 1 : 0);
   if (applications !== expected) {
     throw new UnsupportedModelError(
-      `model "${model.name}": a layer is applied more than once (shared weights); `
-      + 'the graph engine handles chains of layers used once.',
+      `model "${model.name}": a layer is applied more than once (shared weights); ` +
+        'the graph engine handles chains of layers used once.',
     );
   }
   const layers: LayerLike[] = [];
@@ -92,7 +94,11 @@ export function chainLayers(model: LayersModel): LayerLike[] {
 
 /** Lowers one layer applied to `input`, of shape `inputShape` (batch first, as tfjs reports it). */
 export function lowerLayer(
-  context: ForwardContext, layer: LayerLike, input: Output, inputShape: Shape, dropoutIndex: number,
+  context: ForwardContext,
+  layer: LayerLike,
+  input: Output,
+  inputShape: Shape,
+  dropoutIndex: number,
 ): LoweredLayer {
   const config = layer.getConfig() as Record<string, unknown>;
   const className = layer.getClassName();
@@ -115,7 +121,10 @@ export function lowerLayer(
  * `needInputGrad` (else undefined: nothing before it needs it).
  */
 export function backpropagate(
-  lowered: LoweredLayer[], layers: LayerLike[], outputGrad: Output, weightGradients: WeightGradients,
+  lowered: LoweredLayer[],
+  layers: LayerLike[],
+  outputGrad: Output,
+  weightGradients: WeightGradients,
   needInputGrad: boolean,
 ): Output | undefined {
   let grad: Output | undefined = outputGrad;
@@ -184,14 +193,23 @@ const LAYER_LOWERINGS: Readonly<Record<string, LayerLowering>> = {
     const outputDims = staticDims(layer.computeOutputShape(inputShape) as Shape, layer);
     // The output size, batch taken from the input at run time: [batch, height, width, filters].
     const sliceAttrs = {
-      T: { type: DataType.int32 }, Index: { type: DataType.int32 }, begin_mask: { i: 0 }, end_mask: { i: 0 },
-      ellipsis_mask: { i: 0 }, new_axis_mask: { i: 0 }, shrink_axis_mask: { i: 0 },
+      T: { type: DataType.int32 },
+      Index: { type: DataType.int32 },
+      begin_mask: { i: 0 },
+      end_mask: { i: 0 },
+      ellipsis_mask: { i: 0 },
+      new_axis_mask: { i: 0 },
+      shrink_axis_mask: { i: 0 },
     };
     const batch = graph.op1(
-      'StridedSlice', [graph.shape(input), graph.constInt([0]), graph.constInt([1]), graph.constInt([1])], sliceAttrs,
+      'StridedSlice',
+      [graph.shape(input), graph.constInt([0]), graph.constInt([1]), graph.constInt([1])],
+      sliceAttrs,
     );
     const outputSize = graph.op1('ConcatV2', [batch, graph.constInt(outputDims), graph.constInt(0)], {
-      T: { type: DataType.int32 }, N: { i: 2 }, Tidx: { type: DataType.int32 },
+      T: { type: DataType.int32 },
+      N: { i: 2 },
+      Tidx: { type: DataType.int32 },
     });
     const convolved = graph.op1('Conv2DBackpropInput', [outputSize, kernelValue, input], attrs);
     return withBiasAndActivation(call, convolved, (convolvedGrad, weightGradients, needInputGrad) => {
@@ -206,8 +224,11 @@ const LAYER_LOWERINGS: Readonly<Record<string, LayerLowering>> = {
     const pool = pair(config.poolSize, 'poolSize', layer);
     const strides = config.strides == null ? pool : pair(config.strides, 'strides', layer);
     const attrs = {
-      ...FLOAT_OP, ksize: { ints: [1, pool[0], pool[1], 1] }, strides: { ints: [1, strides[0], strides[1], 1] },
-      padding: { s: paddingOf(layer, config.padding) }, data_format: { s: 'NHWC' },
+      ...FLOAT_OP,
+      ksize: { ints: [1, pool[0], pool[1], 1] },
+      strides: { ints: [1, strides[0], strides[1], 1] },
+      padding: { s: paddingOf(layer, config.padding) },
+      data_format: { s: 'NHWC' },
     };
     const output = graph.op1('MaxPool', [input], attrs);
     return { output, backward: (outputGrad) => graph.op1('MaxPoolGrad', [input, output, outputGrad], attrs) };
@@ -283,8 +304,9 @@ const LAYER_LOWERINGS: Readonly<Record<string, LayerLowering>> = {
     }
     const epsilon = Number(config.epsilon ?? 1e-3);
     const momentum = Number(config.momentum ?? 0.99);
-    const [gamma, beta, movingMean, movingVariance] = ['gamma', 'beta', 'movingMean', 'movingVariance']
-      .map((field) => layerVariable(layer, field));
+    const [gamma, beta, movingMean, movingVariance] = ['gamma', 'beta', 'movingMean', 'movingVariance'].map((field) =>
+      layerVariable(layer, field),
+    );
     const channels = gamma.shape[0];
     // FusedBatchNorm works on NHWC; a [batch, channels] input becomes [batch, 1, 1, channels].
     const flat = inputShape.length === 2;
@@ -295,25 +317,41 @@ const LAYER_LOWERINGS: Readonly<Record<string, LayerLowering>> = {
     const gammaValue = reads.read(gamma.name, gamma.shape);
     const betaValue = reads.read(beta.name, beta.shape);
     if (!training) {
-      const movingStatistics = [movingMean, movingVariance]
-        .map((variable) => reads.read(variable.name, variable.shape));
-      const [output] = graph.op('FusedBatchNormV3', [input4d, gammaValue, betaValue, ...movingStatistics],
-        { ...attrs, is_training: { b: false } }, { outputs: 6 });
+      const movingStatistics = [movingMean, movingVariance].map((variable) =>
+        reads.read(variable.name, variable.shape),
+      );
+      const [output] = graph.op(
+        'FusedBatchNormV3',
+        [input4d, gammaValue, betaValue, ...movingStatistics],
+        { ...attrs, is_training: { b: false } },
+        { outputs: 6 },
+      );
       return { output: unflatten(output) };
     }
     const empty = graph.constFloat([], [0]);
-    const [output, batchMean, , reserve1, reserve2, reserve3] = graph.op('FusedBatchNormV3',
-      [input4d, gammaValue, betaValue, empty, empty], { ...attrs, is_training: { b: true } }, { outputs: 6 });
+    const [output, batchMean, , reserve1, reserve2, reserve3] = graph.op(
+      'FusedBatchNormV3',
+      [input4d, gammaValue, betaValue, empty, empty],
+      { ...attrs, is_training: { b: true } },
+      { outputs: 6 },
+    );
     // Moving averages as tfjs updates them: moving -= (moving - batch) * (1 - momentum), with the
     // biased batch variance (tfjs's moments), computed here rather than taken from the op, whose
     // variance output is Bessel-corrected.
-    const meanOverBatch = (tensor: Output) => graph.op1('Mean', [tensor, graph.constInt([0, 1, 2])],
-      { ...FLOAT_OP, Tidx: { type: DataType.int32 }, keep_dims: { b: false } });
+    const meanOverBatch = (tensor: Output) =>
+      graph.op1('Mean', [tensor, graph.constInt([0, 1, 2])], {
+        ...FLOAT_OP,
+        Tidx: { type: DataType.int32 },
+        keep_dims: { b: false },
+      });
     const batchVariance = meanOverBatch(
       graph.op1('SquaredDifference', [input4d, graph.op1('StopGradient', [batchMean], FLOAT_OP)], FLOAT_OP),
     );
     const decay = graph.constFloat(1 - momentum);
-    for (const [variable, batchValue] of [[movingMean, batchMean], [movingVariance, batchVariance]] as const) {
+    for (const [variable, batchValue] of [
+      [movingMean, batchMean],
+      [movingVariance, batchVariance],
+    ] as const) {
       const current = reads.read(variable.name, variable.shape);
       const correction = graph.op1('Mul', [graph.op1('Sub', [current, batchValue], FLOAT_OP), decay], FLOAT_OP);
       reads.assign(variable.name, variable.shape, graph.op1('Sub', [current, correction], FLOAT_OP));
@@ -321,9 +359,12 @@ const LAYER_LOWERINGS: Readonly<Record<string, LayerLowering>> = {
     return {
       output: unflatten(output),
       backward: (outputGrad, weightGradients) => {
-        const [inputGrad, gammaGrad, betaGrad] = graph.op('FusedBatchNormGradV3',
+        const [inputGrad, gammaGrad, betaGrad] = graph.op(
+          'FusedBatchNormGradV3',
           [to4d(outputGrad), input4d, gammaValue, reserve1, reserve2, reserve3],
-          { ...attrs, is_training: { b: true } }, { outputs: 5 });
+          { ...attrs, is_training: { b: true } },
+          { outputs: 5 },
+        );
         weightGradients.set(gamma.name, gammaGrad);
         weightGradients.set(beta.name, betaGrad);
         return unflatten(inputGrad);
@@ -347,7 +388,9 @@ const LAYER_LOWERINGS: Readonly<Record<string, LayerLowering>> = {
     // 1 - rate and scale by 1 / (1 - rate), as tfjs's dropout does.
     const layerSeed = graph.op1('Add', [seed, graph.constInt([0, dropoutIndex])], { T: { type: DataType.int32 } });
     const uniform = graph.op1('StatelessRandomUniform', [graph.shape(input), layerSeed], {
-      dtype: { type: DataType.float }, T: { type: DataType.int32 }, Tseed: { type: DataType.int32 },
+      dtype: { type: DataType.float },
+      T: { type: DataType.int32 },
+      Tseed: { type: DataType.int32 },
     });
     const keep = graph.toFloat(graph.op1('GreaterEqual', [uniform, graph.constFloat(rate)], FLOAT_OP), DataType.bool);
     const mask = graph.op1('Mul', [keep, graph.constFloat(1 / (1 - rate))], FLOAT_OP);
@@ -397,7 +440,10 @@ function withBiasAndActivation(call: LayerCall, linearOutput: Output, linearBack
 
 /** An activation function's op and its gradient (none for linear, which passes it through). */
 function activation(
-  graph: GraphBuilder, name: string, input: Output, layer: LayerLike,
+  graph: GraphBuilder,
+  name: string,
+  input: Output,
+  layer: LayerLike,
 ): { output: Output; backward?: (outputGrad: Output) => Output } {
   switch (name) {
     case 'linear':
@@ -447,8 +493,11 @@ function paddingOf(layer: LayerLike, padding: unknown): string {
 /** The attributes of Conv2D and its two gradient ops (NHWC, no dilation). */
 function convAttrs(strides: [number, number], padding: string): Record<string, AttrValue> {
   return {
-    ...FLOAT_OP, strides: { ints: [1, strides[0], strides[1], 1] }, padding: { s: padding },
-    data_format: { s: 'NHWC' }, dilations: { ints: [1, 1, 1, 1] },
+    ...FLOAT_OP,
+    strides: { ints: [1, strides[0], strides[1], 1] },
+    padding: { s: padding },
+    data_format: { s: 'NHWC' },
+    dilations: { ints: [1, 1, 1, 1] },
   };
 }
 

@@ -16,8 +16,11 @@ export type GraphMetric = 'binaryAccuracy';
 
 /** The names tfjs's compile accepts for each loss. */
 const LOSS_NAMES: Record<string, GraphLoss> = {
-  binaryCrossentropy: 'binaryCrossentropy', binary_crossentropy: 'binaryCrossentropy',
-  meanSquaredError: 'meanSquaredError', mean_squared_error: 'meanSquaredError', mse: 'meanSquaredError',
+  binaryCrossentropy: 'binaryCrossentropy',
+  binary_crossentropy: 'binaryCrossentropy',
+  meanSquaredError: 'meanSquaredError',
+  mean_squared_error: 'meanSquaredError',
+  mse: 'meanSquaredError',
   MSE: 'meanSquaredError',
 };
 
@@ -27,8 +30,8 @@ export function graphLossOf(model: LayersModel): GraphLoss {
   const name = typeof loss === 'string' && Object.hasOwn(LOSS_NAMES, loss) ? LOSS_NAMES[loss] : undefined;
   if (!name) {
     throw new UnsupportedModelError(
-      `model "${model.name}": loss ${typeof loss === 'string' ? `"${loss}"` : 'function'} `
-      + 'is not supported by the graph engine (binaryCrossentropy, meanSquaredError).',
+      `model "${model.name}": loss ${typeof loss === 'string' ? `"${loss}"` : 'function'} ` +
+        'is not supported by the graph engine (binaryCrossentropy, meanSquaredError).',
     );
   }
   return name;
@@ -41,8 +44,8 @@ export function graphMetricsOf(model: LayersModel): GraphMetric[] {
     // tfjs resolves 'accuracy' (reported as "acc") to binaryAccuracy for a binary cross-entropy loss.
     if ((metric === 'acc' || metric === 'accuracy') && loss === 'binaryCrossentropy') return 'binaryAccuracy';
     throw new UnsupportedModelError(
-      `model "${model.name}": metric "${metric}" is not supported by the graph engine `
-      + '(accuracy with binaryCrossentropy is).',
+      `model "${model.name}": metric "${metric}" is not supported by the graph engine ` +
+        '(accuracy with binaryCrossentropy is).',
     );
   });
 }
@@ -67,10 +70,14 @@ const LOSS_LOWERINGS: Readonly<Record<GraphLoss, (call: LossCall) => LoweredLoss
   /** Forward: mean((prediction - target)^2). Gradient: 2 (prediction - target) / elements. */
   meanSquaredError: ({ graph, prediction, target, elementCount }) => ({
     loss: meanOfAll(graph, graph.op1('SquaredDifference', [prediction, target], FLOAT_OP)),
-    predictionGrad: graph.op1('Mul', [
-      graph.op1('Sub', [prediction, target], FLOAT_OP),
-      graph.op1('RealDiv', [graph.constFloat(2), elementCount], FLOAT_OP),
-    ], FLOAT_OP),
+    predictionGrad: graph.op1(
+      'Mul',
+      [
+        graph.op1('Sub', [prediction, target], FLOAT_OP),
+        graph.op1('RealDiv', [graph.constFloat(2), elementCount], FLOAT_OP),
+      ],
+      FLOAT_OP,
+    ),
   }),
 
   /**
@@ -84,14 +91,19 @@ const LOSS_LOWERINGS: Readonly<Record<GraphLoss, (call: LossCall) => LoweredLoss
     const clipped = op('ClipByValue', prediction, graph.constFloat(epsilon), graph.constFloat(1 - epsilon));
     const oneMinusClipped = op('Sub', graph.constFloat(1), clipped);
     const logits = op('Log', op('RealDiv', clipped, oneMinusClipped));
-    const perElement = op('Add',
+    const perElement = op(
+      'Add',
       op('Sub', op('Relu', logits), op('Mul', logits, target)),
-      op('Log1p', op('Exp', op('Neg', op('Abs', logits)))));
+      op('Log1p', op('Exp', op('Neg', op('Abs', logits)))),
+    );
     const loss = meanOfAll(graph, perElement);
-    const inRange = graph.toFloat(graph.op1('LogicalAnd', [
-      op('GreaterEqual', prediction, graph.constFloat(epsilon)),
-      op('LessEqual', prediction, graph.constFloat(1 - epsilon)),
-    ]), DataType.bool);
+    const inRange = graph.toFloat(
+      graph.op1('LogicalAnd', [
+        op('GreaterEqual', prediction, graph.constFloat(epsilon)),
+        op('LessEqual', prediction, graph.constFloat(1 - epsilon)),
+      ]),
+      DataType.bool,
+    );
     const slope = op('RealDiv', op('Sub', clipped, target), op('Mul', clipped, oneMinusClipped));
     return { loss, predictionGrad: op('RealDiv', op('Mul', slope, inRange), elementCount) };
   },
@@ -123,6 +135,9 @@ export function lowerMetric(graph: GraphBuilder, metric: GraphMetric, prediction
 
 /** The mean of every element of `tensor`. */
 function meanOfAll(graph: GraphBuilder, tensor: Output): Output {
-  return graph.op1('Mean', [graph.reshape(tensor, [-1]), graph.constInt([0])],
-    { ...FLOAT_OP, Tidx: { type: DataType.int32 }, keep_dims: { b: false } });
+  return graph.op1('Mean', [graph.reshape(tensor, [-1]), graph.constInt([0])], {
+    ...FLOAT_OP,
+    Tidx: { type: DataType.int32 },
+    keep_dims: { b: false },
+  });
 }

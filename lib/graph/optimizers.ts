@@ -12,8 +12,14 @@ import { DataType, FLOAT_OP, type GraphBuilder, type Output } from './builder';
 import { UnsupportedModelError } from './errors';
 import type { WeightGradients } from './layers';
 import {
-  adadeltaState, adamState, addOptimizerIterations, optimizerLearningRate,
-  type AdadeltaState, type AdamState, type LayerVariableLike, type SlotList,
+  adadeltaState,
+  adamState,
+  addOptimizerIterations,
+  optimizerLearningRate,
+  type AdadeltaState,
+  type AdamState,
+  type LayerVariableLike,
+  type SlotList,
 } from './tfjsInternals';
 import type { StepReads } from './variables';
 
@@ -25,7 +31,6 @@ export interface Binding {
   write(value: Tensor): void;
 }
 
-
 /** One tfjs optimizer's state in the graph, and its update ops. */
 export class GraphOptimizer {
   /** Train steps run in the session since the last push (added to tfjs's step count on pull). */
@@ -33,7 +38,10 @@ export class GraphOptimizer {
   readonly className: 'Adam' | 'Adadelta';
 
   constructor(
-    readonly optimizer: Optimizer, readonly prefix: string, readonly variables: LayerVariableLike[], owner: string,
+    readonly optimizer: Optimizer,
+    readonly prefix: string,
+    readonly variables: LayerVariableLike[],
+    owner: string,
   ) {
     const className = optimizer.getClassName();
     if (className !== 'Adam' && className !== 'Adadelta') {
@@ -55,8 +63,14 @@ export class GraphOptimizer {
   /** The per-variable slot lists, by tfjs's name suffix. */
   private slots(): Array<[string, SlotList]> {
     return this.className === 'Adam'
-      ? [['m', this.adam.accumulatedFirstMoment], ['v', this.adam.accumulatedSecondMoment]]
-      : [['accum_grad', this.adadelta.accumulatedGrads], ['accum_var', this.adadelta.accumulatedUpdates]];
+      ? [
+          ['m', this.adam.accumulatedFirstMoment],
+          ['v', this.adam.accumulatedSecondMoment],
+        ]
+      : [
+          ['accum_grad', this.adadelta.accumulatedGrads],
+          ['accum_var', this.adadelta.accumulatedUpdates],
+        ];
   }
 
   private slotName(variable: LayerVariableLike, suffix: string): string {
@@ -84,7 +98,9 @@ export class GraphOptimizer {
     if (this.className === 'Adam') {
       for (const key of ['accBeta1', 'accBeta2'] as const) {
         result.set(`${this.prefix}/${key}`, {
-          shape: [], read: () => this.adam[key], write: (value) => this.adam[key].assign(value),
+          shape: [],
+          read: () => this.adam[key],
+          write: (value) => this.adam[key].assign(value),
         });
       }
     }
@@ -150,13 +166,27 @@ export class GraphOptimizer {
       const scaledEpsilon = op('Mul', scalar(epsilon), op('Sqrt', op('Sub', scalar(1), accBeta2)));
       const [learningRate, beta1Value, beta2Value] = [this.learningRate(graph), scalar(beta1), scalar(beta2)];
       for (const variable of this.variables) {
-        const handles = [variable.name, this.slotName(variable, 'm'), this.slotName(variable, 'v')]
-          .map((name) => reads.handle(name, variable.shape));
+        const handles = [variable.name, this.slotName(variable, 'm'), this.slotName(variable, 'v')].map((name) =>
+          reads.handle(name, variable.shape),
+        );
         const inputs = [
-          ...handles, accBeta1, accBeta2, learningRate, beta1Value, beta2Value, scaledEpsilon, gradientOf(variable),
+          ...handles,
+          accBeta1,
+          accBeta2,
+          learningRate,
+          beta1Value,
+          beta2Value,
+          scaledEpsilon,
+          gradientOf(variable),
         ];
-        reads.update(graph.op1('ResourceApplyAdam', inputs,
-          { ...FLOAT_OP, use_locking: { b: false }, use_nesterov: { b: false } }, { name: `adam/${variable.name}` }));
+        reads.update(
+          graph.op1(
+            'ResourceApplyAdam',
+            inputs,
+            { ...FLOAT_OP, use_locking: { b: false }, use_nesterov: { b: false } },
+            { name: `adam/${variable.name}` },
+          ),
+        );
       }
       reads.assign(`${this.prefix}/accBeta1`, [], op('Mul', accBeta1, beta1Value));
       reads.assign(`${this.prefix}/accBeta2`, [], op('Mul', accBeta2, beta2Value));

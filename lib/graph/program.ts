@@ -17,7 +17,12 @@ import { tf } from '../tf';
 import { DataType, FLOAT_OP, GraphBuilder, type Output } from './builder';
 import { UnsupportedModelError } from './errors';
 import {
-  backpropagate, chainLayers, lowerLayer, type LayerLike, type LoweredLayer, type WeightGradients,
+  backpropagate,
+  chainLayers,
+  lowerLayer,
+  type LayerLike,
+  type LoweredLayer,
+  type WeightGradients,
 } from './layers';
 import { graphLossOf, graphMetricsOf, lowerLoss, lowerMetric, type GraphLoss, type GraphMetric } from './losses';
 import { GraphOptimizer, type Binding } from './optimizers';
@@ -37,8 +42,8 @@ export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
   const frozen = collected.filter((variable) => !variable.trainable);
   if (frozen.length > 0) {
     throw new UnsupportedModelError(
-      `model "${model.name}": ${frozen.length} of the variables its optimizer trains are frozen now `
-      + `(trainable = false), e.g. ${frozen[0].name}.`,
+      `model "${model.name}": ${frozen.length} of the variables its optimizer trains are frozen now ` +
+        `(trainable = false), e.g. ${frozen[0].name}.`,
     );
   }
   return collected;
@@ -47,8 +52,8 @@ export function optimizerVariables(model: LayersModel): LayerVariableLike[] {
 function checkInputShape(inputShape: ReadonlyArray<number | null>, owner: string): void {
   if (!inputShape.every((dim) => Number.isInteger(dim) && (dim as number) > 0)) {
     throw new UnsupportedModelError(
-      `model "${owner}": input shape [${inputShape.map(String)}] must be known apart from the batch `
-      + 'for the graph engine.',
+      `model "${owner}": input shape [${inputShape.map(String)}] must be known apart from the batch ` +
+        'for the graph engine.',
     );
   }
 }
@@ -96,7 +101,12 @@ export class GraphProgram {
 
   /** Lowers a chain of layers onto `input`, binding their weights to the tfjs variables. */
   forward(
-    reads: StepReads, layers: LayerLike[], inputShape: number[], input: Output, training: boolean, seed?: Output,
+    reads: StepReads,
+    layers: LayerLike[],
+    inputShape: number[],
+    input: Output,
+    training: boolean,
+    seed?: Output,
   ): { output: Output; lowered: LoweredLayer[] } {
     let activations = input;
     let shape: Array<number | null> = [null, ...inputShape];
@@ -110,7 +120,9 @@ export class GraphProgram {
         // Copies go through the variable's watch: another session holding the same weights
         // (a VAE's) syncs first; the owner's own listener ignores its copies (train/engine.ts).
         this.bindings.set(variable.name, {
-          shape: variable.shape, read: () => variable.read(), write: (value) => void variable.write(value),
+          shape: variable.shape,
+          read: () => variable.read(),
+          write: (value) => void variable.write(value),
         });
       }
       lowered.push(result);
@@ -202,7 +214,7 @@ export class GraphProgram {
       const feeds: Array<[Output, Tensor]> = this.pushInputs.map(({ name, placeholder }) => {
         const binding = this.binding(name);
         let value = binding.read();
-        if (!value) zeros.push(value = tf.zeros(binding.shape));
+        if (!value) zeros.push((value = tf.zeros(binding.shape)));
         return [placeholder, value];
       });
       tf.dispose(this.session.run(feeds, [this.pushDone]));
@@ -218,7 +230,10 @@ export class GraphProgram {
     if (!this.session) throw new Error('GraphProgram.pull: call start() first.');
     // Nothing trained since the last copy (say, the loop's final sync right after an epoch's).
     if (this.inSync) return;
-    const values = this.session.run([], this.pullOutputs.map((pulled) => pulled.value));
+    const values = this.session.run(
+      [],
+      this.pullOutputs.map((pulled) => pulled.value),
+    );
     try {
       this.pullOutputs.forEach(({ name }, i) => this.binding(name).write(values[i]));
     } finally {
@@ -244,7 +259,8 @@ export class GraphProgram {
     return tf.tidy(() => {
       // trainOnBatch takes integer inputs and labels and computes in float32; so does the graph.
       const feeds: Array<[Output, Tensor]> = [
-        [step.input, asFloat32(input)], [step.target, asFloat32(target)],
+        [step.input, asFloat32(input)],
+        [step.target, asFloat32(target)],
         [step.learningRate, tf.scalar(step.optimizer.currentLearningRate())],
       ];
       if (step.seed && seed) feeds.push([step.seed, seed]);
@@ -265,7 +281,8 @@ export class GraphProgram {
     const session = this.session;
     return tf.tidy(() => {
       const learningRate: [Output, Tensor] = [
-        optimizer.learningRate(this.graph), tf.scalar(optimizer.currentLearningRate()),
+        optimizer.learningRate(this.graph),
+        tf.scalar(optimizer.currentLearningRate()),
       ];
       const results = session.run([...feeds, learningRate], fetches);
       if (updates) {

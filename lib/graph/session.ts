@@ -19,8 +19,8 @@ function nativeBackend(): NativeSessionBackend {
   const backend = nativeSessionBackend();
   if (!backend) {
     throw new Error(
-      `The graph engine needs tfjs-node's native backend ("tensorflow"); the active backend is "${tf.getBackend()}". `
-      + "Use engine: 'eager', or run `npm run setup`.",
+      `The graph engine needs tfjs-node's native backend ("tensorflow"); the active backend is "${tf.getBackend()}". ` +
+        "Use engine: 'eager', or run `npm run setup`.",
     );
   }
   return backend;
@@ -52,7 +52,12 @@ export class GraphSession {
       return { name: output.tensorName, tfDtype };
     });
     const inputs = feeds.map(([, tensor]) => tensor);
-    return this.backend.runSavedModel(this.id, inputs, infos, fetches.map((fetch) => fetch.tensorName));
+    return this.backend.runSavedModel(
+      this.id,
+      inputs,
+      infos,
+      fetches.map((fetch) => fetch.tensorName),
+    );
   }
 
   dispose(): void {

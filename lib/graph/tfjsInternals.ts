@@ -29,8 +29,10 @@ export function pretendTfjsVersionForTesting(version: string | undefined): void 
 export function tfjsVersionMismatch(): string | undefined {
   const installed = installedTfjsVersion();
   if (installed === TFJS_VERSION_WRITTEN_FOR) return undefined;
-  return `the graph engine reads tfjs internals written for tfjs ${TFJS_VERSION_WRITTEN_FOR}, `
-    + `and tfjs ${installed} is installed`;
+  return (
+    `the graph engine reads tfjs internals written for tfjs ${TFJS_VERSION_WRITTEN_FOR}, ` +
+    `and tfjs ${installed} is installed`
+  );
 }
 
 /** What the graph needs of a tfjs LayerVariable (the class is not exported by tfjs-layers). */
@@ -134,7 +136,10 @@ export function setDropoutLayerSeed(layer: LayerLike, seed: number | undefined):
 export interface NativeSessionBackend {
   loadSavedModelMetaGraph(dir: string, tags: string): number;
   runSavedModel(
-    id: number, inputs: Tensor[], inputInfos: Array<{ name: string; tfDtype: string }>, outputNames: string[],
+    id: number,
+    inputs: Tensor[],
+    inputInfos: Array<{ name: string; tfDtype: string }>,
+    outputNames: string[],
   ): Tensor[];
   deleteSavedModel(id: number): void;
 }

@@ -41,8 +41,8 @@ export function vaeParts(encoder: LayersModel, decoder: LayersModel): VaeParts {
   const where = `compiledVae: encoder "${encoder.name}"`;
   if (encoder.inputs.length !== 1 || encoder.outputs.length !== 2) {
     throw new Error(
-      `${where} has ${encoder.inputs.length} inputs and ${encoder.outputs.length} outputs; `
-      + 'it must take one image and give two outputs, [mean, logVar].',
+      `${where} has ${encoder.inputs.length} inputs and ${encoder.outputs.length} outputs; ` +
+        'it must take one image and give two outputs, [mean, logVar].',
     );
   }
   const heads = encoder.outputs.map((output) => output.sourceLayer as LayerLike);
@@ -50,8 +50,8 @@ export function vaeParts(encoder: LayersModel, decoder: LayersModel): VaeParts {
   heads.forEach((head, i) => {
     if (head.getClassName() !== 'Dense') {
       throw new UnsupportedModelError(
-        `${where}: output ${i} (${i === 0 ? 'mean' : 'logVar'}) comes from ${head.getClassName()} `
-        + `layer "${head.name}"; it must come straight from a Dense layer.`,
+        `${where}: output ${i} (${i === 0 ? 'mean' : 'logVar'}) comes from ${head.getClassName()} ` +
+          `layer "${head.name}"; it must come straight from a Dense layer.`,
       );
     }
   });
@@ -61,8 +61,9 @@ export function vaeParts(encoder: LayersModel, decoder: LayersModel): VaeParts {
       `${where}: the mean and logVar heads must both read the output of the same layer, once each.`,
     );
   }
-  const trunk = encoder.layers
-    .filter((layer) => layer !== meanHead && layer !== logVarHead && layer.getClassName() !== 'InputLayer');
+  const trunk = encoder.layers.filter(
+    (layer) => layer !== meanHead && layer !== logVarHead && layer.getClassName() !== 'InputLayer',
+  );
   // A chain: each trunk layer applied once, reading the one before it; the last feeds the heads.
   if (containerNodeCount(encoder) !== encoder.layers.length) {
     throw new UnsupportedModelError(
@@ -77,12 +78,12 @@ export function vaeParts(encoder: LayersModel, decoder: LayersModel): VaeParts {
     }
     const previous = layer.inboundNodes[0]?.inboundLayers ?? [];
     const expected = i === 0 ? 'InputLayer' : trunk[i - 1].name;
-    const readsPrevious = previous.length === 1
-      && (i === 0 ? previous[0].getClassName() === 'InputLayer' : previous[0] === trunk[i - 1]);
+    const readsPrevious =
+      previous.length === 1 && (i === 0 ? previous[0].getClassName() === 'InputLayer' : previous[0] === trunk[i - 1]);
     if (!(layer.inboundNodes.length === 1 && readsPrevious)) {
       throw new UnsupportedModelError(
-        `${where}: layer "${layer.name}" must read only the output of ${expected}; `
-        + "the VAE's graph handles a chain of layers before the two heads.",
+        `${where}: layer "${layer.name}" must read only the output of ${expected}; ` +
+          "the VAE's graph handles a chain of layers before the two heads.",
       );
     }
   });
@@ -98,38 +99,45 @@ export function vaeParts(encoder: LayersModel, decoder: LayersModel): VaeParts {
   const trunkOutput = trunk[trunk.length - 1].outputShape as Array<number | null>;
   if (trunkOutput.length !== 2) {
     throw new UnsupportedModelError(
-      `${where}: the heads must read a flat [batch, features] tensor (Flatten first); `
-      + `the layer before them gives ${describeShape(trunkOutput)}.`,
+      `${where}: the heads must read a flat [batch, features] tensor (Flatten first); ` +
+        `the layer before them gives ${describeShape(trunkOutput)}.`,
     );
   }
   const zDim = (meanHead.outputShape as number[])[1];
   if ((logVarHead.outputShape as number[])[1] !== zDim) {
     throw new Error(
-      `${where}: the mean head gives ${zDim} numbers and the logVar head `
-      + `${(logVarHead.outputShape as number[])[1]}; they must match.`,
+      `${where}: the mean head gives ${zDim} numbers and the logVar head ` +
+        `${(logVarHead.outputShape as number[])[1]}; they must match.`,
     );
   }
   const decoderInput = decoder.inputs[0]?.shape;
   if (decoder.inputs.length !== 1 || decoderInput.length !== 2 || decoderInput[1] !== zDim) {
     const takes = decoder.inputs.map((decoderInputTensor) => describeShape(decoderInputTensor.shape)).join(' and ');
     throw new Error(
-      `compiledVae: decoder "${decoder.name}" takes ${takes}; `
-      + `it must take one code of [batch, ${zDim}] (the heads' size).`,
+      `compiledVae: decoder "${decoder.name}" takes ${takes}; ` +
+        `it must take one code of [batch, ${zDim}] (the heads' size).`,
     );
   }
   const decoderOutput = decoder.outputs[0].shape.slice(1);
   if (decoder.outputs.length !== 1 || decoderOutput.join() !== inputShape.join()) {
     throw new Error(
-      `compiledVae: decoder "${decoder.name}" gives ${describeShape(decoder.outputs[0].shape)}; `
-      + `it must rebuild the encoder's input, ${describeShape([null, ...inputShape])}.`,
+      `compiledVae: decoder "${decoder.name}" gives ${describeShape(decoder.outputs[0].shape)}; ` +
+        `it must rebuild the encoder's input, ${describeShape([null, ...inputShape])}.`,
     );
   }
   const decoderLayers = chainLayers(decoder);
-  const variables = [...trunk, meanHead, logVarHead, ...decoderLayers]
-    .flatMap((layer) => layer.trainableWeights as unknown as LayerVariableLike[]);
+  const variables = [...trunk, meanHead, logVarHead, ...decoderLayers].flatMap(
+    (layer) => layer.trainableWeights as unknown as LayerVariableLike[],
+  );
   return {
-    trunk, meanHead, logVarHead, decoder: decoderLayers, inputShape: inputShape as number[],
-    features: trunkOutput[1] as number, zDim, variables,
+    trunk,
+    meanHead,
+    logVarHead,
+    decoder: decoderLayers,
+    inputShape: inputShape as number[],
+    features: trunkOutput[1] as number,
+    zDim,
+    variables,
   };
 }
 
@@ -151,7 +159,11 @@ export interface VaeGraphHandle {
  * changes nothing.
  */
 export function addVaeGraph(
-  program: GraphProgram, parts: VaeParts, optimizer: GraphOptimizer, reconstructionWeight: number, name: string,
+  program: GraphProgram,
+  parts: VaeParts,
+  optimizer: GraphOptimizer,
+  reconstructionWeight: number,
+  name: string,
   train: boolean,
 ): VaeGraphHandle {
   const { graph } = program;
@@ -175,11 +187,19 @@ export function addVaeGraph(
 
   // The reparameterisation trick: z = mean + exp(logVar / 2) * eps, eps ~ N(0, 1).
   const drawn = graph.op1('StatelessRandomNormal', [graph.shape(mean), seed], {
-    dtype: { type: DataType.float }, T: { type: DataType.int32 }, Tseed: { type: DataType.int32 },
+    dtype: { type: DataType.float },
+    T: { type: DataType.int32 },
+    Tseed: { type: DataType.int32 },
   });
-  const noise = graph.op1('PlaceholderWithDefault', [drawn], {
-    dtype: { type: DataType.float }, shape: { shape: [-1, parts.zDim] },
-  }, { name: `${name}/noise` });
+  const noise = graph.op1(
+    'PlaceholderWithDefault',
+    [drawn],
+    {
+      dtype: { type: DataType.float },
+      shape: { shape: [-1, parts.zDim] },
+    },
+    { name: `${name}/noise` },
+  );
   const standardDeviation = op('Exp', op('Mul', logVar, scalar(0.5)));
   const z = op('Add', mean, op('Mul', standardDeviation, noise));
   const decoded = program.forward(reads, parts.decoder, [parts.zDim], z, train, offsetSeed(2000));
@@ -205,12 +225,16 @@ export function addVaeGraph(
     // z = mean + std * eps: dz/dmean = 1, dz/dlogVar = std * eps / 2; KL adds mean / batch and
     // (exp(logVar) - 1) / (2 batch).
     const meanGrad = op('Add', zGrad, op('RealDiv', mean, batch));
-    const logVarGrad = op('Add',
+    const logVarGrad = op(
+      'Add',
       op('Mul', op('Mul', zGrad, op('Mul', standardDeviation, noise)), scalar(0.5)),
-      op('RealDiv', op('Mul', op('Sub', expLogVar, scalar(1)), scalar(0.5)), batch));
-    const featuresGrad = op('Add',
+      op('RealDiv', op('Mul', op('Sub', expLogVar, scalar(1)), scalar(0.5)), batch),
+    );
+    const featuresGrad = op(
+      'Add',
       backpropagate(meanPass.lowered, [parts.meanHead], meanGrad, weightGradients, true) as Output,
-      backpropagate(logVarPass.lowered, [parts.logVarHead], logVarGrad, weightGradients, true) as Output);
+      backpropagate(logVarPass.lowered, [parts.logVarHead], logVarGrad, weightGradients, true) as Output,
+    );
     backpropagate(trunk.lowered, parts.trunk, featuresGrad, weightGradients, false);
     optimizer.buildUpdate(graph, reads, weightGradients, name);
   }
@@ -218,7 +242,12 @@ export function addVaeGraph(
   const result = (value: Output, label: string) =>
     graph.op1('Identity', [value], FLOAT_OP, { name: `${name}/${label}`, control: reads.assigns });
   return {
-    input, noise, seed, loss: result(loss, 'loss'), reconstruction: result(reconstruction, 'reconstruction'),
-    kl: result(kl, 'kl'), optimizer,
+    input,
+    noise,
+    seed,
+    loss: result(loss, 'loss'),
+    reconstruction: result(reconstruction, 'reconstruction'),
+    kl: result(kl, 'kl'),
+    optimizer,
   };
 }

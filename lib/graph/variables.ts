@@ -15,10 +15,17 @@ export class VariableStore {
   handle(name: string, shape: number[]): Output {
     let entry = this.handles.get(name);
     if (!entry) {
-      const handle = this.graph.op1('VarHandleOp', [], {
-        dtype: { type: DataType.float }, shape: { shape }, shared_name: { s: `v${this.handles.size}` },
-        container: { s: '' },
-      }, { name: `var/${name}` });
+      const handle = this.graph.op1(
+        'VarHandleOp',
+        [],
+        {
+          dtype: { type: DataType.float },
+          shape: { shape },
+          shared_name: { s: `v${this.handles.size}` },
+          container: { s: '' },
+        },
+        { name: `var/${name}` },
+      );
       entry = { handle, shape };
       this.handles.set(name, entry);
     }
@@ -31,7 +38,10 @@ export class StepReads {
   private readonly reads = new Map<string, Output>();
   /** The step's writes; its result waits for them. */
   readonly assigns: Output[] = [];
-  constructor(private readonly graph: GraphBuilder, private readonly store: VariableStore) {}
+  constructor(
+    private readonly graph: GraphBuilder,
+    private readonly store: VariableStore,
+  ) {}
 
   read(name: string, shape: number[]): Output {
     let value = this.reads.get(name);

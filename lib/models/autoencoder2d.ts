@@ -53,32 +53,58 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
   const decStrides = options.decoderStrides ?? [1, 2, 2, 1];
   const zDim = options.zDim ?? 2;
   if (encKernels.length !== encFilters.length || encStrides.length !== encFilters.length) {
-    throw new Error(`buildConvAutoencoder2d: encoderFilters, encoderKernels and encoderStrides must have the same length; got ${encFilters.length}, ${encKernels.length}, ${encStrides.length}.`);
+    throw new Error(
+      `buildConvAutoencoder2d: encoderFilters, encoderKernels and encoderStrides must have the same length; got ${encFilters.length}, ${encKernels.length}, ${encStrides.length}.`,
+    );
   }
   if (decKernels.length !== decFilters.length || decStrides.length !== decFilters.length) {
-    throw new Error(`buildConvAutoencoder2d: decoderFilters, decoderKernels and decoderStrides must have the same length; got ${decFilters.length}, ${decKernels.length}, ${decStrides.length}.`);
+    throw new Error(
+      `buildConvAutoencoder2d: decoderFilters, decoderKernels and decoderStrides must have the same length; got ${decFilters.length}, ${decKernels.length}, ${decStrides.length}.`,
+    );
   }
   const kernel = kernelInitializers(options.seed);
 
   const encoderInput = tf.input({ shape: inputShape, name: 'encoder_input' });
   let x = encoderInput;
   encFilters.forEach((filters, i) => {
-    x = tf.layers.conv2d({ filters, kernelSize: encKernels[i], strides: encStrides[i], padding: 'same', name: `encoder_conv_${i}`, kernelInitializer: kernel() }).apply(x) as SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        filters,
+        kernelSize: encKernels[i],
+        strides: encStrides[i],
+        padding: 'same',
+        name: `encoder_conv_${i}`,
+        kernelInitializer: kernel(),
+      })
+      .apply(x) as SymbolicTensor;
     if (options.batchNorm) x = tf.layers.batchNormalization().apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU().apply(x) as SymbolicTensor;
     if (options.dropout) x = tf.layers.dropout({ rate: 0.25 }).apply(x) as SymbolicTensor;
   });
   const shapeBeforeFlatten = x.shape.slice(1) as number[];
   x = tf.layers.flatten().apply(x) as SymbolicTensor;
-  const code = tf.layers.dense({ units: zDim, name: 'encoder_output', kernelInitializer: kernel() }).apply(x) as SymbolicTensor;
+  const code = tf.layers
+    .dense({ units: zDim, name: 'encoder_output', kernelInitializer: kernel() })
+    .apply(x) as SymbolicTensor;
   const encoder = tf.model({ name: 'encoder', inputs: encoderInput, outputs: code });
 
   const decoderInput = tf.input({ shape: [zDim], name: 'decoder_input' });
-  let y = tf.layers.dense({ units: shapeBeforeFlatten.reduce((a, b) => a * b, 1), kernelInitializer: kernel() }).apply(decoderInput) as SymbolicTensor;
+  let y = tf.layers
+    .dense({ units: shapeBeforeFlatten.reduce((a, b) => a * b, 1), kernelInitializer: kernel() })
+    .apply(decoderInput) as SymbolicTensor;
   y = tf.layers.reshape({ targetShape: shapeBeforeFlatten }).apply(y) as SymbolicTensor;
   decFilters.forEach((filters, i) => {
     const last = i === decFilters.length - 1;
-    y = tf.layers.conv2dTranspose({ filters, kernelSize: decKernels[i], strides: decStrides[i], padding: 'same', name: `decoder_conv_t_${i}`, kernelInitializer: kernel() }).apply(y) as SymbolicTensor;
+    y = tf.layers
+      .conv2dTranspose({
+        filters,
+        kernelSize: decKernels[i],
+        strides: decStrides[i],
+        padding: 'same',
+        name: `decoder_conv_t_${i}`,
+        kernelInitializer: kernel(),
+      })
+      .apply(y) as SymbolicTensor;
     if (last) {
       y = tf.layers.activation({ activation: 'sigmoid' }).apply(y) as SymbolicTensor;
     } else {
@@ -93,7 +119,10 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
   const reconstruction = decoder.apply(encoder.apply(modelInput)) as SymbolicTensor;
   const model = tf.model({ name: 'autoencoder', inputs: modelInput, outputs: reconstruction });
   if (options.compile ?? true) {
-    model.compile({ optimizer: tf.train.adam(options.learningRate ?? 0.00005, 0.9, 0.999, 1e-7), loss: 'meanSquaredError' });
+    model.compile({
+      optimizer: tf.train.adam(options.learningRate ?? 0.00005, 0.9, 0.999, 1e-7),
+      loss: 'meanSquaredError',
+    });
   }
   return { encoder, decoder, model };
 }

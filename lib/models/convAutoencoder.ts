@@ -18,14 +18,30 @@ export interface ConvAutoencoderOptions {
 
 export function buildConvAutoencoder(options: ConvAutoencoderOptions = {}): Sequential {
   const kernel = kernelInitializers(options.seed);
-  const conv = (filters: number, extra: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'sigmoid' } = {}) =>
+  const conv = (
+    filters: number,
+    extra: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'sigmoid' } = {},
+  ) =>
     tf.layers.conv2d({
-      filters, kernelSize: 3, strides: extra.strides ?? 1, padding: extra.padding ?? 'same',
-      activation: extra.activation ?? 'relu', kernelInitializer: kernel(),
+      filters,
+      kernelSize: 3,
+      strides: extra.strides ?? 1,
+      padding: extra.padding ?? 'same',
+      activation: extra.activation ?? 'relu',
+      kernelInitializer: kernel(),
     });
   const model = tf.sequential({ name: 'conv_autoencoder' });
   // Encoder: 28x28 -> 14x14 -> 7x7 -> 4x4 (7 is odd; 'same' padding rounds up).
-  model.add(tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: kernel() }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 16,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: kernel(),
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }));
   model.add(conv(8));
   model.add(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }));
@@ -39,7 +55,10 @@ export function buildConvAutoencoder(options: ConvAutoencoderOptions = {}): Sequ
   model.add(tf.layers.upSampling2d({ size: [2, 2] }));
   model.add(conv(1, { activation: 'sigmoid' }));
   if (options.compile ?? true) {
-    model.compile({ optimizer: tf.train.adam(options.learningRate ?? 0.001, 0.9, 0.999, 1e-7), loss: 'binaryCrossentropy' });
+    model.compile({
+      optimizer: tf.train.adam(options.learningRate ?? 0.001, 0.9, 0.999, 1e-7),
+      loss: 'binaryCrossentropy',
+    });
   }
   return model;
 }

@@ -68,8 +68,8 @@ export function generatorNoiseDim(generator: LayersModel): number {
   if (shape.length !== 2 || typeof noiseDim !== 'number') {
     const shown = shape.map((size) => size ?? 'batch').join(', ');
     throw new Error(
-      `generatorNoiseDim: "${generator.name}" takes inputs of shape [${shown}]; a generator takes noise vectors, `
-        + 'shape [batch, noiseDim] (its first layer built with inputShape: [noiseDim]).',
+      `generatorNoiseDim: "${generator.name}" takes inputs of shape [${shown}]; a generator takes noise vectors, ` +
+        'shape [batch, noiseDim] (its first layer built with inputShape: [noiseDim]).',
     );
   }
   return noiseDim;
@@ -102,7 +102,14 @@ export function buildDiscriminator(options: DiscriminatorOptions = {}): Sequenti
   return tf.sequential({
     name: 'discriminator',
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 64, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: kernel() }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 64,
+        kernelSize: 5,
+        strides: 2,
+        padding: 'same',
+        kernelInitializer: kernel(),
+      }),
       tf.layers.leakyReLU({ alpha: 0.2 }),
       tf.layers.dropout({ rate: 0.3 }),
       tf.layers.conv2d({ filters: 128, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: kernel() }),
@@ -124,7 +131,12 @@ export function buildGan(generator: LayersModel, discriminator: LayersModel): La
 }
 
 function adam(options: AdamOptions) {
-  return tf.train.adam(options.learningRate ?? 0.001, options.beta1 ?? 0.9, options.beta2 ?? 0.999, options.epsilon ?? 1e-7);
+  return tf.train.adam(
+    options.learningRate ?? 0.001,
+    options.beta1 ?? 0.9,
+    options.beta2 ?? 0.999,
+    options.epsilon ?? 1e-7,
+  );
 }
 
 /**

@@ -41,15 +41,25 @@ export class DenseAutoencoder {
     this.zDim = options.zDim ?? 36;
     const kernel = kernelInitializers(options.seed);
     this.input = tf.input({ shape: [784], name: 'image' });
-    this.hiddenLayer = tf.layers.dense({ units: this.zDim, activation: 'relu', name: 'code', kernelInitializer: kernel() });
-    this.outputLayer = tf.layers.dense({ units: 784, activation: 'sigmoid', name: 'reconstruction', kernelInitializer: kernel() });
+    this.hiddenLayer = tf.layers.dense({
+      units: this.zDim,
+      activation: 'relu',
+      name: 'code',
+      kernelInitializer: kernel(),
+    });
+    this.outputLayer = tf.layers.dense({
+      units: 784,
+      activation: 'sigmoid',
+      name: 'reconstruction',
+      kernelInitializer: kernel(),
+    });
     this.code = this.hiddenLayer.apply(this.input) as SymbolicTensor;
     const output = this.outputLayer.apply(this.code) as SymbolicTensor;
     this.model = tf.model({ name: 'dense_autoencoder', inputs: this.input, outputs: output });
     this.model.compile({
       optimizer: tf.train.adadelta(options.learningRate ?? 1.0, 0.95, 1e-7),
       loss: 'binaryCrossentropy',
-      metrics: options.accuracy ?? true ? ['accuracy'] : [],
+      metrics: (options.accuracy ?? true) ? ['accuracy'] : [],
     });
   }
 

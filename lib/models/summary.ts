@@ -64,7 +64,9 @@ const thousands = (n: number): string => n.toLocaleString('en-US');
 export function summaryTable(model: LayersModel, options: SummaryOptions = {}): string {
   const frozen = new Set((options.frozen ?? []).map((layer) => layer.name));
   const rows = model.layers.map((layer) => [
-    ` ${layer.name} (${layer.getClassName()})`, formatShape(layer.outputShape), String(layer.countParams()),
+    ` ${layer.name} (${layer.getClassName()})`,
+    formatShape(layer.outputShape),
+    String(layer.countParams()),
   ]);
   // Columns as wide as their longest entry (tfjs layer names are long), at least Keras's widths.
   const widths = [
@@ -73,7 +75,12 @@ export function summaryTable(model: LayersModel, options: SummaryOptions = {}): 
     12,
   ];
   const rule = (ch: string) => ch.repeat(widths[0] + widths[1] + widths[2]);
-  const lines = [`Model: "${model.name}"`, rule('_'), pad(' Layer (type)', widths[0]) + pad('Output Shape', widths[1]) + 'Param #', rule('=')];
+  const lines = [
+    `Model: "${model.name}"`,
+    rule('_'),
+    pad(' Layer (type)', widths[0]) + pad('Output Shape', widths[1]) + 'Param #',
+    rule('='),
+  ];
   rows.forEach((row, i) => {
     if (i > 0) lines.push('');
     lines.push(pad(row[0], widths[0]) + pad(row[1], widths[1]) + row[2]);

@@ -41,27 +41,51 @@ export function buildConvVae2d(options: ConvVae2dOptions = {}): ConvVae2d {
   const decoderStrides = options.decoderStrides ?? [1, 2, 2, 1];
   const kernelSize = options.kernelSize ?? 3;
   if (encoderStrides.length !== encoderFilters.length || decoderStrides.length !== decoderFilters.length) {
-    throw new Error(`buildConvVae2d: each filters list needs one stride per layer; got encoder ${encoderFilters.length} filters / ${encoderStrides.length} strides, decoder ${decoderFilters.length} / ${decoderStrides.length}.`);
+    throw new Error(
+      `buildConvVae2d: each filters list needs one stride per layer; got encoder ${encoderFilters.length} filters / ${encoderStrides.length} strides, decoder ${decoderFilters.length} / ${decoderStrides.length}.`,
+    );
   }
   const kernel = kernelInitializers(options.seed);
 
   const encoderInput = tf.input({ shape: [28, 28, 1], name: 'encoder_input' });
   let x = encoderInput;
   encoderFilters.forEach((filters, i) => {
-    x = tf.layers.conv2d({ filters, kernelSize, strides: encoderStrides[i], padding: 'same', name: `encoder_conv_${i}`, kernelInitializer: kernel() }).apply(x) as SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        filters,
+        kernelSize,
+        strides: encoderStrides[i],
+        padding: 'same',
+        name: `encoder_conv_${i}`,
+        kernelInitializer: kernel(),
+      })
+      .apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU().apply(x) as SymbolicTensor;
   });
   const shapeBeforeFlatten = x.shape.slice(1) as number[];
   x = tf.layers.flatten().apply(x) as SymbolicTensor;
   const mean = tf.layers.dense({ units: zDim, name: 'mu', kernelInitializer: kernel() }).apply(x) as SymbolicTensor;
-  const logVar = tf.layers.dense({ units: zDim, name: 'log_var', kernelInitializer: kernel() }).apply(x) as SymbolicTensor;
+  const logVar = tf.layers
+    .dense({ units: zDim, name: 'log_var', kernelInitializer: kernel() })
+    .apply(x) as SymbolicTensor;
   const encoder = tf.model({ name: 'vae_encoder', inputs: encoderInput, outputs: [mean, logVar] });
 
   const decoderInput = tf.input({ shape: [zDim], name: 'decoder_input' });
-  let y = tf.layers.dense({ units: shapeBeforeFlatten.reduce((a, b) => a * b, 1), kernelInitializer: kernel() }).apply(decoderInput) as SymbolicTensor;
+  let y = tf.layers
+    .dense({ units: shapeBeforeFlatten.reduce((a, b) => a * b, 1), kernelInitializer: kernel() })
+    .apply(decoderInput) as SymbolicTensor;
   y = tf.layers.reshape({ targetShape: shapeBeforeFlatten }).apply(y) as SymbolicTensor;
   decoderFilters.forEach((filters, i) => {
-    y = tf.layers.conv2dTranspose({ filters, kernelSize, strides: decoderStrides[i], padding: 'same', name: `decoder_conv_t_${i}`, kernelInitializer: kernel() }).apply(y) as SymbolicTensor;
+    y = tf.layers
+      .conv2dTranspose({
+        filters,
+        kernelSize,
+        strides: decoderStrides[i],
+        padding: 'same',
+        name: `decoder_conv_t_${i}`,
+        kernelInitializer: kernel(),
+      })
+      .apply(y) as SymbolicTensor;
     const last = i === decoderFilters.length - 1;
     y = (last ? tf.layers.activation({ activation: 'sigmoid' }) : tf.layers.leakyReLU()).apply(y) as SymbolicTensor;
   });

@@ -36,7 +36,11 @@ export interface DigitClassifierSettings {
 }
 
 export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<DigitClassifierSettings> = {
-  seed: 20240615, epochs: 6, batchSize: 64, learningRate: 0.002, trainCount: 8000,
+  seed: 20240615,
+  epochs: 6,
+  batchSize: 64,
+  learningRate: 0.002,
+  trainCount: 8000,
 };
 
 export interface DigitClassifierOptions extends Partial<DigitClassifierSettings> {
@@ -98,7 +102,13 @@ export function buildDigitClassifierModel(seed: number, learningRate: number): L
   const model = tf.sequential({
     name: 'digit_classifier',
     layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 16, kernelSize: 5, activation: 'relu', kernelInitializer: kernel() }),
+      tf.layers.conv2d({
+        inputShape: [28, 28, 1],
+        filters: 16,
+        kernelSize: 5,
+        activation: 'relu',
+        kernelInitializer: kernel(),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.conv2d({ filters: 32, kernelSize: 5, activation: 'relu', kernelInitializer: kernel() }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
@@ -120,10 +130,13 @@ function resolveSettings(options: DigitClassifierOptions): DigitClassifierSettin
     trainCount: options.trainCount ?? DEFAULT_CLASSIFIER_SETTINGS.trainCount,
   };
   for (const key of ['epochs', 'batchSize', 'trainCount'] as const) {
-    if (!Number.isInteger(settings[key]) || settings[key] < 1) throw new Error(`digitClassifier: options.${key} must be a whole number >= 1; got ${settings[key]}.`);
+    if (!Number.isInteger(settings[key]) || settings[key] < 1)
+      throw new Error(`digitClassifier: options.${key} must be a whole number >= 1; got ${settings[key]}.`);
   }
-  if (!(settings.learningRate > 0)) throw new Error(`digitClassifier: options.learningRate must be a positive number; got ${settings.learningRate}.`);
-  if (!Number.isFinite(settings.seed)) throw new Error(`digitClassifier: options.seed must be a finite number; got ${settings.seed}.`);
+  if (!(settings.learningRate > 0))
+    throw new Error(`digitClassifier: options.learningRate must be a positive number; got ${settings.learningRate}.`);
+  if (!Number.isFinite(settings.seed))
+    throw new Error(`digitClassifier: options.seed must be a finite number; got ${settings.seed}.`);
   return settings;
 }
 
@@ -148,12 +161,21 @@ function shippedSplit(): { train: MnistSplit; test: MnistSplit } {
   return splitEmbedded(loadEmbeddedTestSet());
 }
 
-async function train(settings: DigitClassifierSettings, data: { train: MnistSplit; test: MnistSplit }, progress: ProgressReporter | undefined): Promise<{ model: LayersModel; seconds: number }> {
+async function train(
+  settings: DigitClassifierSettings,
+  data: { train: MnistSplit; test: MnistSplit },
+  progress: ProgressReporter | undefined,
+): Promise<{ model: LayersModel; seconds: number }> {
   const started = Date.now();
   const model = buildDigitClassifierModel(settings.seed, settings.learningRate);
   const trainCount = Math.min(settings.trainCount, data.train.count);
-  const images = toImageTensor(data.train, { range: 'unit', indices: Int32Array.from({ length: trainCount }, (_, i) => i) });
-  const labels = tf.tidy(() => tf.oneHot(tf.tensor1d(data.train.labels.subarray(0, trainCount), 'int32'), 10).toFloat());
+  const images = toImageTensor(data.train, {
+    range: 'unit',
+    indices: Int32Array.from({ length: trainCount }, (_, i) => i),
+  });
+  const labels = tf.tidy(() =>
+    tf.oneHot(tf.tensor1d(data.train.labels.subarray(0, trainCount), 'int32'), 10).toFloat(),
+  );
   const batches = Math.ceil(trainCount / settings.batchSize);
   progress?.start(settings.epochs, 'epoch');
   try {
@@ -179,7 +201,11 @@ async function train(settings: DigitClassifierSettings, data: { train: MnistSpli
 }
 
 /** Reads and checks a cache folder; returns the model and its record, or why it cannot be used. */
-async function readCache(dir: string, settings: DigitClassifierSettings, heldOut: MnistSplit): Promise<{ model: LayersModel; info: CacheInfo } | { problem: string }> {
+async function readCache(
+  dir: string,
+  settings: DigitClassifierSettings,
+  heldOut: MnistSplit,
+): Promise<{ model: LayersModel; info: CacheInfo } | { problem: string }> {
   const infoPath = path.join(dir, INFO_FILE);
   if (!fs.existsSync(infoPath)) return { problem: `no cached classifier in ${shown(dir)}` };
   let info: CacheInfo;
@@ -188,23 +214,38 @@ async function readCache(dir: string, settings: DigitClassifierSettings, heldOut
   } catch (error) {
     return { problem: `${shown(infoPath)} is not valid JSON (${(error as Error).message})` };
   }
-  if (info.format !== FORMAT || info.version !== VERSION) return { problem: `${shown(infoPath)}: format ${JSON.stringify(info.format)} version ${info.version}, expected ${FORMAT} version ${VERSION}` };
-  const changed = (Object.keys(settings) as Array<keyof DigitClassifierSettings>).find((key) => info.settings?.[key] !== settings[key]);
-  if (changed) return { problem: `${shown(infoPath)}: settings.${changed} is ${JSON.stringify(info.settings?.[changed])}, now ${JSON.stringify(settings[changed])}` };
+  if (info.format !== FORMAT || info.version !== VERSION)
+    return {
+      problem: `${shown(infoPath)}: format ${JSON.stringify(info.format)} version ${info.version}, expected ${FORMAT} version ${VERSION}`,
+    };
+  const changed = (Object.keys(settings) as Array<keyof DigitClassifierSettings>).find(
+    (key) => info.settings?.[key] !== settings[key],
+  );
+  if (changed)
+    return {
+      problem: `${shown(infoPath)}: settings.${changed} is ${JSON.stringify(info.settings?.[changed])}, now ${JSON.stringify(settings[changed])}`,
+    };
   const weightsPath = path.join(dir, 'weights.bin');
   const weightsBytes = fs.existsSync(weightsPath) ? fs.statSync(weightsPath).size : -1;
-  if (weightsBytes !== info.weightsBytes) return { problem: `${shown(weightsPath)}: ${weightsBytes < 0 ? 'missing' : `${weightsBytes} bytes`}, expected ${info.weightsBytes} bytes` };
+  if (weightsBytes !== info.weightsBytes)
+    return {
+      problem: `${shown(weightsPath)}: ${weightsBytes < 0 ? 'missing' : `${weightsBytes} bytes`}, expected ${info.weightsBytes} bytes`,
+    };
   let model: LayersModel;
   try {
     model = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
   } catch (error) {
-    return { problem: `${shown(path.join(dir, 'model.json'))} cannot be loaded (${(error as Error).message.split('\n')[0]})` };
+    return {
+      problem: `${shown(path.join(dir, 'model.json'))} cannot be loaded (${(error as Error).message.split('\n')[0]})`,
+    };
   }
   // Weights changed in place keep their size; the held-out accuracy would not stay the same.
   const accuracy = classifierAccuracy(model, heldOut);
   if (Math.abs(accuracy - info.accuracy) > 1e-9) {
     model.dispose();
-    return { problem: `${shown(weightsPath)}: held-out accuracy ${accuracy}, recorded ${info.accuracy} (the weights changed)` };
+    return {
+      problem: `${shown(weightsPath)}: held-out accuracy ${accuracy}, recorded ${info.accuracy} (the weights changed)`,
+    };
   }
   return { model, info };
 }
@@ -251,24 +292,61 @@ export function digitClassifier(options: DigitClassifierOptions = {}): Promise<D
   return loading;
 }
 
-async function obtain(dir: string, settings: DigitClassifierSettings, options: DigitClassifierOptions): Promise<DigitClassifier> {
+async function obtain(
+  dir: string,
+  settings: DigitClassifierSettings,
+  options: DigitClassifierOptions,
+): Promise<DigitClassifier> {
   const data = shippedSplit();
   const describe = (c: Omit<DigitClassifier, 'summary'>): DigitClassifier => ({
     ...c,
-    summary: `digit classifier: held-out accuracy ${(100 * c.accuracy).toFixed(2)}% on ${c.heldOutCount.toLocaleString('en-US')} test digits (`
-      + (c.source === 'cache' ? `loaded from ${shown(c.dir)}; it trained in ${c.trainingSeconds.toFixed(1)} s` : `trained now in ${c.trainingSeconds.toFixed(1)} s, saved in ${shown(c.dir)}`)
-      + `, on ${Math.min(c.settings.trainCount, data.train.count).toLocaleString('en-US')} images)`,
+    summary:
+      `digit classifier: held-out accuracy ${(100 * c.accuracy).toFixed(2)}% on ${c.heldOutCount.toLocaleString('en-US')} test digits (` +
+      (c.source === 'cache'
+        ? `loaded from ${shown(c.dir)}; it trained in ${c.trainingSeconds.toFixed(1)} s`
+        : `trained now in ${c.trainingSeconds.toFixed(1)} s, saved in ${shown(c.dir)}`) +
+      `, on ${Math.min(c.settings.trainCount, data.train.count).toLocaleString('en-US')} images)`,
   });
   let retrainReason = 'retrain requested';
   if (!options.retrain) {
     const cached = await readCache(dir, settings, data.test);
     if ('model' in cached) {
-      return describe({ model: cached.model, accuracy: cached.info.accuracy, heldOutCount: cached.info.heldOutCount, source: 'cache', trainingSeconds: cached.info.trainingSeconds, dir, settings, retrainReason: '' });
+      return describe({
+        model: cached.model,
+        accuracy: cached.info.accuracy,
+        heldOutCount: cached.info.heldOutCount,
+        source: 'cache',
+        trainingSeconds: cached.info.trainingSeconds,
+        dir,
+        settings,
+        retrainReason: '',
+      });
     }
     retrainReason = cached.problem;
   }
-  const { model, seconds } = await train(settings, data, options.progress ? resolveProgress(options.progress, 'digit classifier') : undefined);
+  const { model, seconds } = await train(
+    settings,
+    data,
+    options.progress ? resolveProgress(options.progress, 'digit classifier') : undefined,
+  );
   const accuracy = classifierAccuracy(model, data.test);
-  await writeCache(dir, model, { format: FORMAT, version: VERSION, settings, accuracy, heldOutCount: data.test.count, trainingSeconds: seconds, trainedAt: new Date().toISOString() });
-  return describe({ model, accuracy, heldOutCount: data.test.count, source: 'trained', trainingSeconds: seconds, dir, settings, retrainReason });
+  await writeCache(dir, model, {
+    format: FORMAT,
+    version: VERSION,
+    settings,
+    accuracy,
+    heldOutCount: data.test.count,
+    trainingSeconds: seconds,
+    trainedAt: new Date().toISOString(),
+  });
+  return describe({
+    model,
+    accuracy,
+    heldOutCount: data.test.count,
+    source: 'trained',
+    trainingSeconds: seconds,
+    dir,
+    settings,
+    retrainReason,
+  });
 }

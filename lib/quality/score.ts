@@ -39,17 +39,24 @@ export interface ScoreDigitsOptions {
 
 /** Images as [n, 28, 28, 1] in [0, 1]; a clear error for other shapes or ranges. */
 function asClassifierInput(images: Tensor, range: PixelRange): Tensor {
-  const ok = (images.rank === 4 && images.shape[1] === 28 && images.shape[2] === 28 && images.shape[3] === 1)
-    || (images.rank === 3 && images.shape[1] === 28 && images.shape[2] === 28)
-    || (images.rank === 2 && images.shape[1] === 784);
-  if (!ok) throw new Error(`scoreDigits: images has shape [${images.shape.join(', ')}]; expected [n, 28, 28, 1], [n, 28, 28] or [n, 784].`);
+  const ok =
+    (images.rank === 4 && images.shape[1] === 28 && images.shape[2] === 28 && images.shape[3] === 1) ||
+    (images.rank === 3 && images.shape[1] === 28 && images.shape[2] === 28) ||
+    (images.rank === 2 && images.shape[1] === 784);
+  if (!ok)
+    throw new Error(
+      `scoreDigits: images has shape [${images.shape.join(', ')}]; expected [n, 28, 28, 1], [n, 28, 28] or [n, 784].`,
+    );
   if (images.shape[0] === 0) throw new Error('scoreDigits: images is empty; pass at least one image.');
   const [low, high] = tf.tidy(() => [images.min().dataSync()[0], images.max().dataSync()[0]]);
   const [lowest, highest] = pixelRangeBounds(range);
   const slack = 1e-3;
   if (!(low >= lowest - slack && high <= highest + slack)) {
-    const hint = range === 'unit' && low >= -1 - slack ? " (images in [-1, 1], like the GAN's, need range: 'tanh')" : '';
-    throw new Error(`scoreDigits: pixel values run from ${low} to ${high}; range '${range}' expects [${lowest}, ${highest}]${hint}.`);
+    const hint =
+      range === 'unit' && low >= -1 - slack ? " (images in [-1, 1], like the GAN's, need range: 'tanh')" : '';
+    throw new Error(
+      `scoreDigits: pixel values run from ${low} to ${high}; range '${range}' expects [${lowest}, ${highest}]${hint}.`,
+    );
   }
   return tf.tidy(() => {
     const shaped = images.reshape([images.shape[0], 28, 28, 1]).toFloat();
@@ -63,7 +70,8 @@ export function scoreProbabilities(probabilities: ArrayLike<number>, confidence 
   if (probabilities.length % 10 !== 0 || probabilities.length === 0) {
     throw new Error(`scoreProbabilities: expected n rows of 10 probabilities; got ${probabilities.length} values.`);
   }
-  if (!(confidence > 0 && confidence <= 1)) throw new Error(`scoreDigits: confidence must be in (0, 1]; got ${confidence}.`);
+  if (!(confidence > 0 && confidence <= 1))
+    throw new Error(`scoreDigits: confidence must be in (0, 1]; got ${confidence}.`);
   const n = probabilities.length / 10;
   const marginal = new Array<number>(10).fill(0);
   const recognisedPerDigit = new Array<number>(10).fill(0);
@@ -114,6 +122,8 @@ export async function scoreDigits(images: Tensor, options: ScoreDigitsOptions = 
 
 /** One line for a notebook: "recognised 93.1%, 10 distinct digits, inception score 8.72 (1,000 images)". */
 export function formatDigitScore(score: DigitScore): string {
-  return `recognised ${(100 * score.recognisedShare).toFixed(1)}%, ${score.distinctDigits} distinct digit${score.distinctDigits === 1 ? '' : 's'}, `
-    + `inception score ${score.inceptionScore.toFixed(2)} (${score.count.toLocaleString('en-US')} images)`;
+  return (
+    `recognised ${(100 * score.recognisedShare).toFixed(1)}%, ${score.distinctDigits} distinct digit${score.distinctDigits === 1 ? '' : 's'}, ` +
+    `inception score ${score.inceptionScore.toFixed(2)} (${score.count.toLocaleString('en-US')} images)`
+  );
 }

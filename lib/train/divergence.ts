@@ -1,9 +1,15 @@
 /** Stops training when a loss stops being a finite number. */
 
 export class DivergenceError extends Error {
-  constructor(readonly where: string, readonly lossName: string, readonly value: number) {
-    super(`Training diverged at ${where}: ${lossName} is ${value}. Check the inputs for NaN/Infinity `
-      + '(scaled images must be finite) or lower the learning rate, then train again from fresh weights or the last checkpoint.');
+  constructor(
+    readonly where: string,
+    readonly lossName: string,
+    readonly value: number,
+  ) {
+    super(
+      `Training diverged at ${where}: ${lossName} is ${value}. Check the inputs for NaN/Infinity ` +
+        '(scaled images must be finite) or lower the learning rate, then train again from fresh weights or the last checkpoint.',
+    );
     this.name = 'DivergenceError';
   }
 }

@@ -25,7 +25,16 @@
  */
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, optimizerVariables, UnsupportedModelError, type InferenceHandle, type TrainStepHandle } from '../graph/program';
+import {
+  chainLayers,
+  graphLossOf,
+  graphMetricsOf,
+  GraphProgram,
+  optimizerVariables,
+  UnsupportedModelError,
+  type InferenceHandle,
+  type TrainStepHandle,
+} from '../graph/program';
 import { layerVariables, tfjsVersionMismatch, watchVariable, type LayerVariableLike } from '../graph/tfjsInternals';
 import type { Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed } from '../random';
@@ -51,19 +60,30 @@ const warnedVersions = new Set<string>();
  * refusing the graph: an older C library, no writable temporary folder) also falls back under
  * 'auto', with a warning on stderr, since training can still go on.
  */
-function selectEngine<T>(requested: TrainingEngine | undefined, caller: string, graph: () => T, eager: (reason: string) => T): T {
+function selectEngine<T>(
+  requested: TrainingEngine | undefined,
+  caller: string,
+  graph: () => T,
+  eager: (reason: string) => T,
+): T {
   const engine = requested ?? 'auto';
   if (engine !== 'auto' && engine !== 'graph' && engine !== 'eager') {
     throw new Error(`${caller}: options.engine must be 'auto', 'graph' or 'eager'; got ${JSON.stringify(requested)}.`);
   }
   if (engine === 'eager') return eager('requested');
   if (tf.getBackend() !== 'tensorflow') {
-    if (engine === 'graph') throw new Error(`${caller}: the graph engine needs the native backend; the active backend is "${tf.getBackend()}".`);
+    if (engine === 'graph')
+      throw new Error(
+        `${caller}: the graph engine needs the native backend; the active backend is "${tf.getBackend()}".`,
+      );
     return eager(`backend "${tf.getBackend()}"`);
   }
   const mismatch = tfjsVersionMismatch();
   if (mismatch) {
-    if (engine === 'graph') throw new Error(`${caller}: ${mismatch}; use engine: 'eager' or install the tfjs version in package.json (npm run setup).`);
+    if (engine === 'graph')
+      throw new Error(
+        `${caller}: ${mismatch}; use engine: 'eager' or install the tfjs version in package.json (npm run setup).`,
+      );
     if (!warnedVersions.has(mismatch)) {
       warnedVersions.add(mismatch);
       console.warn(`${caller}: ${mismatch}; training with tfjs's eager trainOnBatch instead (2-3x slower).`);
@@ -76,7 +96,9 @@ function selectEngine<T>(requested: TrainingEngine | undefined, caller: string, 
     if (engine === 'graph') throw error;
     const message = error instanceof Error ? error.message : String(error);
     if (!(error instanceof UnsupportedModelError)) {
-      console.warn(`${caller}: the graph engine could not start (${message.split('\n')[0]}); training with tfjs's eager trainOnBatch instead (2-3x slower).`);
+      console.warn(
+        `${caller}: the graph engine could not start (${message.split('\n')[0]}); training with tfjs's eager trainOnBatch instead (2-3x slower).`,
+      );
     }
     return eager(message);
   }
@@ -122,9 +144,20 @@ class Workspace extends SessionSync {
     const steps = new Map<LayersModel, TrainStepHandle>();
     const passes = new Map<LayersModel, InferenceHandle>();
     for (const model of trained) {
-      steps.set(model, program.addTrainStep({ name: `train_${steps.size}`, layers: chainLayers(model), inputShape: inputShapeOf(model), loss: graphLossOf(model), metrics: graphMetricsOf(model), model }));
+      steps.set(
+        model,
+        program.addTrainStep({
+          name: `train_${steps.size}`,
+          layers: chainLayers(model),
+          inputShape: inputShapeOf(model),
+          loss: graphLossOf(model),
+          metrics: graphMetricsOf(model),
+          model,
+        }),
+      );
     }
-    for (const model of predicted) passes.set(model, program.addInference(`predict_${passes.size}`, chainLayers(model), inputShapeOf(model)));
+    for (const model of predicted)
+      passes.set(model, program.addInference(`predict_${passes.size}`, chainLayers(model), inputShapeOf(model)));
     return { steps, passes };
   }
 
@@ -219,7 +252,8 @@ function join(model: LayersModel, role: 'train' | 'predict'): Workspace {
   const existing = [...workspacesOf(model)];
   const trained = unique([...existing.flatMap((w) => w.trained), ...(role === 'train' ? [model] : [])]);
   const predicted = unique([...existing.flatMap((w) => w.predicted), ...(role === 'predict' ? [model] : [])]);
-  const already = existing.length === 1 && (role === 'train' ? existing[0].trained : existing[0].predicted).includes(model);
+  const already =
+    existing.length === 1 && (role === 'train' ? existing[0].trained : existing[0].predicted).includes(model);
   if (already) return existing[0];
   // A scratch build checks the group compiles (layers, losses, one optimizer per model); no session.
   Workspace.build(new GraphProgram(), trained, predicted);
@@ -295,7 +329,9 @@ function checkInput(caller: string, model: LayersModel, x: Tensor): void {
   const expected = model.inputs[0].shape.slice(1);
   const ok = x.rank === expected.length + 1 && expected.every((d, i) => d === null || d === x.shape[i + 1]);
   if (!ok) {
-    throw new Error(`${caller}: x has shape ${shapeText(x.shape)}; model "${model.name}" takes ${shapeText([null, ...expected])}.`);
+    throw new Error(
+      `${caller}: x has shape ${shapeText(x.shape)}; model "${model.name}" takes ${shapeText([null, ...expected])}.`,
+    );
   }
 }
 
@@ -307,7 +343,9 @@ function checkLabels(caller: string, model: LayersModel, x: Tensor, y: Tensor): 
   const output = model.outputs[0].shape.slice(1);
   const ok = y.rank === output.length + 1 && output.every((d, i) => d === null || d === y.shape[i + 1]);
   if (!ok) {
-    throw new Error(`${caller}: y has shape ${shapeText(y.shape)}; model "${model.name}" outputs ${shapeText([batch, ...output])}, and y must match it.`);
+    throw new Error(
+      `${caller}: y has shape ${shapeText(y.shape)}; model "${model.name}" outputs ${shapeText([batch, ...output])}, and y must match it.`,
+    );
   }
 }
 
@@ -332,10 +370,15 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
   const caller = `compiled(${model.name})`;
   const canTrain = Boolean(model.optimizer);
   // A compiled model joins with its train step; its inference pass joins at the first predict.
-  let choice = selectEngine<EngineChoice>(options.engine, caller, () => {
-    join(model, canTrain ? 'train' : 'predict');
-    return { engine: 'graph', reason: '' };
-  }, (reason) => ({ engine: 'eager', reason }));
+  let choice = selectEngine<EngineChoice>(
+    options.engine,
+    caller,
+    () => {
+      join(model, canTrain ? 'train' : 'predict');
+      return { engine: 'graph', reason: '' };
+    },
+    (reason) => ({ engine: 'eager', reason }),
+  );
   const requested = options.engine ?? 'auto';
   const baseSeed = options.seed ?? randomSeed();
   let steps = 0;
@@ -352,7 +395,8 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
       workspace.remove(model);
     }
     choice = { engine: 'eager', reason: message };
-    const why = error instanceof UnsupportedModelError ? message : `the graph engine could not start (${message.split('\n')[0]})`;
+    const why =
+      error instanceof UnsupportedModelError ? message : `the graph engine could not start (${message.split('\n')[0]})`;
     console.warn(`${caller}: ${why}; training with tfjs's eager trainOnBatch instead (2-3x slower).`);
   };
 
@@ -364,7 +408,10 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
 
   const trainWithMetrics = async (x: Tensor, y: Tensor, stepOptions: StepOptions = {}): Promise<number[]> => {
     const stepCaller = `${caller}.trainOnBatch`;
-    if (!model.optimizer) throw new Error(`${stepCaller}: model "${model.name}" is not compiled; call ${model.name}.compile({ optimizer, loss }) first (a model used only for predict needs no compile).`);
+    if (!model.optimizer)
+      throw new Error(
+        `${stepCaller}: model "${model.name}" is not compiled; call ${model.name}.compile({ optimizer, loss }) first (a model used only for predict needs no compile).`,
+      );
     checkInput(stepCaller, model, x);
     checkLabels(stepCaller, model, x, y);
     await beforeStep(() => interruptedMessage(model));
@@ -425,20 +472,30 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
 
 /** Which engine `compiled(model)` (and so `fit`) would use, and why. Starts nothing. */
 export function chooseModelEngine(model: LayersModel, requested?: TrainingEngine, caller = 'train'): EngineChoice {
-  return selectEngine<EngineChoice>(requested, caller, () => {
-    Workspace.build(new GraphProgram(), [model], []);
-    trainingKey([model]);
-    return { engine: 'graph', reason: '' };
-  }, (reason) => ({ engine: 'eager', reason }));
+  return selectEngine<EngineChoice>(
+    requested,
+    caller,
+    () => {
+      Workspace.build(new GraphProgram(), [model], []);
+      trainingKey([model]);
+      return { engine: 'graph', reason: '' };
+    },
+    (reason) => ({ engine: 'eager', reason }),
+  );
 }
 
 /** Which engine `trainGan` would use for all three models, and why. Starts nothing. */
 export function chooseGanEngine(gan: Dcgan, requested?: TrainingEngine): EngineChoice {
-  return selectEngine<EngineChoice>(requested, 'trainGan', () => {
-    Workspace.build(new GraphProgram(), [gan.discriminator, gan.combined], [gan.generator]);
-    trainingKey([gan.discriminator, gan.combined]);
-    return { engine: 'graph', reason: '' };
-  }, (reason) => ({ engine: 'eager', reason }));
+  return selectEngine<EngineChoice>(
+    requested,
+    'trainGan',
+    () => {
+      Workspace.build(new GraphProgram(), [gan.discriminator, gan.combined], [gan.generator]);
+      trainingKey([gan.discriminator, gan.combined]);
+      return { engine: 'graph', reason: '' };
+    },
+    (reason) => ({ engine: 'eager', reason }),
+  );
 }
 
 /** Copies the newest trained values into `model`'s tfjs weights and optimizer state now. */

@@ -36,8 +36,10 @@ export class EpochMonitor {
   private readonly yScale: 'linear' | 'log' | undefined;
 
   constructor(options: EpochMonitorOptions) {
-    if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`EpochMonitor: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
-    if (!Array.isArray(options.series) || options.series.length === 0) throw new Error('EpochMonitor: options.series must name at least one value, e.g. [\'loss\'].');
+    if (!Number.isInteger(options.epochs) || options.epochs < 0)
+      throw new Error(`EpochMonitor: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
+    if (!Array.isArray(options.series) || options.series.length === 0)
+      throw new Error("EpochMonitor: options.series must name at least one value, e.g. ['loss'].");
     this.epochs = options.epochs;
     this.series = [...options.series];
     this.title = options.title;
@@ -57,7 +59,10 @@ export class EpochMonitor {
   private async stopIfInterrupted(where: string): Promise<void> {
     if (!(await interruptRequested())) return;
     await this.finish();
-    throw new TrainingInterrupted(`Training interrupted ${where} (${this.history.epoch.length} of ${this.epochs} epochs finished): the models keep the weights of their last batch. Rerun the cell to carry on training them.`, this.history);
+    throw new TrainingInterrupted(
+      `Training interrupted ${where} (${this.history.epoch.length} of ${this.epochs} epochs finished): the models keep the weights of their last batch. Rerun the cell to carry on training them.`,
+      this.history,
+    );
   }
 
   /** After a batch: `done` epochs so far (fractional), the batch's values. */
@@ -69,7 +74,10 @@ export class EpochMonitor {
   /** After epoch `epoch` (from 0): records its values (one per series) and redraws the chart. */
   async epoch(epoch: number, values: Record<string, number>): Promise<void> {
     const missing = this.series.filter((name) => typeof values[name] !== 'number');
-    if (missing.length > 0) throw new Error(`EpochMonitor.epoch: values lacks ${missing.join(', ')}; give one number per series (${this.series.join(', ')}).`);
+    if (missing.length > 0)
+      throw new Error(
+        `EpochMonitor.epoch: values lacks ${missing.join(', ')}; give one number per series (${this.series.join(', ')}).`,
+      );
     this.history.epoch.push(epoch);
     for (const name of this.series) this.history.values[name].push(values[name]);
     this.reporter.update(epoch + 1, values, true);
@@ -80,7 +88,10 @@ export class EpochMonitor {
   /** Shows the final bar and chart (with its static picture for the exported page). */
   async finish(): Promise<void> {
     const last = this.history.epoch.length - 1;
-    this.reporter.finish(this.history.epoch.length, last >= 0 ? Object.fromEntries(this.series.map((name) => [name, this.history.values[name][last]])) : {});
+    this.reporter.finish(
+      this.history.epoch.length,
+      last >= 0 ? Object.fromEntries(this.series.map((name) => [name, this.history.values[name][last]])) : {},
+    );
     if (this.chart && last >= 0) await this.chart.finish(this.spec());
     interruptState().loopChecks = false;
   }

@@ -9,7 +9,13 @@ import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
 import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
+import {
+  findLatestCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  validateCheckpointOptions,
+  type CheckpointOptions,
+} from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
 import { TrainingInterrupted } from './interrupt';
@@ -88,20 +94,32 @@ async function readScalars(result: Scalar | Scalar[]): Promise<number[]> {
  * returns the per-epoch history.
  */
 export async function fit(model: LayersModel, x: Tensor, options: FitOptions): Promise<FitHistory> {
-  if (!model.optimizer) throw new Error('fit: the model is not compiled; call model.compile({ optimizer, loss }) first.');
-  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`fit: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
-  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error(`fit: options.batchSize must be a whole number >= 1; got ${options.batchSize}.`);
+  if (!model.optimizer)
+    throw new Error('fit: the model is not compiled; call model.compile({ optimizer, loss }) first.');
+  if (!Number.isInteger(options.epochs) || options.epochs < 0)
+    throw new Error(`fit: options.epochs must be a whole number >= 0; got ${options.epochs}.`);
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+    throw new Error(`fit: options.batchSize must be a whole number >= 1; got ${options.batchSize}.`);
   const count = x.shape[0];
   const target = options.target ?? x;
-  if (target.shape[0] !== count) throw new Error(`fit: options.target has ${target.shape[0]} samples but x has ${count}.`);
-  if (options.validationData && options.validation) throw new Error('fit: give options.validationData or options.validation (its older name), not both.');
-  const [validationX, validationY] = Array.isArray(options.validationData) ? options.validationData
-    : options.validationData ? [options.validationData, options.validationData]
+  if (target.shape[0] !== count)
+    throw new Error(`fit: options.target has ${target.shape[0]} samples but x has ${count}.`);
+  if (options.validationData && options.validation)
+    throw new Error('fit: give options.validationData or options.validation (its older name), not both.');
+  const [validationX, validationY] = Array.isArray(options.validationData)
+    ? options.validationData
+    : options.validationData
+      ? [options.validationData, options.validationData]
       : [options.validation, options.validationTarget ?? options.validation];
   const accIndex = accuracyIndex(model);
   const withAccuracy = accIndex >= 0;
   let seed = options.seed ?? randomSeed();
-  let history: FitHistory = { epoch: [], loss: [], valLoss: [], ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}) };
+  let history: FitHistory = {
+    epoch: [],
+    loss: [],
+    valLoss: [],
+    ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}),
+  };
   let start = 0;
 
   const checkpoint = options.checkpoint;
@@ -126,7 +144,7 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
   try {
     for (; epoch < options.epochs; epoch++) {
       // Seeded shuffles (model.fit's are not), cut into batches; the last one may be smaller.
-      const shuffle = options.shuffle ?? true ? createRng(deriveSeed(seed, STREAMS.shuffle, epoch)) : undefined;
+      const shuffle = (options.shuffle ?? true) ? createRng(deriveSeed(seed, STREAMS.shuffle, epoch)) : undefined;
       const epochBatches = epochBatchIndices(count, options.batchSize, shuffle);
       let lossSum = 0;
       let accSum = 0;
@@ -139,20 +157,24 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
         indexTensor.dispose();
         let values: number[];
         try {
-          values = await step.trainOnBatchWithMetrics(xb, yb, { dropoutSeed: deriveSeed(seed, STREAMS.dropout, epoch, batch) });
+          values = await step.trainOnBatchWithMetrics(xb, yb, {
+            dropoutSeed: deriveSeed(seed, STREAMS.dropout, epoch, batch),
+          });
         } finally {
           tf.dispose(yb === xb ? [xb] : [xb, yb]);
         }
         assertFinite(`epoch ${epoch}, batch ${batch}`, { loss: values[0] });
         lossSum += values[0] * size;
         if (withAccuracy) accSum += values[accIndex] * size;
-        reporter?.update(epoch + (batch + 1) / batches, { loss: lossSum / ((batch * options.batchSize) + size) });
+        reporter?.update(epoch + (batch + 1) / batches, { loss: lossSum / (batch * options.batchSize + size) });
         if (options.onBatch) await options.onBatch({ epoch, batch, loss: values[0] });
       }
       const result: EpochResult = { epoch, loss: lossSum / count };
       if (withAccuracy) result.accuracy = accSum / count;
       if (validationX && validationY) {
-        const valValues = await readScalars(model.evaluate(validationX, validationY, { batchSize: Math.max(options.batchSize, 256) }));
+        const valValues = await readScalars(
+          model.evaluate(validationX, validationY, { batchSize: Math.max(options.batchSize, 256) }),
+        );
         result.valLoss = valValues[0];
         if (withAccuracy) result.valAccuracy = valValues[accIndex];
         assertFinite(`epoch ${epoch} (validation)`, { val_loss: valValues[0] });
@@ -168,7 +190,11 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
       if (options.onEpoch) await options.onEpoch(result);
       if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
         syncWeights(model);
-        await saveCheckpoint(epoch + 1, { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'fit', seed, history } }, checkpoint);
+        await saveCheckpoint(
+          epoch + 1,
+          { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'fit', seed, history } },
+          checkpoint,
+        );
       }
     }
   } catch (error) {

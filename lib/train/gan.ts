@@ -14,7 +14,13 @@ import { tf } from '../tf';
 import { randomBatch } from '../data/batches';
 import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
+import {
+  findLatestCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  validateCheckpointOptions,
+  type CheckpointOptions,
+} from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
 import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
@@ -103,7 +109,6 @@ async function thenDispose<T>(tensor: Tensor, use: () => Promise<T>): Promise<T>
   }
 }
 
-
 /** Trains D and G for `options.iterations` iterations; returns the loss history. */
 export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOptions): Promise<GanHistory> {
   validate(images, options);
@@ -136,8 +141,10 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const reporter = resolveProgress(options.progress, 'GAN');
   reporter?.start(options.iterations, 'iteration', start);
   const sampleCount = options.sampleCount ?? 25;
-  const sampleNoise = options.onSample && options.sampleInterval
-    ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAMS.samples)) : undefined;
+  const sampleNoise =
+    options.onSample && options.sampleInterval
+      ? tf.randomNormal([sampleCount, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAMS.samples))
+      : undefined;
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
   let last: Record<string, number> = {};
@@ -147,16 +154,22 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
     for (; iteration < options.iterations; iteration++) {
       // 1. a random batch of real images (with replacement, like numpy's randint), label 1
       const real = randomBatch(images, batchSize, deriveSeed(seed, STREAMS.batch, iteration));
-      const dLossReal = await thenDispose(real, () => d.trainOnBatch(real, realLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutReal, iteration) }));
+      const dLossReal = await thenDispose(real, () =>
+        d.trainOnBatch(real, realLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutReal, iteration) }),
+      );
 
       // 2. generated images from N(0, 1) noise (predict: inference mode), label 0
       const noise = tf.randomNormal([batchSize, noiseDim], 0, 1, 'float32', deriveSeed(seed, STREAMS.noise, iteration));
       const fake = g.predict(noise);
-      const dLossFake = await thenDispose(fake, () => d.trainOnBatch(fake, fakeLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutFake, iteration) }));
+      const dLossFake = await thenDispose(fake, () =>
+        d.trainOnBatch(fake, fakeLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutFake, iteration) }),
+      );
 
       // 3-4. d_loss is the mean; the combined step trains G to make D answer 1
       const dLoss = 0.5 * (dLossReal + dLossFake);
-      const gLoss = await thenDispose(noise, () => ganStep.trainOnBatch(noise, realLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutCombined, iteration) }));
+      const gLoss = await thenDispose(noise, () =>
+        ganStep.trainOnBatch(noise, realLabels, { dropoutSeed: deriveSeed(seed, STREAMS.dropoutCombined, iteration) }),
+      );
 
       assertFinite(`iteration ${iteration}`, { d_loss_real: dLossReal, d_loss_fake: dLossFake, g_loss: gLoss });
       history.iteration.push(iteration);
@@ -170,16 +183,21 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
 
       if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
         const generated = g.predict(sampleNoise);
-        const pixels = await thenDispose(generated, async () => await generated.data() as Float32Array);
+        const pixels = await thenDispose(generated, async () => (await generated.data()) as Float32Array);
         // onSample may read or change the models: reads see the trained weights, changes are taken up.
         await options.onSample({ iteration, images: pixels });
       }
       if (checkpoint && (iteration + 1) % checkpoint.every === 0) {
         syncWeights(combined);
-        await saveCheckpoint(iteration + 1, {
-          models: checkpointModels, optimizers: checkpointOptimizers,
-          state: { kind: 'gan', seed, history, batchSize },
-        }, checkpoint);
+        await saveCheckpoint(
+          iteration + 1,
+          {
+            models: checkpointModels,
+            optimizers: checkpointOptimizers,
+            state: { kind: 'gan', seed, history, batchSize },
+          },
+          checkpoint,
+        );
       }
     }
   } catch (error) {

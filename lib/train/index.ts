@@ -4,7 +4,18 @@ export * from './fit';
 export * from './progress';
 export * from './checkpoint';
 export * from './divergence';
-export { chooseGanEngine, chooseModelEngine, compiled, releaseTrainingGraph, syncWeights, type CompiledModel, type CompiledOptions, type EngineChoice, type StepOptions, type TrainingEngine } from './engine';
+export {
+  chooseGanEngine,
+  chooseModelEngine,
+  compiled,
+  releaseTrainingGraph,
+  syncWeights,
+  type CompiledModel,
+  type CompiledOptions,
+  type EngineChoice,
+  type StepOptions,
+  type TrainingEngine,
+} from './engine';
 export { clearInterrupt, requestInterrupt, TrainingInterrupted } from './interrupt';
 export * from './monitor';
 export * from './saved';

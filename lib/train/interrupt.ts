@@ -44,7 +44,10 @@ export function clearInterrupt(): void {
 /** Thrown by a training step after an interrupt; the message is the whole story for the learner. */
 export class TrainingInterrupted extends Error {
   override readonly name = 'TrainingInterrupted';
-  constructor(message: string, readonly history?: unknown) {
+  constructor(
+    message: string,
+    readonly history?: unknown,
+  ) {
     super(message);
   }
 }

@@ -44,7 +44,12 @@ export class GanMonitor {
    * second). Returns false after Kernel > Interrupt: the loop breaks, frees its tensors, and
    * `finish` then reports the interrupt.
    */
-  async update(iteration: number, dLoss: number, gLoss: number, parts: { dLossReal?: number; dLossFake?: number } = {}): Promise<boolean> {
+  async update(
+    iteration: number,
+    dLoss: number,
+    gLoss: number,
+    parts: { dLossReal?: number; dLossFake?: number } = {},
+  ): Promise<boolean> {
     // A loop cell rerun after an interrupt (the kernel clears this at each cell) stops here again.
     interruptState().loopChecks = true;
     this.history.iteration.push(iteration);
@@ -70,7 +75,10 @@ export class GanMonitor {
    */
   async finish(): Promise<void> {
     const last = this.history.iteration.length - 1;
-    this.reporter.finish(this.history.iteration.length, last >= 0 ? { d_loss: this.history.dLoss[last], g_loss: this.history.gLoss[last] } : {});
+    this.reporter.finish(
+      this.history.iteration.length,
+      last >= 0 ? { d_loss: this.history.dLoss[last], g_loss: this.history.gLoss[last] } : {},
+    );
     if (this.chart && last >= 0) await this.chart.finish(ganLossChart(this.history));
     interruptState().loopChecks = false;
     if (!this.interrupted) return;

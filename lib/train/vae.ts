@@ -19,7 +19,12 @@ import type { LayersModel, Optimizer, Scalar, Tensor } from '@tensorflow/tfjs-no
 import { tf } from '../tf';
 import { GraphProgram, UnsupportedModelError } from '../graph/program';
 import { addVaeGraph, vaeParts, type VaeGraphHandle, type VaeParts } from '../graph/vae';
-import { addVariableListener, layerVariables, tfjsVersionMismatch, type LayerVariableLike } from '../graph/tfjsInternals';
+import {
+  addVariableListener,
+  layerVariables,
+  tfjsVersionMismatch,
+  type LayerVariableLike,
+} from '../graph/tfjsInternals';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { setDropoutSeeds } from './dropout';
 import type { TrainingEngine } from './engine';
@@ -84,7 +89,14 @@ export interface CompiledVae {
  * reconstruction = weight * mean over pixels of (x - decoder(z))^2; KL = -0.5 * sum over z of
  * (1 + logVar - mean^2 - exp(logVar)); each averaged over the batch. Scalars the caller disposes.
  */
-export function vaeLossTerms(encoder: LayersModel, decoder: LayersModel, x: Tensor, noise: Tensor, reconstructionWeight: number, training = false): VaeLossTensors {
+export function vaeLossTerms(
+  encoder: LayersModel,
+  decoder: LayersModel,
+  x: Tensor,
+  noise: Tensor,
+  reconstructionWeight: number,
+  training = false,
+): VaeLossTensors {
   return tf.tidy(() => {
     const [mean, logVar] = encoder.apply(x, { training }) as Tensor[];
     const z = mean.add(logVar.mul(0.5).exp().mul(noise));
@@ -104,14 +116,22 @@ class VaeWorkspace extends SessionSync {
   closed = false;
   private readonly removeListeners: Array<() => void> = [];
 
-  constructor(readonly parts: VaeParts, readonly encoder: LayersModel, readonly decoder: LayersModel, readonly optimizer: Optimizer, readonly weight: number) {
+  constructor(
+    readonly parts: VaeParts,
+    readonly encoder: LayersModel,
+    readonly decoder: LayersModel,
+    readonly optimizer: Optimizer,
+    readonly weight: number,
+  ) {
     super();
     const variables = new Set([...layerVariables(encoder), ...layerVariables(decoder)]);
     for (const variable of variables) {
-      this.removeListeners.push(addVariableListener(variable, {
-        before: () => this.beforeTfjsAccess(),
-        afterWrite: () => this.afterTfjsWrite(),
-      }));
+      this.removeListeners.push(
+        addVariableListener(variable, {
+          before: () => this.beforeTfjsAccess(),
+          afterWrite: () => this.afterTfjsWrite(),
+        }),
+      );
     }
   }
 
@@ -125,7 +145,9 @@ class VaeWorkspace extends SessionSync {
 
   ready(): GraphProgram {
     if (this.closed) {
-      throw new Error(`compiledVae: this handle was replaced by a newer compiledVae on encoder "${this.encoder.name}"; train with the newer one (a graph keeps its weights in step with tfjs only for the latest handle).`);
+      throw new Error(
+        `compiledVae: this handle was replaced by a newer compiledVae on encoder "${this.encoder.name}"; train with the newer one (a graph keeps its weights in step with tfjs only for the latest handle).`,
+      );
     }
     if (this.program) {
       if (this.tfjsNewer) this.push();
@@ -159,13 +181,19 @@ const workspaces = new WeakMap<LayersModel, VaeWorkspace>();
 
 function checkImages(caller: string, encoder: LayersModel, x: Tensor): void {
   const expected = encoder.inputs[0].shape.slice(1);
-  const ok = x.rank === expected.length + 1 && expected.every((d, i) => d === null || d === x.shape[i + 1]) && x.shape[0] > 0;
-  if (!ok) throw new Error(`${caller}: x has shape [${x.shape.join(', ')}]; encoder "${encoder.name}" takes [batch, ${expected.join(', ')}] with batch >= 1.`);
+  const ok =
+    x.rank === expected.length + 1 && expected.every((d, i) => d === null || d === x.shape[i + 1]) && x.shape[0] > 0;
+  if (!ok)
+    throw new Error(
+      `${caller}: x has shape [${x.shape.join(', ')}]; encoder "${encoder.name}" takes [batch, ${expected.join(', ')}] with batch >= 1.`,
+    );
 }
 
 function checkNoise(caller: string, noise: Tensor | undefined, batch: number, zDim: number): void {
   if (noise && (noise.rank !== 2 || noise.shape[0] !== batch || noise.shape[1] !== zDim)) {
-    throw new Error(`${caller}: options.noise has shape [${noise.shape.join(', ')}]; it must be [${batch}, ${zDim}], one eps per image.`);
+    throw new Error(
+      `${caller}: options.noise has shape [${noise.shape.join(', ')}]; it must be [${batch}, ${zDim}], one eps per image.`,
+    );
   }
 }
 
@@ -173,11 +201,15 @@ function checkNoise(caller: string, noise: Tensor | undefined, batch: number, zD
 export function compiledVae(options: CompiledVaeOptions): CompiledVae {
   const { encoder, decoder, optimizer } = options;
   const weight = options.reconstructionWeight ?? 1000;
-  if (!(Number.isFinite(weight) && weight > 0)) throw new Error(`compiledVae: reconstructionWeight must be a positive number; got ${weight}.`);
-  if (!optimizer || typeof optimizer.minimize !== 'function') throw new Error('compiledVae: options.optimizer must be a tfjs optimizer, e.g. tf.train.adam(0.0005).');
+  if (!(Number.isFinite(weight) && weight > 0))
+    throw new Error(`compiledVae: reconstructionWeight must be a positive number; got ${weight}.`);
+  if (!optimizer || typeof optimizer.minimize !== 'function')
+    throw new Error('compiledVae: options.optimizer must be a tfjs optimizer, e.g. tf.train.adam(0.0005).');
   const requested = options.engine ?? 'auto';
   if (requested !== 'auto' && requested !== 'graph' && requested !== 'eager') {
-    throw new Error(`compiledVae: options.engine must be 'auto', 'graph' or 'eager'; got ${JSON.stringify(requested)}.`);
+    throw new Error(
+      `compiledVae: options.engine must be 'auto', 'graph' or 'eager'; got ${JSON.stringify(requested)}.`,
+    );
   }
   // Structural errors (wrong outputs, sizes that do not fit) hold for every engine.
   let parts: VaeParts | undefined;
@@ -196,7 +228,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
     if (requested === 'graph') throw new Error(`compiledVae: the graph engine cannot train these models: ${why}`);
     engine = 'eager';
     reason = why;
-    if (requested === 'auto') console.warn(`compiledVae: ${why}; training with tfjs's eager optimizer.minimize instead (slower).`);
+    if (requested === 'auto')
+      console.warn(`compiledVae: ${why}; training with tfjs's eager optimizer.minimize instead (slower).`);
   };
   if (requested === 'eager') {
     engine = 'eager';
@@ -217,16 +250,24 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
   }
 
   workspaces.get(encoder)?.close();
-  const workspace = engine === 'graph' && parts ? new VaeWorkspace(parts, encoder, decoder, optimizer, weight) : undefined;
+  const workspace =
+    engine === 'graph' && parts ? new VaeWorkspace(parts, encoder, decoder, optimizer, weight) : undefined;
   if (workspace) workspaces.set(encoder, workspace);
   else workspaces.delete(encoder);
 
   const baseSeed = options.seed ?? randomSeed();
   let steps = 0;
-  const trainedVariables = parts?.variables ?? [...encoder.trainableWeights, ...decoder.trainableWeights] as unknown as LayerVariableLike[];
+  const trainedVariables =
+    parts?.variables ?? ([...encoder.trainableWeights, ...decoder.trainableWeights] as unknown as LayerVariableLike[]);
   const eagerVariables = () => trainedVariables.map((v) => v.read());
 
-  const run = async (caller: string, x: Tensor, noiseOption: Tensor | undefined, seed: number, train: boolean): Promise<VaeLosses> => {
+  const run = async (
+    caller: string,
+    x: Tensor,
+    noiseOption: Tensor | undefined,
+    seed: number,
+    train: boolean,
+  ): Promise<VaeLosses> => {
     checkImages(caller, encoder, x);
     checkNoise(caller, noiseOption, x.shape[0], zDim);
     const asFloat = x.dtype === 'float32' ? x : tf.cast(x, 'float32');
@@ -236,7 +277,10 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
         const program = workspace.ready();
         const handle = (train ? workspace.step : workspace.evaluation) as VaeGraphHandle;
         const seedTensor = tf.tensor1d([seed | 0, 0x5eed], 'int32');
-        const feeds: Array<[typeof handle.input, Tensor]> = [[handle.input, asFloat], [handle.seed, seedTensor]];
+        const feeds: Array<[typeof handle.input, Tensor]> = [
+          [handle.input, asFloat],
+          [handle.seed, seedTensor],
+        ];
         if (noiseOption) feeds.push([handle.noise, noiseOption]);
         try {
           results = program.runStep(handle.optimizer, feeds, [handle.loss, handle.reconstruction, handle.kl], train);
@@ -252,12 +296,16 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
             setDropoutSeeds(encoder, seed);
             setDropoutSeeds(decoder, deriveSeed(seed, SEED_STREAMS.vae.decoderDropout));
             try {
-              const cost = optimizer.minimize(() => {
-                const terms = vaeLossTerms(encoder, decoder, asFloat, noise, weight, true);
-                // minimize keeps only the returned loss; the two parts are kept for the report.
-                kept = { loss: terms.loss, reconstruction: tf.keep(terms.reconstruction), kl: tf.keep(terms.kl) };
-                return terms.loss;
-              }, true, eagerVariables()) as Scalar;
+              const cost = optimizer.minimize(
+                () => {
+                  const terms = vaeLossTerms(encoder, decoder, asFloat, noise, weight, true);
+                  // minimize keeps only the returned loss; the two parts are kept for the report.
+                  kept = { loss: terms.loss, reconstruction: tf.keep(terms.reconstruction), kl: tf.keep(terms.kl) };
+                  return terms.loss;
+                },
+                true,
+                eagerVariables(),
+              ) as Scalar;
               results = [cost, (kept as VaeLossTensors).reconstruction, (kept as VaeLossTensors).kl];
             } finally {
               setDropoutSeeds(encoder, undefined);
@@ -289,7 +337,10 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
     reason,
     reconstructionWeight: weight,
     async trainOnBatch(x, stepOptions = {}) {
-      await beforeStep(() => `Training interrupted: the VAE's encoder "${encoder.name}" and decoder "${decoder.name}" keep the weights of their last finished step. Rerun the cell to carry on from there.`);
+      await beforeStep(
+        () =>
+          `Training interrupted: the VAE's encoder "${encoder.name}" and decoder "${decoder.name}" keep the weights of their last finished step. Rerun the cell to carry on from there.`,
+      );
       const step = steps;
       steps += 1;
       try {
@@ -301,7 +352,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
     },
     async evaluate(x, evaluateOptions = {}) {
       const batchSize = evaluateOptions.batchSize ?? 500;
-      if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`compiledVae.evaluate: options.batchSize must be a whole number >= 1; got ${batchSize}.`);
+      if (!Number.isInteger(batchSize) || batchSize < 1)
+        throw new Error(`compiledVae.evaluate: options.batchSize must be a whole number >= 1; got ${batchSize}.`);
       checkImages('compiledVae.evaluate', encoder, x);
       checkNoise('compiledVae.evaluate', evaluateOptions.noise, x.shape[0], zDim);
       const count = x.shape[0];

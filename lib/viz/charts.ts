@@ -22,15 +22,18 @@ export interface ChartOptions {
  * is how the caller's argument spells them ('history.' for a history object).
  */
 export function checkSeriesLengths(
-  chart: string, referenceName: string, reference: ArrayLike<number>, series: Record<string, ArrayLike<number> | undefined>,
+  chart: string,
+  referenceName: string,
+  reference: ArrayLike<number>,
+  series: Record<string, ArrayLike<number> | undefined>,
   owner = 'history.',
 ): void {
   for (const [name, values] of Object.entries(series)) {
     if (values === undefined) continue;
     if (values.length !== reference.length) {
       throw new Error(
-        `${chart}: ${owner}${name} has ${values.length} values but ${owner}${referenceName} has ${reference.length}; `
-          + `they must have one value per ${referenceName}.`,
+        `${chart}: ${owner}${name} has ${values.length} values but ${owner}${referenceName} has ${reference.length}; ` +
+          `they must have one value per ${referenceName}.`,
       );
     }
   }
@@ -89,7 +92,9 @@ export function ganLossChart(history: GanHistoryLike, options: GanLossChartOptio
           x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
           y: { field: 'loss', type: 'quantitative', title: 'loss (binary cross-entropy)' },
           color: {
-            field: 'series', type: 'nominal', title: 'loss',
+            field: 'series',
+            type: 'nominal',
+            title: 'loss',
             scale: { domain: ['d_loss', 'g_loss'], range: ['#1f77b4', '#d62728'] },
           },
         },
@@ -109,10 +114,12 @@ function hoverRuleLayer(rows: object[], xField: string, tooltip: object[]): obje
     name: 'hover',
     data: { values: rows },
     mark: { type: 'rule', color: 'gray', aria: false },
-    params: [{
-      name: 'hover',
-      select: { type: 'point', fields: [xField], nearest: true, on: 'pointerover', clear: 'pointerout' },
-    }],
+    params: [
+      {
+        name: 'hover',
+        select: { type: 'point', fields: [xField], nearest: true, on: 'pointerover', clear: 'pointerout' },
+      },
+    ],
     encoding: {
       x: { field: xField, type: 'quantitative' },
       opacity: { condition: { param: 'hover', empty: false, value: 0.6 }, value: 0 },
@@ -155,8 +162,8 @@ export function metricChart(series: MetricSeries, options: MetricChartOptions = 
   const { metric, epoch: epochs, train } = series;
   if (train === undefined) {
     throw new Error(
-      `metricChart: no training values for ${metric} (train is undefined). fit records accuracy only for a model `
-        + "compiled with metrics: ['accuracy'].",
+      `metricChart: no training values for ${metric} (train is undefined). fit records accuracy only for a model ` +
+        "compiled with metrics: ['accuracy'].",
     );
   }
   const validation = series.validation && series.validation.length > 0 ? series.validation : undefined;
@@ -191,12 +198,17 @@ export function metricChart(series: MetricSeries, options: MetricChartOptions = 
     mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
     encoding: {
       x: {
-        field: 'epoch', type: 'quantitative', title: 'epoch',
-        scale: { domain: [firstEpoch, lastEpoch] }, axis: { tickCount: epochTickCount },
+        field: 'epoch',
+        type: 'quantitative',
+        title: 'epoch',
+        scale: { domain: [firstEpoch, lastEpoch] },
+        axis: { tickCount: epochTickCount },
       },
       y: { field: 'value', type: 'quantitative', title: options.yTitle ?? metric, scale: { zero: false } },
       color: {
-        field: 'series', type: 'nominal', title: null,
+        field: 'series',
+        type: 'nominal',
+        title: null,
         scale: { domain: curves, range: ['#1f77b4', '#ff7f0e'] },
       },
       tooltip: [
@@ -245,10 +257,14 @@ export function stemChart(values: number[][], options: StemChartOptions = {}): C
   if (values.length === 0) throw new Error('stemChart: values is empty; pass one array of code values per row.');
   const labels = options.labels ?? values.map((_, i) => String(i));
   if (labels.length !== values.length) {
-    throw new Error(`stemChart: options.labels has ${labels.length} labels but values has ${values.length} rows; give one label per row.`);
+    throw new Error(
+      `stemChart: options.labels has ${labels.length} labels but values has ${values.length} rows; give one label per row.`,
+    );
   }
   if (new Set(labels).size !== labels.length) {
-    throw new Error(`stemChart: options.labels must be distinct (each names one small multiple), got ${labels.join(', ')}.`);
+    throw new Error(
+      `stemChart: options.labels must be distinct (each names one small multiple), got ${labels.join(', ')}.`,
+    );
   }
   const rows: { r: string; k: number; v: number }[] = [];
   values.forEach((code, row) => {
@@ -266,7 +282,13 @@ export function stemChart(values: number[][], options: StemChartOptions = {}): C
     title: options.title ?? 'z-codes: one stem per code value',
     data: { values: rows },
     columns: options.columns ?? 5,
-    facet: { field: 'r', type: 'nominal', title: null, sort: labels, header: { labelFontSize: 13, labelFontWeight: 'bold' } },
+    facet: {
+      field: 'r',
+      type: 'nominal',
+      title: null,
+      sort: labels,
+      header: { labelFontSize: 13, labelFontWeight: 'bold' },
+    },
     spec: {
       width: options.cellWidth ?? 200,
       height: options.cellHeight ?? 90,
@@ -313,8 +335,13 @@ export interface IterationScore {
  * 0..1) and the inception-style score (right axis, 1..10), to set beside the loss chart.
  */
 export function ganScoreChart(scores: readonly IterationScore[], options: ChartOptions = {}): ChartSpec {
-  if (scores.length === 0) throw new Error('ganScoreChart: scores is empty; score the samples of at least one sampling interval.');
-  const rows = scores.map((s) => ({ iteration: s.iteration, recognised: s.recognisedShare, inception: s.inceptionScore }));
+  if (scores.length === 0)
+    throw new Error('ganScoreChart: scores is empty; score the samples of at least one sampling interval.');
+  const rows = scores.map((s) => ({
+    iteration: s.iteration,
+    recognised: s.recognisedShare,
+    inception: s.inceptionScore,
+  }));
   const x = { field: 'iteration', type: 'quantitative', title: 'iteration' };
   return {
     $schema: VEGA_LITE_SCHEMA,
@@ -325,11 +352,29 @@ export function ganScoreChart(scores: readonly IterationScore[], options: ChartO
     layer: [
       {
         mark: { type: 'line', point: true, color: '#2ca02c' },
-        encoding: { x, y: { field: 'recognised', type: 'quantitative', title: 'share recognised (confidence >= 0.9)', scale: { domain: [0, 1] }, axis: { titleColor: '#2ca02c' } } },
+        encoding: {
+          x,
+          y: {
+            field: 'recognised',
+            type: 'quantitative',
+            title: 'share recognised (confidence >= 0.9)',
+            scale: { domain: [0, 1] },
+            axis: { titleColor: '#2ca02c' },
+          },
+        },
       },
       {
         mark: { type: 'line', point: true, color: '#9467bd', strokeDash: [4, 2] },
-        encoding: { x, y: { field: 'inception', type: 'quantitative', title: 'inception score (1-10)', scale: { domain: [1, 10] }, axis: { titleColor: '#9467bd', orient: 'right' } } },
+        encoding: {
+          x,
+          y: {
+            field: 'inception',
+            type: 'quantitative',
+            title: 'inception score (1-10)',
+            scale: { domain: [1, 10] },
+            axis: { titleColor: '#9467bd', orient: 'right' },
+          },
+        },
       },
     ],
     resolve: { scale: { y: 'independent' } },

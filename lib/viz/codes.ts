@@ -55,8 +55,15 @@ export function codeFigureLayout(count: number, codeLength: number, options: Cod
   const imageSize = options.imageSize ?? 28;
   const cellSize = imageSize * scale;
   const stemHeight = options.stemHeight ?? cellSize;
-  for (const [name, value, min] of [['count', count, 1], ['codeLength', codeLength, 1], ['scale', scale, 1], ['imageSize', imageSize, 1], ['stemHeight', stemHeight, 2 * STEM_PADDING + 2]] as const) {
-    if (!Number.isInteger(value) || value < min) throw new Error(`codeFigure: ${name} must be a whole number >= ${min}, got ${value}.`);
+  for (const [name, value, min] of [
+    ['count', count, 1],
+    ['codeLength', codeLength, 1],
+    ['scale', scale, 1],
+    ['imageSize', imageSize, 1],
+    ['stemHeight', stemHeight, 2 * STEM_PADDING + 2],
+  ] as const) {
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`codeFigure: ${name} must be a whole number >= ${min}, got ${value}.`);
   }
   const captionHeight = options.captions?.length ? CAPTION_HEIGHT : 0;
   const columnX = (k: number) => TITLE_WIDTH + GAP + k * (cellSize + GAP);
@@ -78,7 +85,10 @@ export function codeFigureLayout(count: number, codeLength: number, options: Cod
 
 function codeRows(codes: CodeRows): ArrayLike<number>[] {
   if (!isTensor(codes)) return [...codes];
-  if (codes.rank !== 2) throw new Error(`codeFigure: codes must be a 2-D tensor [images, code length], got shape [${codes.shape.join(', ')}].`);
+  if (codes.rank !== 2)
+    throw new Error(
+      `codeFigure: codes must be a 2-D tensor [images, code length], got shape [${codes.shape.join(', ')}].`,
+    );
   return codes.arraySync() as number[][];
 }
 
@@ -86,30 +96,51 @@ function codeRows(codes: CodeRows): ArrayLike<number>[] {
  * Draws images (top), their codes as stems (middle) and their reconstructions (bottom), one
  * column per image, and returns PNG bytes.
  */
-export function codeFigure(images: GridImages, codes: CodeRows, reconstructions: GridImages, options: CodeFigureOptions = {}): Buffer {
+export function codeFigure(
+  images: GridImages,
+  codes: CodeRows,
+  reconstructions: GridImages,
+  options: CodeFigureOptions = {},
+): Buffer {
   const imageSize = options.imageSize ?? 28;
   const gray = toGray(options.range ?? 'unit', 'codeFigure');
   const imageValues = pixelValues(images);
   const rebuiltValues = pixelValues(reconstructions);
   const count = imageCount('codeFigure', 'images', images, imageValues, imageSize, ', or set options.imageSize');
-  const rebuiltCount = imageCount('codeFigure', 'reconstructions', reconstructions, rebuiltValues, imageSize, ', or set options.imageSize');
+  const rebuiltCount = imageCount(
+    'codeFigure',
+    'reconstructions',
+    reconstructions,
+    rebuiltValues,
+    imageSize,
+    ', or set options.imageSize',
+  );
   const rows = codeRows(codes);
   if (rows.length !== count || rebuiltCount !== count) {
-    throw new Error(`codeFigure: give one code and one reconstruction per image; got ${count} images, ${rows.length} codes and ${rebuiltCount} reconstructions.`);
+    throw new Error(
+      `codeFigure: give one code and one reconstruction per image; got ${count} images, ${rows.length} codes and ${rebuiltCount} reconstructions.`,
+    );
   }
   const codeLength = rows[0]?.length ?? 0;
   let low = 0;
   let high = 0;
   rows.forEach((code, k) => {
-    if (code.length !== codeLength) throw new Error(`codeFigure: every code must have the same length; codes[0] has ${codeLength} values, codes[${k}] has ${code.length}.`);
+    if (code.length !== codeLength)
+      throw new Error(
+        `codeFigure: every code must have the same length; codes[0] has ${codeLength} values, codes[${k}] has ${code.length}.`,
+      );
     for (let j = 0; j < code.length; j++) {
-      if (!Number.isFinite(code[j])) throw new Error(`codeFigure: codes[${k}][${j}] is ${code[j]}; every code value must be a finite number.`);
+      if (!Number.isFinite(code[j]))
+        throw new Error(`codeFigure: codes[${k}][${j}] is ${code[j]}; every code value must be a finite number.`);
       low = Math.min(low, code[j]);
       high = Math.max(high, code[j]);
     }
   });
   const captions = options.captions ?? [];
-  if (captions.length > count) throw new Error(`codeFigure: options.captions has ${captions.length} captions for ${count} images; give at most one per image.`);
+  if (captions.length > count)
+    throw new Error(
+      `codeFigure: options.captions has ${captions.length} captions for ${count} images; give at most one per image.`,
+    );
   const layout = codeFigureLayout(count, codeLength, options);
 
   const canvas = createCanvas(layout.width, layout.height);
@@ -121,7 +152,14 @@ export function codeFigure(images: GridImages, codes: CodeRows, reconstructions:
   for (let k = 0; k < count; k++) {
     const x = layout.columnX(k);
     paintImage(imageValues, k, { rgba: frame.data, width: layout.width, x, y: layout.imageY }, imageSize, scale, gray);
-    paintImage(rebuiltValues, k, { rgba: frame.data, width: layout.width, x, y: layout.rebuiltY }, imageSize, scale, gray);
+    paintImage(
+      rebuiltValues,
+      k,
+      { rgba: frame.data, width: layout.width, x, y: layout.rebuiltY },
+      imageSize,
+      scale,
+      gray,
+    );
   }
   ctx.putImageData(frame, 0, 0);
 
@@ -150,7 +188,8 @@ export function codeFigure(images: GridImages, codes: CodeRows, reconstructions:
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   captions.forEach((caption, k) => {
-    if (caption) fitText(ctx, caption, layout.columnX(k) + layout.cellSize / 2, GAP + CAPTION_HEIGHT / 2, layout.cellSize, 13);
+    if (caption)
+      fitText(ctx, caption, layout.columnX(k) + layout.cellSize / 2, GAP + CAPTION_HEIGHT / 2, layout.cellSize, 13);
   });
   const [imageTitle, codeTitle, rebuiltTitle] = options.rowTitles ?? ['image', 'z-code', 'rebuilt'];
   ctx.textAlign = 'right';

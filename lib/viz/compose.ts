@@ -16,7 +16,12 @@ type Spec = Record<string, unknown>;
 function renamed(spec: Spec, prefix: string): Spec {
   const layers = spec.layer as Spec[] | undefined;
   if (!layers) return spec;
-  return { ...spec, layer: layers.map((layer) => (typeof layer.name === 'string' ? { ...layer, name: `${prefix}${layer.name}` } : layer)) };
+  return {
+    ...spec,
+    layer: layers.map((layer) =>
+      typeof layer.name === 'string' ? { ...layer, name: `${prefix}${layer.name}` } : layer,
+    ),
+  };
 }
 
 /**
@@ -27,7 +32,8 @@ export function sideBySide(charts: ChartSpec[], options: SideBySideOptions = {})
   if (charts.length < 2) throw new Error(`sideBySide: give two or more charts; got ${charts.length}.`);
   const children = charts.map((chart, i) => {
     const spec = chart as unknown as Spec;
-    if ('hconcat' in spec || 'vconcat' in spec || 'concat' in spec) throw new Error(`sideBySide: chart ${i} is already a concatenation; pass single charts.`);
+    if ('hconcat' in spec || 'vconcat' in spec || 'concat' in spec)
+      throw new Error(`sideBySide: chart ${i} is already a concatenation; pass single charts.`);
     const { $schema: _schema, usermeta: _usermeta, config: _config, ...rest } = spec;
     return renamed(rest, `c${i}_`);
   });

@@ -44,9 +44,25 @@ export function epochSeriesChart(history: EpochSeriesHistory, options: EpochSeri
     transform: [{ fold: names, as: ['series', 'value'] }],
     mark: { type: 'line', strokeWidth: 2, point: { size: 30, filled: true }, tooltip: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [firstEpoch, lastEpoch] }, axis: { tickCount: Math.max(1, Math.min(rows.length - 1, 10)) } },
-      y: { field: 'value', type: 'quantitative', title: options.yScale === 'log' ? `${yTitle} (log scale)` : yTitle, scale: options.yScale === 'log' ? { type: 'log' } : { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: PALETTE.slice(0, names.length) } },
+      x: {
+        field: 'epoch',
+        type: 'quantitative',
+        title: 'epoch',
+        scale: { domain: [firstEpoch, lastEpoch] },
+        axis: { tickCount: Math.max(1, Math.min(rows.length - 1, 10)) },
+      },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: options.yScale === 'log' ? `${yTitle} (log scale)` : yTitle,
+        scale: options.yScale === 'log' ? { type: 'log' } : { zero: false },
+      },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        scale: { domain: names, range: PALETTE.slice(0, names.length) },
+      },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'curve' },
         { field: 'epoch', type: 'quantitative', title: 'epoch' },

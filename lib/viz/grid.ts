@@ -52,7 +52,13 @@ export function gridLayout(options: ImageGridOptions): GridLayout {
   const scale = options.scale ?? 3;
   const gap = options.gap ?? 2;
   const imageSize = options.imageSize ?? 28;
-  for (const [name, value, min] of [['rows', rows, 1], ['cols', cols, 1], ['scale', scale, 1], ['imageSize', imageSize, 1], ['gap', gap, 0]] as const) {
+  for (const [name, value, min] of [
+    ['rows', rows, 1],
+    ['cols', cols, 1],
+    ['scale', scale, 1],
+    ['imageSize', imageSize, 1],
+    ['gap', gap, 0],
+  ] as const) {
     if (!Number.isInteger(value) || value < min) {
       throw new Error(`imageGrid: options.${name} must be a whole number >= ${min}, got ${value}.`);
     }
@@ -80,11 +86,15 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
   const count = imageCount('imageGrid', 'images', images, values, imageSize, ', or set options.imageSize');
   const cells = options.rows * options.cols;
   if (count > cells) {
-    throw new Error(`imageGrid: ${count} images do not fit ${options.rows} rows x ${options.cols} cols = ${cells} cells; raise rows or cols, or pass fewer images.`);
+    throw new Error(
+      `imageGrid: ${count} images do not fit ${options.rows} rows x ${options.cols} cols = ${cells} cells; raise rows or cols, or pass fewer images.`,
+    );
   }
   const captions = options.captions ?? [];
   if (captions.length > cells) {
-    throw new Error(`imageGrid: options.captions has ${captions.length} captions for ${cells} cells; give at most one per cell.`);
+    throw new Error(
+      `imageGrid: options.captions has ${captions.length} captions for ${cells} cells; give at most one per cell.`,
+    );
   }
 
   const canvas = createCanvas(layout.width, layout.height);
@@ -106,7 +116,14 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
     captions.forEach((caption, k) => {
       if (!caption) return;
       const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
-      fitText(ctx, caption, origin.x + layout.cellSize / 2, origin.y + layout.cellSize + layout.captionHeight / 2, layout.cellSize, baseSize);
+      fitText(
+        ctx,
+        caption,
+        origin.x + layout.cellSize / 2,
+        origin.y + layout.cellSize + layout.captionHeight / 2,
+        layout.cellSize,
+        baseSize,
+      );
     });
   }
   return canvas.toBuffer('image/png');
@@ -117,12 +134,16 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
  * order: the first row has y = yMax (top of the picture), the last y = yMin; x runs xMin..xMax.
  */
 export function latentGridPoints(box: LatentBox, steps: number): Float32Array {
-  if (!Number.isInteger(steps) || steps < 2) throw new Error(`latentManifoldImage: options.steps must be a whole number >= 2, got ${steps}.`);
+  if (!Number.isInteger(steps) || steps < 2)
+    throw new Error(`latentManifoldImage: options.steps must be a whole number >= 2, got ${steps}.`);
   for (const key of ['xMin', 'xMax', 'yMin', 'yMax'] as const) {
-    if (!Number.isFinite(box[key])) throw new Error(`latentManifoldImage: options.box.${key} must be a finite number, got ${box[key]}.`);
+    if (!Number.isFinite(box[key]))
+      throw new Error(`latentManifoldImage: options.box.${key} must be a finite number, got ${box[key]}.`);
   }
   if (!(box.xMax > box.xMin) || !(box.yMax > box.yMin)) {
-    throw new Error(`latentManifoldImage: options.box must have xMin < xMax and yMin < yMax, got x ${box.xMin}..${box.xMax}, y ${box.yMin}..${box.yMax}.`);
+    throw new Error(
+      `latentManifoldImage: options.box must have xMin < xMax and yMin < yMax, got x ${box.xMin}..${box.xMax}, y ${box.yMin}..${box.yMax}.`,
+    );
   }
   const z = new Float32Array(steps * steps * 2);
   for (let row = 0; row < steps; row++) {
@@ -160,19 +181,26 @@ export type LatentDecoder = (z: Float32Array) => Float32Array | Promise<Float32A
  * Decodes latent points (x, y pairs) `batchSize` at a time into one array of images, checking
  * that the decoder gives imageSize^2 values per point; `caller` names the function in errors.
  */
-export async function decodeLatentPoints(decode: LatentDecoder, points: Float32Array, imageSize: number, batchSize: number | undefined, caller: string): Promise<Float32Array> {
+export async function decodeLatentPoints(
+  decode: LatentDecoder,
+  points: Float32Array,
+  imageSize: number,
+  batchSize: number | undefined,
+  caller: string,
+): Promise<Float32Array> {
   const count = points.length / 2;
   const pixelsPerImage = imageSize * imageSize;
   const size = batchSize ?? count;
-  if (!Number.isInteger(size) || size < 1) throw new Error(`${caller}: options.batchSize must be a whole number >= 1, got ${size}.`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`${caller}: options.batchSize must be a whole number >= 1, got ${size}.`);
   const images = new Float32Array(count * pixelsPerImage);
   for (let start = 0; start < count; start += size) {
     const end = Math.min(count, start + size);
     const decoded = await decode(points.subarray(2 * start, 2 * end));
     if (decoded.length !== (end - start) * pixelsPerImage) {
       throw new Error(
-        `${caller}: decode returned ${decoded.length} values for ${end - start} points; expected `
-          + `${(end - start) * pixelsPerImage} (${imageSize}x${imageSize} values per point).`,
+        `${caller}: decode returned ${decoded.length} values for ${end - start} points; expected ` +
+          `${(end - start) * pixelsPerImage} (${imageSize}x${imageSize} values per point).`,
       );
     }
     images.set(decoded, start * pixelsPerImage);
@@ -183,9 +211,20 @@ export async function decodeLatentPoints(decode: LatentDecoder, points: Float32A
 /** Decodes a regular grid over the latent box into one picture: digits morphing across the plane. */
 export async function latentManifoldImage(decode: LatentDecoder, options: LatentManifoldOptions): Promise<Buffer> {
   const imageSize = options.imageSize ?? 28;
-  const images = await decodeLatentPoints(decode, latentGridPoints(options.box, options.steps), imageSize, options.batchSize, 'latentManifoldImage');
+  const images = await decodeLatentPoints(
+    decode,
+    latentGridPoints(options.box, options.steps),
+    imageSize,
+    options.batchSize,
+    'latentManifoldImage',
+  );
   return imageGrid(images, {
-    rows: options.steps, cols: options.steps, range: options.range ?? 'unit',
-    scale: options.scale ?? 1, gap: options.gap ?? 0, imageSize, background: 'black',
+    rows: options.steps,
+    cols: options.steps,
+    range: options.range ?? 'unit',
+    scale: options.scale ?? 1,
+    gap: options.gap ?? 0,
+    imageSize,
+    background: 'black',
   });
 }

@@ -21,7 +21,9 @@ export interface InterpolateOptions {
 function asRow(caller: string, name: string, vector: Tensor): Tensor2D {
   if (vector.rank === 1) return vector.reshape([1, vector.shape[0]]);
   if (vector.rank === 2 && vector.shape[0] === 1) return vector.reshape(vector.shape as [number, number]);
-  throw new Error(`${caller}: ${name} must be one vector, shape [d] or [1, d]; got shape [${vector.shape.join(', ')}].`);
+  throw new Error(
+    `${caller}: ${name} must be one vector, shape [d] or [1, d]; got shape [${vector.shape.join(', ')}].`,
+  );
 }
 
 /**
@@ -42,7 +44,9 @@ export function interpolateLatent(from: Tensor, to: Tensor, steps: number, optio
     const a = asRow(caller, 'from', from);
     const b = asRow(caller, 'to', to);
     if (a.shape[1] !== b.shape[1]) {
-      throw new Error(`${caller}: from has ${a.shape[1]} values and to has ${b.shape[1]}; both ends must have the same length.`);
+      throw new Error(
+        `${caller}: from has ${a.shape[1]} values and to has ${b.shape[1]}; both ends must have the same length.`,
+      );
     }
     if (a.dtype !== 'float32' || b.dtype !== 'float32') {
       throw new Error(`${caller}: from and to must be float32 tensors; got ${a.dtype} and ${b.dtype}.`);
@@ -105,16 +109,22 @@ export interface FixedNoiseStrip {
  */
 export function fixedNoiseStrip(samples: readonly FixedNoiseSample[], vectors = 8, imageSize = 28): FixedNoiseStrip {
   const caller = 'fixedNoiseStrip';
-  if (samples.length === 0) throw new Error(`${caller}: samples is empty; collect the samples in trainGan's onSample first.`);
-  if (!Number.isInteger(vectors) || vectors < 1) throw new Error(`${caller}: vectors must be a whole number >= 1; got ${vectors}.`);
+  if (samples.length === 0)
+    throw new Error(`${caller}: samples is empty; collect the samples in trainGan's onSample first.`);
+  if (!Number.isInteger(vectors) || vectors < 1)
+    throw new Error(`${caller}: vectors must be a whole number >= 1; got ${vectors}.`);
   const pixels = imageSize * imageSize;
   samples.forEach((sample, column) => {
     const available = sample.images.length / pixels;
     if (!Number.isInteger(available)) {
-      throw new Error(`${caller}: samples[${column}].images holds ${sample.images.length} values, not a whole number of ${imageSize}x${imageSize} images.`);
+      throw new Error(
+        `${caller}: samples[${column}].images holds ${sample.images.length} values, not a whole number of ${imageSize}x${imageSize} images.`,
+      );
     }
     if (available < vectors) {
-      throw new Error(`${caller}: samples[${column}] (iteration ${sample.iteration}) has ${available} images but ${vectors} rows were asked for; lower vectors or raise trainGan's sampleCount.`);
+      throw new Error(
+        `${caller}: samples[${column}] (iteration ${sample.iteration}) has ${available} images but ${vectors} rows were asked for; lower vectors or raise trainGan's sampleCount.`,
+      );
     }
   });
   const cols = samples.length;

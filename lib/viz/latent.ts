@@ -56,11 +56,15 @@ export type LatentPoints = ArrayLike<number>;
 
 function pointCount(caller: string, points: LatentPoints): number {
   if (points.length % 2 !== 0) {
-    throw new Error(`${caller}: points must hold x, y pairs (length n*2), but its length is ${points.length}, an odd number.`);
+    throw new Error(
+      `${caller}: points must hold x, y pairs (length n*2), but its length is ${points.length}, an odd number.`,
+    );
   }
   for (let i = 0; i < points.length; i++) {
     if (!Number.isFinite(points[i])) {
-      throw new Error(`${caller}: points[${i}] (point ${i >> 1}, ${i % 2 === 0 ? 'x' : 'y'}) is ${points[i]}; every coordinate must be a finite number.`);
+      throw new Error(
+        `${caller}: points[${i}] (point ${i >> 1}, ${i % 2 === 0 ? 'x' : 'y'}) is ${points[i]}; every coordinate must be a finite number.`,
+      );
     }
   }
   return points.length / 2;
@@ -69,7 +73,9 @@ function pointCount(caller: string, points: LatentPoints): number {
 function checkLabels(caller: string, points: LatentPoints, labels: ArrayLike<number>): number {
   const n = pointCount(caller, points);
   if (labels.length !== n) {
-    throw new Error(`${caller}: labels has ${labels.length} entries but points holds ${n} points; give one digit label per point.`);
+    throw new Error(
+      `${caller}: labels has ${labels.length} entries but points holds ${n} points; give one digit label per point.`,
+    );
   }
   for (let i = 0; i < n; i++) {
     if (!Number.isInteger(labels[i])) {
@@ -181,8 +187,14 @@ export interface DigitMember extends LatentPoint {
  * picks them. (The blog writes `ConvexHull(points).points[randint(0, 100)]`; a SciPy hull's
  * `.points` is the whole input cloud, not the hull's corners.) Each is a real encoded image.
  */
-export function pickDigitMembers(points: LatentPoints, labels: ArrayLike<number>, rng: () => number, among = 100): DigitMember[] {
-  if (!Number.isInteger(among) || among < 1) throw new Error(`pickDigitMembers: among must be a whole number >= 1, got ${among}.`);
+export function pickDigitMembers(
+  points: LatentPoints,
+  labels: ArrayLike<number>,
+  rng: () => number,
+  among = 100,
+): DigitMember[] {
+  if (!Number.isInteger(among) || among < 1)
+    throw new Error(`pickDigitMembers: among must be a whole number >= 1, got ${among}.`);
   const n = checkLabels('pickDigitMembers', points, labels);
   return [...indicesByDigit(labels, n)].map(([digit, indices]) => {
     const pool = Math.min(among, indices.length);
@@ -270,15 +282,20 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
   const markers = data.markers ?? [];
   markers.forEach((m, i) => {
     if (!Number.isFinite(m.x) || !Number.isFinite(m.y)) {
-      throw new Error(`latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; marker coordinates must be finite numbers.`);
+      throw new Error(
+        `latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; marker coordinates must be finite numbers.`,
+      );
     }
   });
   const lines = data.lines ?? [];
   lines.forEach((line, l) => {
-    if (line.points.length < 2) throw new Error(`latentScatterChart: lines[${l}] has ${line.points.length} point(s); a line needs at least 2.`);
+    if (line.points.length < 2)
+      throw new Error(`latentScatterChart: lines[${l}] has ${line.points.length} point(s); a line needs at least 2.`);
     line.points.forEach((p, k) => {
       if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) {
-        throw new Error(`latentScatterChart: lines[${l}].points[${k}] has x=${p.x}, y=${p.y}; coordinates must be finite numbers.`);
+        throw new Error(
+          `latentScatterChart: lines[${l}].points[${k}] has x=${p.x}, y=${p.y}; coordinates must be finite numbers.`,
+        );
       }
     });
   });
@@ -286,7 +303,8 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
   const round = (value: number) => Number(value.toFixed(decimals));
   // Short field names: 10,000 rows of {x, y, d} inline.
   const pointRows = new Array<{ x: number; y: number; d: number }>(n);
-  for (let i = 0; i < n; i++) pointRows[i] = { x: round(data.points[2 * i]), y: round(data.points[2 * i + 1]), d: data.labels[i] };
+  for (let i = 0; i < n; i++)
+    pointRows[i] = { x: round(data.points[2 * i]), y: round(data.points[2 * i + 1]), d: data.labels[i] };
   const digits = [...new Set(pointRows.map((r) => r.d))].sort((a, b) => a - b);
   const xTitle = options.xTitle ?? 'z[0]';
   const yTitle = options.yTitle ?? 'z[1]';
@@ -301,15 +319,18 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
     data: { values: pointRows },
     mark: { type: 'circle', size: options.pointSize ?? 10, opacity: options.pointOpacity ?? 0.5, aria: false },
     encoding: {
-      x, y,
+      x,
+      y,
       color: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
-      ...(options.pointTooltips ?? true ? {
-        tooltip: [
-          { field: 'd', type: 'nominal', title: 'digit' },
-          { field: 'x', type: 'quantitative', title: xTitle },
-          { field: 'y', type: 'quantitative', title: yTitle },
-        ],
-      } : {}),
+      ...((options.pointTooltips ?? true)
+        ? {
+            tooltip: [
+              { field: 'd', type: 'nominal', title: 'digit' },
+              { field: 'x', type: 'quantitative', title: xTitle },
+              { field: 'y', type: 'quantitative', title: yTitle },
+            ],
+          }
+        : {}),
     },
   });
 
@@ -322,11 +343,15 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
       name: 'hulls',
       data: { values: hullRows },
       mark: {
-        type: 'line', interpolate: 'linear-closed', strokeWidth: 1.5, strokeOpacity: 0.8,
+        type: 'line',
+        interpolate: 'linear-closed',
+        strokeWidth: 1.5,
+        strokeOpacity: 0.8,
         fillOpacity: options.hullFillOpacity ?? 0.06,
       },
       encoding: {
-        x, y,
+        x,
+        y,
         order: { field: 'o', type: 'quantitative' },
         color: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
         fill: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
@@ -336,13 +361,26 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
   }
 
   if (options.centroidLabels ?? true) {
-    const centroidRows = digitCentroids(data.points, data.labels).map((c) => ({ d: c.digit, x: round(c.x), y: round(c.y), c: c.count }));
+    const centroidRows = digitCentroids(data.points, data.labels).map((c) => ({
+      d: c.digit,
+      x: round(c.x),
+      y: round(c.y),
+      c: c.count,
+    }));
     const text = { field: 'd', type: 'nominal' };
     // A white halo under each label keeps it readable on top of dense dots.
     layers.push({
       name: 'centroidHalos',
       data: { values: centroidRows },
-      mark: { type: 'text', fontSize: 18, fontWeight: 'bold', stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
+      mark: {
+        type: 'text',
+        fontSize: 18,
+        fontWeight: 'bold',
+        stroke: 'white',
+        strokeWidth: 4,
+        strokeOpacity: 0.9,
+        aria: false,
+      },
       encoding: { x, y, text },
     });
     layers.push({
@@ -350,7 +388,9 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
       data: { values: centroidRows },
       mark: { type: 'text', fontSize: 18, fontWeight: 'bold', color: 'black' },
       encoding: {
-        x, y, text,
+        x,
+        y,
+        text,
         tooltip: [
           { field: 'd', type: 'nominal', title: 'centroid of digit' },
           { field: 'c', type: 'quantitative', title: 'points' },
@@ -363,20 +403,51 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
     // l: which line, k: order along it.
     const lineRows = lines.flatMap((line, l) => line.points.map((p, k) => ({ x: round(p.x), y: round(p.y), l, k })));
     const path = { x, y, detail: { field: 'l', type: 'nominal' }, order: { field: 'k', type: 'quantitative' } };
-    layers.push({ name: 'lineHalos', data: { values: lineRows }, mark: { type: 'line', color: 'white', strokeWidth: 5, opacity: 0.9, aria: false }, encoding: path });
-    layers.push({ name: 'lines', data: { values: lineRows }, mark: { type: 'line', color: 'black', strokeWidth: 2 }, encoding: path });
+    layers.push({
+      name: 'lineHalos',
+      data: { values: lineRows },
+      mark: { type: 'line', color: 'white', strokeWidth: 5, opacity: 0.9, aria: false },
+      encoding: path,
+    });
+    layers.push({
+      name: 'lines',
+      data: { values: lineRows },
+      mark: { type: 'line', color: 'black', strokeWidth: 2 },
+      encoding: path,
+    });
     layers.push({
       name: 'linePoints',
       data: { values: lineRows },
       mark: { type: 'circle', size: 28, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
-      encoding: { x, y, tooltip: [{ field: 'k', type: 'quantitative', title: 'step' }, { field: 'x', type: 'quantitative', title: xTitle }, { field: 'y', type: 'quantitative', title: yTitle }] },
+      encoding: {
+        x,
+        y,
+        tooltip: [
+          { field: 'k', type: 'quantitative', title: 'step' },
+          { field: 'x', type: 'quantitative', title: xTitle },
+          { field: 'y', type: 'quantitative', title: yTitle },
+        ],
+      },
     });
-    const labelRows = lines.flatMap((line, l) => (line.label ? [{ x: round(line.points[0].x), y: round(line.points[0].y), t: line.label, l }] : []));
+    const labelRows = lines.flatMap((line, l) =>
+      line.label ? [{ x: round(line.points[0].x), y: round(line.points[0].y), t: line.label, l }] : [],
+    );
     if (labelRows.length > 0) {
       layers.push({
         name: 'lineLabels',
         data: { values: labelRows },
-        mark: { type: 'text', align: 'right', baseline: 'top', dx: -6, dy: 6, fontSize: 12, fontWeight: 'bold', color: 'black', stroke: 'white', strokeWidth: 0.4 },
+        mark: {
+          type: 'text',
+          align: 'right',
+          baseline: 'top',
+          dx: -6,
+          dy: 6,
+          fontSize: 12,
+          fontWeight: 'bold',
+          color: 'black',
+          stroke: 'white',
+          strokeWidth: 0.4,
+        },
         encoding: { x, y, text: { field: 't', type: 'nominal' } },
       });
     }
@@ -392,13 +463,31 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
     layers.push({
       name: 'markers',
       data: { values: markerRows },
-      mark: { type: 'point', shape: 'diamond', filled: true, size: 110, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
+      mark: {
+        type: 'point',
+        shape: 'diamond',
+        filled: true,
+        size: 110,
+        color: 'black',
+        stroke: 'white',
+        strokeWidth: 1,
+        opacity: 1,
+      },
       encoding: { x, y, tooltip },
     });
     layers.push({
       name: 'markerLabels',
       data: { values: markerRows },
-      mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 7, dy: -5, fontSize: 12, fontWeight: 'bold', color: 'black' },
+      mark: {
+        type: 'text',
+        align: 'left',
+        baseline: 'bottom',
+        dx: 7,
+        dy: -5,
+        fontSize: 12,
+        fontWeight: 'bold',
+        color: 'black',
+      },
       encoding: { x, y, text: { field: 't', type: 'nominal' }, tooltip },
     });
   }

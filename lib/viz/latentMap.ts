@@ -12,7 +12,16 @@
  */
 import type { PixelRange } from '../data/pixelRange';
 import { decodeLatentPoints, imageGrid, latentGridPoints, type GridImages, type LatentDecoder } from './grid';
-import { digitCentroids, latentBox, latentScatterChart, type LatentBox, type LatentPoint, type LatentPoints, type LatentScatterData, type LatentScatterOptions } from './latent';
+import {
+  digitCentroids,
+  latentBox,
+  latentScatterChart,
+  type LatentBox,
+  type LatentPoint,
+  type LatentPoints,
+  type LatentScatterData,
+  type LatentScatterOptions,
+} from './latent';
 import { pixelValues } from './pixels';
 import type { ChartSpec } from './render';
 import { VEGA_LITE_SCHEMA } from './charts';
@@ -45,7 +54,10 @@ export interface DecodeLatentGridOptions {
 }
 
 /** Decodes a steps x steps grid over the box once, for latentMapChart. */
-export async function decodeLatentGrid(decode: LatentDecoder, options: DecodeLatentGridOptions): Promise<DecodedLatentGrid> {
+export async function decodeLatentGrid(
+  decode: LatentDecoder,
+  options: DecodeLatentGridOptions,
+): Promise<DecodedLatentGrid> {
   const steps = options.steps ?? 25;
   const imageSize = options.imageSize ?? 28;
   const points = latentGridPoints(options.box, steps);
@@ -103,19 +115,29 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
   const pixels = imageSize * imageSize;
   const count = grid.steps * grid.steps;
   if (grid.points.length !== 2 * count || grid.images.length !== count * pixels) {
-    throw new Error(`${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`);
+    throw new Error(
+      `${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`,
+    );
   }
   const testValues = pixelValues(data.testImages);
   if (testValues.length !== n * pixels) {
-    throw new Error(`${caller}: testImages holds ${testValues.length} values; expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`);
+    throw new Error(
+      `${caller}: testImages holds ${testValues.length} values; expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`,
+    );
   }
   const scale = options.imageScale ?? 4;
-  if (!Number.isInteger(scale) || scale < 1) throw new Error(`${caller}: options.imageScale must be a whole number >= 1, got ${scale}.`);
+  if (!Number.isInteger(scale) || scale < 1)
+    throw new Error(`${caller}: options.imageScale must be a whole number >= 1, got ${scale}.`);
   // Also checks points and labels (pairs, finite, one label each) before any work.
   const scatter = latentScatterChart(data, { ...options, title: undefined }) as { layer: object[] };
 
   const box = latentBox(data.points);
-  const extent = Math.max(box.xMax - box.xMin, box.yMax - box.yMin, grid.box.xMax - grid.box.xMin, grid.box.yMax - grid.box.yMin);
+  const extent = Math.max(
+    box.xMax - box.xMin,
+    box.yMax - box.yMin,
+    grid.box.xMax - grid.box.xMin,
+    grid.box.yMax - grid.box.yMin,
+  );
   const decimals = extent > 0 ? Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent)))) : 4;
   const round = (value: number) => Number(value.toFixed(decimals));
 
@@ -139,7 +161,9 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
       });
     }
     gridRows[i] = {
-      i, x: round(x), y: round(y),
+      i,
+      x: round(x),
+      y: round(y),
       u: pngDataUrl(grid.images.subarray(i * pixels, (i + 1) * pixels), imageSize, grid.range, scale),
       n: nearest,
       c: `z = (${round(x)}, ${round(y)})`,
@@ -194,17 +218,28 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
             data: { name: 'latentGrid' },
             mark: { type: 'point', opacity: 0, size: 1, aria: false },
             encoding: { x, y },
-            params: [{
-              name: 'hovered',
-              value: [{ i: initialCell }],
-              select: { type: 'point', fields: ['i'], on: 'mouseover', nearest: true, clear: false },
-            }],
+            params: [
+              {
+                name: 'hovered',
+                value: [{ i: initialCell }],
+                select: { type: 'point', fields: ['i'], on: 'mouseover', nearest: true, clear: false },
+              },
+            ],
           },
           {
             name: 'gridCursor',
             data: { name: 'latentGrid' },
             transform: [hovered],
-            mark: { type: 'point', shape: 'cross', size: 160, filled: true, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
+            mark: {
+              type: 'point',
+              shape: 'cross',
+              size: 160,
+              filled: true,
+              color: 'black',
+              stroke: 'white',
+              strokeWidth: 1,
+              opacity: 1,
+            },
             encoding: { x, y },
           },
         ],
@@ -212,11 +247,16 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
       {
         vconcat: [
           panel('decoded', 'decoded at the pointer', [], 'u'),
-          panel('nearest', 'nearest test digit', [
-            { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['t', 'd'] } },
-            // The caption of this panel names the test image, not the grid point.
-            { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['c'] }, as: ['c'] },
-          ], 't'),
+          panel(
+            'nearest',
+            'nearest test digit',
+            [
+              { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['t', 'd'] } },
+              // The caption of this panel names the test image, not the grid point.
+              { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['c'] }, as: ['c'] },
+            ],
+            't',
+          ),
         ],
       },
     ],
@@ -226,6 +266,9 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
 /** The digit centroids as latent points, by digit: handy ends for an interpolation line. */
 export function centroidOf(points: LatentPoints, labels: ArrayLike<number>, digit: number): LatentPoint {
   const found = digitCentroids(points, labels).find((centroid) => centroid.digit === digit);
-  if (!found) throw new Error(`centroidOf: no point has label ${digit}; the labels hold ${[...new Set(Array.from(labels))].sort((a, b) => a - b).join(', ')}.`);
+  if (!found)
+    throw new Error(
+      `centroidOf: no point has label ${digit}; the labels hold ${[...new Set(Array.from(labels))].sort((a, b) => a - b).join(', ')}.`,
+    );
   return { x: found.x, y: found.y };
 }

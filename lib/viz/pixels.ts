@@ -45,7 +45,12 @@ export interface PaintTarget {
  * depend on.
  */
 export function paintImage(
-  values: ArrayLike<number>, k: number, target: PaintTarget, imageSize: number, scale: number, gray: (value: number) => number,
+  values: ArrayLike<number>,
+  k: number,
+  target: PaintTarget,
+  imageSize: number,
+  scale: number,
+  gray: (value: number) => number,
 ): void {
   const pixelsPerImage = imageSize * imageSize;
   for (let row = 0; row < imageSize; row++) {
@@ -65,20 +70,34 @@ export function paintImage(
 }
 
 /** Throws unless `values` holds a whole number of imageSize x imageSize images; returns how many. */
-export function imageCount(caller: string, name: string, images: GridImages, values: ArrayLike<number>, imageSize: number, hint: string): number {
+export function imageCount(
+  caller: string,
+  name: string,
+  images: GridImages,
+  values: ArrayLike<number>,
+  imageSize: number,
+  hint: string,
+): number {
   const pixelsPerImage = imageSize * imageSize;
   if (values.length % pixelsPerImage !== 0) {
     const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
     throw new Error(
-      `${caller}: ${name} holds ${values.length} values${shape}, not a whole number of ${imageSize}x${imageSize} images `
-        + `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values${hint}.`,
+      `${caller}: ${name} holds ${values.length} values${shape}, not a whole number of ${imageSize}x${imageSize} images ` +
+        `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values${hint}.`,
     );
   }
   return values.length / pixelsPerImage;
 }
 
 /** Draws `text` centred at (x, y), shrinking the font from `fontSize` (down to 7) until it fits `maxWidth`. */
-export function fitText(ctx: CanvasRenderingContext2D, text: string, x: number, y: number, maxWidth: number, fontSize: number): void {
+export function fitText(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  x: number,
+  y: number,
+  maxWidth: number,
+  fontSize: number,
+): void {
   let size = fontSize;
   ctx.font = `${size}px sans-serif`;
   while (size > 7 && ctx.measureText(text).width > maxWidth) {

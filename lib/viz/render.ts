@@ -18,8 +18,8 @@ export type WarningPolicy = 'throw' | 'ignore';
 export class ChartWarningError extends Error {
   constructor(readonly warnings: string[]) {
     super(
-      `The chart produced ${warnings.length} warning(s) from vega-lite/vega:\n  ${warnings.join('\n  ')}\n`
-        + 'Fix the spec (a field name, type or encoding it names), or pass { warnings: "ignore" } to draw it anyway.',
+      `The chart produced ${warnings.length} warning(s) from vega-lite/vega:\n  ${warnings.join('\n  ')}\n` +
+        'Fix the spec (a field name, type or encoding it names), or pass { warnings: "ignore" } to draw it anyway.',
     );
     this.name = 'ChartWarningError';
   }
@@ -110,6 +110,8 @@ export function compactSvgCoordinates(svg: string, decimals: number): string {
     const rounded = Number(Number(text).toFixed(decimals));
     return String(Object.is(rounded, -0) ? 0 : rounded);
   };
-  return svg.replace(/ (d|transform|x|y|x2|y2|width|height)="([^"]*)"/g, (_match, name: string, value: string) =>
-    ` ${name}="${value.replace(longNumber, roundNumber)}"`);
+  return svg.replace(
+    / (d|transform|x|y|x2|y2|width|height)="([^"]*)"/g,
+    (_match, name: string, value: string) => ` ${name}="${value.replace(longNumber, roundNumber)}"`,
+  );
 }

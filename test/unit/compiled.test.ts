@@ -68,18 +68,32 @@ describe('compiled(model)', () => {
     const labels = tf.ones([4, 1]);
     await d.trainOnBatch(images, labels);
     const before = gan.discriminator.getWeights().map((w) => w.clone());
-    await assert.rejects(g.trainOnBatch(tf.zeros([4, 100]), labels), /compiled\(generator\)\.trainOnBatch: model "generator" is not compiled; call generator\.compile/);
+    await assert.rejects(
+      g.trainOnBatch(tf.zeros([4, 100]), labels),
+      /compiled\(generator\)\.trainOnBatch: model "generator" is not compiled; call generator\.compile/,
+    );
     await assert.rejects(d.trainOnBatch(images, tf.ones([3, 1])), /x holds 4 samples but y holds 3/);
-    await assert.rejects(d.trainOnBatch(images, tf.ones([4])), /y has shape \[4\]; model "discriminator" outputs \[4, 1\]/);
-    await assert.rejects(d.trainOnBatch(tf.zeros([4, 28, 28]), labels), /x has shape \[4, 28, 28\]; model "discriminator" takes \[batch, 28, 28, 1\]/);
-    assert.throws(() => g.predict(tf.zeros([2, 10])), /compiled\(generator\)\.predict: x has shape \[2, 10\]; model "generator" takes \[batch, 100\]/);
+    await assert.rejects(
+      d.trainOnBatch(images, tf.ones([4])),
+      /y has shape \[4\]; model "discriminator" outputs \[4, 1\]/,
+    );
+    await assert.rejects(
+      d.trainOnBatch(tf.zeros([4, 28, 28]), labels),
+      /x has shape \[4, 28, 28\]; model "discriminator" takes \[batch, 28, 28, 1\]/,
+    );
+    assert.throws(
+      () => g.predict(tf.zeros([2, 10])),
+      /compiled\(generator\)\.predict: x has shape \[2, 10\]; model "generator" takes \[batch, 100\]/,
+    );
     assert.equal(maxDifference(before, gan.discriminator.getWeights()), 0, 'nothing was half-updated');
     tf.dispose([images, labels, ...before]);
     disposeDcgan(gan);
   });
 
   it('trains an unsupported model eagerly and says why; engine graph throws', async () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'elu' })] }) as Sequential;
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 2, activation: 'elu' })],
+    }) as Sequential;
     model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
     const step = compiled(model);
     assert.equal(step.engine, 'eager');
@@ -96,12 +110,19 @@ describe('compiled(model)', () => {
     const model = buildConvAutoencoder({ seed: 7 });
     const warnings: string[] = [];
     const savedWarn = console.warn;
-    console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+    console.warn = (...args: unknown[]) => {
+      warnings.push(args.map(String).join(' '));
+    };
     pretendTfjsVersionForTesting('9.9.9');
     try {
       const step = compiled(model);
       assert.equal(step.engine, 'eager');
-      assert.match(step.reason, new RegExp(`written for tfjs ${TFJS_VERSION_WRITTEN_FOR.replace(/\./g, '\\.')}, and tfjs 9\\.9\\.9 is installed`));
+      assert.match(
+        step.reason,
+        new RegExp(
+          `written for tfjs ${TFJS_VERSION_WRITTEN_FOR.replace(/\./g, '\\.')}, and tfjs 9\\.9\\.9 is installed`,
+        ),
+      );
       assert.match(warnings.join('\n'), /tfjs 9\.9\.9 is installed; training with tfjs's eager trainOnBatch instead/);
       assert.throws(() => compiled(model, { engine: 'graph' }), /tfjs 9\.9\.9 is installed; use engine: 'eager'/);
       const x = tf.zeros([2, 28, 28, 1]);
@@ -131,13 +152,19 @@ describe('compiled(model)', () => {
     assert.equal(pair.length, 2);
     assert.deepEqual(await run({ ...base, validationData: xTest }), pair);
     assert.deepEqual(await run({ ...base, validation: xTest }), pair, 'the older name gives the same numbers');
-    await assert.rejects(run({ ...base, validationData: xTest, validation: xTest }), /give options\.validationData or options\.validation/);
+    await assert.rejects(
+      run({ ...base, validationData: xTest, validation: xTest }),
+      /give options\.validationData or options\.validation/,
+    );
     tf.dispose([x, xTest]);
   });
 
   /** Counts the native sessions loaded and deleted (tfjs-node's SavedModel calls) while `body` runs. */
   async function watchSessions(body: (log: { loaded: number[]; deleted: number[] }) => Promise<void>): Promise<void> {
-    const backend = tf.backend() as unknown as { loadSavedModelMetaGraph(dir: string, tags: string): number; deleteSavedModel(id: number): void };
+    const backend = tf.backend() as unknown as {
+      loadSavedModelMetaGraph(dir: string, tags: string): number;
+      deleteSavedModel(id: number): void;
+    };
     const [load, remove] = [backend.loadSavedModelMetaGraph, backend.deleteSavedModel];
     const log = { loaded: [] as number[], deleted: [] as number[] };
     backend.loadSavedModelMetaGraph = function (this: unknown, dir: string, tags: string) {
@@ -179,7 +206,7 @@ describe('compiled(model)', () => {
       const graphLoss = await step.trainOnBatch(x, x);
       assert.equal(log.loaded.length, 3, 'the recompiled model got a new graph');
       assert.ok(log.deleted.includes(log.loaded[1]), 'and the old session was deleted');
-      const eagerLoss = await twin.trainOnBatch(x, x) as number;
+      const eagerLoss = (await twin.trainOnBatch(x, x)) as number;
       assert.ok(Math.abs(graphLoss - eagerLoss) < 1e-5, `graph ${graphLoss}, eager ${eagerLoss}`);
       assert.ok(maxDifference(model.getWeights(), twin.getWeights()) < 1e-5, 'same update from fresh Adam state');
       releaseTrainingGraph(model);
@@ -202,10 +229,16 @@ describe('compiled(model)', () => {
     const gan = createDcgan({ seed: 15 });
     const images = tf.randomUniform([32, 28, 28, 1], -1, 1, 'float32', 7) as Tensor4D;
     const samples: Float32Array[] = [];
-    const trainable = () => [...gan.generator.trainableWeights, ...gan.discriminator.trainableWeights].map((w) => w.read().clone());
+    const trainable = () =>
+      [...gan.generator.trainableWeights, ...gan.discriminator.trainableWeights].map((w) => w.read().clone());
     let frozenAt: Tensor[] | undefined;
     await trainGan(gan, images, {
-      iterations: 5, batchSize: 4, seed: 2, progress: false, sampleInterval: 1, sampleCount: 4,
+      iterations: 5,
+      batchSize: 4,
+      seed: 2,
+      progress: false,
+      sampleInterval: 1,
+      sampleCount: 4,
       onSample: ({ iteration, images: pixels }) => {
         samples.push(pixels);
         if (iteration === 0) {
@@ -223,10 +256,20 @@ describe('compiled(model)', () => {
         }
       },
     });
-    assert.ok(samples[0].some((v) => v < 0.99), 'the first samples are ordinary images');
-    assert.ok(samples[1].every((v) => v > 0.999), 'the bias set in onSample reached the next samples');
+    assert.ok(
+      samples[0].some((v) => v < 0.99),
+      'the first samples are ordinary images',
+    );
+    assert.ok(
+      samples[1].every((v) => v > 0.999),
+      'the bias set in onSample reached the next samples',
+    );
     assert.ok(frozenAt);
-    assert.equal(maxDifference(frozenAt, trainable()), 0, 'with learning rate 0 from iteration 3 on, no trainable weight moved');
+    assert.equal(
+      maxDifference(frozenAt, trainable()),
+      0,
+      'with learning rate 0 from iteration 3 on, no trainable weight moved',
+    );
     tf.dispose([images, ...frozenAt]);
     disposeDcgan(gan);
   });

@@ -6,7 +6,11 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { createRng, epochBatchIndices, sampleDigits, tf, toFlatTensor, toImageTensor } from '../../lib';
 import {
-  digitCounts, loadEmbeddedTestSet, randomBatchIndices, splitTrainValidation, type MnistSplit,
+  digitCounts,
+  loadEmbeddedTestSet,
+  randomBatchIndices,
+  splitTrainValidation,
+  type MnistSplit,
 } from '../../lib/data';
 
 /** `count` images whose pixel p of image i is (i + p) % 256, and whose first two pixels encode i. */
@@ -43,7 +47,8 @@ describe('toImageTensor and toFlatTensor', () => {
     }
     assert.deepEqual([min, max], [-1, 1]);
     // Spot checks against the formula on the raw bytes.
-    for (const i of [0, 150, 203, 400, 7_839_999]) assert.ok(Math.abs(values[i] - (embedded.images[i] - 127.5) / 127.5) < 1e-6, `value ${i}`);
+    for (const i of [0, 150, 203, 400, 7_839_999])
+      assert.ok(Math.abs(values[i] - (embedded.images[i] - 127.5) / 127.5) < 1e-6, `value ${i}`);
     images.dispose();
     assert.equal(tf.memory().numTensors, before);
   });
@@ -79,7 +84,10 @@ describe('toImageTensor and toFlatTensor', () => {
     const rows = batch.arraySync();
     batch.dispose();
     assert.equal(rows.length, 3);
-    assert.deepEqual(rows.map((row) => Math.round(row[0] * 255) + 256 * Math.round(row[1] * 255)), [42, 3, 42]);
+    assert.deepEqual(
+      rows.map((row) => Math.round(row[0] * 255) + 256 * Math.round(row[1] * 255)),
+      [42, 3, 42],
+    );
   });
 
   it("'byte' keeps the bytes as they are, as floats", () => {
@@ -112,7 +120,11 @@ describe('batches', () => {
     };
     assert.deepEqual(draw(7), draw(7));
     assert.notDeepEqual(draw(7), draw(8));
-    assert.ok(draw(7).flat().every((i) => Number.isInteger(i) && i >= 0 && i < 8000));
+    assert.ok(
+      draw(7)
+        .flat()
+        .every((i) => Number.isInteger(i) && i >= 0 && i < 8000),
+    );
     const small = Array.from(randomBatchIndices(5, 100, createRng(1)));
     assert.equal(new Set(small).size, 5, 'every index appears, so repeats happen');
     assert.throws(() => randomBatchIndices(0, 4, createRng(1)), /count must be a positive integer/);
@@ -120,10 +132,20 @@ describe('batches', () => {
 
   it('epochBatchIndices: every index exactly once per epoch, batches of batchSize with a smaller last one, seeded', () => {
     const batches = epochBatchIndices(1000, 128, createRng(3));
-    assert.deepEqual(batches.map((b) => b.length), [128, 128, 128, 128, 128, 128, 128, 104]);
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      [128, 128, 128, 128, 128, 128, 128, 104],
+    );
     const all = batches.flatMap((b) => Array.from(b));
-    assert.deepEqual([...all].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
-    assert.notDeepEqual(all.slice(0, 20), Array.from({ length: 20 }, (_, i) => i), 'shuffled');
+    assert.deepEqual(
+      [...all].sort((a, b) => a - b),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      all.slice(0, 20),
+      Array.from({ length: 20 }, (_, i) => i),
+      'shuffled',
+    );
     assert.deepEqual(epochBatchIndices(1000, 128, createRng(3)), batches);
     // One rng over two epochs: the second epoch is ordered differently.
     const rng = createRng(3);
@@ -142,7 +164,10 @@ describe('splitTrainValidation', () => {
     assert.equal(train.images.length, 850 * 784);
     const trainIds = Array.from({ length: train.count }, (_, k) => idOf(train, k));
     const validationIds = Array.from({ length: validation.count }, (_, k) => idOf(validation, k));
-    assert.deepEqual([...trainIds, ...validationIds].sort((a, b) => a - b), Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(
+      [...trainIds, ...validationIds].sort((a, b) => a - b),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
     // Labels travel with their images.
     assert.ok(trainIds.every((id, k) => train.labels[k] === (id * 3) % 10));
     const again = splitTrainValidation(split, { validationFraction: 0.15, seed: 11 });
@@ -154,7 +179,10 @@ describe('splitTrainValidation', () => {
   it('splits the real digits 9,000 / 1,000 keeping every digit', () => {
     const { train, validation } = splitTrainValidation(embedded, { validationFraction: 0.1, seed: 1 });
     assert.deepEqual([train.count, validation.count], [9000, 1000]);
-    assert.deepEqual(digitCounts(train).map((c, d) => c + digitCounts(validation)[d]), digitCounts(embedded));
+    assert.deepEqual(
+      digitCounts(train).map((c, d) => c + digitCounts(validation)[d]),
+      digitCounts(embedded),
+    );
   });
 
   it('rejects fractions that leave one side empty', () => {

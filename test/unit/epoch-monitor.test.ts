@@ -39,15 +39,25 @@ describe('EpochMonitor', () => {
 
 describe('epochSeriesChart and sideBySide', () => {
   it('draws one line per series, epochs counted from 1', async () => {
-    const spec = epochSeriesChart({ epoch: [0, 1, 2], values: { loss: [50, 45, 44], reconstruction: [47, 41, 39.5], kl: [3, 4, 4.5] } }, { title: 'VAE' }) as unknown as {
-      data: { values: Array<Record<string, number>> }; encoding: { color: { scale: { domain: string[] } } };
+    const spec = epochSeriesChart(
+      { epoch: [0, 1, 2], values: { loss: [50, 45, 44], reconstruction: [47, 41, 39.5], kl: [3, 4, 4.5] } },
+      { title: 'VAE' },
+    ) as unknown as {
+      data: { values: Array<Record<string, number>> };
+      encoding: { color: { scale: { domain: string[] } } };
     };
     assert.deepEqual(spec.data.values[0], { epoch: 1, loss: 50, reconstruction: 47, kl: 3 });
     assert.deepEqual(spec.encoding.color.scale.domain, ['loss', 'reconstruction', 'kl']);
     const svg = await renderSvg(spec as never); // throws on any vega warning
     for (const name of ['loss', 'reconstruction', 'kl']) assert.match(svg, new RegExp(`>${name}<`));
-    assert.throws(() => epochSeriesChart({ epoch: [0, 1], values: { loss: [1] } }), /history\.loss has 1 values but history\.epoch has 2/);
-    const logChart = epochSeriesChart({ epoch: [0, 1], values: { loss: [50, 45], kl: [3, 4] } }, { yScale: 'log', yTitle: 'per image' }) as unknown as { encoding: { y: { title: string; scale: unknown } } };
+    assert.throws(
+      () => epochSeriesChart({ epoch: [0, 1], values: { loss: [1] } }),
+      /history\.loss has 1 values but history\.epoch has 2/,
+    );
+    const logChart = epochSeriesChart(
+      { epoch: [0, 1], values: { loss: [50, 45], kl: [3, 4] } },
+      { yScale: 'log', yTitle: 'per image' },
+    ) as unknown as { encoding: { y: { title: string; scale: unknown } } };
     assert.deepEqual(logChart.encoding.y.scale, { type: 'log' });
     assert.equal(logChart.encoding.y.title, 'per image (log scale)');
     assert.match(await renderSvg(logChart as never), /per image \(log scale\)/);
@@ -58,9 +68,18 @@ describe('epochSeriesChart and sideBySide', () => {
     const labels = new Uint8Array([0, 0, 0, 1, 1, 1]);
     const left = latentScatterChart({ points, labels, markers: [{ x: 1, y: 1, label: 'R1' }] }, { title: 'AE' });
     const right = latentScatterChart({ points: points.map((v) => v - 1), labels }, { title: 'VAE' });
-    const both = sideBySide([left, right], { title: 'both' }) as unknown as { hconcat: Array<{ title: string; layer: Array<{ name: string }>; $schema?: string }>; usermeta?: unknown };
-    assert.deepEqual(both.hconcat.map((chart) => chart.title), ['AE', 'VAE']);
-    assert.ok(both.hconcat.every((chart) => chart.$schema === undefined), 'only the outer spec carries $schema');
+    const both = sideBySide([left, right], { title: 'both' }) as unknown as {
+      hconcat: Array<{ title: string; layer: Array<{ name: string }>; $schema?: string }>;
+      usermeta?: unknown;
+    };
+    assert.deepEqual(
+      both.hconcat.map((chart) => chart.title),
+      ['AE', 'VAE'],
+    );
+    assert.ok(
+      both.hconcat.every((chart) => chart.$schema === undefined),
+      'only the outer spec carries $schema',
+    );
     assert.deepEqual(both.usermeta, (left as unknown as { usermeta: unknown }).usermeta);
     const names = both.hconcat.flatMap((chart) => chart.layer.map((layer) => layer.name));
     assert.equal(new Set(names).size, names.length, `layer names must be unique: ${names.join(', ')}`);

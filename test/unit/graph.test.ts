@@ -8,7 +8,12 @@ import { describe, it } from 'node:test';
 import type { LayersModel, Sequential, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import {
-  buildConvAutoencoder, buildDiscriminator, buildGan, buildGenerator, compileGan, DenseAutoencoder,
+  buildConvAutoencoder,
+  buildDiscriminator,
+  buildGan,
+  buildGenerator,
+  compileGan,
+  DenseAutoencoder,
 } from '../../lib/models';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { chainLayers, graphLossOf, graphMetricsOf, GraphProgram, UnsupportedModelError } from '../../lib/graph/program';
@@ -39,8 +44,12 @@ async function trainBoth(eager: LayersModel, graph: LayersModel, batches: Array<
   }
   const program = new GraphProgram();
   const step = program.addTrainStep({
-    name: 'train', layers: chainLayers(graph), inputShape: graph.inputs[0].shape.slice(1) as number[],
-    loss: graphLossOf(graph), metrics: graphMetricsOf(graph), model: graph,
+    name: 'train',
+    layers: chainLayers(graph),
+    inputShape: graph.inputs[0].shape.slice(1) as number[],
+    loss: graphLossOf(graph),
+    metrics: graphMetricsOf(graph),
+    model: graph,
   });
   program.start();
   program.push();
@@ -52,13 +61,21 @@ async function trainBoth(eager: LayersModel, graph: LayersModel, batches: Array<
   }
   program.pull();
   program.dispose();
-  return { eagerResults, graphResults, eagerLosses: eagerResults.map((r) => r[0]), graphLosses: graphResults.map((r) => r[0]) };
+  return {
+    eagerResults,
+    graphResults,
+    eagerLosses: eagerResults.map((r) => r[0]),
+    graphLosses: graphResults.map((r) => r[0]),
+  };
 }
 
 describe('ProtoWriter', () => {
   it('writes varints, negative int64s, floats, strings and packed fields as protobuf does', () => {
     assert.deepEqual([...new ProtoWriter().int(1, 300).finish()], [0x08, 0xac, 0x02]);
-    assert.deepEqual([...new ProtoWriter().int(2, -1).finish()], [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    assert.deepEqual(
+      [...new ProtoWriter().int(2, -1).finish()],
+      [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+    );
     assert.deepEqual([...new ProtoWriter().float(4, 1).finish()], [0x25, 0x00, 0x00, 0x80, 0x3f]);
     assert.deepEqual([...new ProtoWriter().string(1, 'ab').finish()], [0x0a, 0x02, 0x61, 0x62]);
     assert.deepEqual([...new ProtoWriter().packedInts(3, [1, 150]).finish()], [0x1a, 0x03, 0x01, 0x96, 0x01]);
@@ -73,16 +90,26 @@ describe('graph engine against eager tfjs', () => {
       return [x, x] as [Tensor, Tensor];
     });
     const { eagerLosses, graphLosses } = await trainBoth(eager, graph, batches);
-    eagerLosses.forEach((loss, i) => assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`));
+    eagerLosses.forEach((loss, i) =>
+      assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`),
+    );
     const difference = maxAbsDifference(eager.getWeights(), graph.getWeights());
     assert.ok(difference < 1e-5, `weights differ by ${difference}`);
     // Adam's state came back under tfjs's names, with the step count.
     const [eagerState, graphState] = [await eager.optimizer.getWeights(), await graph.optimizer.getWeights()];
     const names = graph.trainableWeights.map((w) => w.name);
-    assert.deepEqual(graphState.map((w) => w.name), ['iter', ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)]);
+    assert.deepEqual(
+      graphState.map((w) => w.name),
+      ['iter', ...names.map((n) => `${n}/m`), ...names.map((n) => `${n}/v`)],
+    );
     assert.equal(eagerState.length, graphState.length);
     assert.equal(graphState[0].tensor.dataSync()[0], 4);
-    assert.ok(maxAbsDifference(eagerState.map((w) => w.tensor), graphState.map((w) => w.tensor)) < 1e-6);
+    assert.ok(
+      maxAbsDifference(
+        eagerState.map((w) => w.tensor),
+        graphState.map((w) => w.tensor),
+      ) < 1e-6,
+    );
     tf.dispose([eagerState[0].tensor, graphState[0].tensor]);
     tf.dispose(batches.map(([x]) => x));
     eager.dispose();
@@ -93,17 +120,34 @@ describe('graph engine against eager tfjs', () => {
     const build = () => new DenseAutoencoder({ seed: 6 }).model;
     const [eager, graph] = twins(build);
     const x = tf.randomUniform([32, 784], 0, 1, 'float32', 6).round();
-    const { eagerResults, graphResults } = await trainBoth(eager, graph, [0, 1, 2, 3].map(() => [x, x] as [Tensor, Tensor]));
+    const { eagerResults, graphResults } = await trainBoth(
+      eager,
+      graph,
+      [0, 1, 2, 3].map(() => [x, x] as [Tensor, Tensor]),
+    );
     graphResults.forEach((values, i) => {
       assert.equal(values.length, 2);
-      values.forEach((v, j) => assert.ok(Math.abs(v - eagerResults[i][j]) < 1e-5, `step ${i}, ${graph.metricsNames[j]}: eager ${eagerResults[i][j]}, graph ${v}`));
+      values.forEach((v, j) =>
+        assert.ok(
+          Math.abs(v - eagerResults[i][j]) < 1e-5,
+          `step ${i}, ${graph.metricsNames[j]}: eager ${eagerResults[i][j]}, graph ${v}`,
+        ),
+      );
     });
     assert.ok(eagerResults[3][1] > 0.3, 'accuracy is a real number of matches, not 0');
     assert.ok(maxAbsDifference(eager.getWeights(), graph.getWeights()) < 1e-5);
     const [eagerState, graphState] = [await eager.optimizer.getWeights(), await graph.optimizer.getWeights()];
     const names = graph.trainableWeights.map((w) => w.name);
-    assert.deepEqual(graphState.map((w) => w.name), ['iter', ...names.map((n) => `${n}/accum_grad`), ...names.map((n) => `${n}/accum_var`)]);
-    assert.ok(maxAbsDifference(eagerState.slice(1).map((w) => w.tensor), graphState.slice(1).map((w) => w.tensor)) < 1e-6);
+    assert.deepEqual(
+      graphState.map((w) => w.name),
+      ['iter', ...names.map((n) => `${n}/accum_grad`), ...names.map((n) => `${n}/accum_var`)],
+    );
+    assert.ok(
+      maxAbsDifference(
+        eagerState.slice(1).map((w) => w.tensor),
+        graphState.slice(1).map((w) => w.tensor),
+      ) < 1e-6,
+    );
     tf.dispose([x, eagerState[0].tensor, graphState[0].tensor]);
     eager.dispose();
     graph.dispose();
@@ -116,19 +160,37 @@ describe('graph engine against eager tfjs', () => {
           // No bias here either: when a unit's whole batch stays on one side of the LeakyReLU,
           // the BatchNormalization after it cancels any shift, so the bias gradient is rounding
           // noise, which Adam turns into steps of either sign (seen: up to 2.6e-4 in 3 steps).
-          tf.layers.dense({ inputShape: [6], units: 4 * 4 * 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.dense({
+            inputShape: [6],
+            units: 4 * 4 * 3,
+            useBias: false,
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          }),
           tf.layers.leakyReLU({ alpha: 0.2 }),
           tf.layers.batchNormalization({ momentum: 0.8 }),
           tf.layers.reshape({ targetShape: [4, 4, 3] }),
           tf.layers.upSampling2d({ size: [2, 2] }),
           // No bias straight before BatchNormalization: its gradient is zero up to rounding,
           // and Adam turns rounding noise into full-size steps of either sign.
-          tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+          tf.layers.conv2d({
+            filters: 4,
+            kernelSize: 3,
+            padding: 'same',
+            useBias: false,
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+          }),
           tf.layers.batchNormalization(),
           tf.layers.leakyReLU(),
           tf.layers.maxPooling2d({ poolSize: 2 }),
           tf.layers.reLU(),
-          tf.layers.conv2dTranspose({ filters: 2, kernelSize: 3, strides: 2, padding: 'same', activation: 'tanh', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+          tf.layers.conv2dTranspose({
+            filters: 2,
+            kernelSize: 3,
+            strides: 2,
+            padding: 'same',
+            activation: 'tanh',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+          }),
         ],
       });
       // Adam scales every gradient to about lr, rounding noise included, so lr bounds how far
@@ -137,9 +199,17 @@ describe('graph engine against eager tfjs', () => {
       return model;
     };
     const [eager, graph] = twins(build);
-    const batches = [0, 1, 2].map((i) => [tf.randomNormal([5, 6], 0, 1, 'float32', i), tf.randomUniform([5, 8, 8, 2], -1, 1, 'float32', 10 + i)] as [Tensor, Tensor]);
+    const batches = [0, 1, 2].map(
+      (i) =>
+        [tf.randomNormal([5, 6], 0, 1, 'float32', i), tf.randomUniform([5, 8, 8, 2], -1, 1, 'float32', 10 + i)] as [
+          Tensor,
+          Tensor,
+        ],
+    );
     const { eagerLosses, graphLosses } = await trainBoth(eager, graph, batches);
-    eagerLosses.forEach((loss, i) => assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`));
+    eagerLosses.forEach((loss, i) =>
+      assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`),
+    );
     // getWeights includes BatchNormalization's moving mean and variance.
     const difference = maxAbsDifference(eager.getWeights(), graph.getWeights());
     assert.ok(difference < 2e-4, `weights differ by ${difference} (3 steps of lr 0.001)`);
@@ -158,10 +228,15 @@ describe('fit with the graph engine', () => {
     const options = { epochs: 3, batchSize: 16, seed: 3, progress: false, validation: x };
     const eager = await fit(eagerModel, x, { ...options, engine: 'eager' });
     const graph = await fit(graphModel, x, {
-      ...options, engine: 'graph',
-      onBatch: () => { counts.push(tf.memory().numTensors); },
+      ...options,
+      engine: 'graph',
+      onBatch: () => {
+        counts.push(tf.memory().numTensors);
+      },
       // The tfjs model is up to date in onEpoch: its first kernel changes from epoch to epoch.
-      onEpoch: () => { epochWeights.push(graphModel.layers[0].getWeights()[0].dataSync()[0]); },
+      onEpoch: () => {
+        epochWeights.push(graphModel.layers[0].getWeights()[0].dataSync()[0]);
+      },
     });
     // The first sync creates Adam's moments on the tfjs side (as eager's first step does);
     // from then on the count stays put.
@@ -170,7 +245,9 @@ describe('fit with the graph engine', () => {
     assert.equal(counts[3] - counts[0], 2 * graphModel.trainableWeights.length, `numTensors per batch: ${counts}`);
     assert.notEqual(epochWeights[0], epochWeights[1]);
     for (const key of ['loss', 'valLoss'] as const) {
-      eager[key].forEach((value, i) => assert.ok(Math.abs(value - graph[key][i]) < 1e-5, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`));
+      eager[key].forEach((value, i) =>
+        assert.ok(Math.abs(value - graph[key][i]) < 1e-5, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`),
+      );
     }
     // Nine steps: weights whose gradients are near zero (first layers) drift by rounding, each
     // step at most lr = 0.001; a wrong update would be off by whole steps.
@@ -204,7 +281,11 @@ describe('fit with the graph engine', () => {
     const firstKernel = () => Float32Array.from(model.layers[0].getWeights()[0].dataSync());
     const seen: Float32Array[] = [];
     await fit(model, x, {
-      epochs: 3, batchSize: 8, seed: 1, progress: false, engine: 'graph',
+      epochs: 3,
+      batchSize: 8,
+      seed: 1,
+      progress: false,
+      engine: 'graph',
       onEpoch: ({ epoch }) => {
         seen.push(firstKernel());
         if (epoch === 0) (model.optimizer as unknown as { learningRate: number }).learningRate = 0;
@@ -217,7 +298,10 @@ describe('fit with the graph engine', () => {
       },
     });
     assert.deepEqual(seen[1], seen[0], 'epoch 1 ran at learning rate 0');
-    assert.ok(seen[2].every((v) => v === 1), 'epoch 2 trained from the weights set in onEpoch (still at rate 0)');
+    assert.ok(
+      seen[2].every((v) => v === 1),
+      'epoch 2 trained from the weights set in onEpoch (still at rate 0)',
+    );
     model.dispose();
     x.dispose();
   });
@@ -228,7 +312,10 @@ describe('fit with the graph engine', () => {
     const options = { epochs: 1, batchSize: 4, seed: 1, progress: false, shuffle: false };
     const eagerHistory = await fit(eager, xInt, { ...options, engine: 'eager' });
     const graphHistory = await fit(graph, xInt, { ...options, engine: 'graph' });
-    assert.ok(Math.abs(eagerHistory.loss[0] - graphHistory.loss[0]) < 1e-5, `eager ${eagerHistory.loss[0]}, graph ${graphHistory.loss[0]}`);
+    assert.ok(
+      Math.abs(eagerHistory.loss[0] - graphHistory.loss[0]) < 1e-5,
+      `eager ${eagerHistory.loss[0]}, graph ${graphHistory.loss[0]}`,
+    );
     tf.dispose([xInt]);
     eager.dispose();
     graph.dispose();
@@ -238,7 +325,14 @@ describe('fit with the graph engine', () => {
     it(`${engine} engine: dropout masks follow the seed: unshuffled, the same seed repeats the losses, another seed and a dropout-free copy change them`, async () => {
       // shuffle: false, so the seed reaches nothing but the dropout masks.
       const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
-      const small = { encoderFilters: [4, 4], encoderStrides: [2, 2], encoderKernels: [3, 3], decoderFilters: [4, 1], decoderStrides: [2, 2], decoderKernels: [3, 3] };
+      const small = {
+        encoderFilters: [4, 4],
+        encoderStrides: [2, 2],
+        encoderKernels: [3, 3],
+        decoderFilters: [4, 1],
+        decoderStrides: [2, 2],
+        decoderKernels: [3, 3],
+      };
       const start = buildConvAutoencoder2d({ seed: 2, dropout: true, ...small }).model;
       const startWeights = start.getWeights().map((w) => w.clone());
       start.dispose();
@@ -256,20 +350,26 @@ describe('fit with the graph engine', () => {
       const other = await run(2, true);
       assert.ok(differ(other, first), `seed 2 gave seed 1's losses: ${other.join(', ')}`);
       const withoutDropout = await run(1, false);
-      assert.ok(differ(withoutDropout, first) && differ(withoutDropout, other), `dropout changed nothing: ${withoutDropout.join(', ')}`);
+      assert.ok(
+        differ(withoutDropout, first) && differ(withoutDropout, other),
+        `dropout changed nothing: ${withoutDropout.join(', ')}`,
+      );
       tf.dispose([x, ...startWeights]);
     });
   }
 });
 
 describe('the GAN on the graph engine', () => {
-  it('D\'s step trains only D, the combined step only G (the frozen D), and sampling changes nothing', async () => {
+  it("D's step trains only D, the combined step only G (the frozen D), and sampling changes nothing", async () => {
     const gan = createDcgan({ seed: 11 });
     const d = compiled(gan.discriminator, { engine: 'graph' });
     const g = compiled(gan.generator, { engine: 'graph' });
     const combined = compiled(gan.combined, { engine: 'graph' });
     assert.deepEqual([d.engine, g.engine, combined.engine], ['graph', 'graph', 'graph']);
-    const snapshot = () => ({ g: gan.generator.getWeights().map((w) => w.clone()), d: gan.discriminator.getWeights().map((w) => w.clone()) });
+    const snapshot = () => ({
+      g: gan.generator.getWeights().map((w) => w.clone()),
+      d: gan.discriminator.getWeights().map((w) => w.clone()),
+    });
     const noise = tf.randomNormal([4, 100], 0, 1, 'float32', 1);
     const labels = tf.ones([4, 1]);
     const images = tf.randomUniform([4, 28, 28, 1], -1, 1, 'float32', 2);
@@ -277,19 +377,35 @@ describe('the GAN on the graph engine', () => {
 
     const sampleA = g.predict(noise);
     const sampleB = g.predict(noise);
-    assert.equal(maxAbsDifference([sampleA], [sampleB]), 0, 'inference is deterministic (no dropout, moving statistics)');
+    assert.equal(
+      maxAbsDifference([sampleA], [sampleB]),
+      0,
+      'inference is deterministic (no dropout, moving statistics)',
+    );
     await d.trainOnBatch(images, labels, { dropoutSeed: 1 });
     // getWeights (in snapshot) reads the session's newest values: no explicit sync.
     const afterD = snapshot();
-    assert.equal(maxAbsDifference(start.g, afterD.g), 0, 'D\'s step left G alone');
-    assert.ok(maxAbsDifference(start.d, afterD.d) > 0, 'D\'s step trained D');
+    assert.equal(maxAbsDifference(start.g, afterD.g), 0, "D's step left G alone");
+    assert.ok(maxAbsDifference(start.d, afterD.d) > 0, "D's step trained D");
 
     await combined.trainOnBatch(noise, labels, { dropoutSeed: 2 });
     const afterG = snapshot();
     assert.equal(maxAbsDifference(afterD.d, afterG.d), 0, 'the combined step left D alone');
     assert.ok(maxAbsDifference(afterD.g, afterG.g) > 0, 'the combined step trained G (and its BatchNorm statistics)');
 
-    tf.dispose([noise, labels, images, sampleA, sampleB, ...start.g, ...start.d, ...afterD.g, ...afterD.d, ...afterG.g, ...afterG.d]);
+    tf.dispose([
+      noise,
+      labels,
+      images,
+      sampleA,
+      sampleB,
+      ...start.g,
+      ...start.d,
+      ...afterD.g,
+      ...afterD.d,
+      ...afterG.g,
+      ...afterG.d,
+    ]);
     disposeDcgan(gan);
   });
 });
@@ -297,9 +413,10 @@ describe('the GAN on the graph engine', () => {
 describe('trainGan, graph against eager', () => {
   it('gives the same losses for the first iterations when D has no dropout (so both engines draw the same batches and noise)', async () => {
     // The book's D minus its Dropout layers: everything else random comes from trainGan's seed.
-    const discriminatorWithoutDropout = (seed: number) => tf.sequential({
-      layers: buildDiscriminator({ seed }).layers.filter((layer) => layer.getClassName() !== 'Dropout'),
-    });
+    const discriminatorWithoutDropout = (seed: number) =>
+      tf.sequential({
+        layers: buildDiscriminator({ seed }).layers.filter((layer) => layer.getClassName() !== 'Dropout'),
+      });
     const make = () => compileGan(buildGenerator({ seed: 3 }), discriminatorWithoutDropout(3));
     const [eagerGan, graphGan] = [make(), make()];
     graphGan.generator.setWeights(eagerGan.generator.getWeights());
@@ -309,7 +426,9 @@ describe('trainGan, graph against eager', () => {
     const eager = await trainGan(eagerGan, images, { ...options, engine: 'eager' });
     const graph = await trainGan(graphGan, images, { ...options, engine: 'graph' });
     for (const key of ['dLossReal', 'dLossFake', 'gLoss'] as const) {
-      eager[key].forEach((value, i) => assert.ok(Math.abs(value - graph[key][i]) < 1e-4, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`));
+      eager[key].forEach((value, i) =>
+        assert.ok(Math.abs(value - graph[key][i]) < 1e-4, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`),
+      );
     }
     images.dispose();
     disposeDcgan(eagerGan);
@@ -333,12 +452,16 @@ describe('engine choice', () => {
     assert.match(chooseModelEngine(tied).reason, /applied more than once/);
     tied.dispose();
 
-    const anySize = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [null, null, 1] as unknown as number[], filters: 1, kernelSize: 3 })] });
+    const anySize = tf.sequential({
+      layers: [tf.layers.conv2d({ inputShape: [null, null, 1] as unknown as number[], filters: 1, kernelSize: 3 })],
+    });
     anySize.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
     assert.match(chooseModelEngine(anySize).reason, /must be known apart from the batch/);
     anySize.dispose();
 
-    const regularized = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tf.regularizers.l2() })] });
+    const regularized = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [3], units: 2, kernelRegularizer: tf.regularizers.l2() })],
+    });
     regularized.compile({ optimizer: 'adam', loss: 'meanSquaredError' });
     assert.match(chooseModelEngine(regularized).reason, /kernelRegularizer is not supported/);
     regularized.dispose();
@@ -365,13 +488,18 @@ describe('engine choice', () => {
     const warnings: string[] = [];
     // The SavedModel goes to a temporary folder first; make that impossible.
     process.env.TMPDIR = '/nonexistent/gan-notebooks-test';
-    console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(' ')); };
+    console.warn = (...args: unknown[]) => {
+      warnings.push(args.map(String).join(' '));
+    };
     try {
       await assert.rejects(fit(model, x, { ...options, engine: 'graph' }), /ENOENT/);
       const history = await fit(model, x, options);
       assert.equal(history.loss.length, 1);
       assert.ok(Number.isFinite(history.loss[0]));
-      assert.match(warnings.join('\n'), /compiled\(\w+\): the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/);
+      assert.match(
+        warnings.join('\n'),
+        /compiled\(\w+\): the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/,
+      );
     } finally {
       if (savedTmp === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = savedTmp;

@@ -22,7 +22,13 @@ describe('interpolateLatent', () => {
     const path = interpolateLatent(from, to, 5);
     assert.equal(tf.memory().numTensors, before + 1, 'only the result is left allocated');
     assert.deepEqual(path.shape, [5, 3]);
-    const expected = [[0, 10, -2], [1, 8, -1], [2, 6, 0], [3, 4, 1], [4, 2, 2]];
+    const expected = [
+      [0, 10, -2],
+      [1, 8, -1],
+      [2, 6, 0],
+      [3, 4, 1],
+      [4, 2, 2],
+    ];
     rows(path).forEach((row, k) => row.forEach((value, j) => close(value, expected[k][j], `row ${k} column ${j}`)));
     tf.dispose([from, to, path]);
   });
@@ -35,8 +41,10 @@ describe('interpolateLatent', () => {
     const line = interpolateLatent(from, to, 3);
     assert.equal(tf.memory().numTensors, before + 2);
     const [first, middle, last] = rows(arc);
-    close(first[0], 3, 'first x'); close(first[1], 0, 'first y');
-    close(last[0], 0, 'last x'); close(last[1], 3, 'last y');
+    close(first[0], 3, 'first x');
+    close(first[1], 0, 'first y');
+    close(last[0], 0, 'last x');
+    close(last[1], 3, 'last y');
     close(Math.hypot(middle[0], middle[1]), 3, 'arc middle norm');
     close(middle[0], middle[1], 'arc middle lies on the diagonal');
     close(Math.hypot(...rows(line)[1]), 3 / Math.SQRT2, 'straight middle norm');
@@ -53,7 +61,10 @@ describe('interpolateLatent', () => {
     const a = tf.tensor1d([1, 1]);
     const b = tf.tensor1d([3, 3]);
     const zero = tf.zeros([2]);
-    for (const [x, y] of [[a, b], [zero, b]]) {
+    for (const [x, y] of [
+      [a, b],
+      [zero, b],
+    ]) {
       const arc = interpolateLatent(x, y, 4, { method: 'spherical' });
       const line = interpolateLatent(x, y, 4);
       rows(arc).forEach((row, k) => row.forEach((value, j) => close(value, rows(line)[k][j], `row ${k}`)));
@@ -99,7 +110,10 @@ describe('fixedNoiseStrip', () => {
 
   it('says what is wrong with too few images, ragged data or no samples', () => {
     assert.throws(() => fixedNoiseStrip(samples, 6, 2), /samples\[0\] \(iteration 0\) has 5 images but 6 rows/);
-    assert.throws(() => fixedNoiseStrip([{ iteration: 0, images: new Float32Array(5) }], 1, 2), /5 values, not a whole number of 2x2/);
+    assert.throws(
+      () => fixedNoiseStrip([{ iteration: 0, images: new Float32Array(5) }], 1, 2),
+      /5 values, not a whole number of 2x2/,
+    );
     assert.throws(() => fixedNoiseStrip([]), /samples is empty/);
   });
 });

@@ -9,8 +9,20 @@ import { centroidOf, decodeLatentGrid, latentMapChart, latentScatterChart } from
 import { latentGridPoints, renderSvg, type DecodedLatentGrid } from '../../lib/viz';
 import { pngSize } from '../../lib/display';
 
-interface GridRow { i: number; x: number; y: number; u: string; n: number; c: string }
-interface TestRow { n: number; t: string; d: number; c: string }
+interface GridRow {
+  i: number;
+  x: number;
+  y: number;
+  u: string;
+  n: number;
+  c: string;
+}
+interface TestRow {
+  n: number;
+  t: string;
+  d: number;
+  c: string;
+}
 
 const PIXELS = 784;
 // Six codes in two clouds; test image k is filled with the value k / 10.
@@ -37,7 +49,11 @@ function pngOf(url: string): Buffer {
 function nearestTest(x: number, y: number): number {
   let best = 0;
   for (let i = 1; i < 6; i++) {
-    if ((points[2 * i] - x) ** 2 + (points[2 * i + 1] - y) ** 2 < (points[2 * best] - x) ** 2 + (points[2 * best + 1] - y) ** 2) best = i;
+    if (
+      (points[2 * i] - x) ** 2 + (points[2 * i + 1] - y) ** 2 <
+      (points[2 * best] - x) ** 2 + (points[2 * best + 1] - y) ** 2
+    )
+      best = i;
   }
   return best;
 }
@@ -49,13 +65,20 @@ describe('decodeLatentGrid', () => {
     assert.deepEqual(calls, [5, 5, 5, 1]);
     assert.deepEqual(Array.from(grid.points), Array.from(latentGridPoints(box, 4)));
     assert.equal(grid.images.length, 16 * PIXELS);
-    for (const k of [0, 7, 15]) assert.ok(Math.abs(grid.images[k * PIXELS + 100] - grid.points[2 * k] / 4) < 1e-6, `image ${k}`);
+    for (const k of [0, 7, 15])
+      assert.ok(Math.abs(grid.images[k * PIXELS + 100] - grid.points[2 * k] / 4) < 1e-6, `image ${k}`);
     assert.equal(grid.range, 'unit');
   });
 
   it('names a decoder that returns the wrong number of values', async () => {
-    await assert.rejects(decodeLatentGrid(() => new Float32Array(10), { box, steps: 2 }), /decode returned 10 values for 4 points; expected 3136/);
-    await assert.rejects(decodeLatentGrid(fillDecoder([]), { box, steps: 2, batchSize: 0 }), /batchSize must be a whole number >= 1/);
+    await assert.rejects(
+      decodeLatentGrid(() => new Float32Array(10), { box, steps: 2 }),
+      /decode returned 10 values for 4 points; expected 3136/,
+    );
+    await assert.rejects(
+      decodeLatentGrid(fillDecoder([]), { box, steps: 2, batchSize: 0 }),
+      /batchSize must be a whole number >= 1/,
+    );
   });
 });
 
@@ -67,7 +90,9 @@ describe('latentMapChart', () => {
     const spec = latentMapChart({ points, labels, testImages, grid }, { imageScale: 2 }) as unknown as {
       usermeta: { htmlExport: string; embedOptions: { renderer: string } };
       datasets: { latentGrid: GridRow[]; nearestTests: TestRow[] };
-      hconcat: Array<{ layer?: Array<{ name?: string; params?: Array<{ name: string; value: Array<{ i: number }> }> }> }>;
+      hconcat: Array<{
+        layer?: Array<{ name?: string; params?: Array<{ name: string; value: Array<{ i: number }> }> }>;
+      }>;
     };
     assert.equal(spec.usermeta.htmlExport, 'interactive');
     assert.equal(spec.usermeta.embedOptions.renderer, 'canvas');
@@ -76,7 +101,10 @@ describe('latentMapChart', () => {
     const tests = new Map(spec.datasets.nearestTests.map((row) => [row.n, row]));
     rows.forEach((row, i) => {
       assert.equal(row.i, i);
-      assert.ok(Math.abs(row.x - grid.points[2 * i]) < 1e-3 && Math.abs(row.y - grid.points[2 * i + 1]) < 1e-3, `row ${i} position`);
+      assert.ok(
+        Math.abs(row.x - grid.points[2 * i]) < 1e-3 && Math.abs(row.y - grid.points[2 * i + 1]) < 1e-3,
+        `row ${i} position`,
+      );
       assert.deepEqual(pngSize(pngOf(row.u)), { width: 56, height: 56 }, 'decoded image at imageScale 2');
       assert.equal(row.n, nearestTest(grid.points[2 * i], grid.points[2 * i + 1]), `row ${i}: nearest test point`);
       assert.ok(tests.has(row.n), `row ${i}: its nearest test image is in the tests dataset`);
@@ -112,10 +140,22 @@ describe('latentMapChart', () => {
   });
 
   it('says what does not fit: test images, the grid, the scale', () => {
-    assert.throws(() => latentMapChart({ points, labels, testImages: testImages.subarray(PIXELS), grid }), /testImages holds 3920 values; expected 6 images of 28x28 \(4704 values\)/);
-    assert.throws(() => latentMapChart({ points, labels, testImages, grid: { ...grid, steps: 4 } }), /grid holds 9 points and 9 images for steps 4 \(expected 16 of each\)/);
-    assert.throws(() => latentMapChart({ points, labels, testImages, grid }, { imageScale: 0 }), /imageScale must be a whole number >= 1/);
-    assert.throws(() => latentMapChart({ points, labels: [1, 1], testImages, grid }), /labels has 2 entries but points holds 6 points/);
+    assert.throws(
+      () => latentMapChart({ points, labels, testImages: testImages.subarray(PIXELS), grid }),
+      /testImages holds 3920 values; expected 6 images of 28x28 \(4704 values\)/,
+    );
+    assert.throws(
+      () => latentMapChart({ points, labels, testImages, grid: { ...grid, steps: 4 } }),
+      /grid holds 9 points and 9 images for steps 4 \(expected 16 of each\)/,
+    );
+    assert.throws(
+      () => latentMapChart({ points, labels, testImages, grid }, { imageScale: 0 }),
+      /imageScale must be a whole number >= 1/,
+    );
+    assert.throws(
+      () => latentMapChart({ points, labels: [1, 1], testImages, grid }),
+      /labels has 2 entries but points holds 6 points/,
+    );
   });
 });
 
@@ -125,15 +165,23 @@ describe('latentScatterChart lines and centroidOf', () => {
     const to = centroidOf(points, labels, 7);
     assert.ok(Math.abs(from.x - 0.7 / 3) < 1e-6 && Math.abs(to.y - 8.9 / 3) < 1e-6);
     const line = { points: [from, { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 }, to], label: '1 → 7' };
-    const spec = latentScatterChart({ points, labels, lines: [line] }) as unknown as { layer: Array<{ name: string; data: { values: Array<Record<string, number | string>> } }> };
+    const spec = latentScatterChart({ points, labels, lines: [line] }) as unknown as {
+      layer: Array<{ name: string; data: { values: Array<Record<string, number | string>> } }>;
+    };
     const byName = new Map(spec.layer.map((layer) => [layer.name, layer]));
-    assert.deepEqual(byName.get('lines')?.data.values.map((row) => row.k), [0, 1, 2]);
+    assert.deepEqual(
+      byName.get('lines')?.data.values.map((row) => row.k),
+      [0, 1, 2],
+    );
     assert.equal(byName.get('linePoints')?.data.values.length, 3);
     assert.equal(byName.get('lineLabels')?.data.values[0].t, '1 → 7');
     const svg = await renderSvg(spec as never);
     assert.match(svg, /class="mark-line role-mark lines_marks"/);
     assert.match(svg, /1 → 7/);
-    assert.throws(() => latentScatterChart({ points, labels, lines: [{ points: [from] }] }), /lines\[0\] has 1 point\(s\); a line needs at least 2/);
+    assert.throws(
+      () => latentScatterChart({ points, labels, lines: [{ points: [from] }] }),
+      /lines\[0\] has 1 point\(s\); a line needs at least 2/,
+    );
     assert.throws(() => centroidOf(points, labels, 3), /no point has label 3; the labels hold 1, 7/);
   });
 });

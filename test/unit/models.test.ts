@@ -7,7 +7,12 @@ import { describe, it } from 'node:test';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { buildConvAutoencoder2d, createDcgan, disposeDcgan, summaryTable, tf } from '../../lib';
 import {
-  buildConvAutoencoder, buildDiscriminator, buildGenerator, DenseAutoencoder, generatorNoiseDim, paramCounts,
+  buildConvAutoencoder,
+  buildDiscriminator,
+  buildGenerator,
+  DenseAutoencoder,
+  generatorNoiseDim,
+  paramCounts,
 } from '../../lib/models';
 
 /** A copy of every weight's values, by position in model.weights. */
@@ -30,9 +35,13 @@ describe('parameter counts match Keras exactly', () => {
     discriminator.dispose();
   });
 
-  it('combined model summary: trainable 852,609, non-trainable 225,537 (the book\'s Keras summary)', () => {
+  it("combined model summary: trainable 852,609, non-trainable 225,537 (the book's Keras summary)", () => {
     const gan = createDcgan();
-    assert.deepEqual(paramCounts(gan.combined, { frozen: [gan.discriminator] }), { total: 1_078_146, trainable: 852_609, nonTrainable: 225_537 });
+    assert.deepEqual(paramCounts(gan.combined, { frozen: [gan.discriminator] }), {
+      total: 1_078_146,
+      trainable: 852_609,
+      nonTrainable: 225_537,
+    });
     const table = summaryTable(gan.combined, { frozen: [gan.discriminator] });
     assert.match(table, /Trainable params: 852,609/);
     assert.match(table, /Non-trainable params: 225,537/);
@@ -91,11 +100,11 @@ describe('parameter counts match Keras exactly', () => {
   });
 });
 
-describe('DenseAutoencoder encoder() and decoder() share the model\'s weights', () => {
+describe("DenseAutoencoder encoder() and decoder() share the model's weights", () => {
   it('decoder uses the same Dense layer object, so training the model changes the decoder', async () => {
     const ae = new DenseAutoencoder({ seed: 1 });
     const decoder = ae.decoder();
-    assert.equal(decoder.layers[1], ae.outputLayer, 'decoder\'s Dense layer is the model\'s output layer');
+    assert.equal(decoder.layers[1], ae.outputLayer, "decoder's Dense layer is the model's output layer");
     assert.equal(ae.encoder().layers[1], ae.hiddenLayer);
     assert.equal(ae.decoder(), decoder, 'decoder() returns the same model each time');
 
@@ -105,7 +114,10 @@ describe('DenseAutoencoder encoder() and decoder() share the model\'s weights', 
     await ae.model.trainOnBatch(x, x);
     const afterTensor = decoder.predict(z) as Tensor;
     const after = afterTensor.dataSync();
-    assert.ok(before.some((v, i) => v !== after[i]), 'decoder output moved after training the whole model');
+    assert.ok(
+      before.some((v, i) => v !== after[i]),
+      'decoder output moved after training the whole model',
+    );
 
     // decoder(encoder(x)) is exactly the whole model.
     const whole = ae.model.predict(x) as Tensor;
@@ -118,7 +130,7 @@ describe('DenseAutoencoder encoder() and decoder() share the model\'s weights', 
 });
 
 describe('DCGAN freeze semantics (SPEC A2)', () => {
-  it('a D step changes only D; a combined step changes only G (and G\'s BN moving statistics)', async () => {
+  it("a D step changes only D; a combined step changes only G (and G's BN moving statistics)", async () => {
     const gan = createDcgan({ seed: 7 });
     const real = tf.randomUniform([8, 28, 28, 1], -1, 1, 'float32', 1);
     const noise = tf.randomNormal([8, 100], 0, 1, 'float32', 2);
@@ -127,13 +139,22 @@ describe('DCGAN freeze semantics (SPEC A2)', () => {
     let g0 = snapshot(gan.generator);
     let d0 = snapshot(gan.discriminator);
     await gan.discriminator.trainOnBatch(real, ones);
-    assert.ok(changed(g0, snapshot(gan.generator)).every((c) => !c), 'D step left every G weight (BN statistics included) unchanged');
-    assert.ok(changed(d0, snapshot(gan.discriminator)).every((c) => c), 'D step changed every D weight');
+    assert.ok(
+      changed(g0, snapshot(gan.generator)).every((c) => !c),
+      'D step left every G weight (BN statistics included) unchanged',
+    );
+    assert.ok(
+      changed(d0, snapshot(gan.discriminator)).every((c) => c),
+      'D step changed every D weight',
+    );
 
     g0 = snapshot(gan.generator);
     d0 = snapshot(gan.discriminator);
     await gan.combined.trainOnBatch(noise, ones);
-    assert.ok(changed(d0, snapshot(gan.discriminator)).every((c) => !c), 'combined step left every D weight unchanged');
+    assert.ok(
+      changed(d0, snapshot(gan.discriminator)).every((c) => !c),
+      'combined step left every D weight unchanged',
+    );
     const gChanged = changed(g0, snapshot(gan.generator));
     gan.generator.weights.forEach((w, i) => {
       // Trainable weights learn; BN moving mean/variance update in training mode, as in Keras.
@@ -149,13 +170,16 @@ describe('DCGAN freeze semantics (SPEC A2)', () => {
     disposeDcgan(gan);
   });
 
-  it('the literal Keras order (leave D frozen) makes D\'s own training fail in tfjs', async () => {
+  it("the literal Keras order (leave D frozen) makes D's own training fail in tfjs", async () => {
     const discriminator = buildDiscriminator();
     discriminator.compile({ loss: 'binaryCrossentropy', optimizer: tf.train.adam() });
     discriminator.trainable = false;
     const x = tf.zeros([2, 28, 28, 1]);
     const y = tf.ones([2, 1]);
-    await assert.rejects(Promise.resolve().then(() => discriminator.trainOnBatch(x, y)), /none of the .* variables is trainable/);
+    await assert.rejects(
+      Promise.resolve().then(() => discriminator.trainOnBatch(x, y)),
+      /none of the .* variables is trainable/,
+    );
     tf.dispose([x, y]);
     discriminator.dispose();
   });

@@ -19,7 +19,10 @@ const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');
 export function buildNotebookModels(notebookFile: string, names: string[]): Record<string, LayersModel> {
   const source = taggedSource(path.join(NOTEBOOKS, notebookFile), ['parameters', 'model']);
   // The cells see what the notebook imports from the library (tf, summaryTable, kernelInitializers...).
-  return runCellSource(`${source}\nreturn { ${names.join(', ')} };`, { ...lib, console: { ...console, log: () => undefined } });
+  return runCellSource(`${source}\nreturn { ${names.join(', ')} };`, {
+    ...lib,
+    console: { ...console, log: () => undefined },
+  });
 }
 
 interface LayerShape {
@@ -29,37 +32,70 @@ interface LayerShape {
 }
 
 function layerShapes(model: LayersModel): LayerShape[] {
-  return model.layers.map((layer) => ({ className: layer.getClassName(), outputShape: JSON.stringify(layer.outputShape), params: layer.countParams() }));
+  return model.layers.map((layer) => ({
+    className: layer.getClassName(),
+    outputShape: JSON.stringify(layer.outputShape),
+    params: layer.countParams(),
+  }));
 }
 
 /** Throws a message naming the notebook, the model and the first layer that differs. */
-export function assertSameArchitecture(notebookFile: string, name: string, fromNotebook: LayersModel, fromLibrary: LayersModel, builder: string): void {
+export function assertSameArchitecture(
+  notebookFile: string,
+  name: string,
+  fromNotebook: LayersModel,
+  fromLibrary: LayersModel,
+  builder: string,
+): void {
   const [notebookLayers, libraryLayers] = [layerShapes(fromNotebook), layerShapes(fromLibrary)];
   const count = Math.max(notebookLayers.length, libraryLayers.length);
   for (let i = 0; i < count; i++) {
     const [mine, theirs] = [notebookLayers[i], libraryLayers[i]];
-    const describe = (layer: LayerShape | undefined) => (layer ? `${layer.className} ${layer.outputShape}, ${layer.params} parameters` : 'no layer');
-    assert.deepEqual(mine, theirs, `notebooks/${notebookFile}: model "${name}", layer ${i + 1} (${fromNotebook.layers[i]?.name ?? fromLibrary.layers[i]?.name}): the notebook builds ${describe(mine)}, lib/models ${builder} builds ${describe(theirs)}. Change both, or neither.`);
+    const describe = (layer: LayerShape | undefined) =>
+      layer ? `${layer.className} ${layer.outputShape}, ${layer.params} parameters` : 'no layer';
+    assert.deepEqual(
+      mine,
+      theirs,
+      `notebooks/${notebookFile}: model "${name}", layer ${i + 1} (${fromNotebook.layers[i]?.name ?? fromLibrary.layers[i]?.name}): the notebook builds ${describe(mine)}, lib/models ${builder} builds ${describe(theirs)}. Change both, or neither.`,
+    );
   }
-  assert.equal(fromNotebook.countParams(), fromLibrary.countParams(), `notebooks/${notebookFile}: model "${name}" parameter count`);
+  assert.equal(
+    fromNotebook.countParams(),
+    fromLibrary.countParams(),
+    `notebooks/${notebookFile}: model "${name}" parameter count`,
+  );
 }
 
 /** The chapter's trained models must get the graph engine under 'auto': a silent eager fallback fails here. */
 function assertGraphEngine(notebookFile: string, models: Record<string, LayersModel>): void {
   for (const [name, model] of Object.entries(models)) {
     const step = compiled(model);
-    assert.deepEqual({ engine: step.engine, reason: step.reason }, { engine: 'graph', reason: '' }, `notebooks/${notebookFile}: model "${name}" trains eagerly: ${step.reason}`);
+    assert.deepEqual(
+      { engine: step.engine, reason: step.reason },
+      { engine: 'graph', reason: '' },
+      `notebooks/${notebookFile}: model "${name}" trains eagerly: ${step.reason}`,
+    );
   }
 }
 
-describe('the notebooks\' model cells and lib/models build the same models', () => {
+describe("the notebooks' model cells and lib/models build the same models", () => {
   it('01-dcgan: the generator and the discriminator', () => {
     const models = buildNotebookModels('01-dcgan.ipynb', ['generator', 'discriminator', 'gan']);
     const library = { generator: buildGenerator(), discriminator: buildDiscriminator() };
     try {
       assertSameArchitecture('01-dcgan.ipynb', 'generator', models.generator, library.generator, 'buildGenerator()');
-      assertSameArchitecture('01-dcgan.ipynb', 'discriminator', models.discriminator, library.discriminator, 'buildDiscriminator()');
-      assertGraphEngine('01-dcgan.ipynb', { discriminator: models.discriminator, gan: models.gan, generator: models.generator });
+      assertSameArchitecture(
+        '01-dcgan.ipynb',
+        'discriminator',
+        models.discriminator,
+        library.discriminator,
+        'buildDiscriminator()',
+      );
+      assertGraphEngine('01-dcgan.ipynb', {
+        discriminator: models.discriminator,
+        gan: models.gan,
+        generator: models.generator,
+      });
       assert.equal(models.generator.countParams(), 865_281);
       assert.equal(models.discriminator.countParams(), 212_865);
     } finally {
@@ -72,7 +108,13 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
     const { autoencoder } = buildNotebookModels('02-conv-autoencoder.ipynb', ['autoencoder']);
     const library = buildConvAutoencoder();
     try {
-      assertSameArchitecture('02-conv-autoencoder.ipynb', 'autoencoder', autoencoder, library, 'buildConvAutoencoder()');
+      assertSameArchitecture(
+        '02-conv-autoencoder.ipynb',
+        'autoencoder',
+        autoencoder,
+        library,
+        'buildConvAutoencoder()',
+      );
       assertGraphEngine('02-conv-autoencoder.ipynb', { autoencoder });
       assert.equal(autoencoder.countParams(), 4_385);
     } finally {
@@ -82,12 +124,34 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
   });
 
   it('03-dense-autoencoder: the model and its encoder and decoder views', () => {
-    const models = buildNotebookModels('03-dense-autoencoder.ipynb', ['model: autoencoder.model', 'encoder', 'decoder']);
+    const models = buildNotebookModels('03-dense-autoencoder.ipynb', [
+      'model: autoencoder.model',
+      'encoder',
+      'decoder',
+    ]);
     const library = new DenseAutoencoder({ zDim: models.encoder.outputs[0].shape[1] as number });
     try {
-      assertSameArchitecture('03-dense-autoencoder.ipynb', 'autoencoder', models.model, library.model, 'DenseAutoencoder');
-      assertSameArchitecture('03-dense-autoencoder.ipynb', 'encoder', models.encoder, library.encoder(), 'DenseAutoencoder.encoder()');
-      assertSameArchitecture('03-dense-autoencoder.ipynb', 'decoder', models.decoder, library.decoder(), 'DenseAutoencoder.decoder()');
+      assertSameArchitecture(
+        '03-dense-autoencoder.ipynb',
+        'autoencoder',
+        models.model,
+        library.model,
+        'DenseAutoencoder',
+      );
+      assertSameArchitecture(
+        '03-dense-autoencoder.ipynb',
+        'encoder',
+        models.encoder,
+        library.encoder(),
+        'DenseAutoencoder.encoder()',
+      );
+      assertSameArchitecture(
+        '03-dense-autoencoder.ipynb',
+        'decoder',
+        models.decoder,
+        library.decoder(),
+        'DenseAutoencoder.decoder()',
+      );
       assertGraphEngine('03-dense-autoencoder.ipynb', { autoencoder: models.model });
       assert.equal(models.model.countParams(), 57_268);
     } finally {
@@ -101,9 +165,18 @@ describe('the notebooks\' model cells and lib/models build the same models', () 
     const library = buildConvAutoencoder2d();
     try {
       for (const name of ['encoder', 'decoder', 'model'] as const) {
-        assertSameArchitecture('04-latent-space.ipynb', name, models[name], library[name], `buildConvAutoencoder2d().${name}`);
+        assertSameArchitecture(
+          '04-latent-space.ipynb',
+          name,
+          models[name],
+          library[name],
+          `buildConvAutoencoder2d().${name}`,
+        );
       }
-      assert.deepEqual([models.encoder.countParams(), models.decoder.countParams(), models.model.countParams()], [98_946, 102_017, 200_963]);
+      assert.deepEqual(
+        [models.encoder.countParams(), models.decoder.countParams(), models.model.countParams()],
+        [98_946, 102_017, 200_963],
+      );
       // 04 compiles in its training cell: Adam and mean squared error, as here.
       models.model.compile({ optimizer: lib.tf.train.adam(0.00005), loss: 'meanSquaredError' });
       assertGraphEngine('04-latent-space.ipynb', { model: models.model });

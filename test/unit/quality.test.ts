@@ -137,8 +137,14 @@ describe('scoreDigits', () => {
   it('rejects images of the wrong shape or range with a message saying what it expects', async () => {
     const wrongShape = tf.zeros([2, 32, 32, 1]);
     const tanhImages = tf.fill([2, 28, 28, 1], -0.5);
-    await assert.rejects(scoreDigits(wrongShape, { classifier }), /images has shape \[2, 32, 32, 1\]; expected \[n, 28, 28, 1\]/);
-    await assert.rejects(scoreDigits(tanhImages, { classifier }), /pixel values run from -0\.5 to -0\.5; range 'unit' expects \[0, 1\] \(images in \[-1, 1\].*range: 'tanh'\)/);
+    await assert.rejects(
+      scoreDigits(wrongShape, { classifier }),
+      /images has shape \[2, 32, 32, 1\]; expected \[n, 28, 28, 1\]/,
+    );
+    await assert.rejects(
+      scoreDigits(tanhImages, { classifier }),
+      /pixel values run from -0\.5 to -0\.5; range 'unit' expects \[0, 1\] \(images in \[-1, 1\].*range: 'tanh'\)/,
+    );
     const badRange = /scoreDigits: options\.range must be 'tanh'/;
     // @ts-expect-error: a range that does not exist, from untyped notebook code
     await assert.rejects(scoreDigits(tanhImages, { classifier, range: 'percent' }), badRange);

@@ -17,14 +17,19 @@ function maxDifference(a: GanHistory, b: GanHistory): number {
   let worst = 0;
   for (const key of ['dLoss', 'dLossReal', 'dLossFake', 'gLoss'] as const) {
     assert.equal(a[key].length, b[key].length);
-    a[key].forEach((value, i) => { worst = Math.max(worst, Math.abs(value - b[key][i])); });
+    a[key].forEach((value, i) => {
+      worst = Math.max(worst, Math.abs(value - b[key][i]));
+    });
   }
   return worst;
 }
 
 describe('trainGan', () => {
   // The eager engine runs fewer iterations: each costs about twice as much.
-  for (const [engine, last, sampleInterval] of [['graph', 100, 50], ['eager', 40, 20]] as const) {
+  for (const [engine, last, sampleInterval] of [
+    ['graph', 100, 50],
+    ['eager', 40, 20],
+  ] as const) {
     it(`${engine} engine: keeps tf.memory().numTensors flat: the same after iteration 10 and after iteration ${last}`, async () => {
       const images = ganImages(64, 1);
       const gan = createDcgan({ seed: 1 });
@@ -34,28 +39,50 @@ describe('trainGan', () => {
       let liveHistory: Readonly<GanHistory> | undefined;
       const before = tf.memory().numTensors;
       const history = await trainGan(gan, images, {
-        iterations: last + 1, batchSize: 8, seed: 1, progress: false, sampleInterval, sampleCount: 4, engine,
+        iterations: last + 1,
+        batchSize: 8,
+        seed: 1,
+        progress: false,
+        sampleInterval,
+        sampleCount: 4,
+        engine,
         onSample: ({ iteration, images: pixels }) => {
           samples.push(iteration);
           assert.equal(pixels.length, 4 * 784);
-          assert.ok(pixels.every((v) => v >= -1 && v <= 1), 'samples are tanh outputs in [-1, 1]');
+          assert.ok(
+            pixels.every((v) => v >= -1 && v <= 1),
+            'samples are tanh outputs in [-1, 1]',
+          );
         },
         onIteration: ({ iteration, gLoss }, soFar) => {
           counts.set(iteration, tf.memory().numTensors);
           // The history so far already holds this iteration, and is the object returned at the end.
-          if (soFar.iteration.length !== iteration + 1 || soFar.gLoss[iteration] !== gLoss) historyLagged.push(iteration);
+          if (soFar.iteration.length !== iteration + 1 || soFar.gLoss[iteration] !== gLoss)
+            historyLagged.push(iteration);
           liveHistory = soFar;
         },
       });
       assert.deepEqual(historyLagged, [], 'onIteration saw a history without its own iteration');
       assert.equal(liveHistory, history);
-      assert.equal(counts.get(10), counts.get(last), `numTensors after iteration 10: ${counts.get(10)}, after ${last}: ${counts.get(last)}`);
+      assert.equal(
+        counts.get(10),
+        counts.get(last),
+        `numTensors after iteration 10: ${counts.get(10)}, after ${last}: ${counts.get(last)}`,
+      );
       assert.deepEqual(samples, [0, sampleInterval, 2 * sampleInterval]);
-      assert.deepEqual(history.iteration, Array.from({ length: last + 1 }, (_, i) => i));
-      history.dLoss.forEach((d, i) => assert.ok(Math.abs(d - (history.dLossReal[i] + history.dLossFake[i]) / 2) < 1e-12));
+      assert.deepEqual(
+        history.iteration,
+        Array.from({ length: last + 1 }, (_, i) => i),
+      );
+      history.dLoss.forEach((d, i) =>
+        assert.ok(Math.abs(d - (history.dLossReal[i] + history.dLossFake[i]) / 2) < 1e-12),
+      );
       // Only the optimizers' state (Adam moments, created on the first step) outlives training.
       const adamState = 2 * 2 * (gan.generator.trainableWeights.length + gan.discriminator.trainableWeights.length);
-      assert.ok(tf.memory().numTensors - before <= adamState + 2, `${tf.memory().numTensors - before} tensors left after training`);
+      assert.ok(
+        tf.memory().numTensors - before <= adamState + 2,
+        `${tf.memory().numTensors - before} tensors left after training`,
+      );
       disposeDcgan(gan);
       images.dispose();
     });
@@ -78,7 +105,10 @@ describe('trainGan', () => {
       const other = await run(6);
       assert.equal(first.gLoss.length, iterations);
       assert.deepEqual(second, first, 'the same seed gives the same losses, bit for bit');
-      assert.ok(maxDifference(first, other) > 1e-3, `another seed changes the losses by only ${maxDifference(first, other)}`);
+      assert.ok(
+        maxDifference(first, other) > 1e-3,
+        `another seed changes the losses by only ${maxDifference(first, other)}`,
+      );
       images.dispose();
     });
   }
@@ -97,7 +127,10 @@ describe('trainGan', () => {
   it('explains wrongly shaped images', async () => {
     const gan = createDcgan();
     const flat = tf.zeros([4, 784]) as unknown as Tensor4D;
-    await assert.rejects(trainGan(gan, flat, { iterations: 1, batchSize: 2, progress: false }), /\[n, 28, 28, 1\].*got shape \[4,784\]/);
+    await assert.rejects(
+      trainGan(gan, flat, { iterations: 1, batchSize: 2, progress: false }),
+      /\[n, 28, 28, 1\].*got shape \[4,784\]/,
+    );
     flat.dispose();
     disposeDcgan(gan);
   });
@@ -105,12 +138,27 @@ describe('trainGan', () => {
 
 describe('fit', () => {
   const cases: Array<{ name: string; build: () => LayersModel; data: () => Tensor }> = [
-    { name: 'convolutional autoencoder (SPEC B)', build: () => buildConvAutoencoder({ seed: 1 }), data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 4) },
-    { name: 'dense autoencoder (SPEC C)', build: () => new DenseAutoencoder({ seed: 1 }).model, data: () => tf.randomUniform([16, 784], 0, 1, 'float32', 5) },
-    { name: '2-D convolutional autoencoder (SPEC D)', build: () => buildConvAutoencoder2d({ seed: 1 }).model, data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 6) },
+    {
+      name: 'convolutional autoencoder (SPEC B)',
+      build: () => buildConvAutoencoder({ seed: 1 }),
+      data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 4),
+    },
+    {
+      name: 'dense autoencoder (SPEC C)',
+      build: () => new DenseAutoencoder({ seed: 1 }).model,
+      data: () => tf.randomUniform([16, 784], 0, 1, 'float32', 5),
+    },
+    {
+      name: '2-D convolutional autoencoder (SPEC D)',
+      build: () => buildConvAutoencoder2d({ seed: 1 }).model,
+      data: () => tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 6),
+    },
   ];
   // 2 batches per epoch; the eager engine runs fewer epochs: each costs two to three times as much.
-  for (const [engine, epochs] of [['graph', 50], ['eager', 20]] as const) {
+  for (const [engine, epochs] of [
+    ['graph', 50],
+    ['eager', 20],
+  ] as const) {
     for (const { name, build, data } of cases) {
       it(`${engine} engine, ${name}: numTensors the same after step 10 and step ${2 * epochs}, history per epoch`, async () => {
         const model = build();
@@ -118,14 +166,28 @@ describe('fit', () => {
         const validation = data();
         const counts: number[] = [];
         const history = await fit(model, x, {
-          epochs, batchSize: 8, seed: 1, progress: false, validation, engine,
-          onBatch: () => { counts.push(tf.memory().numTensors); },
+          epochs,
+          batchSize: 8,
+          seed: 1,
+          progress: false,
+          validation,
+          engine,
+          onBatch: () => {
+            counts.push(tf.memory().numTensors);
+          },
         });
         assert.equal(counts.length, 2 * epochs);
-        assert.equal(counts[9], counts[2 * epochs - 1], `numTensors after step 10: ${counts[9]}, after step ${2 * epochs}: ${counts[2 * epochs - 1]}`);
+        assert.equal(
+          counts[9],
+          counts[2 * epochs - 1],
+          `numTensors after step 10: ${counts[9]}, after step ${2 * epochs}: ${counts[2 * epochs - 1]}`,
+        );
         assert.equal(history.epoch.length, epochs);
         assert.equal(history.valLoss.length, epochs);
-        assert.ok(history.loss[epochs - 1] < history.loss[0], `loss fell from ${history.loss[0]} to ${history.loss[epochs - 1]}`);
+        assert.ok(
+          history.loss[epochs - 1] < history.loss[0],
+          `loss fell from ${history.loss[0]} to ${history.loss[epochs - 1]}`,
+        );
         if (name.startsWith('dense')) {
           assert.equal(history.accuracy?.length, epochs);
           assert.ok(history.valAccuracy!.every((a) => a >= 0 && a <= 1));
@@ -151,7 +213,10 @@ describe('fit', () => {
       const first = await run(9);
       assert.deepEqual(await run(9), first);
       const other = await run(10);
-      assert.ok(other.some((loss, i) => Math.abs(loss - first[i]) > 1e-6), `seed 10 gave the losses of seed 9: ${other.join(', ')}`);
+      assert.ok(
+        other.some((loss, i) => Math.abs(loss - first[i]) > 1e-6),
+        `seed 10 gave the losses of seed 9: ${other.join(', ')}`,
+      );
       x.dispose();
     });
   }
@@ -164,24 +229,49 @@ describe('fit', () => {
       const target = tf.neg(x);
       const validation = tf.randomUniform([8, 4], -1, 1, 'float32', 12);
       const validationTarget = tf.neg(validation);
-      const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) })] });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [4], units: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+        ],
+      });
       model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
       const meanSquaredError = (inputs: Tensor, expected: Tensor) =>
         tf.tidy(() => tf.losses.meanSquaredError(expected, model.predict(inputs) as Tensor).dataSync()[0]);
       const valLossErrors: number[] = [];
       const history = await fit(model, x, {
-        epochs: 60, batchSize: 8, seed: 3, progress: false, engine, target, validation, validationTarget,
+        epochs: 60,
+        batchSize: 8,
+        seed: 3,
+        progress: false,
+        engine,
+        target,
+        validation,
+        validationTarget,
         // Checked against the model's own predictions, computed here.
-        onEpoch: ({ valLoss }) => { valLossErrors.push(Math.abs((valLoss ?? NaN) - meanSquaredError(validation, validationTarget))); },
+        onEpoch: ({ valLoss }) => {
+          valLossErrors.push(Math.abs((valLoss ?? NaN) - meanSquaredError(validation, validationTarget)));
+        },
       });
       assert.equal(valLossErrors.length, 60);
-      assert.ok(valLossErrors.every((error) => error < 1e-6), `valLoss differs from the validation MSE by up to ${Math.max(...valLossErrors)}`);
-      assert.ok(history.loss[59] < 0.01 * history.loss[0], `training loss fell only from ${history.loss[0]} to ${history.loss[59]}`);
+      assert.ok(
+        valLossErrors.every((error) => error < 1e-6),
+        `valLoss differs from the validation MSE by up to ${Math.max(...valLossErrors)}`,
+      );
+      assert.ok(
+        history.loss[59] < 0.01 * history.loss[0],
+        `training loss fell only from ${history.loss[0]} to ${history.loss[59]}`,
+      );
       assert.ok(meanSquaredError(x, target) < 0.01, 'the model maps x to -x');
-      assert.ok(meanSquaredError(validation, validation) > 0.5, 'and not to x (what the default target, x itself, would train)');
+      assert.ok(
+        meanSquaredError(validation, validation) > 0.5,
+        'and not to x (what the default target, x itself, would train)',
+      );
 
       const tooFew = tf.zeros([31, 4]);
-      await assert.rejects(fit(model, x, { epochs: 1, batchSize: 8, progress: false, engine, target: tooFew }), /options\.target has 31 samples but x has 32/);
+      await assert.rejects(
+        fit(model, x, { epochs: 1, batchSize: 8, progress: false, engine, target: tooFew }),
+        /options\.target has 31 samples but x has 32/,
+      );
       tf.dispose([x, target, validation, validationTarget, tooFew]);
       model.optimizer.dispose();
       model.dispose();
@@ -191,7 +281,10 @@ describe('fit', () => {
   it('stops with an error naming the epoch, batch and loss when the loss becomes NaN', async () => {
     const model = buildConvAutoencoder({ seed: 1 });
     const x = tf.tidy(() => tf.randomUniform([8, 28, 28, 1]).mul(tf.scalar(Infinity)));
-    await assert.rejects(fit(model, x, { epochs: 2, batchSize: 4, progress: false }), /diverged at epoch 0, batch 0: loss is NaN/);
+    await assert.rejects(
+      fit(model, x, { epochs: 2, batchSize: 4, progress: false }),
+      /diverged at epoch 0, batch 0: loss is NaN/,
+    );
     x.dispose();
     model.dispose();
   });
@@ -201,7 +294,12 @@ describe('ProgressReporter', () => {
   it('headless: writes at most one line per interval, and always the final state', () => {
     const lines: string[] = [];
     let clock = 0;
-    const reporter = new ProgressReporter({ label: 'GAN', live: false, now: () => clock, stream: { write: (t: string) => lines.push(t) } });
+    const reporter = new ProgressReporter({
+      label: 'GAN',
+      live: false,
+      now: () => clock,
+      stream: { write: (t: string) => lines.push(t) },
+    });
     reporter.start(100, 'iteration');
     for (let i = 1; i <= 100; i++) {
       clock += 100; // 100 ms per iteration: 10 s in all
@@ -210,18 +308,29 @@ describe('ProgressReporter', () => {
     reporter.finish(100, { d_loss: 0.5, g_loss: 0.01 });
     // start (t=0), then t=2000, 4000, ..., 10000, plus the final line.
     assert.equal(lines.length, 7, lines.join(''));
-    assert.match(lines[lines.length - 1], /^GAN \[#{30}\] 100\/100 iterations\s+10\.0s\s+d_loss 0\.5000\s+g_loss 0\.0100\n$/);
+    assert.match(
+      lines[lines.length - 1],
+      /^GAN \[#{30}\] 100\/100 iterations\s+10\.0s\s+d_loss 0\.5000\s+g_loss 0\.0100\n$/,
+    );
   });
 
   it('in a kernel: one output updated in place, with text/plain and text/html', () => {
     // Stand in for tslab's writer, which is set while a notebook cell runs.
     const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
-    const messages: Array<{ content: { data: Record<string, string>; transient: { display_id?: string } }; update: boolean }> = [];
-    jupyter.lastWriteDisplayData = (content: (typeof messages)[number]['content'], update: boolean) => messages.push({ content, update });
+    const messages: Array<{
+      content: { data: Record<string, string>; transient: { display_id?: string } };
+      update: boolean;
+    }> = [];
+    jupyter.lastWriteDisplayData = (content: (typeof messages)[number]['content'], update: boolean) =>
+      messages.push({ content, update });
     const stderr: string[] = [];
     let clock = 0;
     try {
-      const reporter = new ProgressReporter({ label: 'AE', now: () => clock, stream: { write: (t: string) => stderr.push(t) } });
+      const reporter = new ProgressReporter({
+        label: 'AE',
+        now: () => clock,
+        stream: { write: (t: string) => stderr.push(t) },
+      });
       reporter.start(10, 'epoch');
       for (let epoch = 1; epoch <= 10; epoch++) {
         clock += 1000;
@@ -234,7 +343,10 @@ describe('ProgressReporter', () => {
     assert.deepEqual(stderr, [], 'nothing goes to stderr in a kernel');
     assert.ok(messages.length >= 2);
     assert.equal(messages[0].update, false);
-    assert.ok(messages.slice(1).every((m) => m.update), 'later messages update the first output');
+    assert.ok(
+      messages.slice(1).every((m) => m.update),
+      'later messages update the first output',
+    );
     assert.equal(new Set(messages.map((m) => m.content.transient.display_id)).size, 1, 'one display id');
     const final = messages[messages.length - 1].content.data;
     assert.match(final['text/plain'], /10\/10 epochs.*loss 0\.1000/);
@@ -244,7 +356,10 @@ describe('ProgressReporter', () => {
   it('progress: false prints nothing', async () => {
     const writes: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => { writes.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      writes.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     const gan = createDcgan({ seed: 1 });
     const images = ganImages(8, 1);
     try {

@@ -6,7 +6,14 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { createCanvas, loadImage } from 'canvas';
 import { tf } from '../../lib';
-import { codeFigure, codeFigureLayout, gridLayout, imageGrid, latentGridPoints, latentManifoldImage } from '../../lib/viz';
+import {
+  codeFigure,
+  codeFigureLayout,
+  gridLayout,
+  imageGrid,
+  latentGridPoints,
+  latentManifoldImage,
+} from '../../lib/viz';
 
 interface Decoded {
   width: number;
@@ -49,7 +56,10 @@ describe('imageGrid', () => {
     assert.equal(picture.width, 3 * 84 + 4 * 2);
     assert.equal(picture.height, 2 * (84 + 18) + 3 * 2);
     const layout = gridLayout({ rows: 2, cols: 3, range: 'tanh', captions: ['one dot', 'white'] });
-    assert.deepEqual([layout.width, layout.height, layout.cellSize, layout.captionHeight], [picture.width, picture.height, 84, 18]);
+    assert.deepEqual(
+      [layout.width, layout.height, layout.cellSize, layout.captionHeight],
+      [picture.width, picture.height, 84, 18],
+    );
 
     const gap = 2;
     assert.equal(picture.level(0, 0), 255, 'white background in the gaps');
@@ -62,13 +72,17 @@ describe('imageGrid', () => {
     assert.equal(picture.level(secondCellX - 1, gap + 40), 255, 'gap between cells');
     const secondRowY = gap + 84 + 18 + gap;
     assert.ok(picture.blockIs(gap, secondRowY, 84, 84, 0), 'image 3 (second row) is black');
-    assert.ok(picture.blockIs(gap + 2 * (84 + gap), secondRowY, 84, 84, 255), 'the empty 6th cell shows the background');
+    assert.ok(
+      picture.blockIs(gap + 2 * (84 + gap), secondRowY, 84, 84, 255),
+      'the empty 6th cell shows the background',
+    );
 
     // Captions: dark text in the strip under the captioned cells, nothing under the others.
     const darkPixelsUnder = (col: number, row: number) => {
       const { x, y } = layout.cellOrigin(row, col);
       let dark = 0;
-      for (let yy = y + 84; yy < y + 84 + 18; yy++) for (let xx = x; xx < x + 84; xx++) if (picture.level(xx, yy) < 128) dark++;
+      for (let yy = y + 84; yy < y + 84 + 18; yy++)
+        for (let xx = x; xx < x + 84; xx++) if (picture.level(xx, yy) < 128) dark++;
       return dark;
     };
     assert.ok(darkPixelsUnder(0, 0) > 10, 'caption under cell 0');
@@ -101,11 +115,18 @@ describe('imageGrid', () => {
   });
 
   it('explains inputs that do not fit', () => {
-    assert.throws(() => imageGrid(new Float32Array(100), { rows: 1, cols: 1, range: 'unit' }),
-      /images holds 100 values, not a whole number of 28x28 images/);
-    assert.throws(() => imageGrid(new Float32Array(3 * SIDE * SIDE), { rows: 1, cols: 2, range: 'unit' }),
-      /3 images do not fit 1 rows x 2 cols = 2 cells/);
-    assert.throws(() => imageGrid([], { rows: 0, cols: 2, range: 'unit' }), /options\.rows must be a whole number >= 1, got 0/);
+    assert.throws(
+      () => imageGrid(new Float32Array(100), { rows: 1, cols: 1, range: 'unit' }),
+      /images holds 100 values, not a whole number of 28x28 images/,
+    );
+    assert.throws(
+      () => imageGrid(new Float32Array(3 * SIDE * SIDE), { rows: 1, cols: 2, range: 'unit' }),
+      /3 images do not fit 1 rows x 2 cols = 2 cells/,
+    );
+    assert.throws(
+      () => imageGrid([], { rows: 0, cols: 2, range: 'unit' }),
+      /options\.rows must be a whole number >= 1, got 0/,
+    );
     const badRange = new RegExp(
       String.raw`imageGrid: options\.range must be 'tanh' \(\[-1, 1\]\), 'unit' \(\[0, 1\]\) ` +
         String.raw`or 'byte' \(\[0, 255\]\); got "percent"`,
@@ -149,14 +170,19 @@ describe('latentManifoldImage', () => {
         const xLevel = Math.round((col / (steps - 1)) * 255);
         const yLevel = Math.round((1 - row / (steps - 1)) * 255);
         assert.ok(picture.blockIs(col * cell, row * cell, cell, cell / 2, xLevel), `cell ${row},${col} top`);
-        assert.ok(picture.blockIs(col * cell, row * cell + cell / 2, cell, cell / 2, yLevel), `cell ${row},${col} bottom`);
+        assert.ok(
+          picture.blockIs(col * cell, row * cell + cell / 2, cell, cell / 2, yLevel),
+          `cell ${row},${col} bottom`,
+        );
       }
     }
   });
 
   it('names a decoder that returns the wrong number of values', async () => {
-    await assert.rejects(latentManifoldImage(() => new Float32Array(10), { box, steps: 2 }),
-      /decode returned 10 values for 4 points; expected 3136/);
+    await assert.rejects(
+      latentManifoldImage(() => new Float32Array(10), { box, steps: 2 }),
+      /decode returned 10 values for 4 points; expected 3136/,
+    );
   });
 });
 
@@ -173,7 +199,11 @@ describe('codeFigure', () => {
       rebuilt.fill(1, k * SIDE * SIDE + (SIDE - 1 - row) * SIDE, k * SIDE * SIDE + (SIDE - row) * SIDE);
     }
   }
-  const codes = [[2, 0, 0, 0], [0, 3, 0, 0], [0, 0, 4, 0]];
+  const codes = [
+    [2, 0, 0, 0],
+    [0, 3, 0, 0],
+    [0, 0, 4, 0],
+  ];
   const options = { captions: ['a', 'b', 'c'], scale: 2 };
 
   it('lines up one column per image: the image, its stems and its reconstruction share x', async () => {
@@ -184,20 +214,25 @@ describe('codeFigure', () => {
     for (let k = 0; k < count; k++) {
       const x = layout.columnX(k);
       assert.ok(picture.blockIs(x, layout.imageY + k * 18, cell, 18, 255), `image ${k}: its white band in column ${k}`);
-      assert.ok(picture.blockIs(x, layout.rebuiltY + cell - (k + 1) * 18, cell, 18, 255), `reconstruction ${k}: its band, upside down`);
+      assert.ok(
+        picture.blockIs(x, layout.rebuiltY + cell - (k + 1) * 18, cell, 18, 255),
+        `reconstruction ${k}: its band, upside down`,
+      );
       const bandRows = layout.imageY + ((k + 1) % count) * 18;
       assert.ok(picture.blockIs(x, bandRows, cell, 18, 0), `image ${k}: black where another image is white`);
       // Stem k of column k rises above the baseline; the same stem in the other columns does not.
       for (let other = 0; other < count; other++) {
         const stemX = layout.stemX(other, k);
         const levelAboveBaseline = picture.level(stemX, layout.stemY + layout.stemHeight - 12);
-        if (other === k) assert.ok(levelAboveBaseline < 150, `column ${k}: stem ${k} drawn (level ${levelAboveBaseline})`);
+        if (other === k)
+          assert.ok(levelAboveBaseline < 150, `column ${k}: stem ${k} drawn (level ${levelAboveBaseline})`);
         else assert.ok(levelAboveBaseline > 200, `column ${other}: no stem ${k} (level ${levelAboveBaseline})`);
       }
     }
     // One vertical scale for all: the stem of 4 reaches higher than the stem of 2.
     const topOf = (k: number) => {
-      for (let y = layout.stemY; y < layout.stemY + layout.stemHeight; y++) if (picture.level(layout.stemX(k, k), y) < 150) return y;
+      for (let y = layout.stemY; y < layout.stemY + layout.stemHeight; y++)
+        if (picture.level(layout.stemX(k, k), y) < 150) return y;
       return Infinity;
     };
     assert.ok(topOf(2) < topOf(1) && topOf(1) < topOf(0), `stem tops ${topOf(0)}, ${topOf(1)}, ${topOf(2)}`);
@@ -207,7 +242,10 @@ describe('codeFigure', () => {
     const codeTensor = tf.tensor2d(codes);
     assert.deepEqual(codeFigure(images, codeTensor, rebuilt, options), codeFigure(images, codes, rebuilt, options));
     codeTensor.dispose();
-    assert.throws(() => codeFigure(images, codes.slice(0, 2), rebuilt), /one code and one reconstruction per image; got 3 images, 2 codes and 3 reconstructions/);
+    assert.throws(
+      () => codeFigure(images, codes.slice(0, 2), rebuilt),
+      /one code and one reconstruction per image; got 3 images, 2 codes and 3 reconstructions/,
+    );
     assert.throws(() => codeFigure(images, [[1], [1, 2], [1]], rebuilt), /codes\[0\] has 1 values, codes\[1\] has 2/);
     assert.throws(() => codeFigure(images, [[1], [NaN], [1]], rebuilt), /codes\[1\]\[0\] is NaN/);
     assert.throws(() => codeFigure(images.subarray(1), codes, rebuilt), /codeFigure: images holds 2351 values/);

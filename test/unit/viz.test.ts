@@ -5,8 +5,21 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import {
-  ChartWarningError, compactSvgCoordinates, compileChart, digitCentroids, digitHulls, lossChart, metricChart,
-  ganLossChart, latentBox, latentScatterChart, pickDigitMembers, pickHullPoints, randomPointsInBox, renderSvg, stemChart,
+  ChartWarningError,
+  compactSvgCoordinates,
+  compileChart,
+  digitCentroids,
+  digitHulls,
+  lossChart,
+  metricChart,
+  ganLossChart,
+  latentBox,
+  latentScatterChart,
+  pickDigitMembers,
+  pickHullPoints,
+  randomPointsInBox,
+  renderSvg,
+  stemChart,
   type ChartSpec,
 } from '../../lib/viz';
 import { createRng } from '../../lib/random';
@@ -92,7 +105,10 @@ describe('ganLossChart', () => {
     const svg = await renderChecked(spec);
     const lines = markItems(svg, 'lines_marks');
     assert.equal(lines.groups.length, 2, 'one line mark per series (d_loss, g_loss)');
-    assert.deepEqual(lines.groups.map((g) => g.length), [1, 1]);
+    assert.deepEqual(
+      lines.groups.map((g) => g.length),
+      [1, 1],
+    );
     for (const path of lines.items) {
       const vertices = (attribute(path, 'd') ?? '').split(/[ML]/).filter(Boolean);
       assert.equal(vertices.length, n, 'each line passes through every iteration');
@@ -107,19 +123,29 @@ describe('ganLossChart', () => {
   });
 
   it('turns diverged (non-finite) losses into gaps and rejects histories of unequal length', () => {
-    const spec = ganLossChart({ iteration: [1, 2, 3], dLoss: [0.5, NaN, 0.4], gLoss: [1, 2, Infinity] }) as unknown as
-      { data: { values: { d_loss: number | null; g_loss: number | null }[] } };
-    assert.deepEqual(spec.data.values.map((r) => r.d_loss), [0.5, null, 0.4]);
-    assert.deepEqual(spec.data.values.map((r) => r.g_loss), [1, 2, null]);
-    assert.throws(() => ganLossChart({ iteration: [1, 2, 3], dLoss: [1, 2], gLoss: [1, 2, 3] }),
-      /ganLossChart: history\.dLoss has 2 values but history\.iteration has 3/);
+    const spec = ganLossChart({ iteration: [1, 2, 3], dLoss: [0.5, NaN, 0.4], gLoss: [1, 2, Infinity] }) as unknown as {
+      data: { values: { d_loss: number | null; g_loss: number | null }[] };
+    };
+    assert.deepEqual(
+      spec.data.values.map((r) => r.d_loss),
+      [0.5, null, 0.4],
+    );
+    assert.deepEqual(
+      spec.data.values.map((r) => r.g_loss),
+      [1, 2, null],
+    );
+    assert.throws(
+      () => ganLossChart({ iteration: [1, 2, 3], dLoss: [1, 2], gLoss: [1, 2, 3] }),
+      /ganLossChart: history\.dLoss has 2 values but history\.iteration has 3/,
+    );
   });
 });
 
 /** The tick labels of each axis in a rendered chart, in the order vega draws the axes. */
 function axisLabels(svg: string): string[][] {
-  return [...svg.matchAll(/<g class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g)]
-    .map(([, body]) => [...body.matchAll(/>([^<]+)<\/text>/g)].map((match) => match[1]));
+  return [...svg.matchAll(/<g class="mark-text role-axis-label"[^>]*>([\s\S]*?)<\/g>/g)].map(([, body]) =>
+    [...body.matchAll(/>([^<]+)<\/text>/g)].map((match) => match[1]),
+  );
 }
 
 describe('lossChart', () => {
@@ -136,8 +162,9 @@ describe('lossChart', () => {
       assert.equal(paths.length, 1);
       assert.equal((attribute(paths[0], 'd') ?? '').split(/[ML]/).filter(Boolean).length, epoch.length);
     }
-    const dots = [...svg.matchAll(/<g class="mark-symbol role-mark [^"]+"[^>]*>([\s\S]*?)<\/g>/g)]
-      .flatMap(([, body]) => body.match(/<path[ >]/g) ?? []);
+    const dots = [...svg.matchAll(/<g class="mark-symbol role-mark [^"]+"[^>]*>([\s\S]*?)<\/g>/g)].flatMap(
+      ([, body]) => body.match(/<path[ >]/g) ?? [],
+    );
     assert.equal(dots.length, 2 * epoch.length);
     assert.match(svg, />Training and validation loss</);
     assert.match(svg, />validation</);
@@ -147,12 +174,18 @@ describe('lossChart', () => {
     const svg = await renderChecked(lossChart({ epoch, loss, valLoss: [] }));
     assert.equal([...svg.matchAll(/<g class="mark-line role-mark /g)].length, 1);
     assert.match(svg, />Training loss</);
-    assert.throws(() => lossChart({ epoch, loss, valLoss: [1, 2] }), /history\.valLoss has 2 values but history\.epoch has 6/);
+    assert.throws(
+      () => lossChart({ epoch, loss, valLoss: [1, 2] }),
+      /history\.valLoss has 2 values but history\.epoch has 6/,
+    );
   });
 
   it('counts epochs from 1, as the printed lines do: the x axis runs 1 to 6, not from 0', async () => {
     const spec = lossChart({ epoch, loss, valLoss }) as unknown as { data: { values: { epoch: number }[] } };
-    assert.deepEqual(spec.data.values.map((row) => row.epoch), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      spec.data.values.map((row) => row.epoch),
+      [1, 2, 3, 4, 5, 6],
+    );
     const [xLabels] = axisLabels(await renderChecked(lossChart({ epoch, loss, valLoss })));
     assert.deepEqual(xLabels, ['1', '2', '3', '4', '5', '6']);
     // One epoch (the smoke profile) still draws, on an axis from 1.
@@ -183,11 +216,17 @@ describe('metricChart', () => {
   });
 
   it('says what is missing or does not match', () => {
-    assert.throws(() => metricChart({ metric: 'accuracy', epoch, train: undefined }), new RegExp(
-      String.raw`metricChart: no training values for accuracy \(train is undefined\)\. fit records accuracy only `
-        + String.raw`for a model compiled with metrics: \['accuracy'\]`));
-    assert.throws(() => metricChart({ metric: 'accuracy', epoch, train: accuracy, validation: [0.5] }),
-      /metricChart: validation has 1 values but epoch has 4; they must have one value per epoch/);
+    assert.throws(
+      () => metricChart({ metric: 'accuracy', epoch, train: undefined }),
+      new RegExp(
+        String.raw`metricChart: no training values for accuracy \(train is undefined\)\. fit records accuracy only ` +
+          String.raw`for a model compiled with metrics: \['accuracy'\]`,
+      ),
+    );
+    assert.throws(
+      () => metricChart({ metric: 'accuracy', epoch, train: accuracy, validation: [0.5] }),
+      /metricChart: validation has 1 values but epoch has 4; they must have one value per epoch/,
+    );
   });
 });
 
@@ -214,7 +253,10 @@ describe('stemChart', () => {
   });
 
   it('rejects ragged labels and non-finite values with the position named', () => {
-    assert.throws(() => stemChart([[1, 2]], { labels: ['a', 'b'] }), /options\.labels has 2 labels but values has 1 rows/);
+    assert.throws(
+      () => stemChart([[1, 2]], { labels: ['a', 'b'] }),
+      /options\.labels has 2 labels but values has 1 rows/,
+    );
     assert.throws(() => stemChart([[1, NaN]]), /values\[0\]\[1\] is NaN/);
   });
 });
@@ -226,7 +268,10 @@ describe('latent-space geometry', () => {
     const points = new Float32Array([...square, ...other]);
     const labels = [3, 3, 3, 3, 3, 3, 3, 7, 7, 7];
     const hulls = digitHulls(points, labels);
-    assert.deepEqual(hulls.map((h) => h.digit), [3, 7]);
+    assert.deepEqual(
+      hulls.map((h) => h.digit),
+      [3, 7],
+    );
     const corners = hulls[0].vertices.map((v) => `${v.x},${v.y}#${v.index}`).sort();
     assert.deepEqual(corners, ['0,0#0', '0,2#3', '2,0#1', '2,2#2']);
     assert.equal(hulls[1].vertices.length, 3);
@@ -247,33 +292,57 @@ describe('latent-space geometry', () => {
     const { points, labels } = clusteredPoints(500, 3);
     const hulls = digitHulls(points, labels);
     const deterministic = pickHullPoints(points, labels);
-    assert.deepEqual(deterministic.map((p) => p.digit), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      deterministic.map((p) => p.digit),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     deterministic.forEach((p, digit) => {
       assert.equal(labels[p.index], digit);
       assert.equal(points[2 * p.index], p.x);
-      assert.ok(hulls[digit].vertices.some((v) => v.index === p.index), 'a vertex of its hull');
+      assert.ok(
+        hulls[digit].vertices.some((v) => v.index === p.index),
+        'a vertex of its hull',
+      );
     });
     const picked = pickHullPoints(points, labels, createRng(9));
     picked.forEach((p, digit) => assert.ok(hulls[digit].vertices.some((v) => v.index === p.index)));
-    assert.notDeepEqual(picked.map((p) => p.index), deterministic.map((p) => p.index));
+    assert.notDeepEqual(
+      picked.map((p) => p.index),
+      deterministic.map((p) => p.index),
+    );
   });
 
   it("picks one seeded member of each digit's cloud among its first `among` points, as the blog does", () => {
     const { points, labels } = clusteredPoints(500, 3);
     const firstOfDigit = (digit: number, among: number) =>
-      Array.from(labels.keys()).filter((i) => labels[i] === digit).slice(0, among);
+      Array.from(labels.keys())
+        .filter((i) => labels[i] === digit)
+        .slice(0, among);
     const picked = pickDigitMembers(points, labels, createRng(11), 20);
-    assert.deepEqual(picked.map((p) => p.digit), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(
+      picked.map((p) => p.digit),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
     for (const p of picked) {
-      assert.ok(firstOfDigit(p.digit, 20).includes(p.index), `digit ${p.digit}: index ${p.index} is not among its first 20`);
+      assert.ok(
+        firstOfDigit(p.digit, 20).includes(p.index),
+        `digit ${p.digit}: index ${p.index} is not among its first 20`,
+      );
       assert.deepEqual([p.x, p.y], [points[2 * p.index], points[2 * p.index + 1]]);
     }
-    assert.deepEqual(pickDigitMembers(points, labels, createRng(11), 20), picked, 'the same seed picks the same members');
+    assert.deepEqual(
+      pickDigitMembers(points, labels, createRng(11), 20),
+      picked,
+      'the same seed picks the same members',
+    );
     // Over many draws every one of the first `among` members comes up, and no later one.
     const seen = new Set<number>();
     const rng = createRng(4);
     for (let draw = 0; draw < 400; draw++) seen.add(pickDigitMembers(points, labels, rng, 5)[0].index);
-    assert.deepEqual([...seen].sort((a, b) => a - b), firstOfDigit(0, 5));
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      firstOfDigit(0, 5),
+    );
     assert.throws(() => pickDigitMembers(points, labels, rng, 0), /among must be a whole number >= 1, got 0/);
   });
 
@@ -301,7 +370,10 @@ describe('latent-space geometry', () => {
 describe('latentScatterChart', () => {
   it('draws one dot per point coloured by digit, a hull per digit, centroid labels and markers', async () => {
     const { points, labels } = clusteredPoints(200, 1);
-    const markers = [{ x: 0, y: 0, label: 'origin' }, { x: 4, y: 0, label: 'hull 0' }];
+    const markers = [
+      { x: 0, y: 0, label: 'origin' },
+      { x: 4, y: 0, label: 'hull 0' },
+    ];
     const svg = await renderChecked(latentScatterChart({ points, labels, markers }));
     const dots = markItems(svg, 'points_marks').items;
     assert.equal(dots.length, 200);
@@ -323,12 +395,17 @@ describe('latentScatterChart', () => {
     const spec = latentScatterChart({ points, labels, markers: [{ x: 1, y: 1, label: 'm' }] });
     const jsonBytes = JSON.stringify(spec).length;
     assert.ok(jsonBytes / 10_000 < 40, `inline JSON per point: ${(jsonBytes / 10_000).toFixed(1)} bytes`);
-    assert.equal((spec as { usermeta?: { embedOptions?: { renderer?: string } } }).usermeta?.embedOptions?.renderer, 'canvas');
+    assert.equal(
+      (spec as { usermeta?: { embedOptions?: { renderer?: string } } }).usermeta?.embedOptions?.renderer,
+      'canvas',
+    );
     const started = performance.now();
     const svg = await renderChecked(spec);
     const ms = performance.now() - started;
     assert.equal(markItems(svg, 'points_marks').items.length, 10_000);
-    console.log(`10,000-point latent scatter: JSON ${(jsonBytes / 1024).toFixed(0)} KiB, SVG ${(svg.length / 1024).toFixed(0)} KiB, compile + SVG render ${ms.toFixed(0)} ms`);
+    console.log(
+      `10,000-point latent scatter: JSON ${(jsonBytes / 1024).toFixed(0)} KiB, SVG ${(svg.length / 1024).toFixed(0)} KiB, compile + SVG render ${ms.toFixed(0)} ms`,
+    );
     assert.ok(ms < 15_000, `rendering took ${ms.toFixed(0)} ms`);
   });
 });
@@ -359,8 +436,11 @@ describe('renderSvg', () => {
   });
 
   it('rounds coordinates in geometry attributes only', () => {
-    const svg = '<svg><path transform="translate(40.89148725504992,92.7)" d="M1.58113,0L-2.0000001,3"/><text x="1.23456">0.123456</text></svg>';
-    assert.equal(compactSvgCoordinates(svg, 2),
-      '<svg><path transform="translate(40.89,92.7)" d="M1.58,0L-2,3"/><text x="1.23">0.123456</text></svg>');
+    const svg =
+      '<svg><path transform="translate(40.89148725504992,92.7)" d="M1.58113,0L-2.0000001,3"/><text x="1.23456">0.123456</text></svg>';
+    assert.equal(
+      compactSvgCoordinates(svg, 2),
+      '<svg><path transform="translate(40.89,92.7)" d="M1.58,0L-2,3"/><text x="1.23">0.123456</text></svg>',
+    );
   });
 });

@@ -20,12 +20,15 @@
       });
       // Kept on the element for the browser test and the console (chart.vegaView.signal(...)).
       chart.vegaView = view;
-      view.runAsync().then(function () {
-        chart.classList.add('gan-live');
-        chart.setAttribute('data-live', 'ready');
-      }, function (error) {
-        chart.setAttribute('data-live', 'failed: ' + error);
-      });
+      view.runAsync().then(
+        function () {
+          chart.classList.add('gan-live');
+          chart.setAttribute('data-live', 'ready');
+        },
+        function (error) {
+          chart.setAttribute('data-live', 'failed: ' + error);
+        },
+      );
     } catch (error) {
       chart.setAttribute('data-live', 'failed: ' + error);
     }
