@@ -5,7 +5,7 @@
  */
 import type { Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { MNIST_PIXELS, MNIST_SIDE, selectExamples, type MnistSplit } from './mnist';
+import { MNIST_PIXELS, MNIST_SIDE, type MnistSplit } from './mnist';
 import { createRng, randomInt, shuffledIndices } from '../random';
 import { checkPixelRange, valueFromByte, type PixelRange } from './pixelRange';
 
@@ -60,39 +60,6 @@ export function toImageTensor(split: MnistSplit, options: ToTensorOptions): Tens
 export function toFlatTensor(split: MnistSplit, options: ToTensorOptions): Tensor2D {
   const { values, n } = scaledPixels(split, options, 'toFlatTensor');
   return tf.tensor2d(values, [n, MNIST_PIXELS], 'float32');
-}
-
-export interface SplitOptions {
-  /** Share of examples held out for validation, strictly between 0 and 1 (e.g. 0.1). */
-  validationFraction: number;
-  /** Seed of the shuffle: the same seed gives the same split. */
-  seed: number;
-}
-
-/** Shuffles with `seed`, then holds out round(count * validationFraction) examples. */
-export function splitTrainValidation(
-  split: MnistSplit,
-  options: SplitOptions,
-): { train: MnistSplit; validation: MnistSplit } {
-  const { validationFraction, seed } = options;
-  if (!(validationFraction > 0 && validationFraction < 1)) {
-    throw new RangeError(
-      `splitTrainValidation: validationFraction must be between 0 and 1 (exclusive); got ${validationFraction}.`,
-    );
-  }
-  const validationCount = Math.round(split.count * validationFraction);
-  if (validationCount === 0 || validationCount === split.count) {
-    throw new RangeError(
-      `splitTrainValidation: a fraction of ${validationFraction} of ${split.count} examples leaves ${validationCount} for validation and ` +
-        `${split.count - validationCount} for training; both need at least one.`,
-    );
-  }
-  const order = shuffledIndices(split.count, createRng(seed));
-  const trainCount = split.count - validationCount;
-  return {
-    train: selectExamples(split, order.subarray(0, trainCount)),
-    validation: selectExamples(split, order.subarray(trainCount)),
-  };
 }
 
 function checkBatchArgs(caller: string, count: number, batchSize: number): void {

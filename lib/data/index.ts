@@ -26,9 +26,11 @@ export {
   readMnistSplit,
   selectExamples,
   splitEmbedded,
+  splitTrainValidation,
   type LoadMnistOptions,
   type MnistData,
   type MnistSplit,
+  type SplitOptions,
 } from './mnist';
 export {
   digitCounts,
@@ -36,10 +38,8 @@ export {
   randomBatch,
   randomBatchIndices,
   sampleDigits,
-  splitTrainValidation,
   toFlatTensor,
   toImageTensor,
-  type SplitOptions,
   type ToTensorOptions,
 } from './batches';
 export { byteFromValue, checkPixelRange, pixelRangeBounds, valueFromByte, type PixelRange } from './pixelRange';

@@ -120,6 +120,39 @@ export function selectExamples(split: MnistSplit, indices: ArrayLike<number>): M
   return { images, labels, count: n };
 }
 
+export interface SplitOptions {
+  /** Share of examples held out for validation, strictly between 0 and 1 (e.g. 0.1). */
+  validationFraction: number;
+  /** Seed of the shuffle: the same seed gives the same split. */
+  seed: number;
+}
+
+/** Shuffles with `seed`, then holds out round(count * validationFraction) examples. */
+export function splitTrainValidation(
+  split: MnistSplit,
+  options: SplitOptions,
+): { train: MnistSplit; validation: MnistSplit } {
+  const { validationFraction, seed } = options;
+  if (!(validationFraction > 0 && validationFraction < 1)) {
+    throw new RangeError(
+      `splitTrainValidation: validationFraction must be between 0 and 1 (exclusive); got ${validationFraction}.`,
+    );
+  }
+  const validationCount = Math.round(split.count * validationFraction);
+  if (validationCount === 0 || validationCount === split.count) {
+    throw new RangeError(
+      `splitTrainValidation: a fraction of ${validationFraction} of ${split.count} examples leaves ` +
+        `${validationCount} for validation and ${split.count - validationCount} for training; both need at least one.`,
+    );
+  }
+  const order = shuffledIndices(split.count, createRng(seed));
+  const trainCount = split.count - validationCount;
+  return {
+    train: selectExamples(split, order.subarray(0, trainCount)),
+    validation: selectExamples(split, order.subarray(trainCount)),
+  };
+}
+
 function md5OfFile(filePath: string): string {
   return crypto.createHash('md5').update(fs.readFileSync(filePath)).digest('hex');
 }
@@ -157,14 +190,17 @@ function loadFullSet(
   };
 }
 
-/** The embedded test set split into train and test by a fixed seed (the same split every time). */
+/**
+ * The embedded test set split into train and test by a fixed seed (the same split every time):
+ * splitTrainValidation, holding out EMBEDDED_SPLIT.test of the 10,000 images as the test split.
+ */
 export function splitEmbedded(embedded: MnistSplit): { train: MnistSplit; test: MnistSplit } {
-  const order = shuffledIndices(embedded.count, createRng(EMBEDDED_SPLIT.seed));
-  const trainCount = Math.round(embedded.count * (EMBEDDED_SPLIT.train / (EMBEDDED_SPLIT.train + EMBEDDED_SPLIT.test)));
-  return {
-    train: selectExamples(embedded, order.subarray(0, trainCount)),
-    test: selectExamples(embedded, order.subarray(trainCount)),
-  };
+  const heldOut = EMBEDDED_SPLIT.test / (EMBEDDED_SPLIT.train + EMBEDDED_SPLIT.test);
+  const { train, validation } = splitTrainValidation(embedded, {
+    validationFraction: heldOut,
+    seed: EMBEDDED_SPLIT.seed,
+  });
+  return { train, test: validation };
 }
 
 function formatCount(n: number): string {

@@ -130,7 +130,7 @@ describe('batches', () => {
     assert.throws(() => randomBatchIndices(0, 4, createRng(1)), /count must be a positive integer/);
   });
 
-  it('epochBatchIndices: every index exactly once per epoch, batches of batchSize with a smaller last one, seeded', () => {
+  it('epochBatchIndices: every index once per epoch, batches of batchSize with a smaller last one, seeded', () => {
     const batches = epochBatchIndices(1000, 128, createRng(3));
     assert.deepEqual(
       batches.map((b) => b.length),
