@@ -56,7 +56,10 @@ export const EMBEDDED_SPLIT = { seed: 20240601, train: 8000, test: 2000 } as con
 export const DEFAULT_MNIST_DIR = path.resolve(__dirname, '..', '..', 'data', 'mnist');
 
 export interface LoadMnistOptions {
-  /** Folder with the embedded test set; the full set is looked for in its `full` subfolder. Default: the project's data/mnist. */
+  /**
+   * Folder with the embedded test set; the full set is looked for in its `full` subfolder.
+   * Default: the project's data/mnist.
+   */
   dataDir?: string;
   /** Folder with the four full-set files. Default: `<dataDir>/full`. */
   fullDir?: string;
@@ -79,7 +82,8 @@ export function readMnistSplit(imagesPath: string, labelsPath: string): MnistSpl
       'count',
       `${count} labels, one per image in ${path.basename(imagesPath)}`,
       `${labels.dims[0]} labels`,
-      'The images and labels come from different downloads: delete both and download them again (npm run download-mnist).',
+      'The images and labels come from different downloads: ' +
+        'delete both and download them again (npm run download-mnist).',
     );
   }
   if (count === 0) throw new IdxFormatError(imagesPath, 'count', 'at least 1 image', '0 images');
@@ -97,7 +101,8 @@ export function loadEmbeddedTestSet(dataDir: string = DEFAULT_MNIST_DIR): MnistS
   const labelsPath = path.join(dataDir, MNIST_FILES.testLabels);
   if (!fs.existsSync(imagesPath) || !fs.existsSync(labelsPath)) {
     throw new Error(
-      `MNIST: the embedded test set is missing from ${dataDir} (expected ${MNIST_FILES.testImages} and ${MNIST_FILES.testLabels}). ` +
+      `MNIST: the embedded test set is missing from ${dataDir} ` +
+        `(expected ${MNIST_FILES.testImages} and ${MNIST_FILES.testLabels}). ` +
         `Restore it with \`git checkout -- data/mnist\`, or download the full set with \`${DOWNLOAD_COMMAND}\`.`,
     );
   }
@@ -225,7 +230,9 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistData {
       source: 'full',
       train,
       test,
-      notice: `MNIST: full set from ${fullDir} (${formatCount(train.count)} train / ${formatCount(test.count)} test images).`,
+      notice:
+        `MNIST: full set from ${fullDir} ` +
+        `(${formatCount(train.count)} train / ${formatCount(test.count)} test images).`,
     };
   } else {
     const embedded = loadEmbeddedTestSet(dataDir);
@@ -237,8 +244,9 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistData {
       train,
       test,
       notice:
-        `MNIST: using the embedded ${formatCount(embedded.count)}-image test set, split into ${formatCount(train.count)} train / ` +
-        `${formatCount(test.count)} test${incomplete}; for the full 60,000-image training set run \`${DOWNLOAD_COMMAND}\`.`,
+        `MNIST: using the embedded ${formatCount(embedded.count)}-image test set, ` +
+        `split into ${formatCount(train.count)} train / ${formatCount(test.count)} test${incomplete}; ` +
+        `for the full 60,000-image training set run \`${DOWNLOAD_COMMAND}\`.`,
     };
   }
   if (!options.quiet) log(data.notice);

@@ -54,12 +54,14 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
   const zDim = options.zDim ?? 2;
   if (encKernels.length !== encFilters.length || encStrides.length !== encFilters.length) {
     throw new Error(
-      `buildConvAutoencoder2d: encoderFilters, encoderKernels and encoderStrides must have the same length; got ${encFilters.length}, ${encKernels.length}, ${encStrides.length}.`,
+      'buildConvAutoencoder2d: encoderFilters, encoderKernels and encoderStrides must have the same length; ' +
+        `got ${encFilters.length}, ${encKernels.length}, ${encStrides.length}.`,
     );
   }
   if (decKernels.length !== decFilters.length || decStrides.length !== decFilters.length) {
     throw new Error(
-      `buildConvAutoencoder2d: decoderFilters, decoderKernels and decoderStrides must have the same length; got ${decFilters.length}, ${decKernels.length}, ${decStrides.length}.`,
+      'buildConvAutoencoder2d: decoderFilters, decoderKernels and decoderStrides must have the same length; ' +
+        `got ${decFilters.length}, ${decKernels.length}, ${decStrides.length}.`,
     );
   }
   const kernel = kernelInitializers(options.seed);

@@ -42,7 +42,9 @@ export function buildConvVae2d(options: ConvVae2dOptions = {}): ConvVae2d {
   const kernelSize = options.kernelSize ?? 3;
   if (encoderStrides.length !== encoderFilters.length || decoderStrides.length !== decoderFilters.length) {
     throw new Error(
-      `buildConvVae2d: each filters list needs one stride per layer; got encoder ${encoderFilters.length} filters / ${encoderStrides.length} strides, decoder ${decoderFilters.length} / ${decoderStrides.length}.`,
+      'buildConvVae2d: each filters list needs one stride per layer; ' +
+        `got encoder ${encoderFilters.length} filters / ${encoderStrides.length} strides, ` +
+        `decoder ${decoderFilters.length} / ${decoderStrides.length}.`,
     );
   }
   const kernel = kernelInitializers(options.seed);

@@ -216,20 +216,26 @@ async function readCache(
   }
   if (info.format !== FORMAT || info.version !== VERSION)
     return {
-      problem: `${shown(infoPath)}: format ${JSON.stringify(info.format)} version ${info.version}, expected ${FORMAT} version ${VERSION}`,
+      problem:
+        `${shown(infoPath)}: format ${JSON.stringify(info.format)} version ${info.version}, ` +
+        `expected ${FORMAT} version ${VERSION}`,
     };
   const changed = (Object.keys(settings) as Array<keyof DigitClassifierSettings>).find(
     (key) => info.settings?.[key] !== settings[key],
   );
   if (changed)
     return {
-      problem: `${shown(infoPath)}: settings.${changed} is ${JSON.stringify(info.settings?.[changed])}, now ${JSON.stringify(settings[changed])}`,
+      problem:
+        `${shown(infoPath)}: settings.${changed} is ${JSON.stringify(info.settings?.[changed])}, ` +
+        `now ${JSON.stringify(settings[changed])}`,
     };
   const weightsPath = path.join(dir, 'weights.bin');
   const weightsBytes = fs.existsSync(weightsPath) ? fs.statSync(weightsPath).size : -1;
   if (weightsBytes !== info.weightsBytes)
     return {
-      problem: `${shown(weightsPath)}: ${weightsBytes < 0 ? 'missing' : `${weightsBytes} bytes`}, expected ${info.weightsBytes} bytes`,
+      problem:
+        `${shown(weightsPath)}: ${weightsBytes < 0 ? 'missing' : `${weightsBytes} bytes`}, ` +
+        `expected ${info.weightsBytes} bytes`,
     };
   let model: LayersModel;
   try {
@@ -301,7 +307,8 @@ async function obtain(
   const describe = (c: Omit<DigitClassifier, 'summary'>): DigitClassifier => ({
     ...c,
     summary:
-      `digit classifier: held-out accuracy ${(100 * c.accuracy).toFixed(2)}% on ${c.heldOutCount.toLocaleString('en-US')} test digits (` +
+      `digit classifier: held-out accuracy ${(100 * c.accuracy).toFixed(2)}% ` +
+      `on ${c.heldOutCount.toLocaleString('en-US')} test digits (` +
       (c.source === 'cache'
         ? `loaded from ${shown(c.dir)}; it trained in ${c.trainingSeconds.toFixed(1)} s`
         : `trained now in ${c.trainingSeconds.toFixed(1)} s, saved in ${shown(c.dir)}`) +

@@ -123,7 +123,8 @@ export async function scoreDigits(images: Tensor, options: ScoreDigitsOptions = 
 /** One line for a notebook: "recognised 93.1%, 10 distinct digits, inception score 8.72 (1,000 images)". */
 export function formatDigitScore(score: DigitScore): string {
   return (
-    `recognised ${(100 * score.recognisedShare).toFixed(1)}%, ${score.distinctDigits} distinct digit${score.distinctDigits === 1 ? '' : 's'}, ` +
+    `recognised ${(100 * score.recognisedShare).toFixed(1)}%, ` +
+    `${score.distinctDigits} distinct digit${score.distinctDigits === 1 ? '' : 's'}, ` +
     `inception score ${score.inceptionScore.toFixed(2)} (${score.count.toLocaleString('en-US')} images)`
   );
 }

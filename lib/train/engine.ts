@@ -97,7 +97,8 @@ function selectEngine<T>(
     const message = error instanceof Error ? error.message : String(error);
     if (!(error instanceof UnsupportedModelError)) {
       console.warn(
-        `${caller}: the graph engine could not start (${message.split('\n')[0]}); training with tfjs's eager trainOnBatch instead (2-3x slower).`,
+        `${caller}: the graph engine could not start (${message.split('\n')[0]}); ` +
+          "training with tfjs's eager trainOnBatch instead (2-3x slower).",
       );
     }
     return eager(message);
@@ -344,13 +345,17 @@ function checkLabels(caller: string, model: LayersModel, x: Tensor, y: Tensor): 
   const ok = y.rank === output.length + 1 && output.every((d, i) => d === null || d === y.shape[i + 1]);
   if (!ok) {
     throw new Error(
-      `${caller}: y has shape ${shapeText(y.shape)}; model "${model.name}" outputs ${shapeText([batch, ...output])}, and y must match it.`,
+      `${caller}: y has shape ${shapeText(y.shape)}; ` +
+        `model "${model.name}" outputs ${shapeText([batch, ...output])}, and y must match it.`,
     );
   }
 }
 
 function interruptedMessage(model: LayersModel): string {
-  return `Training interrupted: "${model.name}" and the models that share its weights keep the weights of their last finished step. Rerun the cell to carry on from there.`;
+  return (
+    `Training interrupted: "${model.name}" and the models that share its weights ` +
+    'keep the weights of their last finished step. Rerun the cell to carry on from there.'
+  );
 }
 
 /**
@@ -410,7 +415,8 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
     const stepCaller = `${caller}.trainOnBatch`;
     if (!model.optimizer)
       throw new Error(
-        `${stepCaller}: model "${model.name}" is not compiled; call ${model.name}.compile({ optimizer, loss }) first (a model used only for predict needs no compile).`,
+        `${stepCaller}: model "${model.name}" is not compiled; call ${model.name}.compile({ optimizer, loss }) first ` +
+          '(a model used only for predict needs no compile).',
       );
     checkInput(stepCaller, model, x);
     checkLabels(stepCaller, model, x, y);

@@ -60,7 +60,8 @@ export class EpochMonitor {
     if (!(await interruptRequested())) return;
     await this.finish();
     throw new TrainingInterrupted(
-      `Training interrupted ${where} (${this.history.epoch.length} of ${this.epochs} epochs finished): the models keep the weights of their last batch. Rerun the cell to carry on training them.`,
+      `Training interrupted ${where} (${this.history.epoch.length} of ${this.epochs} epochs finished): ` +
+        'the models keep the weights of their last batch. Rerun the cell to carry on training them.',
       this.history,
     );
   }
@@ -76,7 +77,8 @@ export class EpochMonitor {
     const missing = this.series.filter((name) => typeof values[name] !== 'number');
     if (missing.length > 0)
       throw new Error(
-        `EpochMonitor.epoch: values lacks ${missing.join(', ')}; give one number per series (${this.series.join(', ')}).`,
+        `EpochMonitor.epoch: values lacks ${missing.join(', ')}; ` +
+          `give one number per series (${this.series.join(', ')}).`,
       );
     this.history.epoch.push(epoch);
     for (const name of this.series) this.history.values[name].push(values[name]);

@@ -201,7 +201,10 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
     if (!(error instanceof TrainingInterrupted)) throw error;
     reporter?.finish(epoch, last);
     throw new TrainingInterrupted(
-      `fit: training interrupted in epoch ${epoch + 1} of ${options.epochs}; "${model.name}" keeps the weights of the last finished batch, and the history holds ${history.epoch.length} finished epochs. Rerun the cell to carry on from these weights.`,
+      `fit: training interrupted in epoch ${epoch + 1} of ${options.epochs}; ` +
+        `"${model.name}" keeps the weights of the last finished batch, ` +
+        `and the history holds ${history.epoch.length} finished epochs. ` +
+        'Rerun the cell to carry on from these weights.',
       history,
     );
   } finally {

@@ -67,7 +67,10 @@ export interface TrainGanOptions {
   onIteration?: (losses: GanIterationLosses, history: Readonly<GanHistory>) => void | Promise<void>;
   /** Base seed for batches, noise and dropout. Default: a random one (recorded in checkpoints). */
   seed?: number;
-  /** A reporter, true for the default one (live output in a kernel, stderr lines otherwise), false for none. Default true. */
+  /**
+   * A reporter, true for the default one (live output in a kernel, stderr lines otherwise), false for none.
+   * Default true.
+   */
   progress?: ProgressReporter | boolean;
   /** Save every `every` iterations into `dir`; with `resume`, continue from the newest complete checkpoint. */
   checkpoint?: CheckpointOptions;
@@ -115,7 +118,6 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const { generator, discriminator, combined } = gan;
   const noiseDim = generatorNoiseDim(generator);
   const batchSize = options.batchSize;
-  const imageCount = images.shape[0];
   let seed = options.seed ?? randomSeed();
   let history = emptyHistory();
   let start = 0;
@@ -204,7 +206,10 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
     if (!(error instanceof TrainingInterrupted)) throw error;
     reporter?.finish(iteration, last);
     throw new TrainingInterrupted(
-      `trainGan: training interrupted in iteration ${iteration + 1} of ${options.iterations}; the generator and the discriminator keep the weights of their last finished step, and the history holds ${history.iteration.length} iterations. Rerun the cell to carry on from these weights.`,
+      `trainGan: training interrupted in iteration ${iteration + 1} of ${options.iterations}; ` +
+        'the generator and the discriminator keep the weights of their last finished step, ' +
+        `and the history holds ${history.iteration.length} iterations. ` +
+        'Rerun the cell to carry on from these weights.',
       history,
     );
   } finally {

@@ -84,7 +84,9 @@ export class GanMonitor {
     if (!this.interrupted) return;
     this.interrupted = false;
     throw new TrainingInterrupted(
-      `Training interrupted after iteration ${this.history.iteration[last]} (${this.done} of ${this.iterations} run): the models keep the weights of that iteration. Rerun the cell to carry on from there.`,
+      `Training interrupted after iteration ${this.history.iteration[last]} ` +
+        `(${this.done} of ${this.iterations} run): the models keep the weights of that iteration. ` +
+        'Rerun the cell to carry on from there.',
       this.history,
     );
   }

@@ -146,7 +146,8 @@ class VaeWorkspace extends SessionSync {
   ready(): GraphProgram {
     if (this.closed) {
       throw new Error(
-        `compiledVae: this handle was replaced by a newer compiledVae on encoder "${this.encoder.name}"; train with the newer one (a graph keeps its weights in step with tfjs only for the latest handle).`,
+        `compiledVae: this handle was replaced by a newer compiledVae on encoder "${this.encoder.name}"; ` +
+          'train with the newer one (a graph keeps its weights in step with tfjs only for the latest handle).',
       );
     }
     if (this.program) {
@@ -185,14 +186,16 @@ function checkImages(caller: string, encoder: LayersModel, x: Tensor): void {
     x.rank === expected.length + 1 && expected.every((d, i) => d === null || d === x.shape[i + 1]) && x.shape[0] > 0;
   if (!ok)
     throw new Error(
-      `${caller}: x has shape [${x.shape.join(', ')}]; encoder "${encoder.name}" takes [batch, ${expected.join(', ')}] with batch >= 1.`,
+      `${caller}: x has shape [${x.shape.join(', ')}]; ` +
+        `encoder "${encoder.name}" takes [batch, ${expected.join(', ')}] with batch >= 1.`,
     );
 }
 
 function checkNoise(caller: string, noise: Tensor | undefined, batch: number, zDim: number): void {
   if (noise && (noise.rank !== 2 || noise.shape[0] !== batch || noise.shape[1] !== zDim)) {
     throw new Error(
-      `${caller}: options.noise has shape [${noise.shape.join(', ')}]; it must be [${batch}, ${zDim}], one eps per image.`,
+      `${caller}: options.noise has shape [${noise.shape.join(', ')}]; ` +
+        `it must be [${batch}, ${zDim}], one eps per image.`,
     );
   }
 }
@@ -339,7 +342,8 @@ export function compiledVae(options: CompiledVaeOptions): CompiledVae {
     async trainOnBatch(x, stepOptions = {}) {
       await beforeStep(
         () =>
-          `Training interrupted: the VAE's encoder "${encoder.name}" and decoder "${decoder.name}" keep the weights of their last finished step. Rerun the cell to carry on from there.`,
+          `Training interrupted: the VAE's encoder "${encoder.name}" and decoder "${decoder.name}" ` +
+          'keep the weights of their last finished step. Rerun the cell to carry on from there.',
       );
       const step = steps;
       steps += 1;

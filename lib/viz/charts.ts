@@ -258,7 +258,8 @@ export function stemChart(values: number[][], options: StemChartOptions = {}): C
   const labels = options.labels ?? values.map((_, i) => String(i));
   if (labels.length !== values.length) {
     throw new Error(
-      `stemChart: options.labels has ${labels.length} labels but values has ${values.length} rows; give one label per row.`,
+      `stemChart: options.labels has ${labels.length} labels but values has ${values.length} rows; ` +
+        'give one label per row.',
     );
   }
   if (new Set(labels).size !== labels.length) {

@@ -118,7 +118,8 @@ export function codeFigure(
   const rows = codeRows(codes);
   if (rows.length !== count || rebuiltCount !== count) {
     throw new Error(
-      `codeFigure: give one code and one reconstruction per image; got ${count} images, ${rows.length} codes and ${rebuiltCount} reconstructions.`,
+      'codeFigure: give one code and one reconstruction per image; ' +
+        `got ${count} images, ${rows.length} codes and ${rebuiltCount} reconstructions.`,
     );
   }
   const codeLength = rows[0]?.length ?? 0;
@@ -127,7 +128,8 @@ export function codeFigure(
   rows.forEach((code, k) => {
     if (code.length !== codeLength)
       throw new Error(
-        `codeFigure: every code must have the same length; codes[0] has ${codeLength} values, codes[${k}] has ${code.length}.`,
+        'codeFigure: every code must have the same length; ' +
+          `codes[0] has ${codeLength} values, codes[${k}] has ${code.length}.`,
       );
     for (let j = 0; j < code.length; j++) {
       if (!Number.isFinite(code[j]))

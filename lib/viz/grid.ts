@@ -87,7 +87,8 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
   const cells = options.rows * options.cols;
   if (count > cells) {
     throw new Error(
-      `imageGrid: ${count} images do not fit ${options.rows} rows x ${options.cols} cols = ${cells} cells; raise rows or cols, or pass fewer images.`,
+      `imageGrid: ${count} images do not fit ${options.rows} rows x ${options.cols} cols = ${cells} cells; ` +
+        'raise rows or cols, or pass fewer images.',
     );
   }
   const captions = options.captions ?? [];
@@ -142,7 +143,8 @@ export function latentGridPoints(box: LatentBox, steps: number): Float32Array {
   }
   if (!(box.xMax > box.xMin) || !(box.yMax > box.yMin)) {
     throw new Error(
-      `latentManifoldImage: options.box must have xMin < xMax and yMin < yMax, got x ${box.xMin}..${box.xMax}, y ${box.yMin}..${box.yMax}.`,
+      'latentManifoldImage: options.box must have xMin < xMax and yMin < yMax, ' +
+        `got x ${box.xMin}..${box.xMax}, y ${box.yMin}..${box.yMax}.`,
     );
   }
   const z = new Float32Array(steps * steps * 2);

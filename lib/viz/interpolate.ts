@@ -118,12 +118,14 @@ export function fixedNoiseStrip(samples: readonly FixedNoiseSample[], vectors = 
     const available = sample.images.length / pixels;
     if (!Number.isInteger(available)) {
       throw new Error(
-        `${caller}: samples[${column}].images holds ${sample.images.length} values, not a whole number of ${imageSize}x${imageSize} images.`,
+        `${caller}: samples[${column}].images holds ${sample.images.length} values, ` +
+          `not a whole number of ${imageSize}x${imageSize} images.`,
       );
     }
     if (available < vectors) {
       throw new Error(
-        `${caller}: samples[${column}] (iteration ${sample.iteration}) has ${available} images but ${vectors} rows were asked for; lower vectors or raise trainGan's sampleCount.`,
+        `${caller}: samples[${column}] (iteration ${sample.iteration}) has ${available} images ` +
+          `but ${vectors} rows were asked for; lower vectors or raise trainGan's sampleCount.`,
       );
     }
   });

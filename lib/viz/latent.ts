@@ -63,7 +63,8 @@ function pointCount(caller: string, points: LatentPoints): number {
   for (let i = 0; i < points.length; i++) {
     if (!Number.isFinite(points[i])) {
       throw new Error(
-        `${caller}: points[${i}] (point ${i >> 1}, ${i % 2 === 0 ? 'x' : 'y'}) is ${points[i]}; every coordinate must be a finite number.`,
+        `${caller}: points[${i}] (point ${i >> 1}, ${i % 2 === 0 ? 'x' : 'y'}) is ${points[i]}; ` +
+          'every coordinate must be a finite number.',
       );
     }
   }
@@ -273,8 +274,8 @@ function decimalsFor(box: LatentBox): number {
 }
 
 /**
- * Latent scatter (480 x 480 unless options say otherwise): dots coloured by digit (category10), each digit's hull as a closed outline
- * with a faint fill, the digit at its centroid, and labelled markers on top.
+ * Latent scatter (480 x 480 unless options say otherwise): dots coloured by digit (category10), each
+ * digit's hull as a closed outline with a faint fill, the digit at its centroid, and labelled markers on top.
  */
 export function latentScatterChart(data: LatentScatterData, options: LatentScatterOptions = {}): ChartSpec {
   const n = checkLabels('latentScatterChart', data.points, data.labels);
@@ -283,7 +284,8 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
   markers.forEach((m, i) => {
     if (!Number.isFinite(m.x) || !Number.isFinite(m.y)) {
       throw new Error(
-        `latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; marker coordinates must be finite numbers.`,
+        `latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; ` +
+          'marker coordinates must be finite numbers.',
       );
     }
   });

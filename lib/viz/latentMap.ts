@@ -116,13 +116,15 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
   const count = grid.steps * grid.steps;
   if (grid.points.length !== 2 * count || grid.images.length !== count * pixels) {
     throw new Error(
-      `${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`,
+      `${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images ` +
+        `for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`,
     );
   }
   const testValues = pixelValues(data.testImages);
   if (testValues.length !== n * pixels) {
     throw new Error(
-      `${caller}: testImages holds ${testValues.length} values; expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`,
+      `${caller}: testImages holds ${testValues.length} values; ` +
+        `expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`,
     );
   }
   const scale = options.imageScale ?? 4;
@@ -266,9 +268,9 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
 /** The digit centroids as latent points, by digit: handy ends for an interpolation line. */
 export function centroidOf(points: LatentPoints, labels: ArrayLike<number>, digit: number): LatentPoint {
   const found = digitCentroids(points, labels).find((centroid) => centroid.digit === digit);
-  if (!found)
-    throw new Error(
-      `centroidOf: no point has label ${digit}; the labels hold ${[...new Set(Array.from(labels))].sort((a, b) => a - b).join(', ')}.`,
-    );
+  if (!found) {
+    const labelsPresent = [...new Set(Array.from(labels))].sort((a, b) => a - b).join(', ');
+    throw new Error(`centroidOf: no point has label ${digit}; the labels hold ${labelsPresent}.`);
+  }
   return { x: found.x, y: found.y };
 }

@@ -82,7 +82,8 @@ export function imageCount(
   if (values.length % pixelsPerImage !== 0) {
     const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
     throw new Error(
-      `${caller}: ${name} holds ${values.length} values${shape}, not a whole number of ${imageSize}x${imageSize} images ` +
+      `${caller}: ${name} holds ${values.length} values${shape}, ` +
+        `not a whole number of ${imageSize}x${imageSize} images ` +
         `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values${hint}.`,
     );
   }

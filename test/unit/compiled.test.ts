@@ -16,7 +16,9 @@ function maxDifference(a: Tensor[], b: Tensor[]): number {
 }
 
 describe('compiled(model)', () => {
-  it('trains on the graph engine; predict, getWeights and setWeights between steps see and change the trained weights', async () => {
+  const trainsTitle =
+    'trains on the graph engine; predict, getWeights and setWeights between steps see and change the trained weights';
+  it(trainsTitle, async () => {
     const model = buildConvAutoencoder({ seed: 4 });
     const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 1);
     const step = compiled(model, { seed: 1 });
@@ -60,7 +62,9 @@ describe('compiled(model)', () => {
     disposeDcgan(gan);
   });
 
-  it('rejects bad input with the model, the argument and the expected shape, and leaves the weights as they were', async () => {
+  const rejectsTitle =
+    'rejects bad input with the model, the argument and the expected shape, and leaves the weights as they were';
+  it(rejectsTitle, async () => {
     const gan = createDcgan({ seed: 6 });
     const d = compiled(gan.discriminator);
     const g = compiled(gan.generator);
@@ -106,7 +110,10 @@ describe('compiled(model)', () => {
     model.dispose();
   });
 
-  it('on a tfjs version the adapter was not written for, auto trains eagerly with a warning naming both versions, and graph throws', async () => {
+  const otherTfjsTitle =
+    'on a tfjs version the adapter was not written for, auto trains eagerly with a warning naming both versions, ' +
+    'and graph throws';
+  it(otherTfjsTitle, async () => {
     const model = buildConvAutoencoder({ seed: 7 });
     const warnings: string[] = [];
     const savedWarn = console.warn;
@@ -184,7 +191,10 @@ describe('compiled(model)', () => {
     }
   }
 
-  it('releaseTrainingGraph and disposeDcgan free the native session; a recompile replaces the graph and starts fresh optimizer state', async () => {
+  const releaseTitle =
+    'releaseTrainingGraph and disposeDcgan free the native session; ' +
+    'a recompile replaces the graph and starts fresh optimizer state';
+  it(releaseTitle, async () => {
     await watchSessions(async (log) => {
       const model = buildConvAutoencoder({ seed: 12 });
       const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);

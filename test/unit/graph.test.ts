@@ -116,7 +116,9 @@ describe('graph engine against eager tfjs', () => {
     graph.dispose();
   });
 
-  it('dense autoencoder (SPEC C, Adadelta, accuracy): same losses, accuracies, weights and Adadelta state after 4 steps', async () => {
+  const denseTitle =
+    'dense autoencoder (SPEC C, Adadelta, accuracy): same losses, accuracies, weights and Adadelta state after 4 steps';
+  it(denseTitle, async () => {
     const build = () => new DenseAutoencoder({ seed: 6 }).model;
     const [eager, graph] = twins(build);
     const x = tf.randomUniform([32, 784], 0, 1, 'float32', 6).round();
@@ -153,7 +155,10 @@ describe('graph engine against eager tfjs', () => {
     graph.dispose();
   });
 
-  it('a generator-like chain (Dense and Conv2D without bias, LeakyReLU, BatchNorm on rank 2 and 4, UpSampling, MaxPool, ReLU, Conv2DTranspose, MSE) matches, moving statistics included', async () => {
+  const generatorLikeTitle =
+    'a generator-like chain (Dense and Conv2D without bias, LeakyReLU, BatchNorm on rank 2 and 4, UpSampling, ' +
+    'MaxPool, ReLU, Conv2DTranspose, MSE) matches, moving statistics included';
+  it(generatorLikeTitle, async () => {
     const build = () => {
       const model = tf.sequential({
         layers: [
@@ -258,7 +263,9 @@ describe('fit with the graph engine', () => {
     x.dispose();
   });
 
-  it('a second call continues from the model as it is now: new weights and a new learning rate are picked up', async () => {
+  const secondCallTitle =
+    'a second call continues from the model as it is now: new weights and a new learning rate are picked up';
+  it(secondCallTitle, async () => {
     const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 5);
     const model = buildConvAutoencoder({ seed: 5 });
     const options = { epochs: 1, batchSize: 8, seed: 1, progress: false, engine: 'graph' as const };
@@ -322,7 +329,10 @@ describe('fit with the graph engine', () => {
   });
 
   for (const engine of ['graph', 'eager'] as const) {
-    it(`${engine} engine: dropout masks follow the seed: unshuffled, the same seed repeats the losses, another seed and a dropout-free copy change them`, async () => {
+    const dropoutTitle =
+      `${engine} engine: dropout masks follow the seed: unshuffled, the same seed repeats the losses, ` +
+      'another seed and a dropout-free copy change them';
+    it(dropoutTitle, async () => {
       // shuffle: false, so the seed reaches nothing but the dropout masks.
       const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 8);
       const small = {
@@ -411,7 +421,10 @@ describe('the GAN on the graph engine', () => {
 });
 
 describe('trainGan, graph against eager', () => {
-  it('gives the same losses for the first iterations when D has no dropout (so both engines draw the same batches and noise)', async () => {
+  const sameLossesTitle =
+    'gives the same losses for the first iterations when D has no dropout ' +
+    '(so both engines draw the same batches and noise)';
+  it(sameLossesTitle, async () => {
     // The book's D minus its Dropout layers: everything else random comes from trainGan's seed.
     const discriminatorWithoutDropout = (seed: number) =>
       tf.sequential({
@@ -498,7 +511,10 @@ describe('engine choice', () => {
       assert.ok(Number.isFinite(history.loss[0]));
       assert.match(
         warnings.join('\n'),
-        /compiled\(\w+\): the graph engine could not start \(ENOENT.*\); training with tfjs's eager trainOnBatch instead/,
+        new RegExp(
+          /compiled\(\w+\): the graph engine could not start \(ENOENT.*\); /.source +
+            /training with tfjs's eager trainOnBatch instead/.source,
+        ),
       );
     } finally {
       if (savedTmp === undefined) delete process.env.TMPDIR;
@@ -523,7 +539,10 @@ describe('engine choice', () => {
     disposeDcgan(gan);
   });
 
-  it('leaves a GAN whose D is frozen now (trainable = false after compiling) to eager tfjs, which skips frozen weights at run time', () => {
+  const frozenTitle =
+    'leaves a GAN whose D is frozen now (trainable = false after compiling) to eager tfjs, ' +
+    'which skips frozen weights at run time';
+  it(frozenTitle, () => {
     const gan = createDcgan({ seed: 1 });
     assert.equal(chooseGanEngine(gan).engine, 'graph');
     gan.discriminator.trainable = false;

@@ -51,12 +51,15 @@ export function assertSameArchitecture(
   const count = Math.max(notebookLayers.length, libraryLayers.length);
   for (let i = 0; i < count; i++) {
     const [mine, theirs] = [notebookLayers[i], libraryLayers[i]];
+    const layerName = fromNotebook.layers[i]?.name ?? fromLibrary.layers[i]?.name;
     const describe = (layer: LayerShape | undefined) =>
       layer ? `${layer.className} ${layer.outputShape}, ${layer.params} parameters` : 'no layer';
     assert.deepEqual(
       mine,
       theirs,
-      `notebooks/${notebookFile}: model "${name}", layer ${i + 1} (${fromNotebook.layers[i]?.name ?? fromLibrary.layers[i]?.name}): the notebook builds ${describe(mine)}, lib/models ${builder} builds ${describe(theirs)}. Change both, or neither.`,
+      `notebooks/${notebookFile}: model "${name}", layer ${i + 1} (${layerName}): ` +
+        `the notebook builds ${describe(mine)}, lib/models ${builder} builds ${describe(theirs)}. ` +
+        'Change both, or neither.',
     );
   }
   assert.equal(

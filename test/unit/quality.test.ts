@@ -50,7 +50,9 @@ describe('digitClassifier', () => {
     loaded.model.dispose();
   });
 
-  it('retrains a damaged cache (truncated weights, or weights changed in place) and a cache made with other settings', async () => {
+  const retrainsTitle =
+    'retrains a damaged cache (truncated weights, or weights changed in place) and a cache made with other settings';
+  it(retrainsTitle, async () => {
     // A small classifier keeps this quick; its accuracy does not matter here.
     const small = { dir: path.join(root, 'small'), trainCount: 300, epochs: 1 };
     const first = await digitClassifier(small);

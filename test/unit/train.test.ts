@@ -30,7 +30,10 @@ describe('trainGan', () => {
     ['graph', 100, 50],
     ['eager', 40, 20],
   ] as const) {
-    it(`${engine} engine: keeps tf.memory().numTensors flat: the same after iteration 10 and after iteration ${last}`, async () => {
+    const flatTitle =
+      `${engine} engine: keeps tf.memory().numTensors flat: ` +
+      `the same after iteration 10 and after iteration ${last}`;
+    it(flatTitle, async () => {
       const images = ganImages(64, 1);
       const gan = createDcgan({ seed: 1 });
       const counts = new Map<number, number>();
@@ -89,7 +92,10 @@ describe('trainGan', () => {
   }
 
   for (const engine of ['graph', 'eager'] as const) {
-    it(`${engine} engine: the training seed decides the losses: the same seed repeats them exactly, another changes them`, async () => {
+    const seedTitle =
+      `${engine} engine: the training seed decides the losses: ` +
+      'the same seed repeats them exactly, another changes them';
+    it(seedTitle, async () => {
       const images = ganImages(32, 2);
       const iterations = engine === 'graph' ? 20 : 8;
       // The models start from the same weights every time (model seed 5): only trainGan's seed
@@ -160,7 +166,9 @@ describe('fit', () => {
     ['eager', 20],
   ] as const) {
     for (const { name, build, data } of cases) {
-      it(`${engine} engine, ${name}: numTensors the same after step 10 and step ${2 * epochs}, history per epoch`, async () => {
+      const flatTitle =
+        `${engine} engine, ${name}: ` + `numTensors the same after step 10 and step ${2 * epochs}, history per epoch`;
+      it(flatTitle, async () => {
         const model = build();
         const x = data();
         const validation = data();
@@ -202,7 +210,10 @@ describe('fit', () => {
   }
 
   for (const engine of ['graph', 'eager'] as const) {
-    it(`${engine} engine: the same seed gives the same epoch losses exactly, another seed (another shuffle) other losses`, async () => {
+    const seedTitle =
+      `${engine} engine: the same seed gives the same epoch losses exactly, ` +
+      'another seed (another shuffle) other losses';
+    it(seedTitle, async () => {
       const x = tf.randomUniform([24, 784], 0, 1, 'float32', 8);
       const run = async (seed: number) => {
         const ae = new DenseAutoencoder({ seed: 2 }); // the same initial weights every time
@@ -222,7 +233,10 @@ describe('fit', () => {
   }
 
   for (const engine of ['graph', 'eager'] as const) {
-    it(`${engine} engine: target and validationTarget: trains x -> target, validates validation -> validationTarget`, async () => {
+    const targetTitle =
+      `${engine} engine: target and validationTarget: ` +
+      'trains x -> target, validates validation -> validationTarget';
+    it(targetTitle, async () => {
       // A linear layer can learn y = -x exactly; it can only if each batch's targets are the
       // rows of target that belong to its inputs (after the shuffle).
       const x = tf.randomUniform([32, 4], -1, 1, 'float32', 11);
@@ -315,7 +329,9 @@ describe('ProgressReporter', () => {
   });
 
   it('in a kernel: one output updated in place, with text/plain and text/html', () => {
-    // Stand in for tslab's writer, which is set while a notebook cell runs.
+    // Stand in for tslab's writer, which is set while a notebook cell runs. Setting it needs the very exports
+    // object lib/display/kernel.ts reads; an import namespace would be a copy.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, as said above
     const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
     const messages: Array<{
       content: { data: Record<string, string>; transient: { display_id?: string } };

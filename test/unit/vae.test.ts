@@ -73,7 +73,9 @@ describe('buildConvVae2d', () => {
 });
 
 describe('vaeLossTerms', () => {
-  it('is weight * per-image MSE plus KL = -0.5 * sum(1 + logVar - mean^2 - exp(logVar)), averaged over the batch', () => {
+  const lossTitle =
+    'is weight * per-image MSE plus KL = -0.5 * sum(1 + logVar - mean^2 - exp(logVar)), averaged over the batch';
+  it(lossTitle, () => {
     const { encoder, decoder } = buildConvVae2d({ seed: 1 });
     const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 2);
     const noise = tf.tensor2d([
@@ -159,7 +161,9 @@ describe('compiledVae', () => {
     x.dispose();
   });
 
-  it('keeps tfjs in sync: predict sees the trained weights, setWeights reaches the next step, and so does compiled()', async () => {
+  const syncTitle =
+    'keeps tfjs in sync: predict sees the trained weights, setWeights reaches the next step, and so does compiled()';
+  it(syncTitle, async () => {
     const { encoder, decoder } = buildConvVae2d({ seed: 8 });
     const vae = compiledVae({ encoder, decoder, optimizer: tf.train.adam(0.01), seed: 1 });
     const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 9);
@@ -223,7 +227,9 @@ describe('compiledVae', () => {
     }
   });
 
-  it('rejects models and inputs that do not fit, naming what it expects; engine auto says why it trains eagerly', async () => {
+  const rejectsTitle =
+    'rejects models and inputs that do not fit, naming what it expects; engine auto says why it trains eagerly';
+  it(rejectsTitle, async () => {
     const { encoder, decoder } = buildConvVae2d({ seed: 13 });
     const optimizer = tf.train.adam(0.001);
     const ae = buildConvAutoencoder2d({ compile: false });
@@ -296,7 +302,10 @@ describe('compiledVae', () => {
 });
 
 describe("05-vae: the notebook's models and loss", () => {
-  it("build what buildConvVae2d builds, and the compiled step computes the notebook's vaeLoss, before and after training", async () => {
+  const notebookVaeTitle =
+    'build what buildConvVae2d builds, ' +
+    "and the compiled step computes the notebook's vaeLoss, before and after training";
+  it(notebookVaeTitle, async () => {
     const { encoder, decoder, vaeLoss, reconstructionWeight } = notebookVae();
     const library = buildConvVae2d();
     assert.deepEqual(

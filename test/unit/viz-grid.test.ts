@@ -1,6 +1,6 @@
 /**
- * Image grids, the three-row code figure and the latent manifold: the PNG decodes to the expected size, with the expected
- * gray levels at known places, digits enlarged by whole blocks (nearest neighbour).
+ * Image grids, the three-row code figure and the latent manifold: the PNG decodes to the expected size, with the
+ * expected gray levels at known places, digits enlarged by whole blocks (nearest neighbour).
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';

@@ -404,7 +404,8 @@ describe('latentScatterChart', () => {
     const ms = performance.now() - started;
     assert.equal(markItems(svg, 'points_marks').items.length, 10_000);
     console.log(
-      `10,000-point latent scatter: JSON ${(jsonBytes / 1024).toFixed(0)} KiB, SVG ${(svg.length / 1024).toFixed(0)} KiB, compile + SVG render ${ms.toFixed(0)} ms`,
+      `10,000-point latent scatter: JSON ${(jsonBytes / 1024).toFixed(0)} KiB, ` +
+        `SVG ${(svg.length / 1024).toFixed(0)} KiB, compile + SVG render ${ms.toFixed(0)} ms`,
     );
     assert.ok(ms < 15_000, `rendering took ${ms.toFixed(0)} ms`);
   });
@@ -437,7 +438,8 @@ describe('renderSvg', () => {
 
   it('rounds coordinates in geometry attributes only', () => {
     const svg =
-      '<svg><path transform="translate(40.89148725504992,92.7)" d="M1.58113,0L-2.0000001,3"/><text x="1.23456">0.123456</text></svg>';
+      '<svg><path transform="translate(40.89148725504992,92.7)" d="M1.58113,0L-2.0000001,3"/>' +
+      '<text x="1.23456">0.123456</text></svg>';
     assert.equal(
       compactSvgCoordinates(svg, 2),
       '<svg><path transform="translate(40.89,92.7)" d="M1.58,0L-2,3"/><text x="1.23">0.123456</text></svg>',
