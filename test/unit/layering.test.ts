@@ -69,6 +69,29 @@ function packageOf(loadedFile: string): string | undefined {
   return parts[at + 1].startsWith('@') ? `${parts[at + 1]}/${parts[at + 2]}` : parts[at + 1];
 }
 
+/**
+ * Which parts of lib/ each part may import (the README's Layout section draws the same picture):
+ * a part reaches only the parts listed for it, so the arrows cannot turn round.
+ */
+const ALLOWED_LIB_IMPORTS: Readonly<Record<string, readonly string[]>> = {
+  'backend.ts': [],
+  'nativeKernels.ts': ['backend.ts'],
+  'tf.ts': ['backend.ts', 'nativeKernels.ts'],
+  'random.ts': [],
+  data: ['tf.ts', 'random.ts'],
+  models: ['tf.ts', 'random.ts'],
+  graph: ['tf.ts'],
+  viz: ['tf.ts', 'data'],
+  display: ['viz'],
+  train: ['tf.ts', 'random.ts', 'data', 'models', 'graph', 'viz', 'display'],
+  quality: ['tf.ts', 'random.ts', 'data', 'models', 'train'],
+};
+
+/** The part of lib/ a file belongs to: its top folder, or the file itself at lib/'s top. */
+function libPart(fileUnderLib: string): string {
+  return fileUnderLib.split(path.sep)[0];
+}
+
 describe('layering', () => {
   const imports = libSources().flatMap((file) =>
     importedModules(file).map((specifier) => ({ file: path.relative(ROOT, file), specifier })),
@@ -134,6 +157,21 @@ describe('layering', () => {
       [...loadedPackages].filter((name) => devOnly.has(name)),
       [],
     );
+  });
+
+  it('each part of lib/ imports only the parts below it', () => {
+    const parts = new Set(fs.readdirSync(LIB).filter((name) => name !== 'index.ts'));
+    assert.deepEqual([...parts].sort(), Object.keys(ALLOWED_LIB_IMPORTS).sort(), 'every part of lib/ has a row');
+    const offending = imports.flatMap(({ file, specifier }) => {
+      if (!specifier.startsWith('.')) return [];
+      const from = libPart(path.relative(LIB, path.join(ROOT, file)));
+      const target = path.relative(LIB, path.resolve(ROOT, path.dirname(file), specifier));
+      const to =
+        libPart(target) === target && !target.endsWith('.ts') && !parts.has(target) ? `${target}.ts` : libPart(target);
+      if (from === 'index.ts' || from === to || ALLOWED_LIB_IMPORTS[from]?.includes(to)) return [];
+      return [`${file} imports '${specifier}' (${from} -> ${to})`];
+    });
+    assert.deepEqual(offending, []);
   });
 
   it('importing lib/models loads neither lib/train nor lib/graph', () => {
