@@ -13,9 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { toImageTensor } from '../data/batches';
+import { epochBatchIndices, toImageTensor } from '../data/batches';
 import { loadEmbeddedTestSet, splitEmbedded, type MnistSplit } from '../data/mnist';
-import { createRng, shuffledIndices } from '../random';
+import { createRng } from '../random';
 import { kernelInitializers } from '../models/initializers';
 import { resolveProgress, type ProgressReporter } from '../train/progress';
 
@@ -23,6 +23,8 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const FORMAT = 'gan-notebooks-digit-classifier';
 const VERSION = 1;
 const INFO_FILE = 'classifier.json';
+/** Epoch e shuffles with seed + CLASSIFIER_EPOCH_SEED_STEP * (e + 1) (a prime, so epochs differ). */
+const CLASSIFIER_EPOCH_SEED_STEP = 7919;
 
 /** How the classifier is trained; a cache made with other settings is not used. */
 export interface DigitClassifierSettings {
@@ -180,11 +182,13 @@ async function train(
   progress?.start(settings.epochs, 'epoch');
   try {
     for (let epoch = 0; epoch < settings.epochs; epoch++) {
-      // Our own seeded order: model.fit's shuffle draws from Math.random.
-      const order = shuffledIndices(trainCount, createRng(settings.seed + 7919 * (epoch + 1)));
+      // Our own seeded order (model.fit's shuffle draws from Math.random). The epoch's seed keeps
+      // the formula the cached classifier was trained with, so build/quality stays valid.
+      const epochSeed = settings.seed + CLASSIFIER_EPOCH_SEED_STEP * (epoch + 1);
+      const epochBatches = epochBatchIndices(trainCount, settings.batchSize, createRng(epochSeed));
       let lossSum = 0;
       for (let b = 0; b < batches; b++) {
-        const indices = tf.tensor1d(order.subarray(b * settings.batchSize, (b + 1) * settings.batchSize), 'int32');
+        const indices = tf.tensor1d(epochBatches[b], 'int32');
         const [x, y] = [tf.gather(images, indices), tf.gather(labels, indices)];
         const [loss] = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([indices, x, y]);
