@@ -272,6 +272,29 @@ export function findLatestCheckpoint(dir: string): { path: string; step: number 
   return undefined;
 }
 
+/** Where a resumed loop starts: the run's seed, its history so far, and the next step. */
+export interface ResumePoint<History> {
+  seed: number;
+  history: History;
+  step: number;
+}
+
+/**
+ * For the training loops: with `resume` set, loads the newest complete checkpoint in `options.dir`
+ * into the models and optimizers and says where to carry on; undefined to start from scratch
+ * (no `resume`, or nothing saved yet). The loop saved `seed` and `history` in the state.
+ */
+export async function resumeFromLatest<History>(
+  options: CheckpointOptions | undefined,
+  contents: Omit<CheckpointContents, 'state'>,
+): Promise<ResumePoint<History> | undefined> {
+  if (!options?.resume) return undefined;
+  const latest = findLatestCheckpoint(options.dir);
+  if (!latest) return undefined;
+  const loaded = await loadCheckpoint(latest.path, contents);
+  return { seed: loaded.state.seed as number, history: loaded.state.history as History, step: loaded.step };
+}
+
 /** Loads a checkpoint's weights and optimizer state into existing (same-architecture) models. */
 export async function loadCheckpoint(
   checkpointDir: string,

@@ -9,13 +9,7 @@ import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
 import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import {
-  findLatestCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-  validateCheckpointOptions,
-  type CheckpointOptions,
-} from './checkpoint';
+import { resumeFromLatest, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
 import { TrainingInterrupted } from './interrupt';
@@ -126,15 +120,11 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
   const checkpointModels = { model };
   const checkpointOptimizers = { model: model.optimizer };
   if (checkpoint) validateCheckpointOptions(checkpoint, 'fit');
-  if (checkpoint?.resume) {
-    const latest = findLatestCheckpoint(checkpoint.dir);
-    if (latest) {
-      const loaded = await loadCheckpoint(latest.path, { models: checkpointModels, optimizers: checkpointOptimizers });
-      seed = loaded.state.seed as number;
-      history = loaded.state.history as FitHistory;
-      start = loaded.step;
-    }
-  }
+  const resumed = await resumeFromLatest<FitHistory>(checkpoint, {
+    models: checkpointModels,
+    optimizers: checkpointOptimizers,
+  });
+  if (resumed) ({ seed, history, step: start } = resumed);
 
   const step = compiled(model, { engine: options.engine });
   const reporter = resolveProgress(options.progress, model.name);

@@ -14,13 +14,7 @@ import { tf } from '../tf';
 import { randomBatch } from '../data/batches';
 import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import {
-  findLatestCheckpoint,
-  loadCheckpoint,
-  saveCheckpoint,
-  validateCheckpointOptions,
-  type CheckpointOptions,
-} from './checkpoint';
+import { resumeFromLatest, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { ProgressReporter, resolveProgress } from './progress';
 import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
@@ -126,15 +120,11 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const checkpointModels = { generator, discriminator };
   const checkpointOptimizers = { discriminator: discriminator.optimizer, combined: combined.optimizer };
   if (checkpoint) validateCheckpointOptions(checkpoint, 'trainGan');
-  if (checkpoint?.resume) {
-    const latest = findLatestCheckpoint(checkpoint.dir);
-    if (latest) {
-      const loaded = await loadCheckpoint(latest.path, { models: checkpointModels, optimizers: checkpointOptimizers });
-      seed = loaded.state.seed as number;
-      history = loaded.state.history as GanHistory;
-      start = loaded.step;
-    }
-  }
+  const resumed = await resumeFromLatest<GanHistory>(checkpoint, {
+    models: checkpointModels,
+    optimizers: checkpointOptimizers,
+  });
+  if (resumed) ({ seed, history, step: start } = resumed);
 
   // The book's three calls, compiled: D's train_on_batch, G's predict, the combined train_on_batch.
   const d = compiled(discriminator, { engine: options.engine });

@@ -8,21 +8,7 @@ import { describe, it } from 'node:test';
 import { centroidOf, decodeLatentGrid, latentMapChart, latentScatterChart } from '../../lib';
 import { latentGridPoints, renderSvg, type DecodedLatentGrid } from '../../lib/viz';
 import { pngSize } from '../../lib/display';
-
-interface GridRow {
-  i: number;
-  x: number;
-  y: number;
-  u: string;
-  n: number;
-  c: string;
-}
-interface TestRow {
-  n: number;
-  t: string;
-  d: number;
-  c: string;
-}
+import type { GridRow, TestRow } from '../notebooks/latentMapPage';
 
 const PIXELS = 784;
 // Six codes in two clouds; test image k is filled with the value k / 10.
