@@ -13,4 +13,13 @@ echo "[test] running the tests"
 # the machine has two cores and each file trains on native TensorFlow.
 shopt -s nullglob globstar
 files=(test/**/*.test.ts)
-exec node --import tsx --test --test-concurrency=1 --test-reporter=spec "${files[@]}"
+# The spec report goes to the terminal, a TAP copy to build/ for the crash check below.
+mkdir -p build
+report=build/test-results.tap
+status=0
+node --import tsx --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=tap --test-reporter-destination="$report" "${files[@]}" || status=$?
+[ "$status" = 0 ] && exit 0
+# A file whose process native TensorFlow crashed (a signal, not a failed assertion) is rerun once,
+# and said so; any other failure fails the run (tools/testReport.ts says why).
+exec node --import tsx scripts/rerun-crashed.ts "$report"
