@@ -175,27 +175,70 @@ export function metricChart(series: MetricSeries, options: MetricChartOptions = 
       `metricChart: options.trainingName and options.validationName must differ, both are "${trainingName}".`,
     );
   }
+  const curves: Record<string, number[]> = { [trainingName]: train };
+  if (validation) curves[validationName] = validation;
+  return epochLinesChart(epochs, curves, {
+    title: options.title ?? (validation ? `Training and validation ${metric}` : `Training ${metric}`),
+    width: options.width,
+    height: options.height,
+    yTitle: options.yTitle ?? metric,
+    valueTitle: metric,
+    points: options.points ?? epochs.length <= 200,
+  });
+}
+
+/** How epochLinesChart draws its curves. */
+export interface EpochLinesOptions {
+  title: string;
+  width?: number;
+  height?: number;
+  yTitle: string;
+  /** The value's name in the tooltip. */
+  valueTitle: string;
+  /** A dot with a tooltip at every epoch. */
+  points: boolean;
+  /** 'log' for series of different sizes together. Default 'linear' (not starting at zero). */
+  yScale?: 'linear' | 'log';
+}
+
+const EPOCH_PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
+
+/**
+ * Named per-epoch series as lines against the epoch counted from 1: what metricChart (and so
+ * lossChart) and epochSeriesChart draw. The caller has checked the series' lengths.
+ */
+export function epochLinesChart(
+  epochs: readonly number[],
+  series: Readonly<Record<string, readonly number[]>>,
+  options: EpochLinesOptions,
+): ChartSpec {
+  const names = Object.keys(series);
   const rows = epochs.map((epoch, i) => {
-    const row: Record<string, number | null> = { epoch: epoch + 1, [trainingName]: finiteOrNull(train[i]) };
-    if (validation) row[validationName] = finiteOrNull(validation[i]);
+    const row: Record<string, number | null> = { epoch: epoch + 1 };
+    // NaN or infinity (a diverged loss) becomes a gap in the line.
+    for (const name of names) row[name] = finiteOrNull(series[name][i]);
     return row;
   });
-  const curves = validation ? [trainingName, validationName] : [trainingName];
-  const points = options.points ?? rows.length <= 200;
   // Whole epochs only: with fewer ticks than epochs, d3's nice tick steps stay integers.
   const epochTickCount = Math.max(1, Math.min(rows.length - 1, 10));
   // The axis spans exactly the epochs drawn (vega-lite would otherwise stretch it down to 0);
   // a single epoch still gets a span of one, so the scale is not empty.
   const firstEpoch = rows.length > 0 ? Math.min(...epochs) + 1 : 1;
   const lastEpoch = Math.max(firstEpoch + 1, ...epochs.map((epoch) => epoch + 1));
+  const logScale = options.yScale === 'log';
   return {
     $schema: VEGA_LITE_SCHEMA,
-    title: options.title ?? (validation ? `Training and validation ${metric}` : `Training ${metric}`),
+    title: options.title,
     width: options.width ?? 480,
     height: options.height ?? 260,
     data: { values: rows },
-    transform: [{ fold: curves, as: ['series', 'value'] }],
-    mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
+    transform: [{ fold: names, as: ['series', 'value'] }],
+    mark: {
+      type: 'line',
+      strokeWidth: 2,
+      point: options.points ? { size: 30, filled: true } : false,
+      tooltip: options.points,
+    },
     encoding: {
       x: {
         field: 'epoch',
@@ -204,17 +247,22 @@ export function metricChart(series: MetricSeries, options: MetricChartOptions = 
         scale: { domain: [firstEpoch, lastEpoch] },
         axis: { tickCount: epochTickCount },
       },
-      y: { field: 'value', type: 'quantitative', title: options.yTitle ?? metric, scale: { zero: false } },
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: logScale ? `${options.yTitle} (log scale)` : options.yTitle,
+        scale: logScale ? { type: 'log' } : { zero: false },
+      },
       color: {
         field: 'series',
         type: 'nominal',
         title: null,
-        scale: { domain: curves, range: ['#1f77b4', '#ff7f0e'] },
+        scale: { domain: names, range: EPOCH_PALETTE.slice(0, names.length) },
       },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'curve' },
         { field: 'epoch', type: 'quantitative', title: 'epoch' },
-        { field: 'value', type: 'quantitative', title: metric, format: '.4f' },
+        { field: 'value', type: 'quantitative', title: options.valueTitle, format: '.4f' },
       ],
     },
   } as ChartSpec;
