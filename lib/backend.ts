@@ -91,7 +91,43 @@ export function loadNativeTensorFlow(
         `Run \`${SETUP_COMMAND}\` to rebuild the native binding.`,
     );
   }
+  if (!bindingCopiesJsData(tf)) process.emitWarning(UNSAFE_BINDING_WARNING);
   return tf;
+}
+
+export const UNSAFE_BINDING_WARNING =
+  'this tfjs-node binding shares JavaScript memory with TensorFlow, which can corrupt the heap when TensorFlow ' +
+  `releases it on one of its own threads. Run \`${SETUP_COMMAND}\` to build the patched binding ` +
+  '(scripts/tfjs-node/README.md).';
+
+/** The parts of tfjs-node's native binding the probe below calls. */
+interface TensorBinding {
+  TF_FLOAT: number;
+  createTensor(shape: number[], dtype: number, values: Float32Array): number;
+  tensorDataSync(id: number): Float32Array;
+  deleteTensor(id: number): void;
+}
+
+/**
+ * Whether the native binding copies a typed array into memory TensorFlow owns when it makes a
+ * tensor of it (the patched binding that scripts/setup.sh builds), rather than sharing it.
+ * Stock tfjs-node shares every typed array TensorFlow finds aligned, so writing into the array
+ * afterwards shows through in the tensor; about one array in four is aligned, so 64 arrays tell
+ * the two apart (all 64 unaligned by chance: odds below 1e-7). Takes about a millisecond.
+ */
+export function bindingCopiesJsData(tf: TensorFlowApi): boolean {
+  // The binding is an internal of NodeJSKernelBackend (as in backendInfo).
+  const binding = (tf.backend() as unknown as { binding?: TensorBinding }).binding;
+  if (!binding) return true; // no native binding: nothing is shared
+  for (let i = 0; i < 64; i++) {
+    const values = new Float32Array(1024 + 16 * i);
+    const id = binding.createTensor([values.length], binding.TF_FLOAT, values);
+    values[0] = 1;
+    const seen = binding.tensorDataSync(id)[0];
+    binding.deleteTensor(id);
+    if (seen === 1) return false;
+  }
+  return true;
 }
 
 export interface BackendInfo {
@@ -103,6 +139,8 @@ export interface BackendInfo {
   tensorflowVersion: string;
   /** Where that library came from, as recorded by scripts/setup.sh (absent if tfjs-node set itself up). */
   librarySource?: string;
+  /** Whether the binding copies JS data into TensorFlow's memory (the patched build; see bindingCopiesJsData). */
+  copiesJsData: boolean;
 }
 
 export function backendInfo(tf: TensorFlowApi): BackendInfo {
@@ -112,6 +150,7 @@ export function backendInfo(tf: TensorFlowApi): BackendInfo {
     backend: tf.getBackend(),
     tfjsVersion: tf.version.tfjs ?? 'unknown',
     tensorflowVersion: backend.binding?.TF_Version ?? 'unknown',
+    copiesJsData: bindingCopiesJsData(tf),
   };
   try {
     const packageDir = path.dirname(require.resolve(`${NATIVE_MODULE_ID}/package.json`));

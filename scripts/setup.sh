@@ -5,11 +5,11 @@
 #   bash scripts/setup.sh              # what the notebooks need
 #   bash scripts/setup.sh --browser    # also Chromium, for the browser checks in the tests
 #
-# Native TensorFlow: tfjs-node's own install script downloads libtensorflow and a prebuilt
-# binding. Where that download works it is used unchanged. Where it fails (no internet, only
-# package registries), the TensorFlow C library is taken from the tensorflow-cpu wheel that
-# requirements.txt installs from PyPI, staged where tfjs-node's install script looks
-# (deps/lib/libtensorflow.so.<version>), and the script then builds the binding from source.
+# Native TensorFlow: tfjs-node's own install script downloads libtensorflow; where that download
+# works its library is used. Where it fails (no internet, only package registries), the
+# TensorFlow C library is taken from the tensorflow-cpu wheel that requirements.txt installs from
+# PyPI, staged where tfjs-node's install script looks (deps/lib/libtensorflow.so.<version>).
+# Either way the binding is compiled from its sources with one small patch (step 4).
 # A second run finds everything working and finishes in seconds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -66,10 +66,29 @@ if [ ! -f node_modules/.setup-lock.sha256 ] || [ "$(cat node_modules/.setup-lock
 fi
 
 # --- 4. Native TensorFlow for tfjs-node. ------------------------------------------------------
+# The binding is always built from source with scripts/tfjs-node/binding-owned-memory.patch: stock
+# tfjs-node shares JS typed arrays' memory with TensorFlow, and TensorFlow can release it on one of
+# its own threads, which corrupts the heap (scripts/tfjs-node/README.md). The C library comes from
+# tfjs-node's own download where that works, else from the tensorflow-cpu wheel.
+LIBTF_VERSION=$(node -p 'require("./'"$TFJS_NODE"'/scripts/deps-constants.js").LIBTENSORFLOW_VERSION')
+BINDING_PATCH=scripts/tfjs-node/binding-owned-memory.patch
 native_works() { node -e 'require("@tensorflow/tfjs-node")' >/dev/null 2>&1; }
+# The patched binding copies JS data: lib/backend.ts's probe tells it from the stock one by behaviour.
+native_safe() {
+  TF_CPP_MIN_LOG_LEVEL=3 node --import tsx -e '
+    const { bindingCopiesJsData } = require("./lib/backend");
+    process.exit(bindingCopiesJsData(require("@tensorflow/tfjs-node")) ? 0 : 1);' >/dev/null 2>&1
+}
+
+patch_binding_sources() {
+  if grep -q 'gan-notebooks patch' "$TFJS_NODE/binding/tfjs_backend.cc"; then return; fi
+  say "patching the tfjs-node binding sources ($BINDING_PATCH)"
+  patch --quiet --forward -p1 -d "$TFJS_NODE" < "$BINDING_PATCH" ||
+    { echo "setup: $BINDING_PATCH does not apply to $TFJS_NODE/binding (another tfjs-node version?)" >&2; exit 1; }
+}
 
 stage_from_wheel() {
-  local site tfdir version libversion
+  local site tfdir version
   site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   tfdir="$site/tensorflow"
   for need in libtensorflow_cc.so.2 libtensorflow_framework.so.2 include/tensorflow/c/c_api.h; do
@@ -79,8 +98,6 @@ stage_from_wheel() {
     fi
   done
   version=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("tensorflow-cpu"))')
-  # tfjs-node's install script skips its download when this exact file exists.
-  libversion=$(node -p 'require("./'"$TFJS_NODE"'/scripts/deps-constants.js").LIBTENSORFLOW_VERSION')
   say "staging the TensorFlow $version C library from the tensorflow-cpu wheel into $TFJS_NODE/deps"
   rm -rf "$TFJS_NODE/deps"
   mkdir -p "$TFJS_NODE/deps/lib" "$TFJS_NODE/deps/include"
@@ -89,8 +106,8 @@ stage_from_wheel() {
     cp -l "$tfdir/$lib" "$TFJS_NODE/deps/lib/" 2>/dev/null || cp "$tfdir/$lib" "$TFJS_NODE/deps/lib/"
   done
   ( cd "$TFJS_NODE/deps/lib"
-    ln -sf libtensorflow_cc.so.2 "libtensorflow.so.$libversion"   # what install.js checks
-    ln -sf libtensorflow_cc.so.2 libtensorflow.so                  # what -ltensorflow links
+    ln -sf libtensorflow_cc.so.2 "libtensorflow.so.$LIBTF_VERSION"  # what install.js checks
+    ln -sf libtensorflow_cc.so.2 libtensorflow.so                    # what -ltensorflow links
     ln -sf libtensorflow_framework.so.2 libtensorflow_framework.so )
   # The headers the binding includes: the C and eager C APIs and the string type they use.
   for dir in tensorflow/c tensorflow/core/platform tsl/platform xla/tsl/c; do
@@ -102,23 +119,41 @@ stage_from_wheel() {
   echo "tensorflow-cpu $version wheel from PyPI (libtensorflow_cc.so.2), staged by scripts/setup.sh" > "$TFJS_NODE/deps/SOURCE.txt"
 }
 
-if native_works; then
+# tfjs-node's install script, compiling the (patched) binding: it downloads libtensorflow first
+# unless deps/lib holds it, and --build-from-source stops node-pre-gyp fetching the stock binary.
+build_binding() {
+  npm rebuild @tensorflow/tfjs-node --build-from-source --foreground-scripts --loglevel=error >"$1" 2>&1 && native_works
+}
+
+if native_works && native_safe; then
   :
 else
-  say "building the native backend: trying tfjs-node's own libtensorflow download first"
-  if npm rebuild @tensorflow/tfjs-node --loglevel=error >/tmp/tfjs-node-install.$$.log 2>&1 && native_works; then
-    say "tfjs-node downloaded libtensorflow itself"
-  else
-    say "tfjs-node's download failed ($(grep -m1 -oE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|[0-9]{3} [A-Z][a-z]+' /tmp/tfjs-node-install.$$.log || echo 'see its log')); using the TensorFlow wheel from PyPI instead"
-    stage_from_wheel
-    say "compiling the tfjs-node binding against it (node-gyp)"
-    if ! npm rebuild @tensorflow/tfjs-node --foreground-scripts --loglevel=error >/tmp/tfjs-node-build.$$.log 2>&1 || ! native_works; then
-      tail -40 /tmp/tfjs-node-build.$$.log >&2
-      echo "setup: building @tensorflow/tfjs-node against the wheel's TensorFlow failed (log above)." >&2
+  patch_binding_sources
+  BUILD_LOG=/tmp/tfjs-node-build.$$.log
+  built=0
+  if [ ! -e "$TFJS_NODE/deps/lib/libtensorflow.so.$LIBTF_VERSION" ]; then
+    say "building the native backend: trying tfjs-node's own libtensorflow download first"
+    if build_binding "$BUILD_LOG"; then
+      built=1
+      say "tfjs-node downloaded libtensorflow itself; binding compiled from the patched sources"
+    else
+      say "tfjs-node's download failed ($(grep -m1 -oE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|[0-9]{3} [A-Z][a-z]+' "$BUILD_LOG" || echo 'see its log')); using the TensorFlow wheel from PyPI instead"
+      stage_from_wheel
+    fi
+  fi
+  if [ "$built" = 0 ]; then
+    say "compiling the patched tfjs-node binding against $(cat "$TFJS_NODE/deps/SOURCE.txt" 2>/dev/null || echo "libtensorflow $LIBTF_VERSION") (node-gyp)"
+    if ! build_binding "$BUILD_LOG"; then
+      tail -40 "$BUILD_LOG" >&2
+      echo "setup: building @tensorflow/tfjs-node against the staged TensorFlow failed (log above)." >&2
       exit 1
     fi
   fi
-  rm -f /tmp/tfjs-node-install.$$.log /tmp/tfjs-node-build.$$.log
+  if ! native_safe; then
+    echo "setup: the rebuilt tfjs-node binding still shares JS memory with TensorFlow; was $BINDING_PATCH applied?" >&2
+    exit 1
+  fi
+  rm -f "$BUILD_LOG"
 fi
 
 # --- 5. The tslab kernelspec, inside .venv (never the user-global Jupyter folders). ------------
