@@ -91,6 +91,8 @@ export class GraphProgram {
   private readonly store = new VariableStore(this.graph);
   /** How each graph variable maps to tfjs: model weights and optimizer state, by graph name. */
   private readonly bindings = new Map<string, Binding>();
+  /** The graph names of the optimizers' state (slots, Adam's step counters), apart from the weights. */
+  private readonly optimizerState = new Set<string>();
   private readonly optimizers = new Map<Optimizer, GraphOptimizer>();
   private session: GraphSession | undefined;
   /** True when the session and the tfjs models hold the same values (after push or pull). */
@@ -143,7 +145,10 @@ export class GraphProgram {
     if (!optimizer) {
       optimizer = new GraphOptimizer(tfjsOptimizer, `opt${this.optimizers.size}`, variables, owner);
       this.optimizers.set(tfjsOptimizer, optimizer);
-      for (const [name, binding] of optimizer.bindings()) this.bindings.set(name, binding);
+      for (const [name, binding] of optimizer.bindings()) {
+        this.bindings.set(name, binding);
+        this.optimizerState.add(name);
+      }
     } else if (optimizer.variables !== variables) {
       // tfjs keeps slots by position, so one optimizer object serving two models' variable
       // lists mixes their state up; the graph would update the first model's variables.
@@ -225,20 +230,26 @@ export class GraphProgram {
     this.inSync = true;
   }
 
-  /** Copies the session's variables back into the tfjs models and optimizers. */
-  pull(): void {
+  /**
+   * Copies the session's variables back into the tfjs models and optimizers. With `weightsOnly`,
+   * only the models' weights: for a session let go because its weights are being disposed, where
+   * the optimizer may be disposed already and new slots in it would be tensors nobody frees.
+   */
+  pull(weightsOnly = false): void {
     if (!this.session) throw new Error('GraphProgram.pull: call start() first.');
     // Nothing trained since the last copy (say, the loop's final sync right after an epoch's).
     if (this.inSync) return;
+    const pulled = this.pullOutputs.filter(({ name }) => !(weightsOnly && this.optimizerState.has(name)));
     const values = this.session.run(
       [],
-      this.pullOutputs.map((pulled) => pulled.value),
+      pulled.map(({ value }) => value),
     );
     try {
-      this.pullOutputs.forEach(({ name }, i) => this.binding(name).write(values[i]));
+      pulled.forEach(({ name }, i) => this.binding(name).write(values[i]));
     } finally {
       tf.dispose(values);
     }
+    if (weightsOnly) return; // the optimizers' state in tfjs stays behind the session's
     for (const optimizer of this.optimizers.values()) optimizer.addSteps();
     this.inSync = true;
   }

@@ -28,6 +28,29 @@ function nativeBackend(): NativeSessionBackend {
 
 const TF_DTYPES: Record<string, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
 
+/** What deleting a native session takes: nothing that leads back to a program, model or weight. */
+interface NativeSessionRef {
+  backend: NativeSessionBackend;
+  id: number;
+}
+
+/**
+ * Deletes the native session of a GraphSession that was garbage-collected without dispose (its
+ * model dropped without `model.dispose()`). The held value must not reach the GraphSession,
+ * else it would never be collected: holding the program, say, would hold the layer weights its
+ * bindings read, and through the engine's map from weights to workspaces, the program again.
+ */
+const sessionReaper = new FinalizationRegistry<NativeSessionRef>(({ backend, id }) => {
+  backend.deleteSavedModel(id);
+  sessionsReleasedByGc += 1;
+});
+let sessionsReleasedByGc = 0;
+
+/** How many native sessions the garbage collector's path has deleted so far (tests read it). */
+export function graphSessionsReleasedByGc(): number {
+  return sessionsReleasedByGc;
+}
+
 export class GraphSession {
   private readonly backend: NativeSessionBackend;
   private id: number | undefined;
@@ -41,6 +64,7 @@ export class GraphSession {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+    sessionReaper.register(this, { backend: this.backend, id: this.id }, this);
   }
 
   /** Runs the graph: feeds `feeds` (placeholder -> tensor), returns the tensors named in `fetches`. */
@@ -62,6 +86,7 @@ export class GraphSession {
 
   dispose(): void {
     if (this.id === undefined) return;
+    sessionReaper.unregister(this);
     this.backend.deleteSavedModel(this.id);
     this.id = undefined;
   }

@@ -42,6 +42,7 @@ export interface LayerVariableLike {
   readonly trainable: boolean;
   read(): Variable;
   write(value: Tensor): unknown;
+  dispose(): void;
 }
 
 type LayerLike = LayersModel['layers'][number];
@@ -142,6 +143,8 @@ export interface NativeSessionBackend {
     outputNames: string[],
   ): Tensor[];
   deleteSavedModel(id: number): void;
+  /** How many sessions the native binding holds (loaded and not yet deleted). */
+  getNumOfSavedModels(): number;
 }
 
 /** The native backend's session calls, or undefined when the active backend is not tfjs-node's. */
@@ -151,10 +154,12 @@ export function nativeSessionBackend(): NativeSessionBackend | undefined {
   return backend as NativeSessionBackend;
 }
 
-/** Told before each read and write of a watched variable, and after each write. */
+/** Told before each read and write of a watched variable, after each write, and before it is disposed. */
 export interface VariableListener {
   before(): void;
   afterWrite(): void;
+  /** Runs while the weights are still alive: a session holding them can copy back and go. */
+  beforeDispose(): void;
 }
 
 const WATCHED = Symbol('watchedByTrainingEngine');
@@ -184,6 +189,14 @@ function listenersOf(variable: LayerVariableLike): Set<VariableListener> {
       return result;
     },
   });
+  // Layer.dispose frees a weight through this method once no model uses its layer any more.
+  Object.defineProperty(target, 'dispose', {
+    configurable: true,
+    value: function dispose(this: LayerVariableLike) {
+      for (const listener of [...listeners]) listener.beforeDispose();
+      prototype.dispose.call(this);
+    },
+  });
   return listeners;
 }
 
@@ -194,12 +207,13 @@ const engineWatched = new WeakSet<LayerVariableLike>();
  * these two methods (predict and evaluate read it in `call`, getWeights and save read it,
  * setWeights and loadWeights write it), so the training engine can copy a compiled session's
  * newer values in before a read, and learn of a write. `before` runs before each read and
- * write; `afterWrite` after a write. The first call for a variable wins (the engine's watch).
+ * write; `afterWrite` after a write; `beforeDispose` before the weight is disposed (by
+ * `model.dispose()` or `layer.dispose()`). The first call for a variable wins (the engine's watch).
  */
-export function watchVariable(variable: LayerVariableLike, before: () => void, afterWrite: () => void): void {
+export function watchVariable(variable: LayerVariableLike, listener: VariableListener): void {
   if (engineWatched.has(variable)) return;
   engineWatched.add(variable);
-  listenersOf(variable).add({ before, afterWrite });
+  listenersOf(variable).add(listener);
 }
 
 /**

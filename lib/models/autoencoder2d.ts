@@ -6,6 +6,7 @@
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { kernelInitializers } from './initializers';
+import { compileOwningOptimizer } from './ownedOptimizer';
 
 export interface ConvAutoencoder2dOptions {
   /** Input image shape. Default [28, 28, 1]. */
@@ -121,7 +122,7 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
   const reconstruction = decoder.apply(encoder.apply(modelInput)) as SymbolicTensor;
   const model = tf.model({ name: 'autoencoder', inputs: modelInput, outputs: reconstruction });
   if (options.compile ?? true) {
-    model.compile({
+    compileOwningOptimizer(model, {
       optimizer: tf.train.adam(options.learningRate ?? 0.00005, 0.9, 0.999, 1e-7),
       loss: 'meanSquaredError',
     });

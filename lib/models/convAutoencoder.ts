@@ -6,6 +6,7 @@
 import type { Sequential } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { kernelInitializers } from './initializers';
+import { compileOwningOptimizer } from './ownedOptimizer';
 
 export interface ConvAutoencoderOptions {
   /** Adam learning rate. Default 0.001 (Keras's `optimizer='adam'`). */
@@ -55,7 +56,7 @@ export function buildConvAutoencoder(options: ConvAutoencoderOptions = {}): Sequ
   model.add(tf.layers.upSampling2d({ size: [2, 2] }));
   model.add(conv(1, { activation: 'sigmoid' }));
   if (options.compile ?? true) {
-    model.compile({
+    compileOwningOptimizer(model, {
       optimizer: tf.train.adam(options.learningRate ?? 0.001, 0.9, 0.999, 1e-7),
       loss: 'binaryCrossentropy',
     });

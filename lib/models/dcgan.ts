@@ -25,6 +25,7 @@
 import type { LayersModel, Sequential } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { kernelInitializers } from './initializers';
+import { compileOwningOptimizer } from './ownedOptimizer';
 
 export interface GeneratorOptions {
   /** Length of the noise vector z. Default 100 (the book). */
@@ -144,11 +145,11 @@ function adam(options: AdamOptions) {
  * optimizer, as in the book), in the freeze order explained at the top of this file.
  */
 export function compileGan(generator: Sequential, discriminator: Sequential, options: AdamOptions = {}): Dcgan {
-  discriminator.compile({ loss: 'binaryCrossentropy', optimizer: adam(options) });
+  compileOwningOptimizer(discriminator, { loss: 'binaryCrossentropy', optimizer: adam(options) });
   const combined = buildGan(generator, discriminator);
   discriminator.trainable = false;
   try {
-    combined.compile({ loss: 'binaryCrossentropy', optimizer: adam(options) });
+    compileOwningOptimizer(combined, { loss: 'binaryCrossentropy', optimizer: adam(options) });
   } finally {
     discriminator.trainable = true;
   }

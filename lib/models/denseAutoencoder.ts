@@ -12,6 +12,7 @@
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { kernelInitializers } from './initializers';
+import { compileOwningOptimizer } from './ownedOptimizer';
 
 export interface DenseAutoencoderOptions {
   /** Size of the code z (the hidden layer). Default 36 (the text). */
@@ -56,7 +57,7 @@ export class DenseAutoencoder {
     this.code = this.hiddenLayer.apply(this.input) as SymbolicTensor;
     const output = this.outputLayer.apply(this.code) as SymbolicTensor;
     this.model = tf.model({ name: 'dense_autoencoder', inputs: this.input, outputs: output });
-    this.model.compile({
+    compileOwningOptimizer(this.model, {
       optimizer: tf.train.adadelta(options.learningRate ?? 1.0, 0.95, 1e-7),
       loss: 'binaryCrossentropy',
       metrics: (options.accuracy ?? true) ? ['accuracy'] : [],

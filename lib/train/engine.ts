@@ -39,7 +39,7 @@ import { layerVariables, tfjsVersionMismatch, watchVariable, type LayerVariableL
 import type { Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed } from '../random';
 import { setDropoutSeeds } from './dropout';
-import { SessionSync } from './sessionSync';
+import { SessionSync, type SessionRelease } from './sessionSync';
 import { afterStep, beforeStep } from './interrupt';
 
 export type TrainingEngine = 'auto' | 'graph' | 'eager';
@@ -181,9 +181,9 @@ class Workspace extends SessionSync {
     return program;
   }
 
-  /** Pulls the newest values, then frees the session (the next step builds a new one). */
-  release(): void {
-    this.releaseSession();
+  /** Copies the newest values back, then frees the session (the next step builds a new one). */
+  release(how: SessionRelease = 'release'): void {
+    this.releaseSession(how);
     this.steps.clear();
     this.passes.clear();
   }
@@ -227,11 +227,21 @@ class Workspace extends SessionSync {
 const owners = new WeakMap<LayerVariableLike, Workspace>();
 
 function watch(variable: LayerVariableLike): void {
-  watchVariable(
-    variable,
-    () => owners.get(variable)?.beforeTfjsAccess(),
-    () => owners.get(variable)?.afterTfjsWrite(),
-  );
+  watchVariable(variable, {
+    before: () => owners.get(variable)?.beforeTfjsAccess(),
+    afterWrite: () => owners.get(variable)?.afterTfjsWrite(),
+    // The first of a workspace's weights to be disposed lets its session go, while the rest are alive.
+    beforeDispose: () => {
+      const workspace = owners.get(variable);
+      if (workspace) abandon(workspace, 'dispose');
+    },
+  });
+}
+
+/** Frees a workspace's session and forgets the workspace: its models' next step joins a new one. */
+function abandon(workspace: Workspace, how: SessionRelease): void {
+  workspace.release(how);
+  for (const variable of workspace.variables) owners.delete(variable);
 }
 
 /** The workspaces holding any of `model`'s weights. */
@@ -283,14 +293,12 @@ function unique<T>(items: T[]): T[] {
 
 /**
  * Frees the compiled graph and session that `model` trains in (with every model sharing its
- * weights), after copying the newest weights back. The next step compiles again. Without it the
- * session goes when the models are garbage-collected; `model.dispose()` alone does not free it.
+ * weights), after copying the newest weights and optimizer state back. The next step compiles
+ * again. Disposing the weights (`model.dispose()`) frees the session too, and so does the garbage
+ * collector once the models are unreachable.
  */
 export function releaseTrainingGraph(model: LayersModel): void {
-  for (const workspace of workspacesOf(model)) {
-    workspace.release();
-    for (const variable of workspace.variables) owners.delete(variable);
-  }
+  for (const workspace of workspacesOf(model)) abandon(workspace, 'release');
 }
 
 /** Options of `compiled(model, options)`. */

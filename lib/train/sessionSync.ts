@@ -7,8 +7,13 @@
  */
 import type { GraphProgram } from '../graph/program';
 
-/** Frees a session whose owner was garbage-collected without a release. */
-const sessionReaper = new FinalizationRegistry<GraphProgram>((program) => program.dispose());
+/**
+ * How a session is let go: 'release' copies everything back (weights and optimizer state);
+ * 'dispose' only the weights, since they are being disposed and the optimizer may be already.
+ * An owner garbage-collected without either has its native session deleted by GraphSession's
+ * own finalizer (graph/session.ts).
+ */
+export type SessionRelease = 'release' | 'dispose';
 
 export class SessionSync {
   program: GraphProgram | undefined;
@@ -33,18 +38,16 @@ export class SessionSync {
   /** Takes a started program as this owner's session, with the tfjs values pushed in. */
   adopt(program: GraphProgram): void {
     this.program = program;
-    sessionReaper.register(this, program, program);
     this.push();
   }
 
-  /** Pulls the newest values, then frees the session (the next step builds a new one). */
-  releaseSession(): void {
-    this.pull();
-    if (this.program) {
-      sessionReaper.unregister(this.program);
-      this.program.dispose();
-    }
+  /** Copies the newest values back (see SessionRelease), then frees the session (the next step builds a new one). */
+  releaseSession(how: SessionRelease = 'release'): void {
+    if (how === 'dispose' && this.program && this.sessionNewer) this.copy(() => this.program?.pull(true));
+    else this.pull();
+    this.program?.dispose();
     this.program = undefined;
+    this.sessionNewer = false;
     this.tfjsNewer = false;
   }
 

@@ -29,7 +29,7 @@ import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { setDropoutSeeds } from './dropout';
 import type { TrainingEngine } from './engine';
 import { afterStep, beforeStep } from './interrupt';
-import { SessionSync } from './sessionSync';
+import { SessionSync, type SessionRelease } from './sessionSync';
 
 /** The loss of one batch and its two parts (loss = reconstruction + kl), averaged over the batch. */
 // A type alias, not an interface, so it passes where a Record<string, number> is expected (a monitor).
@@ -130,6 +130,8 @@ class VaeWorkspace extends SessionSync {
         addVariableListener(variable, {
           before: () => this.beforeTfjsAccess(),
           afterWrite: () => this.afterTfjsWrite(),
+          // encoder.dispose() or decoder.dispose(): the session goes with the weights.
+          beforeDispose: () => this.release('dispose'),
         }),
       );
     }
@@ -163,8 +165,8 @@ class VaeWorkspace extends SessionSync {
     return program;
   }
 
-  release(): void {
-    this.releaseSession();
+  release(how: SessionRelease = 'release'): void {
+    this.releaseSession(how);
     this.step = undefined;
     this.evaluation = undefined;
   }
