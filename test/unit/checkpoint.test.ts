@@ -1,7 +1,7 @@
 /**
  * Checkpoints: resume reproduces an uninterrupted run bit for bit, incomplete folders and
  * checkpoints of other models or optimizers are never loaded, and a training process killed with
- * SIGKILL in the middle of a save resumes cleanly.
+ * SIGKILL inside a checkpoint's file write (or at random moments) resumes cleanly.
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
@@ -230,8 +230,8 @@ interface ChildResult {
   lines: string[];
 }
 
-/** Runs the training child; with `killAtSave`, SIGKILLs it as soon as it reports that save half written. */
-function runChild(env: Record<string, string>, killAtSave?: number): Promise<ChildResult> {
+/** Runs the training child; with `killAt`, SIGKILLs it as soon as it prints that line. */
+function runChild(env: Record<string, string>, killAt?: RegExp): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join('test', 'fixtures', 'train-child.ts')], {
       env: { ...process.env, ...env },
@@ -240,7 +240,7 @@ function runChild(env: Record<string, string>, killAtSave?: number): Promise<Chi
     const lines: string[] = [];
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       lines.push(line);
-      if (killAtSave !== undefined && line === `saving ${killAtSave}`) child.kill('SIGKILL');
+      if (killAt?.test(line)) child.kill('SIGKILL');
     });
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, lines }));
@@ -248,47 +248,64 @@ function runChild(env: Record<string, string>, killAtSave?: number): Promise<Chi
 }
 
 describe('SIGKILL during a save', () => {
-  it('a killed save is no checkpoint; resuming from the last whole one matches an uninterrupted run', async () => {
-    const dir = path.join(root, 'killed');
-    const every = 2;
-    // Kill during the save of a random step (4, 6 or 8), while it pauses half written.
-    const killStep = every * (2 + Math.floor(Math.random() * 3));
-    const killed = await runChild(
-      { CHILD_DIR: dir, CHILD_ITERATIONS: '40', CHILD_EVERY: String(every), CHILD_PAUSE_MS: '5000' },
-      killStep,
-    );
-    assert.equal(killed.signal, 'SIGKILL', `child exited with code ${killed.code} instead of being killed`);
-    const leftovers = fs.readdirSync(dir);
-    const temp = leftovers.filter((name) => name.startsWith('.tmp-ckpt-'));
-    assert.equal(temp.length, 1, `one half-written temp folder is left: ${leftovers.join(', ')}`);
-    assert.ok(!fs.existsSync(path.join(dir, temp[0], 'manifest.json')), 'the half-written folder has no manifest');
-    assert.ok(
-      fs.existsSync(path.join(dir, temp[0], 'generator', 'weights.bin')),
-      'the half-written folder does hold model files',
-    );
-    assert.ok(!leftovers.includes(`ckpt-${killStep}`), 'the killed save never appears as a checkpoint');
-    const expected = [killStep - 2 * every, killStep - every]
-      .filter((step) => step >= every)
-      .map((step) => `ckpt-${step}`);
-    assert.deepEqual(
-      leftovers.filter((n) => n.startsWith('ckpt-')).sort(),
-      expected.sort(),
-      'keep: 2 keeps the two newest complete ones',
-    );
+  // The child's write of one file of the checkpoint at `killStep` stops half way (half its bytes on disk,
+  // synced), and the process is killed right there: inside a model's weights, and inside the manifest,
+  // the file whose arrival would have made the folder a checkpoint.
+  const cases = [
+    { file: 'generator/weights.bin', killStep: 4 },
+    { file: 'manifest.json', killStep: 6 },
+  ];
+  for (const { file, killStep } of cases) {
+    const title =
+      `killed inside the write of ${file}: no checkpoint; resuming from the last whole one ` +
+      'matches an uninterrupted run';
+    it(title, async () => {
+      const dir = path.join(root, `killed-${killStep}`);
+      const every = 2;
+      const killed = await runChild(
+        { CHILD_DIR: dir, CHILD_ITERATIONS: '40', CHILD_EVERY: String(every), CHILD_KILL_IN: `${killStep}:${file}` },
+        /^writing /,
+      );
+      assert.equal(killed.signal, 'SIGKILL', `child exited with code ${killed.code} instead of being killed`);
+      const writing = killed.lines.find((line) => line.startsWith('writing '));
+      const [, half, size] = /^writing \S+ (\d+) of (\d+)$/.exec(writing ?? '') ?? [];
+      assert.ok(Number(half) > 0 && Number(half) < Number(size), `killed mid-write: ${writing}`);
+      const leftovers = fs.readdirSync(dir);
+      const temp = leftovers.filter((name) => name.startsWith('.tmp-ckpt-'));
+      assert.equal(temp.length, 1, `one half-written temp folder is left: ${leftovers.join(', ')}`);
+      assert.ok(temp[0].startsWith(`.tmp-ckpt-${killStep}-`), temp[0]);
+      assert.equal(
+        fs.statSync(path.join(dir, temp[0], file)).size,
+        Number(half),
+        `${file} holds the half that was written when the kill came`,
+      );
+      if (file !== 'manifest.json')
+        assert.ok(!fs.existsSync(path.join(dir, temp[0], 'manifest.json')), 'the half-written folder has no manifest');
+      assert.ok(!leftovers.includes(`ckpt-${killStep}`), 'the killed save never appears as a checkpoint');
+      assert.deepEqual(
+        leftovers.filter((n) => n.startsWith('ckpt-')).sort(),
+        [killStep - 2 * every, killStep - every]
+          .filter((step) => step >= every)
+          .map((step) => `ckpt-${step}`)
+          .sort(),
+        'keep: 2 keeps the two newest complete ones',
+      );
+      assert.equal(findLatestCheckpoint(dir)?.step, killStep - every, 'the newest whole checkpoint is the one found');
 
-    const total = killStep + 2;
-    const resumed = await runChild({ CHILD_DIR: dir, CHILD_ITERATIONS: String(total), CHILD_EVERY: String(every) });
-    assert.equal(resumed.code, 0);
-    assert.ok(
-      resumed.lines.includes(`first ${killStep - every}`),
-      `resumed at ${killStep - every}: ${resumed.lines.slice(0, 3).join(' | ')}`,
-    );
-    assert.ok(!fs.readdirSync(dir).some((name) => name.startsWith('.tmp-')), 'the temp folder was cleaned up');
-    const historyLine = resumed.lines.find((line) => line.startsWith('history '));
-    assert.ok(historyLine);
-    const history = JSON.parse(historyLine.slice('history '.length)) as GanHistory;
-    assertSameLosses(history, await uninterruptedChildRun(total));
-  });
+      const total = killStep + 2;
+      const resumed = await runChild({ CHILD_DIR: dir, CHILD_ITERATIONS: String(total), CHILD_EVERY: String(every) });
+      assert.equal(resumed.code, 0);
+      assert.ok(
+        resumed.lines.includes(`first ${killStep - every}`),
+        `resumed at ${killStep - every}: ${resumed.lines.slice(0, 3).join(' | ')}`,
+      );
+      assert.ok(!fs.readdirSync(dir).some((name) => name.startsWith('.tmp-')), 'the temp folder was cleaned up');
+      const historyLine = resumed.lines.find((line) => line.startsWith('history '));
+      assert.ok(historyLine);
+      const history = JSON.parse(historyLine.slice('history '.length)) as GanHistory;
+      assertSameLosses(history, await uninterruptedChildRun(total));
+    });
+  }
 
   it('killed at random moments (no pause), every checkpoint folder left behind is complete and loadable', async () => {
     for (let trial = 0; trial < 2; trial++) {
