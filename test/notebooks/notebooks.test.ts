@@ -1,9 +1,10 @@
 /**
  * The committed notebooks in notebooks/: clean (no outputs, no execution counts), valid
- * nbformat 4 with one parameters cell, and every one runs without error under the smoke profile.
- * After the smoke run, 04-latent-space runs again with reuseTrained = true (the saved models,
- * the same pictures), and its exported page is opened offline in headless Chromium, where
- * hovering the latent map shows the decoded image.
+ * nbformat 4 with one parameters cell, and every one runs without error under the smoke profile,
+ * with the network cut off (test/notebooks/offline-python.sh, where a network namespace can be
+ * made). 01-04 save their trained models; 01 and 04 run again with reuseTrained = true and load
+ * them (01 redraws only its saved loss chart; 04 shows the same pictures), and 04's exported page
+ * is opened offline in headless Chromium, where hovering the latent map shows the decoded image.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -38,6 +39,43 @@ const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
 const MODELS_DIR = path.join(REPO_ROOT, 'build', 'test', 'models-smoke');
 const MAP_SCREENSHOT = path.join(REPO_ROOT, 'build', 'screenshots', '04-latent-map.png');
 const notebookNames = listNotebooks(NOTEBOOKS_DIR);
+
+/** The network as seen from inside offline-python.sh: its interfaces, and what reaching out gives. */
+interface OfflineProbe {
+  interfaces: string[];
+  connect: string;
+  dns: string;
+  loopback: string;
+}
+const OFFLINE_PROBE = [
+  'import errno, json, socket',
+  "out = {'interfaces': [name for _, name in socket.if_nameindex()]}",
+  'try:',
+  "    socket.create_connection(('1.1.1.1', 443), timeout=5); out['connect'] = 'connected'",
+  'except OSError as e:',
+  "    out['connect'] = errno.errorcode.get(e.errno, str(e))",
+  'try:',
+  "    socket.getaddrinfo('pypi.org', 443); out['dns'] = 'resolved'",
+  'except OSError as e:',
+  "    out['dns'] = type(e).__name__",
+  "server = socket.socket(); server.bind(('127.0.0.1', 0)); server.listen()",
+  "socket.create_connection(server.getsockname(), timeout=5); out['loopback'] = 'ok'",
+  'print(json.dumps(out))',
+].join('\n');
+
+/**
+ * The notebooks run through offline-python.sh (a network namespace with only loopback) when it
+ * works here; otherwise online, and the offline test says why it was skipped.
+ */
+function offlinePython(): { python?: string; probe?: OfflineProbe; skip?: string } {
+  const python = path.join(__dirname, 'offline-python.sh');
+  const run = spawnSync(python, ['-c', OFFLINE_PROBE], { encoding: 'utf8', timeout: 30_000 });
+  if (run.status !== 0) {
+    return { skip: `no network namespace here (${python}: ${(run.stderr || String(run.error)).trim()})` };
+  }
+  return { python, probe: JSON.parse(run.stdout) as OfflineProbe };
+}
+const offline = offlinePython();
 
 describe('committed notebooks', () => {
   it('exist: the set-up check and the chapters (SPEC A-E)', () => {
@@ -141,6 +179,22 @@ function pngOutputs(executedPath: string): string[] {
   );
 }
 
+/** A path as the library prints it: relative to the repository. */
+function repoPath(file: string): string {
+  return path.relative(REPO_ROOT, file);
+}
+
+/** The static SVG charts of an executed notebook, in order. */
+function svgOutputs(executedPath: string): string[] {
+  type DataOutput = { data?: Record<string, unknown> };
+  return readNotebook(executedPath).cells.flatMap((cell) =>
+    ((cell.outputs ?? []) as DataOutput[]).flatMap((output) => {
+      const svg = output.data?.['image/svg+xml'];
+      return svg === undefined ? [] : [Array.isArray(svg) ? svg.join('') : String(svg)];
+    }),
+  );
+}
+
 /** The text a notebook printed (stream outputs), cell by cell. */
 function printedText(executedPath: string): string[] {
   type StreamOutput = { output_type: string; name?: string; text?: string | string[] };
@@ -160,6 +214,7 @@ describe('every notebook under the smoke profile', () => {
       profile: 'smoke',
       outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke'),
       modelsDir: MODELS_DIR,
+      python: offline.python,
     });
     console.log(
       `smoke run of ${summary.notebooks.length} notebook(s): ${summary.totalSeconds.toFixed(1)} s ` +
@@ -204,6 +259,57 @@ describe('every notebook under the smoke profile', () => {
     });
   }
 
+  it(
+    'ran with the network cut off: a network namespace holding only loopback, where nothing off the machine answers',
+    { skip: offline.skip },
+    () => {
+      // "The 10,000-image MNIST test set ships in data/mnist/, so everything runs offline."
+      assert.deepEqual(offline.probe, { interfaces: ['lo'], connect: 'ENETUNREACH', dns: 'gaierror', loopback: 'ok' });
+      const failed = summary.notebooks.filter((result) => result.status !== 'ok').map((result) => result.name);
+      assert.deepEqual(failed, [], 'every notebook ran there');
+      assert.equal(summary.notebooks.length, notebookNames.length);
+    },
+  );
+
+  // "Chapters 01-04 save their trained models when training ends, in build/models/<notebook>/."
+  // The line each prints: 01's own cell names G and D and the folder as saved; trainOrLoad (02-04) the
+  // models by name and the folder relative to the repository.
+  const saves: Record<string, { models: string[]; line: (dir: string) => string }> = {
+    '01-dcgan': { models: ['generator', 'discriminator'], line: (dir) => `saved G and D to ${dir} ` },
+    '02-conv-autoencoder': { models: ['autoencoder'], line: (dir) => `saved autoencoder to ${repoPath(dir)} ` },
+    '03-dense-autoencoder': { models: ['autoencoder'], line: (dir) => `saved autoencoder to ${repoPath(dir)} ` },
+    '04-latent-space': {
+      models: ['encoder', 'decoder'],
+      line: (dir) => `saved encoder and decoder to ${repoPath(dir)} `,
+    },
+  };
+  for (const [notebook, { models, line }] of Object.entries(saves)) {
+    it(`${notebook} saves its trained ${models.join(' and ')} with the smoke settings, every weight written`, () => {
+      const result = summary.notebooks.find((entry) => entry.name === `${notebook}.ipynb`);
+      assert.ok(result && result.status === 'ok', `${notebook} ran in the smoke run`);
+      const dir = path.join(MODELS_DIR, notebook);
+      const printed = printedText(result.executedPath).join('\n');
+      assert.ok(printed.includes(`${line(dir)}(reuseTrained = true loads them next time)`), printed);
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+        notebook: string;
+        settings: Record<string, unknown>;
+        models: Record<string, { layers: Array<{ params: number }> }>;
+      };
+      assert.equal(manifest.notebook, notebook);
+      assert.deepEqual(Object.keys(manifest.models).sort(), [...models].sort());
+      const smokeSettings = Object.entries(result.injected).filter(([name]) => name in manifest.settings);
+      assert.ok(smokeSettings.length > 0, `the manifest records a smoke setting: ${JSON.stringify(manifest.settings)}`);
+      for (const [name, { value }] of smokeSettings) assert.equal(manifest.settings[name], value, `setting ${name}`);
+      for (const model of models) {
+        // float32 weights: 4 bytes for each parameter the manifest counts in the model's layers.
+        const params = manifest.models[model].layers.reduce((sum, layer) => sum + layer.params, 0);
+        assert.ok(params > 0);
+        assert.ok(fs.existsSync(path.join(dir, model, 'model.json')), `${model}/model.json`);
+        assert.equal(fs.statSync(path.join(dir, model, 'weights.bin')).size, 4 * params, `${model}/weights.bin`);
+      }
+    });
+  }
+
   // One more run of 01 beside the one above: "seeded" must mean "repeatable".
   it('01-dcgan run again with the same seed prints the same lines (freeze check and losses)', async () => {
     const first = summary.notebooks.find((entry) => entry.name === '01-dcgan.ipynb');
@@ -213,6 +319,7 @@ describe('every notebook under the smoke profile', () => {
       only: ['01-dcgan'],
       outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-repeat'),
       modelsDir: MODELS_DIR,
+      python: offline.python,
     });
     assert.equal(again.notebooks[0].status, 'ok', again.notebooks[0].report);
     const [before, after] = [printedText(first.executedPath), printedText(again.notebooks[0].executedPath)];
@@ -221,6 +328,43 @@ describe('every notebook under the smoke profile', () => {
       `the run printed its loss lines: ${before.join('\n')}`,
     );
     assert.deepEqual(after, before);
+  });
+
+  // "01 then redraws the saved loss chart, but its sample grids and strip exist only in a run that trains."
+  const reuse01Title =
+    '01-dcgan run again with reuseTrained = true loads G and D and redraws only the saved loss chart, ' +
+    'no sample grids or strip';
+  it(reuse01Title, async () => {
+    const trained = summary.notebooks.find((entry) => entry.name === '01-dcgan.ipynb');
+    assert.ok(trained && trained.status === 'ok', '01-dcgan ran in the smoke run');
+    const reused = await runNotebooks({
+      profile: 'smoke',
+      only: ['01-dcgan'],
+      set: ['reuseTrained=true'],
+      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-reuse-01'),
+      modelsDir: MODELS_DIR,
+      python: offline.python,
+    });
+    const result = reused.notebooks[0];
+    assert.equal(result.status, 'ok', result.report);
+    const printed = printedText(result.executedPath).join('\n');
+    assert.ok(printed.includes(`loaded G and D from ${path.join(MODELS_DIR, '01-dcgan')} (trained `), printed);
+    assert.match(printed, /No strip: this run loaded the models \(reuseTrained = true\) and took no samples/);
+    assert.doesNotMatch(printed, /epoch:\d+ d_loss:/, 'no training loop ran');
+    // The trained run: real digits, untrained samples, a grid at iterations 0 and 2, the strip, the final
+    // sheet, the walk; the loss chart and the loss/score pair. This one: no grids, no strip, one chart.
+    assert.deepEqual(pageOutputs(result.htmlPath), { png: 4, svg: 1, live: 0 });
+    const [trainedPictures, reusedPictures] = [pngOutputs(trained.executedPath), pngOutputs(result.executedPath)];
+    assert.deepEqual(
+      reusedPictures,
+      [...trainedPictures.slice(0, 2), ...trainedPictures.slice(-2)],
+      'the same real digits and untrained samples, and (the same G) the same final sheet and walk',
+    );
+    assert.deepEqual(
+      svgOutputs(result.executedPath),
+      svgOutputs(trained.executedPath).slice(0, 1),
+      'its chart is the loss chart the trained run drew, from the saved history',
+    );
   });
 
   // The reuse path: what the smoke run of 04 saved, a second run loads instead of training.
@@ -236,6 +380,7 @@ describe('every notebook under the smoke profile', () => {
       set: ['reuseTrained=true'],
       outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-reuse'),
       modelsDir: MODELS_DIR,
+      python: offline.python,
     });
     const result = reused.notebooks[0];
     console.log(
