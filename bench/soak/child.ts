@@ -19,10 +19,18 @@ const engine = process.env.SOAK_ENGINE === 'eager' ? 'eager' : 'graph';
 const batch = 16;
 const gc = (globalThis as { gc?: () => void }).gc;
 
-function setWeightsFromJs(model: LayersModel): void {
+/** Sets the model's weights and its optimizer's state to copies made from JS arrays. */
+async function setStateFromJs(model: LayersModel): Promise<void> {
   const weights = model.getWeights().map((w) => tf.tensor(w.dataSync().slice(), w.shape));
   model.setWeights(weights);
   tf.dispose(weights);
+  const slots = await model.optimizer.getWeights();
+  const copies = slots.map(({ name, tensor }) => ({
+    name,
+    tensor: tf.tensor(tensor.dataSync().slice(), tensor.shape),
+  }));
+  await model.optimizer.setWeights(copies);
+  tf.dispose(copies.map(({ tensor }) => tensor));
 }
 
 async function main(): Promise<void> {
@@ -43,13 +51,13 @@ async function main(): Promise<void> {
     await d.trainOnBatch(batchImages, real);
     await d.trainOnBatch(fakes, fake);
     await combined.trainOnBatch(noise, real);
-    // Weights set from JS arrays between steps, as a loaded checkpoint or a saved model sets them:
+    // Weights and optimizer state set from JS arrays between steps, as a loaded checkpoint sets them:
     // the next step feeds that JS-made data into the session's variables. Set twice around a step
     // of D alone, so that G's variables still hold the first arrays when JS lets go of them.
-    setWeightsFromJs(gan.generator);
-    setWeightsFromJs(gan.discriminator);
+    await setStateFromJs(gan.combined);
+    await setStateFromJs(gan.discriminator);
     await d.trainOnBatch(batchImages, real);
-    setWeightsFromJs(gan.generator);
+    await setStateFromJs(gan.combined);
     tf.dispose([noise, batchImages, fakes]);
     if (i % 5 === 0) gc?.();
     // Now and then a rebuild, as a learner rerunning the model cell does: the old models are
