@@ -27,6 +27,7 @@ export {
   fit,
   GanMonitor,
   loadTrainedModels,
+  releaseOnRerun,
   releaseTrainingGraph,
   saveTrainedModels,
   trainGan,

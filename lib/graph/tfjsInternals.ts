@@ -68,6 +68,15 @@ export function layerVariables(layer: LayerLike | LayersModel): LayerVariableLik
   return layer.weights as unknown as LayerVariableLike[];
 }
 
+/**
+ * Whether a model's weights are gone: tfjs counts a model's uses (1 when built, +1 each time another
+ * model applies it) in `_refCount`, disposes its layers when `dispose()` takes it to 0, and throws if
+ * `dispose()` is called again.
+ */
+export function isModelDisposed(model: LayersModel): boolean {
+  return (model as unknown as { _refCount: number | null })._refCount === 0;
+}
+
 /** How many times the model's layers are applied (tfjs keeps one container node per application). */
 export function containerNodeCount(model: LayersModel): number | undefined {
   return (model as unknown as { containerNodes?: Set<string> }).containerNodes?.size;

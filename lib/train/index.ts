@@ -21,3 +21,4 @@ export * from './monitor';
 export * from './saved';
 export * from './vae';
 export * from './epochMonitor';
+export { releaseOnRerun } from './rerun';
