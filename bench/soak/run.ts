@@ -94,7 +94,12 @@ function report(run: number, result: RunResult, seconds: string): void {
   if (result.signal) {
     crashes++;
     // The C library's last words (e.g. "free(): invalid pointer") name the kind of corruption.
-    const lastWords = result.stderr.trim().split('\n').slice(-1)[0] ?? '';
+    const lastWords =
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !/^\((node:\d+|Use `node)/.test(line))
+        .slice(-1)[0] ?? '';
     outcome = `CRASHED by ${result.signal}${lastWords ? ` (${lastWords.slice(0, 160)})` : ''}`;
   } else if (result.status !== 0) {
     failures++;
