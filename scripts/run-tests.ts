@@ -17,7 +17,7 @@ import { parseKnownFlags } from './flags';
 
 const USAGE =
   'usage: tsx scripts/run-tests.ts [--timeout-minutes N] [--file-timeout-minutes N] [--report file.tap] -- <files>';
-// A full run takes about 5 minutes; on a busy 2-core machine 12, its longest file (the notebook smoke runs)
+// A full run takes about 7 minutes; on a busy 2-core machine 12, its longest file (the notebook smoke runs)
 // 5 of them. CI allows 90. The per-file limit names a hung file; the overall one stops anything else.
 const DEFAULT_RUN_MINUTES = 40;
 const DEFAULT_FILE_MINUTES = 20;

@@ -11,7 +11,7 @@ node_modules/.bin/prettier --check --log-level warn .
 echo "[test] running the tests"
 shopt -s nullglob globstar
 files=(test/**/*.test.ts)
-# One runner, one file at a time, within 40 minutes in all and 20 per file (a full run takes about 5,
+# One runner, one file at a time, within 40 minutes in all and 20 per file (a full run takes about 7,
 # 12 on a busy machine); a crashed (killed by a signal) or timed-out file fails the run, and is named
 # after it. The TAP report is kept in build/test-results.tap.
 exec node --import tsx scripts/run-tests.ts --timeout-minutes 40 --file-timeout-minutes 20 \
