@@ -73,11 +73,12 @@ fi
 LIBTF_VERSION=$(node -p 'require("./'"$TFJS_NODE"'/scripts/deps-constants.js").LIBTENSORFLOW_VERSION')
 BINDING_PATCH=scripts/tfjs-node/binding-owned-memory.patch
 native_works() { node -e 'require("@tensorflow/tfjs-node")' >/dev/null 2>&1; }
+PROBE_LOG=/tmp/tfjs-node-probe.$$.log
 # The patched binding copies JS data: lib/backend.ts's probe tells it from the stock one by behaviour.
 native_safe() {
   TF_CPP_MIN_LOG_LEVEL=3 node --import tsx -e '
     const { bindingCopiesJsData } = require("./lib/backend");
-    process.exit(bindingCopiesJsData(require("@tensorflow/tfjs-node")) ? 0 : 1);' >/dev/null 2>&1
+    process.exit(bindingCopiesJsData(require("@tensorflow/tfjs-node")) ? 0 : 1);' >/dev/null 2>"$PROBE_LOG"
 }
 
 patch_binding_sources() {
@@ -126,23 +127,33 @@ build_binding() {
 }
 
 if native_works && native_safe; then
-  :
+  rm -f "$PROBE_LOG"
 else
   patch_binding_sources
+  DOWNLOAD_LOG=/tmp/tfjs-node-download.$$.log
   BUILD_LOG=/tmp/tfjs-node-build.$$.log
+  LIBTF_STAGED="$TFJS_NODE/deps/lib/libtensorflow.so.$LIBTF_VERSION"
   built=0
-  if [ ! -e "$TFJS_NODE/deps/lib/libtensorflow.so.$LIBTF_VERSION" ]; then
+  if [ ! -e "$LIBTF_STAGED" ]; then
     say "building the native backend: trying tfjs-node's own libtensorflow download first"
-    if build_binding "$BUILD_LOG"; then
+    if build_binding "$DOWNLOAD_LOG"; then
       built=1
       say "tfjs-node downloaded libtensorflow itself; binding compiled from the patched sources"
+    elif [ -e "$LIBTF_STAGED" ]; then
+      # The download worked and the compile failed: a build problem, not a network one.
+      tail -40 "$DOWNLOAD_LOG" >&2
+      echo "setup: compiling the patched tfjs-node binding against the downloaded libtensorflow failed (log above)." >&2
+      exit 1
     else
-      say "tfjs-node's download failed ($(grep -m1 -oE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|[0-9]{3} [A-Z][a-z]+' "$BUILD_LOG" || echo 'see its log')); using the TensorFlow wheel from PyPI instead"
+      why=$(grep -m1 -oE 'ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|[0-9]{3} [A-Z][a-z]+' "$DOWNLOAD_LOG" ||
+        echo "see $DOWNLOAD_LOG")
+      say "tfjs-node's download failed ($why); using the TensorFlow wheel from PyPI instead"
       stage_from_wheel
     fi
   fi
   if [ "$built" = 0 ]; then
-    say "compiling the patched tfjs-node binding against $(cat "$TFJS_NODE/deps/SOURCE.txt" 2>/dev/null || echo "libtensorflow $LIBTF_VERSION") (node-gyp)"
+    source_text=$(cat "$TFJS_NODE/deps/SOURCE.txt" 2>/dev/null || echo "libtensorflow $LIBTF_VERSION")
+    say "compiling the patched tfjs-node binding against $source_text (node-gyp)"
     if ! build_binding "$BUILD_LOG"; then
       tail -40 "$BUILD_LOG" >&2
       echo "setup: building @tensorflow/tfjs-node against the staged TensorFlow failed (log above)." >&2
@@ -150,10 +161,12 @@ else
     fi
   fi
   if ! native_safe; then
-    echo "setup: the rebuilt tfjs-node binding still shares JS memory with TensorFlow; was $BINDING_PATCH applied?" >&2
+    cat "$PROBE_LOG" >&2
+    echo "setup: the rebuilt tfjs-node binding does not pass the copy check (lib/backend.ts bindingCopiesJsData;" \
+      "its output above): was $BINDING_PATCH applied?" >&2
     exit 1
   fi
-  rm -f "$BUILD_LOG"
+  rm -f "$BUILD_LOG" "$DOWNLOAD_LOG" "$PROBE_LOG"
 fi
 
 # --- 5. The tslab kernelspec, inside .venv (never the user-global Jupyter folders). ------------
