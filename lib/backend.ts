@@ -101,7 +101,7 @@ export const UNSAFE_BINDING_WARNING =
   '(scripts/tfjs-node/README.md).';
 
 /** The parts of tfjs-node's native binding the probe below calls. */
-interface TensorBinding {
+export interface TensorBinding {
   TF_FLOAT: number;
   createTensor(shape: number[], dtype: number, values: Float32Array): number;
   tensorDataSync(id: number): Float32Array;

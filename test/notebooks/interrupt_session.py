@@ -185,32 +185,27 @@ client.start_channels()
 try:
     client.wait_for_ready(timeout=120)
     result = {"setup": run(client, SETUP)}
-    result["train"] = run(client, TRAIN, interrupt_after=delay, manager=manager)
-    # tslab cancels requests that arrive within 200 ms of a failed cell (its queue reset).
-    time.sleep(0.5)
-    result["check"] = run(client, CHECK)
+
+    def interrupted(code, after, then):
+        """Runs `code`, interrupts it after `after` seconds, then runs `then`: both cells' results."""
+        stopped = run(client, code, interrupt_after=after, manager=manager)
+        # tslab cancels requests that arrive within 200 ms of a failed cell (its queue reset).
+        time.sleep(0.5)
+        return stopped, run(client, then)
+
+    result["train"], result["check"] = interrupted(TRAIN, delay, CHECK)
     result["carryOn"] = run(client, CARRY_ON)
-    result["loop"] = run(client, LOOP, interrupt_after=delay / 2, manager=manager)
-    time.sleep(0.5)
-    result["loopCheck"] = run(client, LOOP_CHECK)
-    result["gan"] = run(client, GAN, interrupt_after=delay / 2, manager=manager)
-    time.sleep(0.5)
-    result["ganCheck"] = run(client, GAN_CHECK)
-    result["wait"] = run(client, WAIT, interrupt_after=1, manager=manager)
-    time.sleep(0.5)
-    result["rerun"] = run(client, RERUN)
+    result["loop"], result["loopCheck"] = interrupted(LOOP, delay / 2, LOOP_CHECK)
+    result["gan"], result["ganCheck"] = interrupted(GAN, delay / 2, GAN_CHECK)
+    result["wait"], result["rerun"] = interrupted(WAIT, 1, RERUN)
 
     # 01-dcgan in the same kernel (the names above stay clear of its own).
     before_loop, monitor_cell, loop_cell = dcgan_cells()
     result["dcganSetup"] = [run(client, code) for code in before_loop]
     result["dcganMonitor"] = run(client, monitor_cell + "\n" + DCGAN_COUNT)
-    result["dcganLoop"] = run(client, loop_cell, interrupt_after=delay / 2, manager=manager)
-    time.sleep(0.5)
-    result["dcganCheck"] = run(client, DCGAN_CHECK)
+    result["dcganLoop"], result["dcganCheck"] = interrupted(loop_cell, delay / 2, DCGAN_CHECK)
     # Rerunning the loop cell carries on where it stopped.
-    result["dcganRerun"] = run(client, loop_cell, interrupt_after=delay / 2, manager=manager)
-    time.sleep(0.5)
-    result["dcganRerunCheck"] = run(client, DCGAN_CHECK)
+    result["dcganRerun"], result["dcganRerunCheck"] = interrupted(loop_cell, delay / 2, DCGAN_CHECK)
     print(json.dumps(result))
 finally:
     client.stop_channels()

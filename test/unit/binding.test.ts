@@ -6,20 +6,13 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { tf } from '../../lib';
-import { bindingCopiesJsData } from '../../lib/backend';
+import { bindingCopiesJsData, type TensorBinding } from '../../lib/backend';
 import { DataType, FLOAT_OP, GraphBuilder, Output } from '../../lib/graph/builder';
 import { GraphSession } from '../../lib/graph/session';
 
-interface RawBinding {
-  TF_FLOAT: number;
-  createTensor(shape: number[], dtype: number, values: Float32Array): number;
-  tensorDataSync(id: number): Float32Array;
-  deleteTensor(id: number): void;
-}
-
 describe('the tfjs-node binding', () => {
   it('copies a typed array into TensorFlow memory: writing the array afterwards leaves the tensor as it was', () => {
-    const binding = (tf.backend() as unknown as { binding: RawBinding }).binding;
+    const binding = (tf.backend() as unknown as { binding: TensorBinding }).binding;
     // Sizes from a few KB to 16 MB: the stock binding shares every aligned one (both small heap
     // blocks and large mapped ones), so some of these would show the write.
     for (const length of [1024, 4096, 65536, 1 << 20, 1 << 22]) {
@@ -39,7 +32,7 @@ describe('the tfjs-node binding', () => {
   it('the probe says "shares" for a binding that shares the array', () => {
     // A stand-in binding that keeps the caller's array, as the stock one does for aligned arrays.
     const kept = new Map<number, Float32Array>();
-    const sharing: RawBinding = {
+    const sharing: TensorBinding = {
       TF_FLOAT: 1,
       createTensor: (_shape, _dtype, values) => (kept.set(kept.size, values), kept.size - 1),
       tensorDataSync: (id) => kept.get(id) as Float32Array,
