@@ -14,6 +14,9 @@ export { backendInfo } from './backend';
 export { epochBatchIndices, loadMnist, randomBatch, sampleDigits, toFlatTensor, toImageTensor } from './data';
 export { createRng, deriveSeed } from './random';
 
+// Settings: each notebook checks its parameters cell's values before anything is built.
+export { checkSettings } from './settings';
+
 // Models: seeded initializers, the Keras-style summary, the library's chapter models.
 export { buildConvAutoencoder2d, createDcgan, kernelInitializers, summaryTable } from './models';
 

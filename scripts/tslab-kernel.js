@@ -124,6 +124,7 @@ const INTERRUPT_STATE = Symbol.for('gan-notebooks.interrupt');
 function interruptState() {
   return (globalThis[INTERRUPT_STATE] = globalThis[INTERRUPT_STATE] || { requested: false, lastStepAt: 0 });
 }
+const ONE_LINE_ERRORS = new Set(['TrainingInterrupted', 'SettingError']);
 const TRAINING_RECENT_MS = 1500;
 const GRACE_MS = 3000;
 const executorModule = require(path.join(tslabDir, 'dist', 'executor.js'));
@@ -133,7 +134,9 @@ executorModule.createExecutor = function createInterruptibleExecutor(rootDir, co
     ...consoleLike,
     error(...args) {
       const [first] = args;
-      if (args.length === 1 && first instanceof Error && first.name === 'TrainingInterrupted') {
+      // Errors whose message is the whole story print as that message alone: an interrupted training
+      // step, and a bad setting stopped by checkSettings (lib/settings.ts) before anything trains.
+      if (args.length === 1 && first instanceof Error && ONE_LINE_ERRORS.has(first.name)) {
         return consoleLike.error(first.message);
       }
       if (args.length === 1 && first instanceof Error && first.message === 'Interrupted asynchronously') {

@@ -78,6 +78,7 @@ const ALLOWED_LIB_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'nativeKernels.ts': ['backend.ts'],
   'tf.ts': ['backend.ts', 'nativeKernels.ts'],
   'random.ts': [],
+  'settings.ts': [],
   data: ['tf.ts', 'random.ts'],
   models: ['tf.ts', 'random.ts'],
   graph: ['tf.ts'],
