@@ -37,6 +37,7 @@ export type AttrValue =
   | { b: boolean }
   | { s: string }
   | { ints: number[] }
+  | { types: DataType[] }
   | { shape: number[] | null }
   | { tensor: ConstTensor };
 
@@ -76,6 +77,7 @@ function writeAttr(writer: ProtoWriter, value: AttrValue): void {
   else if ('b' in value) writer.int(5, value.b);
   else if ('s' in value) writer.string(2, value.s);
   else if ('ints' in value) writer.message(1, (list) => list.packedInts(3, value.ints));
+  else if ('types' in value) writer.message(1, (list) => list.packedInts(6, value.types));
   else if ('shape' in value) writer.message(7, (shapeWriter) => writeShape(shapeWriter, value.shape));
   else writer.message(8, (tensorWriter) => writeTensor(tensorWriter, value.tensor));
 }
@@ -133,8 +135,11 @@ export class GraphBuilder {
     name: string,
   ): Output {
     const list = typeof values === 'number' ? [values] : values;
-    const tensor = { dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list };
-    const type = dtype === 'float32' ? DataType.float : DataType.int32;
+    return this.constTensor({ dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list });
+  }
+
+  constTensor(tensor: ConstTensor, name = 'const'): Output {
+    const type = tensor.dtype === 'float32' ? DataType.float : DataType.int32;
     return this.op1('Const', [], { dtype: { type }, value: { tensor } }, { name });
   }
 

@@ -47,22 +47,6 @@ export interface LayerVariableLike {
 
 type LayerLike = LayersModel['layers'][number];
 
-/** The loss a compiled model was compiled with: a name, a function, or undefined. */
-export function compiledLoss(model: LayersModel): unknown {
-  return (model as unknown as { loss?: unknown }).loss;
-}
-
-/**
- * The variables the model's optimizer updates, in the order tfjs passes them to it, or
- * undefined for a model that was never compiled. Set by LayersModel.compile (on the inner
- * functional model of a Sequential); trainOnBatch hands exactly these to optimizer.minimize.
- */
-export function collectedTrainableWeights(model: LayersModel): LayerVariableLike[] | undefined {
-  type Compiled = { collectedTrainableWeights?: LayerVariableLike[]; model?: Compiled };
-  const compiled = model as unknown as Compiled;
-  return compiled.collectedTrainableWeights ?? compiled.model?.collectedTrainableWeights;
-}
-
 /** A layer's (or model's) weights as LayerVariables (tfjs types them as its public LayerVariable). */
 export function layerVariables(layer: LayerLike | LayersModel): LayerVariableLike[] {
   return layer.weights as unknown as LayerVariableLike[];
@@ -77,20 +61,10 @@ export function isModelDisposed(model: LayersModel): boolean {
   return (model as unknown as { _refCount: number | null })._refCount === 0;
 }
 
-/** How many times the model's layers are applied (tfjs keeps one container node per application). */
-export function containerNodeCount(model: LayersModel): number | undefined {
-  return (model as unknown as { containerNodes?: Set<string> }).containerNodes?.size;
-}
-
 /** The nested model a layer is, if it is one (a Sequential or functional model used as a layer). */
 export function asNestedModel(layer: LayerLike): LayersModel | undefined {
   const nested = layer as unknown as LayersModel;
   return Array.isArray(nested.layers) && Array.isArray(nested.inputs) ? nested : undefined;
-}
-
-/** A weight field of a layer: Conv and Dense keep `kernel`/`bias`, BatchNormalization its four. */
-export function layerWeightField(layer: LayerLike, field: string): LayerVariableLike | undefined {
-  return (layer as unknown as Record<string, LayerVariableLike | null | undefined>)[field] ?? undefined;
 }
 
 /** One optimizer slot per trained variable, or undefined before tfjs created it. */
@@ -107,31 +81,14 @@ export interface AdamState {
   accumulatedSecondMoment: SlotList;
 }
 
-/** tfjs-core's AdadeltaOptimizer state (protected fields). */
-export interface AdadeltaState {
-  rho: number;
-  epsilon: number;
-  accumulatedGrads: SlotList;
-  accumulatedUpdates: SlotList;
-}
-
 export function adamState(optimizer: Optimizer): AdamState {
   return optimizer as unknown as AdamState;
-}
-
-export function adadeltaState(optimizer: Optimizer): AdadeltaState {
-  return optimizer as unknown as AdadeltaState;
 }
 
 /** tfjs counts applied steps in the protected `iterations_`; graph steps are added to it. */
 export function addOptimizerIterations(optimizer: Optimizer, steps: number): void {
   const counted = optimizer as unknown as { iterations_?: number };
   counted.iterations_ = (counted.iterations_ ?? 0) + steps;
-}
-
-/** The optimizer's current learning rate (a plain field every tfjs optimizer has). */
-export function optimizerLearningRate(optimizer: Optimizer): number {
-  return (optimizer as unknown as { learningRate: number }).learningRate;
 }
 
 /**
@@ -163,74 +120,49 @@ export function nativeSessionBackend(): NativeSessionBackend | undefined {
   return backend as NativeSessionBackend;
 }
 
-/** Told before each read and write of a watched variable, after each write, and before it is disposed. */
+/** Told before each use of a watched variable's value, after each write, and before it is disposed. */
 export interface VariableListener {
-  before(): void;
+  beforeUse(): void;
   afterWrite(): void;
-  /** Runs while the weights are still alive: a session holding them can copy back and go. */
+  /** Runs while the variable is still alive: a session holding it can copy back and go. */
   beforeDispose(): void;
 }
 
-const WATCHED = Symbol('watchedByTrainingEngine');
-type Watched = LayerVariableLike & { [WATCHED]?: Set<VariableListener> };
-
-/** Replaces the variable's read and write with ones that tell its listeners first. */
-function listenersOf(variable: LayerVariableLike): Set<VariableListener> {
-  const target = variable as Watched;
-  const existing = target[WATCHED];
-  if (existing) return existing;
-  const listeners = new Set<VariableListener>();
-  const prototype = Object.getPrototypeOf(variable) as LayerVariableLike;
-  Object.defineProperty(target, WATCHED, { value: listeners });
-  Object.defineProperty(target, 'read', {
-    configurable: true,
-    value: function read(this: LayerVariableLike) {
-      for (const listener of [...listeners]) listener.before();
-      return prototype.read.call(this);
-    },
-  });
-  Object.defineProperty(target, 'write', {
-    configurable: true,
-    value: function write(this: LayerVariableLike, value: Tensor) {
-      for (const listener of [...listeners]) listener.before();
-      const result = prototype.write.call(this, value);
-      for (const listener of [...listeners]) listener.afterWrite();
-      return result;
-    },
-  });
-  // Layer.dispose frees a weight through this method once no model uses its layer any more.
-  Object.defineProperty(target, 'dispose', {
-    configurable: true,
-    value: function dispose(this: LayerVariableLike) {
-      for (const listener of [...listeners]) listener.beforeDispose();
-      prototype.dispose.call(this);
-    },
-  });
-  return listeners;
-}
-
-const engineWatched = new WeakSet<LayerVariableLike>();
+const watched = new WeakSet<Variable>();
 
 /**
- * Watches a LayerVariable's reads and writes. Every tfjs path that uses a weight goes through
- * these two methods (predict and evaluate read it in `call`, getWeights and save read it,
- * setWeights and loadWeights write it), so the training engine can copy a compiled session's
- * newer values in before a read, and learn of a write. `before` runs before each read and
- * write; `afterWrite` after a write; `beforeDispose` before the weight is disposed (by
- * `model.dispose()` or `layer.dispose()`). The first call for a variable wins (the engine's watch).
+ * Watches every use of a tf.Variable: tfjs reaches a variable's value only through its `dataId` (an
+ * op reading it, `assign` replacing it, `dispose`), so a getter and setter on that field see every
+ * read and write, whoever makes it (a layer's call, an optimizer's update, getWeights, save). The
+ * training engine copies a session's newer values in before a use, and learns of a write. The first
+ * watch of a variable is the only one.
  */
-export function watchVariable(variable: LayerVariableLike, listener: VariableListener): void {
-  if (engineWatched.has(variable)) return;
-  engineWatched.add(variable);
-  listenersOf(variable).add(listener);
+export function watchVariable(variable: Variable, listener: VariableListener): void {
+  if (watched.has(variable)) return;
+  watched.add(variable);
+  const target = variable as unknown as { dataId: object; dispose(): void };
+  let dataId = target.dataId;
+  Object.defineProperty(target, 'dataId', {
+    configurable: true,
+    get() {
+      listener.beforeUse();
+      return dataId;
+    },
+    set(value: object) {
+      dataId = value;
+      listener.afterWrite();
+    },
+  });
+  const dispose = target.dispose;
+  target.dispose = function disposeWatched(this: Variable) {
+    if (!this.isDisposed) listener.beforeDispose();
+    dispose.call(this);
+  };
 }
 
-/**
- * Adds another listener to a variable's reads and writes (a second session holding the same
- * weights, such as a VAE's); returns the function that removes it.
- */
-export function addVariableListener(variable: LayerVariableLike, listener: VariableListener): () => void {
-  const listeners = listenersOf(variable);
-  listeners.add(listener);
-  return () => listeners.delete(listener);
+/** A compiled model's own train function: one step on [inputs, targets] returning [loss, metrics]. */
+export function trainFunctionOf(model: LayersModel): (data: Tensor[]) => Tensor[] {
+  // A Sequential trains through the functional model inside it.
+  const inner = (model as unknown as { model?: LayersModel }).model ?? model;
+  return (inner as unknown as { makeTrainFunction(): (data: Tensor[]) => Tensor[] }).makeTrainFunction();
 }

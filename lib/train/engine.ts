@@ -1,347 +1,366 @@
 /**
- * Compiled training steps: `compiled(model)` gives a model's `trainOnBatch` and `predict` as
- * one TensorFlow graph each, run in a native session, like Keras's traced train function.
- * The notebooks' own loops and the library's (trainGan, fit) all train through it.
+ * Compiled training steps, the way Keras and tf.function trace a step: `compiled(model)` gives a
+ * model's `trainOnBatch` and `predict`, and `compiled(models, { loss, optimizer })` a step on a loss
+ * written in the notebook, each run as one TensorFlow graph in a native session.
  *
- * Engines:
- * - 'graph': the step is compiled once into a TensorFlow graph (lib/graph) and run natively;
- *   2-3x faster per step on this project's models.
- * - 'eager': tfjs's own `model.trainOnBatch` and `model.predict`, one native call per op.
- * 'auto' (the default) takes the graph engine for models built from the layers it supports
- * (Dense, Conv2D, Conv2DTranspose, pooling, upsampling, reshapes, ReLU, LeakyReLU,
- * BatchNormalization, Dropout; Adam or Adadelta; binary cross-entropy or MSE, with accuracy as
- * the only metric) and the eager one otherwise, saying why.
+ * How: a step's first call runs eagerly (the optimizer creates its slots); its second and third
+ * run eagerly too while lib/graph/trace.ts records every native op they run: the forward pass,
+ * tfjs's own gradients, the optimizer's update. When the two records agree, they become a graph, and
+ * every later call with the same shapes and settings runs that graph. Whatever tfjs can run eagerly
+ * compiles (any layers, several inputs, a loss written in tfjs ops), unless the step reads a value
+ * back to JavaScript or changes a JavaScript number from step to step; then, under 'auto', it stays
+ * eager and `reason` says why ('graph' throws instead).
  *
- * Models that share weights (a GAN's D, G and combined model) share one session: their steps
- * are compiled into one graph holding each weight once, so D's own step and the combined step
- * see each other's updates at once, and the combined step leaves D as it is (its optimizer only
- * holds G's weights: Keras's freeze).
- *
- * Where the weights are: during training the session holds the newest values. Any tfjs read of
- * a weight (predict, evaluate, getWeights, summaries, save) first copies them back, and any tfjs
- * write (setWeights, loading) is copied into the session before the next step; so cells can
- * read and change the models between steps without thinking about it. A copy costs a few
- * milliseconds and happens only when something reads after training.
+ * Steps that share weights (a GAN's D step, the combined step, G's predict) share one session, so
+ * each sees the others' updates at once. The tf.Variables stay the source of truth: any tfjs use of a
+ * variable first copies the session's newer values back, and any tfjs write is copied in before the
+ * next graph step (lib/graph/tfjsInternals.ts watches them), so cells can read and change the models
+ * between steps without thinking about it.
  */
-import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
+import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
+import { UnsupportedModelError } from '../graph/errors';
 import {
-  chainLayers,
-  graphLossOf,
-  graphMetricsOf,
-  GraphProgram,
-  optimizerVariables,
-  UnsupportedModelError,
-  type InferenceHandle,
-  type TrainStepHandle,
-} from '../graph/program';
-import { layerVariables, tfjsVersionMismatch, watchVariable, type LayerVariableLike } from '../graph/tfjsInternals';
-import type { Dcgan } from '../models/dcgan';
+  addOptimizerIterations,
+  layerVariables,
+  tfjsVersionMismatch,
+  trainFunctionOf,
+  watchVariable,
+} from '../graph/tfjsInternals';
+import { traceKey, traceStep, type Trace } from '../graph/trace';
+import { TracedProgram, type CompiledStep } from '../graph/traced';
 import { deriveSeed, randomSeed } from '../random';
 import { setDropoutSeeds } from './dropout';
-import { SessionSync, type SessionRelease } from './sessionSync';
 import { afterStep, beforeStep } from './interrupt';
 
 export type TrainingEngine = 'auto' | 'graph' | 'eager';
 
 export interface EngineChoice {
   engine: 'graph' | 'eager';
-  /** Why the eager engine was chosen under 'auto' (empty for the graph engine). */
+  /** Why the eager engine runs the step (empty on the graph engine). */
   reason: string;
 }
 
-const warnedVersions = new Set<string>();
+/** Where steps first run eagerly: the first creates optimizer slots, the next two are traced and compared. */
+const EAGER_CALLS_BEFORE_GRAPH = 3;
+/** Input shapes and settings a step may be compiled for before it stays eager (tf.function's retracing warning). */
+const MAX_SIGNATURES = 8;
 
-/**
- * The one place that decides the engine. 'eager' (or, under 'auto', a backend other than the
- * native one, or a tfjs version whose internals the graph engine was not written for) takes
- * `eager`. Otherwise `graph` runs: a model it cannot compile (UnsupportedModelError) takes
- * `eager` with the reason under 'auto' and throws under 'graph'; any other failure (TensorFlow
- * refusing the graph: an older C library, no writable temporary folder) also falls back under
- * 'auto', with a warning on stderr, since training can still go on.
- */
-function selectEngine<T>(
-  requested: TrainingEngine | undefined,
-  caller: string,
-  graph: () => T,
-  eager: (reason: string) => T,
-): T {
+/** The engine a request and this process allow, before any step is traced. */
+function initialChoice(requested: TrainingEngine | undefined, caller: string): EngineChoice {
   const engine = requested ?? 'auto';
   if (engine !== 'auto' && engine !== 'graph' && engine !== 'eager') {
     throw new Error(`${caller}: options.engine must be 'auto', 'graph' or 'eager'; got ${JSON.stringify(requested)}.`);
   }
-  if (engine === 'eager') return eager('requested');
-  if (tf.getBackend() !== 'tensorflow') {
-    if (engine === 'graph')
-      throw new Error(
-        `${caller}: the graph engine needs the native backend; the active backend is "${tf.getBackend()}".`,
-      );
-    return eager(`backend "${tf.getBackend()}"`);
-  }
-  const mismatch = tfjsVersionMismatch();
-  if (mismatch) {
-    if (engine === 'graph')
-      throw new Error(
-        `${caller}: ${mismatch}; use engine: 'eager' or install the tfjs version in package.json (npm run setup).`,
-      );
-    if (!warnedVersions.has(mismatch)) {
-      warnedVersions.add(mismatch);
-      console.warn(`${caller}: ${mismatch}; training with tfjs's eager trainOnBatch instead (2-3x slower).`);
-    }
-    return eager(mismatch);
-  }
-  try {
-    return graph();
-  } catch (error) {
-    if (engine === 'graph') throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    if (!(error instanceof UnsupportedModelError)) {
-      console.warn(
-        `${caller}: the graph engine could not start (${message.split('\n')[0]}); ` +
-          "training with tfjs's eager trainOnBatch instead (2-3x slower).",
-      );
-    }
-    return eager(message);
-  }
-}
-
-function inputShapeOf(model: LayersModel): number[] {
-  return model.inputs[0].shape.slice(1) as number[];
+  if (engine === 'eager') return { engine: 'eager', reason: 'requested' };
+  const why =
+    tf.getBackend() !== 'tensorflow'
+      ? `the graph engine needs the native backend; the active backend is "${tf.getBackend()}"`
+      : tfjsVersionMismatch();
+  if (why && engine === 'graph') throw new Error(`${caller}: ${why}; use engine: 'eager', or run \`npm run setup\`.`);
+  return why ? { engine: 'eager', reason: why } : { engine: 'graph', reason: '' };
 }
 
 /**
- * The optimizer's settings the graph holds as constants (beta1, beta2, rho, epsilon); the
- * learning rate is fed at every step instead, so it may change at any time.
+ * A session shared by the compiled steps that use the same variables. The session holds the newest
+ * values after a graph step (`sessionNewer`); a tfjs write makes tfjs newer (`tfjsNewer`).
  */
-function optimizerSettings(model: LayersModel): string {
-  const { learningRate: _fedEachStep, ...constants } = model.optimizer.getConfig();
-  return JSON.stringify(constants);
-}
+class Workspace {
+  readonly steps: Array<{ trace: Trace; compiled?: CompiledStep }> = [];
+  readonly variables = new Set<Variable>();
+  private program: TracedProgram | undefined;
+  sessionNewer = false;
+  tfjsNewer = false;
+  /** True while the engine copies values itself: the watch ignores those reads and writes. */
+  busy = false;
 
-/** What a compiled graph depends on, per trained model (a new compile changes the first two). */
-function trainingKey(models: LayersModel[]): unknown[] {
-  return models.flatMap((model) => [model.optimizer, optimizerVariables(model), optimizerSettings(model)]);
-}
+  add(trace: Trace): { trace: Trace; compiled?: CompiledStep } {
+    const entry = { trace };
+    this.steps.push(entry);
+    this.rebuildNeeded = true;
+    return entry;
+  }
 
-function sameKey(a: unknown[], b: unknown[]): boolean {
-  return a.length === b.length && a.every((part, i) => part === b[i]);
-}
+  private rebuildNeeded = false;
 
-/**
- * Models whose steps share one graph and session, because they share weights. Members are
- * models with a train step (`trained`) or an inference pass (`predicted`); the graph is built
- * when a step first runs, and rebuilt when a member joins or an optimizer changes (a new compile).
- */
-class Workspace extends SessionSync {
-  readonly trained: LayersModel[] = [];
-  readonly predicted: LayersModel[] = [];
-  readonly variables = new Set<LayerVariableLike>();
-  readonly steps = new Map<LayersModel, TrainStepHandle>();
-  readonly passes = new Map<LayersModel, InferenceHandle>();
-  private key: unknown[] = [];
-
-  /** Builds every member's step and pass into `program` (which may be a scratch one). */
-  static build(program: GraphProgram, trained: LayersModel[], predicted: LayersModel[]) {
-    const steps = new Map<LayersModel, TrainStepHandle>();
-    const passes = new Map<LayersModel, InferenceHandle>();
-    for (const model of trained) {
-      steps.set(
-        model,
-        program.addTrainStep({
-          name: `train_${steps.size}`,
-          layers: chainLayers(model),
-          inputShape: inputShapeOf(model),
-          loss: graphLossOf(model),
-          metrics: graphMetricsOf(model),
-          model,
-        }),
-      );
+  /** The started program holding every step, with tfjs's newer values copied in. */
+  ready(): TracedProgram {
+    if (!this.program || this.rebuildNeeded) {
+      this.dropSession();
+      const program = new TracedProgram();
+      this.steps.forEach((entry, i) => (entry.compiled = program.add(entry.trace, `step${i}`)));
+      program.start();
+      this.program = program;
+      this.rebuildNeeded = false;
+      this.tfjsNewer = true;
     }
-    for (const model of predicted)
-      passes.set(model, program.addInference(`predict_${passes.size}`, chainLayers(model), inputShapeOf(model)));
-    return { steps, passes };
-  }
-
-  /** The started program with every member's step, the session holding the newest values. */
-  ready(): GraphProgram {
-    const key = trainingKey(this.trained);
-    const complete = this.trained.every((m) => this.steps.has(m)) && this.predicted.every((m) => this.passes.has(m));
-    if (this.program && complete && sameKey(key, this.key)) {
-      if (this.tfjsNewer) this.push();
-      return this.program;
+    if (this.tfjsNewer) {
+      this.copy(() => this.program?.push());
+      this.tfjsNewer = false;
     }
-    this.release();
-    const program = new GraphProgram();
-    const { steps, passes } = Workspace.build(program, this.trained, this.predicted);
-    program.start();
-    steps.forEach((step, model) => this.steps.set(model, step));
-    passes.forEach((pass, model) => this.passes.set(model, pass));
-    this.key = key;
-    this.adopt(program);
-    return program;
+    return this.program;
   }
 
-  /** Copies the newest values back, then frees the session (the next step builds a new one). */
-  release(how: SessionRelease = 'release'): void {
-    this.releaseSession(how);
-    this.steps.clear();
-    this.passes.clear();
+  /** Copies the session's newer values into the tf.Variables. */
+  pull(): void {
+    if (!this.program || !this.sessionNewer) return;
+    this.copy(() => this.program?.pull());
+    this.sessionNewer = false;
   }
 
-  /** Removes a member (a model that left for the eager engine). */
-  remove(model: LayersModel): void {
-    const trainedAt = this.trained.indexOf(model);
-    if (trainedAt >= 0) this.trained.splice(trainedAt, 1);
-    const predictedAt = this.predicted.indexOf(model);
-    if (predictedAt >= 0) this.predicted.splice(predictedAt, 1);
-    this.steps.delete(model);
-    this.passes.delete(model);
+  /** Copies the newest values back and frees the session (the next graph step builds a new one). */
+  dropSession(): void {
+    this.pull();
+    this.program?.dispose();
+    this.program = undefined;
   }
 
-  /** Runs a train step; returns the loss and metrics. */
-  async train(model: LayersModel, x: Tensor, y: Tensor, dropoutSeed: number): Promise<number[]> {
-    const program = this.ready();
-    const step = this.steps.get(model) as TrainStepHandle;
-    const seed = step.seed ? tf.tensor1d([dropoutSeed | 0, 0x5eed], 'int32') : undefined;
-    let results: Tensor[];
+  copy(run: () => void): void {
+    this.busy = true;
     try {
-      results = program.runTrainStep(step, x, y, seed);
+      run();
     } finally {
-      seed?.dispose();
+      this.busy = false;
     }
-    this.sessionNewer = true;
-    try {
-      return await Promise.all(results.map(async (value) => (await value.data())[0]));
-    } finally {
-      tf.dispose(results);
-    }
-  }
-
-  predict(model: LayersModel, x: Tensor): Tensor {
-    const program = this.ready();
-    return program.runInference(this.passes.get(model) as InferenceHandle, x);
   }
 }
 
-/** The workspace each tfjs weight belongs to. */
-const owners = new WeakMap<LayerVariableLike, Workspace>();
+/** The workspace each variable's compiled steps run in, and each trace's. */
+const owners = new WeakMap<Variable, Workspace>();
+const traceOwners = new WeakMap<Trace, Workspace>();
 
-function watch(variable: LayerVariableLike): void {
+function watch(variable: Variable): void {
   watchVariable(variable, {
-    before: () => owners.get(variable)?.beforeTfjsAccess(),
-    afterWrite: () => owners.get(variable)?.afterTfjsWrite(),
-    // The first of a workspace's weights to be disposed lets its session go, while the rest are alive.
+    beforeUse: () => {
+      const workspace = owners.get(variable);
+      if (workspace && !workspace.busy) workspace.pull();
+    },
+    afterWrite: () => {
+      const workspace = owners.get(variable);
+      if (workspace && !workspace.busy) workspace.tfjsNewer = true;
+    },
+    // The first of a workspace's variables to be disposed lets its session go, while the rest are alive.
     beforeDispose: () => {
       const workspace = owners.get(variable);
-      if (workspace) abandon(workspace, 'dispose');
+      if (workspace) forget(workspace);
     },
   });
 }
 
-/** Frees a workspace's session and forgets the workspace: its models' next step joins a new one. */
-function abandon(workspace: Workspace, how: SessionRelease): void {
-  workspace.release(how);
+function forget(workspace: Workspace): void {
+  workspace.dropSession();
   for (const variable of workspace.variables) owners.delete(variable);
+  for (const { trace } of workspace.steps) traceOwners.delete(trace);
 }
 
-/** The workspaces holding any of `model`'s weights. */
-function workspacesOf(model: LayersModel): Set<Workspace> {
-  const found = new Set<Workspace>();
-  for (const variable of layerVariables(model)) {
-    const workspace = owners.get(variable);
-    if (workspace) found.add(workspace);
-  }
-  return found;
+function variablesOf(trace: Trace): Variable[] {
+  const read = trace.sources.flatMap((source) => (source.kind === 'variable' ? [source.variable] : []));
+  return [...new Set([...read, ...trace.updates.map((update) => update.variable)])];
 }
 
-/**
- * Adds `model` to the workspace of the models it shares weights with (merging workspaces it
- * bridges), after checking that the graph engine can compile the whole group; throws
- * UnsupportedModelError (and changes nothing) when it cannot.
- */
-function join(model: LayersModel, role: 'train' | 'predict'): Workspace {
-  const existing = [...workspacesOf(model)];
-  const trained = unique([...existing.flatMap((w) => w.trained), ...(role === 'train' ? [model] : [])]);
-  const predicted = unique([...existing.flatMap((w) => w.predicted), ...(role === 'predict' ? [model] : [])]);
-  const already =
-    existing.length === 1 && (role === 'train' ? existing[0].trained : existing[0].predicted).includes(model);
-  if (already) return existing[0];
-  // A scratch build checks the group compiles (layers, losses, one optimizer per model); no session.
-  Workspace.build(new GraphProgram(), trained, predicted);
-  trainingKey(trained);
-  const target = existing[0] ?? new Workspace();
+/** Adds a trace to the workspace of the steps it shares variables with, merging those it bridges. */
+function join(trace: Trace): Workspace {
+  const variables = variablesOf(trace);
+  const existing = [...new Set(variables.flatMap((v) => owners.get(v) ?? []))];
+  const workspace = existing[0] ?? new Workspace();
   for (const other of existing.slice(1)) {
-    other.release();
-    other.trained.forEach((m) => target.trained.includes(m) || target.trained.push(m));
-    other.predicted.forEach((m) => target.predicted.includes(m) || target.predicted.push(m));
-  }
-  const list = role === 'train' ? target.trained : target.predicted;
-  if (!list.includes(model)) list.push(model);
-  for (const member of [...target.trained, ...target.predicted]) {
-    for (const variable of layerVariables(member)) {
-      owners.set(variable, target);
-      target.variables.add(variable);
-      watch(variable);
+    other.dropSession();
+    for (const { trace: otherTrace } of other.steps) {
+      workspace.add(otherTrace);
+      traceOwners.set(otherTrace, workspace);
     }
+    for (const variable of other.variables) workspace.variables.add(variable);
   }
-  return target;
+  for (const variable of [...variables, ...workspace.variables]) {
+    workspace.variables.add(variable);
+    owners.set(variable, workspace);
+    watch(variable);
+  }
+  workspace.add(trace);
+  traceOwners.set(trace, workspace);
+  return workspace;
 }
 
-function unique<T>(items: T[]): T[] {
-  return [...new Set(items)];
+/** What one input signature of a step has reached: eager calls, a first trace, the compiled trace. */
+interface Signature {
+  calls: number;
+  previous?: Trace;
+  compiled?: Trace;
 }
 
 /**
- * Frees the compiled graph and session that `model` trains in (with every model sharing its
- * weights), after copying the newest weights and optimizer state back. The next step compiles
- * again. Disposing the weights (`model.dispose()`) frees the session too, and so does the garbage
- * collector once the models are unreachable.
+ * One step function (a train step, a prediction, an evaluation) on its way to a graph: eager calls,
+ * two traced calls, then the graph. `run` is the eager step; `settings` names what else a graph
+ * bakes in (optimizer settings, which weights train) so that a change compiles afresh.
  */
-export function releaseTrainingGraph(model: LayersModel): void {
-  for (const workspace of workspacesOf(model)) abandon(workspace, 'release');
+class StepFunction {
+  private readonly signatures = new Map<string, Signature>();
+
+  constructor(
+    readonly caller: string,
+    private choice: EngineChoice,
+    private readonly requested: TrainingEngine,
+    private readonly run: (inputs: Tensor[], seed: number) => Tensor[],
+    private readonly settings: () => string,
+    /** The optimizer a train step updates: tfjs counts its steps, and graph steps are counted too. */
+    private readonly optimizer?: () => Optimizer,
+  ) {}
+
+  get engine(): EngineChoice {
+    return this.choice;
+  }
+
+  call(inputs: Tensor[], seed: number): Tensor[] {
+    if (this.choice.engine === 'eager') return this.eager(inputs, seed);
+    // Shapes, types, which inputs are the same tensor (fed once), and the settings the graph bakes in.
+    const shapes = inputs.map((t) => `${t.dtype}[${t.shape}]@${inputs.indexOf(t)}`).join(',');
+    const key = `${shapes}|${this.settings()}`;
+    let signature = this.signatures.get(key);
+    if (!signature) {
+      if (this.signatures.size >= MAX_SIGNATURES) {
+        return this.leaveGraph(
+          new UnsupportedModelError(`compiled for ${MAX_SIGNATURES} input shapes or settings already`),
+          inputs,
+          seed,
+        );
+      }
+      this.signatures.set(key, (signature = { calls: 0 }));
+    }
+    signature.calls += 1;
+    if (signature.compiled) return this.graph(signature.compiled, inputs, seed);
+    if (signature.calls < EAGER_CALLS_BEFORE_GRAPH - 1) return this.eager(inputs, seed);
+    let traced: { results: Tensor[]; trace: Trace };
+    try {
+      traced = traceStep((values) => this.run(values, seed), inputs);
+    } catch (error) {
+      if (!(error instanceof UnsupportedModelError)) throw error;
+      return this.leaveGraph(error, inputs, seed, true);
+    }
+    const { results, trace } = traced;
+    if (signature.previous) {
+      if (traceKey(signature.previous) !== traceKey(trace)) {
+        this.leaveGraph(
+          new UnsupportedModelError(
+            'two traced steps differ: the step computes a JavaScript value that changes from step to step ' +
+              '(read it from a tensor instead, or pass it as an input)',
+          ),
+        );
+      } else {
+        signature.compiled = trace;
+        join(trace);
+      }
+      signature.previous = undefined;
+    } else {
+      signature.previous = trace;
+    }
+    return results;
+  }
+
+  /** A graph call (a released session is built again, from the same trace). */
+  private graph(trace: Trace, inputs: Tensor[], seed: number): Tensor[] {
+    const workspace = traceOwners.get(trace) ?? join(trace);
+    let program: TracedProgram;
+    try {
+      program = workspace.ready();
+    } catch (error) {
+      // TensorFlow refusing the graph (an older C library, no writable temporary folder): under
+      // 'auto' training goes on eagerly.
+      if (this.requested === 'graph') throw error;
+      forget(workspace);
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return this.leaveGraph(new Error(`the graph engine could not start (${message})`), inputs, seed);
+    }
+    const step = workspace.steps.find((candidate) => candidate.trace === trace)?.compiled;
+    if (!step) throw new Error(`${this.caller}: the compiled step is missing from its session.`);
+    const results = program.run(step, inputs, seed);
+    if (trace.updates.length > 0) workspace.sessionNewer = true;
+    const optimizer = this.optimizer?.();
+    if (optimizer) addOptimizerIterations(optimizer, 1);
+    return results;
+  }
+
+  /** An eager call: the watch copies a session's newer values back before tfjs uses them. */
+  private eager(inputs: Tensor[], seed: number): Tensor[] {
+    return this.run(inputs, seed);
+  }
+
+  private leaveGraph(error: Error, inputs?: Tensor[], seed = 0, warn = true): Tensor[] {
+    // Values a dropped session held were copied back (forget/pull); tfjs holds the newest now.
+    if (this.requested === 'graph') throw error;
+    this.choice = { engine: 'eager', reason: error.message };
+    if (warn) console.warn(`${this.caller}: ${error.message}; running on tfjs's eager engine instead (2-3x slower).`);
+    return inputs ? this.eager(inputs, seed) : [];
+  }
 }
 
 /** Options of `compiled(model, options)`. */
 export interface CompiledOptions {
-  /** 'auto' (default): the graph engine when the model allows it, else eager; 'graph' or 'eager' to insist. */
+  /** 'auto' (default): the graph engine when the step compiles, else eager; 'graph' or 'eager' to insist. */
   engine?: TrainingEngine;
-  /** Base seed for the Dropout masks of successive steps. Default: a random one. */
+  /** Base seed for the random draws (Dropout masks) of successive steps. Default: a random one. */
   seed?: number;
 }
 
 /** Options of one step. */
 export interface StepOptions {
-  /** Seed of this step's Dropout masks. Default: derived from the handle's seed and step count. */
+  /** Seed of this step's random draws. Default: derived from the handle's seed and step count. */
   dropoutSeed?: number;
 }
 
 /** A model's compiled `trainOnBatch` and `predict` (see `compiled`). */
 export interface CompiledModel {
   readonly model: LayersModel;
-  /** The engine the steps run on. */
+  /** The engine the steps run on ('graph' from the third step of each shape, once traced). */
   readonly engine: 'graph' | 'eager';
   /** Why the eager engine runs them (empty on the graph engine). */
   readonly reason: string;
-  /** Trains on one batch (x, labels y) and returns the loss, as `model.trainOnBatch` does. */
-  trainOnBatch(x: Tensor, y: Tensor, options?: StepOptions): Promise<number>;
+  /** Trains on one batch (inputs x, labels y) and returns the loss, as `model.trainOnBatch` does. */
+  trainOnBatch(x: Tensor | Tensor[], y: Tensor, options?: StepOptions): Promise<number>;
   /** Like trainOnBatch, with the metrics after the loss (in `model.metricsNames` order). */
-  trainOnBatchWithMetrics(x: Tensor, y: Tensor, options?: StepOptions): Promise<number[]>;
+  trainOnBatchWithMetrics(x: Tensor | Tensor[], y: Tensor, options?: StepOptions): Promise<number[]>;
   /** The model's output for x in inference mode, as `model.predict` (the caller disposes it). */
-  predict(x: Tensor): Tensor;
+  predict(x: Tensor | Tensor[]): Tensor;
+}
+
+/** A loss written in tfjs ops: one tensor, or named terms of which `loss` is minimised. */
+export type LossTerms = Tensor | Record<string, Tensor>;
+
+/** Options of `compiled(models, { loss, optimizer })`. */
+export interface CompiledLossOptions<Inputs extends Tensor[]> extends CompiledOptions {
+  /** The loss of one batch, from the step's inputs. */
+  loss: (...inputs: Inputs) => LossTerms;
+  /** Trains every trainable weight of the models on the loss. */
+  optimizer: Optimizer;
+}
+
+/** A compiled step on a loss written in the notebook (see `compiled`). */
+export interface CompiledLoss<Inputs extends Tensor[]> {
+  readonly engine: 'graph' | 'eager';
+  readonly reason: string;
+  /** One optimizer step on the loss of this batch; returns each term's value. */
+  trainOnBatch(...inputs: Inputs): Promise<Record<string, number>>;
+  /** The loss's terms for this batch, without training. */
+  evaluate(...inputs: Inputs): Promise<Record<string, number>>;
 }
 
 function shapeText(shape: ReadonlyArray<number | null>): string {
   return `[${shape.map((d) => (d === null ? 'batch' : String(d))).join(', ')}]`;
 }
 
-function checkInput(caller: string, model: LayersModel, x: Tensor): void {
-  const expected = model.inputs[0].shape.slice(1);
-  const ok = x.rank === expected.length + 1 && expected.every((d, i) => d === null || d === x.shape[i + 1]);
-  if (!ok) {
-    throw new Error(
-      `${caller}: x has shape ${shapeText(x.shape)}; model "${model.name}" takes ${shapeText([null, ...expected])}.`,
-    );
+function checkInputs(caller: string, model: LayersModel, x: Tensor[]): void {
+  if (x.length !== model.inputs.length) {
+    throw new Error(`${caller}: model "${model.name}" takes ${model.inputs.length} inputs; got ${x.length}.`);
   }
+  model.inputs.forEach((input, i) => {
+    const expected = input.shape.slice(1);
+    const ok = x[i].rank === expected.length + 1 && expected.every((d, j) => d === null || d === x[i].shape[j + 1]);
+    if (!ok) {
+      throw new Error(
+        `${caller}: x${x.length > 1 ? `[${i}]` : ''} has shape ${shapeText(x[i].shape)}; ` +
+          `model "${model.name}" takes ${shapeText([null, ...expected])}.`,
+      );
+    }
+  });
 }
 
 function checkLabels(caller: string, model: LayersModel, x: Tensor, y: Tensor): void {
@@ -359,11 +378,39 @@ function checkLabels(caller: string, model: LayersModel, x: Tensor, y: Tensor): 
   }
 }
 
-function interruptedMessage(model: LayersModel): string {
-  return (
-    `Training interrupted: "${model.name}" and the models that share its weights ` +
-    'keep the weights of their last finished step. Rerun the cell to carry on from there.'
-  );
+function interrupted(name: string): () => string {
+  return () =>
+    `Training interrupted: "${name}" and the models that share its weights ` +
+    'keep the weights of their last finished step. Rerun the cell to carry on from there.';
+}
+
+/** Each optimizer object gets a number, so that a new compile (a new optimizer) compiles afresh. */
+const optimizerIds = new WeakMap<Optimizer, number>();
+let optimizerCount = 0;
+function optimizerSettings(optimizer: Optimizer): string {
+  if (!optimizerIds.has(optimizer)) optimizerIds.set(optimizer, ++optimizerCount);
+  return `${optimizerIds.get(optimizer)}:${JSON.stringify(optimizer.getConfig())}`;
+}
+
+function trainableFlags(models: LayersModel[]): string {
+  return models
+    .map((model) =>
+      layerVariables(model)
+        .map((v) => (v.trainable ? 1 : 0))
+        .join(''),
+    )
+    .join('/');
+}
+
+/** The step functions of each model, shared by all its handles (a handle is cheap). */
+const modelSteps = new WeakMap<LayersModel, { train?: StepFunction; predict?: StepFunction }>();
+
+async function readScalars(tensors: Tensor[]): Promise<number[]> {
+  try {
+    return await Promise.all(tensors.map(async (t) => (await t.data())[0]));
+  } finally {
+    tf.dispose(tensors);
+  }
 }
 
 /**
@@ -373,83 +420,90 @@ function interruptedMessage(model: LayersModel): string {
  *     const dLoss = await d.trainOnBatch(images, labels);
  *     const fakes = compiled(generator).predict(noise);
  *
- * Each step runs the forward pass, the gradients and the optimizer update as one TensorFlow
- * graph. Models the graph engine does not cover run eagerly (`engine` and `reason` say so).
- * Handles are cheap: the compiled graph is cached with the models and reused by every handle.
- * Each step first gives the event loop a turn when training has held it for a while and stops
- * with TrainingInterrupted after Kernel > Interrupt (see train/interrupt.ts).
+ * or a step on a loss written in tfjs ops, training the models' weights with `optimizer`:
+ *
+ *     const vae = compiled([encoder, decoder], { loss: (x) => vaeLoss(x), optimizer: tf.train.adam() });
+ *     const { loss, kl } = await vae.trainOnBatch(images);
+ *
+ * Each step runs the forward pass, the gradients and the optimizer's update as one TensorFlow graph
+ * (from its third call on; see the top of this file). Each step first gives the event loop a turn
+ * when training has held it for a while, and stops with TrainingInterrupted after Kernel > Interrupt.
  */
-export function compiled(model: LayersModel, options: CompiledOptions = {}): CompiledModel {
+export function compiled(model: LayersModel, options?: CompiledOptions): CompiledModel;
+export function compiled<Inputs extends Tensor[]>(
+  models: LayersModel | LayersModel[],
+  options: CompiledLossOptions<Inputs>,
+): CompiledLoss<Inputs>;
+export function compiled<Inputs extends Tensor[]>(
+  target: LayersModel | LayersModel[],
+  options: CompiledOptions | CompiledLossOptions<Inputs> = {},
+): CompiledModel | CompiledLoss<Inputs> {
+  if ('loss' in options) return compiledLoss(Array.isArray(target) ? target : [target], options);
+  if (Array.isArray(target))
+    throw new Error('compiled: several models need a loss: compiled(models, { loss, optimizer }).');
+  return compiledModel(target, options);
+}
+
+function compiledModel(model: LayersModel, options: CompiledOptions): CompiledModel {
   const caller = `compiled(${model.name})`;
-  const canTrain = Boolean(model.optimizer);
-  // A compiled model joins with its train step; its inference pass joins at the first predict.
-  let choice = selectEngine<EngineChoice>(
-    options.engine,
-    caller,
-    () => {
-      join(model, canTrain ? 'train' : 'predict');
-      return { engine: 'graph', reason: '' };
-    },
-    (reason) => ({ engine: 'eager', reason }),
-  );
   const requested = options.engine ?? 'auto';
+  const choice = initialChoice(requested, caller);
   const baseSeed = options.seed ?? randomSeed();
   let steps = 0;
+  const functions = modelSteps.get(model) ?? {};
+  modelSteps.set(model, functions);
+  // Handles asking for another engine than the cached functions' get their own.
+  const own = requested !== 'auto' || choice.engine === 'eager';
+  const trainStep =
+    (!own && functions.train) ||
+    new StepFunction(
+      caller,
+      choice,
+      requested,
+      (inputs, seed) => {
+        setDropoutSeeds(model, seed);
+        try {
+          return trainFunctionOf(model)(inputs);
+        } finally {
+          setDropoutSeeds(model, undefined);
+        }
+      },
+      () => `${optimizerSettings(model.optimizer)}|${trainableFlags([model])}`,
+      () => model.optimizer,
+    );
+  const predictStep =
+    (!own && functions.predict) ||
+    new StepFunction(
+      caller,
+      choice,
+      requested,
+      (inputs) => [
+        model.predict(inputs.length === 1 ? inputs[0] : inputs, { batchSize: inputs[0].shape[0] }) as Tensor,
+      ],
+      () => '',
+    );
+  if (!own) Object.assign(functions, { train: trainStep, predict: predictStep });
 
-  /**
-   * Under 'auto', a graph that cannot be compiled now (a layer frozen since) or cannot start
-   * (TensorFlow refusing it) leaves this model to eager tfjs, with a warning; 'graph' throws.
-   */
-  const leaveGraphOrThrow = (error: unknown) => {
-    if (requested === 'graph') throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    for (const workspace of workspacesOf(model)) {
-      workspace.pull();
-      workspace.remove(model);
-    }
-    choice = { engine: 'eager', reason: message };
-    const why =
-      error instanceof UnsupportedModelError ? message : `the graph engine could not start (${message.split('\n')[0]})`;
-    console.warn(`${caller}: ${why}; training with tfjs's eager trainOnBatch instead (2-3x slower).`);
-  };
-
-  const graphWorkspace = (): Workspace | undefined => {
-    if (choice.engine !== 'graph') return undefined;
-    const workspace = [...workspacesOf(model)][0] ?? join(model, canTrain ? 'train' : 'predict');
-    return workspace;
-  };
-
-  const trainWithMetrics = async (x: Tensor, y: Tensor, stepOptions: StepOptions = {}): Promise<number[]> => {
+  const trainWithMetrics = async (x: Tensor | Tensor[], y: Tensor, stepOptions: StepOptions = {}) => {
     const stepCaller = `${caller}.trainOnBatch`;
     if (!model.optimizer)
       throw new Error(
         `${stepCaller}: model "${model.name}" is not compiled; call ${model.name}.compile({ optimizer, loss }) first ` +
           '(a model used only for predict needs no compile).',
       );
-    checkInput(stepCaller, model, x);
-    checkLabels(stepCaller, model, x, y);
-    await beforeStep(() => interruptedMessage(model));
-    const dropoutSeed = stepOptions.dropoutSeed ?? deriveSeed(baseSeed, steps);
+    const xs = Array.isArray(x) ? x : [x];
+    checkInputs(stepCaller, model, xs);
+    checkLabels(stepCaller, model, xs[0], y);
+    await beforeStep(interrupted(model.name));
+    const seed = stepOptions.dropoutSeed ?? deriveSeed(baseSeed, steps);
     steps += 1;
     try {
-      let workspace = graphWorkspace();
-      if (workspace) {
-        try {
-          workspace.ready();
-        } catch (error) {
-          leaveGraphOrThrow(error);
-          workspace = undefined;
-        }
-      }
-      if (workspace) return await workspace.train(model, x, y, dropoutSeed);
-      // Eager: reading the weights pulls any session's newer values; the update then makes tfjs newer.
-      setDropoutSeeds(model, dropoutSeed);
+      // trainOnBatch takes integer inputs and labels and computes in float32; so does the step.
+      const inputs = [...xs, y].map((t) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32')));
       try {
-        const result = await model.trainOnBatch(x, y);
-        return Array.isArray(result) ? result : [result];
+        return await readScalars(trainStep.call(inputs, seed));
       } finally {
-        setDropoutSeeds(model, undefined);
-        for (const shared of workspacesOf(model)) shared.tfjsNewer = true;
+        tf.dispose(inputs.filter((t, i) => t !== [...xs, y][i]));
       }
     } finally {
       afterStep();
@@ -459,57 +513,112 @@ export function compiled(model: LayersModel, options: CompiledOptions = {}): Com
   return {
     model,
     get engine() {
-      return choice.engine;
+      return trainStep.engine.engine;
     },
     get reason() {
-      return choice.reason;
+      return trainStep.engine.reason;
     },
     trainOnBatchWithMetrics: trainWithMetrics,
     trainOnBatch: async (x, y, stepOptions) => (await trainWithMetrics(x, y, stepOptions))[0],
-    predict(x: Tensor): Tensor {
-      checkInput(`${caller}.predict`, model, x);
-      if (choice.engine === 'graph') {
-        let workspace: Workspace | undefined;
-        try {
-          workspace = join(model, 'predict');
-          workspace.ready();
-        } catch (error) {
-          leaveGraphOrThrow(error);
-          workspace = undefined;
-        }
-        if (workspace) return workspace.predict(model, x);
-      }
-      return model.predict(x) as Tensor;
+    predict(x) {
+      const xs = Array.isArray(x) ? x : [x];
+      checkInputs(`${caller}.predict`, model, xs);
+      return predictStep.call(xs, 0)[0];
     },
   };
 }
 
-/** Which engine `compiled(model)` (and so `fit`) would use, and why. Starts nothing. */
-export function chooseModelEngine(model: LayersModel, requested?: TrainingEngine, caller = 'train'): EngineChoice {
-  return selectEngine<EngineChoice>(
-    requested,
+function compiledLoss<Inputs extends Tensor[]>(
+  models: LayersModel[],
+  options: CompiledLossOptions<Inputs>,
+): CompiledLoss<Inputs> {
+  const caller = `compiled(${models.map((m) => m.name).join(', ')})`;
+  const requested = options.engine ?? 'auto';
+  const choice = initialChoice(requested, caller);
+  const baseSeed = options.seed ?? randomSeed();
+  const { loss, optimizer } = options;
+  let steps = 0;
+  let names: string[] = [];
+  /** The loss's terms as a list, `loss` first (kept out of the step's tidy scopes). */
+  const terms = (inputs: Tensor[]): Tensor[] => {
+    const value = loss(...(inputs as Inputs));
+    const named = value instanceof tf.Tensor ? { loss: value } : value;
+    if (!(named.loss instanceof tf.Tensor)) {
+      throw new Error(`${caller}: the loss function must return a tensor, or named tensors with a "loss" entry.`);
+    }
+    names = ['loss', ...Object.keys(named).filter((name) => name !== 'loss')];
+    return names.map((name) => named[name]);
+  };
+  const weights = () => models.flatMap((model) => model.trainableWeights.map((w) => w.read() as Variable));
+  const trainStep = new StepFunction(
     caller,
-    () => {
-      Workspace.build(new GraphProgram(), [model], []);
-      trainingKey([model]);
-      return { engine: 'graph', reason: '' };
+    choice,
+    requested,
+    (inputs) => {
+      let extras: Tensor[] = [];
+      const cost = optimizer.minimize(
+        () => {
+          const [total, ...rest] = terms(inputs);
+          extras = rest.map((t) => tf.keep(t));
+          return total as tf.Scalar;
+        },
+        true,
+        weights(),
+      );
+      return [cost as Tensor, ...extras];
     },
-    (reason) => ({ engine: 'eager', reason }),
+    () => `${optimizerSettings(optimizer)}|${trainableFlags(models)}`,
+    () => optimizer,
   );
+  const evaluateStep = new StepFunction(
+    caller,
+    choice,
+    requested,
+    (inputs) => tf.tidy(() => terms(inputs)),
+    () => '',
+  );
+  const named = (values: number[]) => Object.fromEntries(names.map((name, i) => [name, values[i]]));
+  return {
+    get engine() {
+      return trainStep.engine.engine;
+    },
+    get reason() {
+      return trainStep.engine.reason;
+    },
+    async trainOnBatch(...inputs) {
+      await beforeStep(interrupted(models[0].name));
+      const seed = deriveSeed(baseSeed, steps);
+      steps += 1;
+      try {
+        return named(await readScalars(trainStep.call(inputs, seed)));
+      } finally {
+        afterStep();
+      }
+    },
+    async evaluate(...inputs) {
+      return named(await readScalars(evaluateStep.call(inputs, deriveSeed(baseSeed, 0x7e57))));
+    },
+  };
 }
 
-/** Which engine `trainGan` would use for all three models, and why. Starts nothing. */
-export function chooseGanEngine(gan: Dcgan, requested?: TrainingEngine): EngineChoice {
-  return selectEngine<EngineChoice>(
-    requested,
-    'trainGan',
-    () => {
-      Workspace.build(new GraphProgram(), [gan.discriminator, gan.combined], [gan.generator]);
-      trainingKey([gan.discriminator, gan.combined]);
-      return { engine: 'graph', reason: '' };
-    },
-    (reason) => ({ engine: 'eager', reason }),
-  );
+/** The workspaces holding any of `model`'s weights. */
+function workspacesOf(model: LayersModel): Set<Workspace> {
+  const found = new Set<Workspace>();
+  for (const variable of layerVariables(model)) {
+    const workspace = owners.get(variable.read());
+    if (workspace) found.add(workspace);
+  }
+  return found;
+}
+
+/**
+ * Frees the compiled graph and session that `model` trains in (with every model sharing its
+ * weights), after copying the newest weights and optimizer state back. The next step compiles
+ * again. Disposing the weights (`model.dispose()`) frees the session too.
+ */
+export function releaseTrainingGraph(model: LayersModel): void {
+  for (const workspace of workspacesOf(model)) forget(workspace);
+  modelSteps.delete(model);
 }
 
 /** Copies the newest trained values into `model`'s tfjs weights and optimizer state now. */

@@ -1,0 +1,318 @@
+/**
+ * Records one eager step as a TensorFlow graph, the way tf.function traces Python: every tfjs-node
+ * kernel ends in one call on the native backend that names a TensorFlow op, its attributes and its
+ * inputs (`executeSingleOutput` / `executeMultipleOutputs`). While a step runs, those calls are
+ * recorded, so the trace holds the forward pass, tfjs's own gradients and the optimizer's updates,
+ * whatever layers, losses and optimizer the step used.
+ *
+ * What each recorded input is:
+ * - the output of an earlier recorded op;
+ * - a tf.Variable's value at the start of the step (a model weight, an optimizer slot): the graph
+ *   reads the variable; a variable holding a new value at the end of the step is written back;
+ * - one of the step's inputs (a batch): fed at each run;
+ * - a tensor made from JavaScript numbers during the step (tf.scalar(2), a reshape's shape): a
+ *   constant;
+ * - a random draw (tf.randomNormal, tf.randomUniform, tf.truncatedNormal, dropout's mask): a
+ *   stateless random op, seeded afresh at each run;
+ * - any other tensor that existed before the step (a tensor the step's closure holds): fed at each
+ *   run from the same tensor.
+ * Reading a value back to JavaScript inside the step (dataSync, array) cannot be part of a graph:
+ * the trace stops with TraceError, as tf.function does.
+ */
+import { createRequire } from 'node:module';
+import type { Tensor, Variable } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import { DataType, type AttrValue, type ConstTensor } from './builder';
+import { UnsupportedModelError } from './errors';
+import opInputTypes from './opInputTypes.json';
+
+/** A step that cannot be traced (it reads values back, or draws random numbers the graph cannot). */
+export class TraceError extends UnsupportedModelError {}
+
+/** Where a recorded input comes from: an op's output, or a source (see the file comment). */
+export type Ref = { node: number; index: number } | { source: number };
+
+export type Source =
+  | { kind: 'variable'; variable: Variable }
+  | { kind: 'input'; index: number; tensor: Tensor }
+  | { kind: 'constant'; value: ConstTensor }
+  | { kind: 'random'; distribution: 'normal' | 'uniform' | 'truncatedNormal'; shape: number[]; a: number; b: number };
+
+export interface TracedOp {
+  op: string;
+  attrs: Record<string, AttrValue>;
+  inputs: Ref[];
+  outputs: number;
+  /** The outputs' tfjs dtypes (for the outputs a step returns). */
+  dtypes: string[];
+}
+
+export interface Trace {
+  ops: TracedOp[];
+  sources: Source[];
+  /** The step's results, in order. */
+  results: Ref[];
+  /** Variables that hold a new value after the step, and that value. */
+  updates: Array<{ variable: Variable; value: Ref }>;
+}
+
+type DataId = object;
+interface TensorInfoLike {
+  dataId: DataId;
+  shape: number[];
+  dtype: string;
+}
+interface OpAttr {
+  name: string;
+  type: number;
+  value: unknown;
+}
+/** The part of tfjs-node's NodeJSKernelBackend that the trace wraps. */
+interface NativeBackend {
+  binding: Record<string, number>;
+  executeSingleOutput(name: string, attrs: OpAttr[], inputs: TensorInfoLike[]): Tensor;
+  executeMultipleOutputs(name: string, attrs: OpAttr[], inputs: TensorInfoLike[], outputs: number): Tensor[];
+  readSync(dataId: DataId): ArrayLike<number>;
+}
+
+const TF_TYPES: Record<number, DataType> = {
+  1: DataType.float,
+  3: DataType.int32,
+  9: DataType.int64,
+  10: DataType.bool,
+};
+
+/** A TFE op attribute (tfjs-node's `{name, type, value}`) as a GraphDef attribute. */
+function graphAttr(binding: Record<string, number>, attr: OpAttr, op: string): AttrValue {
+  const { type, value } = attr;
+  const fail = () => new TraceError(`op ${op}: attribute ${attr.name} (${JSON.stringify(value)}) has no graph form.`);
+  if (type === binding.TF_ATTR_INT) return Array.isArray(value) ? { ints: value as number[] } : { i: value as number };
+  if (type === binding.TF_ATTR_FLOAT && typeof value === 'number') return { f: value };
+  if (type === binding.TF_ATTR_BOOL) return { b: Boolean(value) };
+  if (type === binding.TF_ATTR_STRING && typeof value === 'string') return { s: value };
+  if (type === binding.TF_ATTR_SHAPE && Array.isArray(value)) return { shape: value as number[] };
+  if (type === binding.TF_ATTR_TYPE) {
+    if (Array.isArray(value)) return { types: (value as number[]).map((t) => graphType(t, op)) };
+    return { type: graphType(value as number, op) };
+  }
+  throw fail();
+}
+
+function graphType(tfType: number, op: string): DataType {
+  const type = TF_TYPES[tfType];
+  if (type === undefined) throw new TraceError(`op ${op}: TensorFlow type ${tfType} is not supported in a graph step.`);
+  return type;
+}
+
+/** The largest tensor from outside the step that the graph keeps as a constant (4 MB of float32). */
+const MAX_CONSTANT_SIZE = 1 << 20;
+
+const DTYPES: Record<string, DataType> = { float32: DataType.float, int32: DataType.int32, bool: DataType.bool };
+
+/** Per op, the type attribute each input sets; a list input as [its count attribute, its type attribute]. */
+type InputTypes = Array<string | null | [string, string | null]>;
+const OP_INPUT_TYPES = opInputTypes as unknown as Record<string, InputTypes>;
+
+/**
+ * Sets the op's type attributes from its inputs' types, as eager TensorFlow does when it adds an
+ * input (tfjs-node relies on it: its Mean declares T from the original tensor, then feeds a float32
+ * copy). A GraphDef must state them. Ops missing from the table keep the attributes tfjs gave.
+ */
+function inferTypeAttrs(op: string, attrs: Record<string, AttrValue>, inputs: TensorInfoLike[]): void {
+  const signature = Object.hasOwn(OP_INPUT_TYPES, op) ? OP_INPUT_TYPES[op] : undefined;
+  if (!signature) return;
+  let position = 0;
+  for (const arg of signature) {
+    const [count, typeAttr] = Array.isArray(arg) ? [attrs[arg[0]], arg[1]] : [undefined, arg];
+    const dtype = inputs[position]?.dtype;
+    if (typeAttr && dtype && DTYPES[dtype] !== undefined) attrs[typeAttr] = { type: DTYPES[dtype] };
+    position += count && 'i' in count ? count.i : 1;
+  }
+}
+
+/** Runs `step(inputs)` eagerly while recording it; returns its results and the trace. */
+export function traceStep(step: (inputs: Tensor[]) => Tensor[], inputs: Tensor[]): { results: Tensor[]; trace: Trace } {
+  const backend = tf.backend() as unknown as NativeBackend;
+  const engine = tf.engine() as unknown as { state: { registeredVariables: Record<string, Variable> } };
+  const trace: Trace = { ops: [], sources: [], results: [], updates: [] };
+  const refs = new Map<DataId, Ref>();
+  const variablesAtStart = new Map<DataId, Variable>();
+  for (const variable of Object.values(engine.state.registeredVariables))
+    variablesAtStart.set(variable.dataId, variable);
+  // An input passed twice (an autoencoder's x as its own target) is fed once, at its first place.
+  const inputIds = new Map<DataId, number>();
+  inputs.forEach((tensor, i) => inputIds.has(tensor.dataId) || inputIds.set(tensor.dataId, i));
+
+  const addSource = (dataId: DataId, source: Source): Ref => {
+    const ref = { source: trace.sources.push(source) - 1 };
+    refs.set(dataId, ref);
+    return ref;
+  };
+  const refOf = (info: TensorInfoLike): Ref => {
+    const known = refs.get(info.dataId);
+    if (known) return known;
+    const variable = variablesAtStart.get(info.dataId);
+    if (variable) return addSource(info.dataId, { kind: 'variable', variable });
+    const input = inputIds.get(info.dataId);
+    if (input !== undefined) return addSource(info.dataId, { kind: 'input', index: input, tensor: inputs[input] });
+    // Anything else is a tensor (tfjs tensors never change): made from numbers in the step, or held by
+    // the step's closure. The graph keeps its value.
+    if (info.dtype !== 'float32' && info.dtype !== 'int32') {
+      throw new TraceError(`the step uses a ${info.dtype} tensor from outside; only float32 and int32 ones compile.`);
+    }
+    const size = info.shape.reduce((a, b) => a * b, 1);
+    if (size > MAX_CONSTANT_SIZE) {
+      throw new TraceError(
+        `the step uses a tensor of shape [${info.shape}] that it neither takes as an input nor computes; ` +
+          'pass it to the step as an input.',
+      );
+    }
+    const values = Array.from(originalReadSync(info.dataId));
+    return addSource(info.dataId, { kind: 'constant', value: { dtype: info.dtype, shape: info.shape, values } });
+  };
+
+  const record = (name: string, attrs: OpAttr[], inputInfos: TensorInfoLike[], outputs: Tensor[]): void => {
+    const inputsRefs = inputInfos.map(refOf);
+    const graphAttrs: Record<string, AttrValue> = {};
+    for (const attr of attrs) graphAttrs[attr.name] = graphAttr(backend.binding, attr, name);
+    inferTypeAttrs(name, graphAttrs, inputInfos);
+    const node =
+      trace.ops.push({
+        op: name,
+        attrs: graphAttrs,
+        inputs: inputsRefs,
+        outputs: outputs.length,
+        dtypes: outputs.map((t) => t.dtype),
+      }) - 1;
+    outputs.forEach((tensor, index) => refs.set(tensor.dataId, { node, index }));
+  };
+
+  const originalSingle = backend.executeSingleOutput;
+  const originalMultiple = backend.executeMultipleOutputs;
+  const originalReadSync = backend.readSync.bind(backend);
+  const core = tfjsCore();
+  const originalRandom = {
+    randomNormal: core.randomNormal,
+    randomUniform: core.randomUniform,
+    truncatedNormal: core.truncatedNormal,
+    randomStandardNormal: core.randomStandardNormal,
+    dropout: core.dropout,
+  };
+  const registerRandom = (
+    tensor: Tensor,
+    distribution: 'normal' | 'uniform' | 'truncatedNormal',
+    a: number,
+    b: number,
+  ): Tensor => {
+    if (tensor.dtype !== 'float32') {
+      throw new TraceError(`the step draws ${tensor.dtype} random numbers; the graph draws float32 only.`);
+    }
+    addSource(tensor.dataId, { kind: 'random', distribution, shape: tensor.shape, a, b });
+    return tensor;
+  };
+  type RandomFn = (...args: unknown[]) => Tensor;
+  const wrapped: Record<string, RandomFn> = {
+    randomNormal: (shape, mean = 0, stdDev = 1, ...rest) =>
+      registerRandom(
+        (originalRandom.randomNormal as RandomFn)(shape, mean, stdDev, ...rest),
+        'normal',
+        mean as number,
+        stdDev as number,
+      ),
+    randomStandardNormal: (...args) =>
+      registerRandom((originalRandom.randomStandardNormal as RandomFn)(...args), 'normal', 0, 1),
+    truncatedNormal: (shape, mean = 0, stdDev = 1, ...rest) =>
+      registerRandom(
+        (originalRandom.truncatedNormal as RandomFn)(shape, mean, stdDev, ...rest),
+        'truncatedNormal',
+        mean as number,
+        stdDev as number,
+      ),
+    randomUniform: (shape, minval = 0, maxval = 1, ...rest) =>
+      registerRandom(
+        (originalRandom.randomUniform as RandomFn)(shape, minval, maxval, ...rest),
+        'uniform',
+        minval as number,
+        maxval as number,
+      ),
+    // tfjs's dropout draws its mask inside tfjs-core, out of reach of the wrappers above; the same
+    // formula, written with the wrapped randomUniform: x * floor(u + keep) / keep.
+    dropout: (x, rate, noiseShape, seed) => {
+      const input = x as Tensor;
+      if ((rate as number) === 0) return input.clone();
+      const keep = 1 - (rate as number);
+      const shape = (noiseShape as number[] | undefined) ?? input.shape;
+      return tf.tidy(() => {
+        const mask = tf.floor(tf.add(wrapped.randomUniform(shape, 0, 1, 'float32', seed), keep)).div(keep);
+        return tf.mul(input, mask);
+      });
+    },
+  };
+
+  backend.executeSingleOutput = function (name, attrs, inputInfos) {
+    const output = originalSingle.call(this, name, attrs, inputInfos);
+    record(name, attrs, inputInfos, [output]);
+    return output;
+  };
+  backend.executeMultipleOutputs = function (name, attrs, inputInfos, count) {
+    const outputs = originalMultiple.call(this, name, attrs, inputInfos, count);
+    record(name, attrs, inputInfos, outputs);
+    return outputs;
+  };
+  backend.readSync = () => {
+    throw new TraceError(
+      'the step reads a tensor back to JavaScript (dataSync, arraySync, data); a compiled step must stay in ' +
+        'TensorFlow: return the tensor from the step and read it after.',
+    );
+  };
+  Object.assign(core, wrapped);
+  let results: Tensor[];
+  try {
+    const variableCount = variablesAtStart.size;
+    results = step(inputs);
+    trace.results = results.map((tensor) => refOf(tensor));
+    if (Object.keys(engine.state.registeredVariables).length > variableCount) {
+      tf.dispose(results);
+      throw new TraceError('the step creates variables each time it runs; only a step that reuses them compiles.');
+    }
+    for (const [startId, variable] of variablesAtStart) {
+      if (variable.isDisposed || variable.dataId === startId) continue;
+      trace.updates.push({ variable, value: refOf(variable) });
+    }
+  } finally {
+    delete (backend as unknown as Record<string, unknown>).readSync;
+    delete (backend as unknown as Record<string, unknown>).executeSingleOutput;
+    delete (backend as unknown as Record<string, unknown>).executeMultipleOutputs;
+    Object.assign(core, originalRandom);
+  }
+  return { results, trace };
+}
+
+/**
+ * tfjs-core's own exports object (not an import's read-only namespace view): tfjs-layers and the
+ * `tf` namespace read the random functions from it at each call, so replacing them there reaches
+ * every caller.
+ */
+function tfjsCore(): Record<string, unknown> {
+  return createRequire(__filename)('@tensorflow/tfjs-core') as Record<string, unknown>;
+}
+
+/** A text that is equal for two traces exactly when they compute the same thing. */
+export function traceKey(trace: Trace): string {
+  const ref = (r: Ref) => ('source' in r ? `s${r.source}` : `${r.node}:${r.index}`);
+  const sources = trace.sources.map((source) => {
+    switch (source.kind) {
+      case 'variable':
+        return `v ${source.variable.name}`;
+      case 'input':
+        return `i ${source.index} ${source.tensor.dtype}[${source.tensor.shape}]`;
+      case 'constant':
+        return `c ${source.value.dtype}[${source.value.shape}] ${Array.from(source.value.values).join(',')}`;
+      case 'random':
+        return `r ${source.distribution}[${source.shape}] ${source.a} ${source.b}`;
+    }
+  });
+  const ops = trace.ops.map((op) => `${op.op} ${JSON.stringify(op.attrs)} ${op.inputs.map(ref).join(' ')}`);
+  const updates = trace.updates.map((u) => `${u.variable.name}=${ref(u.value)}`);
+  return [...sources, ...ops, `results ${trace.results.map(ref).join(' ')}`, ...updates].join('\n');
+}
