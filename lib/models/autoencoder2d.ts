@@ -25,7 +25,7 @@ export interface ConvAutoencoder2dOptions {
   decoderStrides?: number[];
   /** Size of the code z. Default 2. */
   zDim?: number;
-  /** BatchNormalization after each hidden convolution. Default false. */
+  /** BatchNormalization after each hidden convolution's LeakyReLU (the blog's order). Default false. */
   batchNorm?: boolean;
   /** Dropout(0.25) after each hidden convolution's activation. Default false. */
   dropout?: boolean;
@@ -80,8 +80,8 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
         kernelInitializer: kernel(),
       })
       .apply(x) as SymbolicTensor;
-    if (options.batchNorm) x = tf.layers.batchNormalization().apply(x) as SymbolicTensor;
     x = tf.layers.leakyReLU().apply(x) as SymbolicTensor;
+    if (options.batchNorm) x = tf.layers.batchNormalization().apply(x) as SymbolicTensor;
     if (options.dropout) x = tf.layers.dropout({ rate: 0.25 }).apply(x) as SymbolicTensor;
   });
   const shapeBeforeFlatten = x.shape.slice(1) as number[];
@@ -111,8 +111,8 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
     if (last) {
       y = tf.layers.activation({ activation: 'sigmoid' }).apply(y) as SymbolicTensor;
     } else {
-      if (options.batchNorm) y = tf.layers.batchNormalization().apply(y) as SymbolicTensor;
       y = tf.layers.leakyReLU().apply(y) as SymbolicTensor;
+      if (options.batchNorm) y = tf.layers.batchNormalization().apply(y) as SymbolicTensor;
       if (options.dropout) y = tf.layers.dropout({ rate: 0.25 }).apply(y) as SymbolicTensor;
     }
   });
