@@ -7,7 +7,6 @@
 import * as path from 'path';
 import type { Tensor4D } from '@tensorflow/tfjs-node';
 import * as lib from '../lib';
-import type { GanMonitorOptions } from '../lib/train';
 import { runCellSource, taggedSource } from '../tools/ipynb';
 
 const NOTEBOOK = path.join(__dirname, '..', 'notebooks', '01-dcgan.ipynb');
@@ -30,19 +29,19 @@ export async function runNotebookLoop(realImages: Tensor4D, settings: NotebookLo
     `sampleInterval = ${settings.iterations + 1};`;
   const body = `${parameters}\n${overrides}\n${rest}`;
   const onIteration = settings.onIteration;
-  class TimedMonitor extends lib.GanMonitor {
-    constructor(options: GanMonitorOptions) {
+  class TimedMonitor extends lib.LiveMonitor {
+    constructor(options: ConstructorParameters<typeof lib.LiveMonitor>[0]) {
       super({ ...options, chart: false });
     }
-    override async update(iteration: number, dLoss: number, gLoss: number): Promise<boolean> {
-      const goOn = await super.update(iteration, dLoss, gLoss);
-      onIteration(iteration, dLoss, gLoss);
+    override async update(iteration: number, values: Record<string, number>): Promise<boolean> {
+      const goOn = await super.update(iteration, values);
+      onIteration(iteration, values.d_loss, values.g_loss);
       return goOn;
     }
   }
   const scope: Record<string, unknown> = {
     ...lib,
-    GanMonitor: TimedMonitor,
+    LiveMonitor: TimedMonitor,
     realImages,
     console: { ...console, log: () => undefined },
   };

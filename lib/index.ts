@@ -7,6 +7,9 @@
  * `../lib/models`, `../lib/display`, `../lib/quality`, `../lib/random`); test/unit/surface.test.ts
  * keeps this list and the notebooks' imports in step.
  */
+import { LiveView } from './display/monitor';
+import { setDefaultView } from './train/monitor';
+
 export { tf } from './tf';
 export { backendInfo } from './backend';
 
@@ -26,16 +29,14 @@ export {
   compiled,
   compiledVae,
   disposeDcgan,
-  EpochMonitor,
   fit,
-  GanMonitor,
   loadTrainedModels,
   releaseOnRerun,
   releaseTrainingGraph,
   saveTrainedModels,
   trainGan,
   trainOrLoad,
-  type GanHistory,
+  type TrainingHistory,
   type VaeLosses,
 } from './train';
 
@@ -45,8 +46,8 @@ export {
   codeFigure,
   decodeLatentGrid,
   fixedNoiseStrip,
-  ganLossChart,
   ganScoreChart,
+  historyChart,
   imageGrid,
   interpolateLatent,
   latentBox,
@@ -64,7 +65,10 @@ export {
   type LatentBox,
   type LatentPoint,
 } from './viz';
-export { showChart, showImage } from './display';
+export { LiveMonitor, showChart, showImage } from './display';
+
+// Training's own loops (fit, trainGan, the digit classifier) show this bar unless given `progress: false`.
+setDefaultView((label) => new LiveView({ label, chart: false }));
 
 // How good generated digits are.
 export { digitClassifier, formatDigitScore, scoreDigits } from './quality';

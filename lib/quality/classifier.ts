@@ -17,7 +17,7 @@ import { epochBatchIndices, toImageTensor } from '../data/batches';
 import { loadEmbeddedTestSet, splitEmbedded, type MnistSplit } from '../data/mnist';
 import { createRng } from '../random';
 import { kernelInitializers } from '../models/initializers';
-import { resolveProgress, type ProgressReporter } from '../train/progress';
+import { TrainingMonitor, type MonitorView } from '../train/monitor';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const FORMAT = 'gan-notebooks-digit-classifier';
@@ -53,8 +53,8 @@ export interface DigitClassifierOptions extends Partial<DigitClassifierSettings>
   dir?: string;
   /** Train even if a good cache exists. Default false. */
   retrain?: boolean;
-  /** A progress bar while training: true for the default one. Default false (silent). */
-  progress?: ProgressReporter | boolean;
+  /** Where training's progress shows (see TrainingMonitor): a view, true for the default bar. Default false. */
+  progress?: MonitorView | boolean;
 }
 
 export interface DigitClassifier {
@@ -166,7 +166,7 @@ function shippedSplit(): { train: MnistSplit; test: MnistSplit } {
 async function train(
   settings: DigitClassifierSettings,
   data: { train: MnistSplit; test: MnistSplit },
-  progress: ProgressReporter | undefined,
+  progress: MonitorView | boolean,
 ): Promise<{ model: LayersModel; seconds: number }> {
   const started = Date.now();
   const model = buildDigitClassifierModel(settings.seed, settings.learningRate);
@@ -179,7 +179,7 @@ async function train(
     tf.oneHot(tf.tensor1d(data.train.labels.subarray(0, trainCount), 'int32'), 10).toFloat(),
   );
   const batches = Math.ceil(trainCount / settings.batchSize);
-  progress?.start(settings.epochs, 'epoch');
+  const monitor = new TrainingMonitor({ epochs: settings.epochs, label: 'digit classifier', view: progress });
   try {
     for (let epoch = 0; epoch < settings.epochs; epoch++) {
       // Our own seeded order (model.fit's shuffle draws from Math.random). The epoch's seed keeps
@@ -193,14 +193,15 @@ async function train(
         const [loss] = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([indices, x, y]);
         lossSum += loss;
-        progress?.update(epoch + (b + 1) / batches, { loss: lossSum / (b + 1) });
+        if (!(await monitor.progress(epoch + (b + 1) / batches, { loss: lossSum / (b + 1) }))) break;
       }
+      if (monitor.stopped) break;
     }
   } finally {
     tf.dispose([images, labels]);
   }
   const seconds = (Date.now() - started) / 1000;
-  progress?.finish(settings.epochs, {});
+  await monitor.finish();
   return { model, seconds };
 }
 
@@ -338,7 +339,7 @@ async function obtain(
   const { model, seconds } = await train(
     settings,
     data,
-    options.progress ? resolveProgress(options.progress, 'digit classifier') : undefined,
+    options.progress ?? false,
   );
   const accuracy = classifierAccuracy(model, data.test);
   await writeCache(dir, model, {

@@ -12,8 +12,7 @@ import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { resumeFromLatest, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
-import { TrainingInterrupted } from './interrupt';
-import { ProgressReporter, resolveProgress } from './progress';
+import { TrainingMonitor, type MonitorView } from './monitor';
 
 /** Per-epoch history; accuracy arrays are present only when the model reports accuracy. */
 export interface FitHistory {
@@ -42,17 +41,14 @@ export interface FitOptions {
    * `[xTest, yTest]`, or one tensor for an autoencoder (its own target).
    */
   validationData?: Tensor | [Tensor, Tensor];
-  /** Older names: validation inputs, and their targets when not the inputs. Prefer validationData. */
-  validation?: Tensor;
-  validationTarget?: Tensor;
   /** Training targets. Default: `x` itself (an autoencoder reconstructs its input). */
   target?: Tensor;
   /** Shuffle the samples each epoch (seeded). Default true. */
   shuffle?: boolean;
   /** Base seed for shuffles and dropout. Default: a random one (recorded in checkpoints). */
   seed?: number;
-  /** A reporter, true for the default one, false for none. Default true. */
-  progress?: ProgressReporter | boolean;
+  /** Where progress shows (see TrainingMonitor): a view, true (default) for the default bar, false for none. */
+  progress?: MonitorView | boolean;
   /** Called after each epoch. */
   onEpoch?: (result: EpochResult) => void | Promise<void>;
   /** Called after each batch with its loss (e.g. to watch memory in tests). */
@@ -98,13 +94,8 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
   const target = options.target ?? x;
   if (target.shape[0] !== count)
     throw new Error(`fit: options.target has ${target.shape[0]} samples but x has ${count}.`);
-  if (options.validationData && options.validation)
-    throw new Error('fit: give options.validationData or options.validation (its older name), not both.');
-  const [validationX, validationY] = Array.isArray(options.validationData)
-    ? options.validationData
-    : options.validationData
-      ? [options.validationData, options.validationData]
-      : [options.validation, options.validationTarget ?? options.validation];
+  const validation = options.validationData;
+  const [validationX, validationY] = Array.isArray(validation) ? validation : [validation, validation];
   const accIndex = accuracyIndex(model);
   const withAccuracy = accIndex >= 0;
   let seed = options.seed ?? randomSeed();
@@ -127,9 +118,7 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
   if (resumed) ({ seed, history, step: start } = resumed);
 
   const step = compiled(model, { engine: options.engine });
-  const reporter = resolveProgress(options.progress, model.name);
-  reporter?.start(options.epochs, 'epoch', start);
-  let last: Record<string, number> = {};
+  const monitor = new TrainingMonitor({ epochs: options.epochs, label: model.name, view: options.progress ?? true });
   let epoch = start;
   try {
     for (; epoch < options.epochs; epoch++) {
@@ -156,9 +145,11 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
         assertFinite(`epoch ${epoch}, batch ${batch}`, { loss: values[0] });
         lossSum += values[0] * size;
         if (withAccuracy) accSum += values[accIndex] * size;
-        reporter?.update(epoch + (batch + 1) / batches, { loss: lossSum / (batch * options.batchSize + size) });
         if (options.onBatch) await options.onBatch({ epoch, batch, loss: values[0] });
+        const done = epoch + (batch + 1) / batches;
+        if (!(await monitor.progress(done, { loss: lossSum / (batch * options.batchSize + size) }))) break;
       }
+      if (monitor.stopped) break;
       const result: EpochResult = { epoch, loss: lossSum / count };
       if (withAccuracy) result.accuracy = accSum / count;
       if (validationX && validationY) {
@@ -174,8 +165,10 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
       if (result.valLoss !== undefined) history.valLoss.push(result.valLoss);
       if (result.accuracy !== undefined) history.accuracy?.push(result.accuracy);
       if (result.valAccuracy !== undefined) history.valAccuracy?.push(result.valAccuracy);
-      last = { loss: result.loss, ...(result.valLoss !== undefined ? { val_loss: result.valLoss } : {}) };
-      reporter?.update(epoch + 1, last);
+      const goOn = await monitor.update(epoch, {
+        loss: result.loss,
+        ...(result.valLoss !== undefined ? { val_loss: result.valLoss } : {}),
+      });
       // onEpoch may read or change the model: reads see the trained weights, changes are taken up.
       if (options.onEpoch) await options.onEpoch(result);
       if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
@@ -186,20 +179,16 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
           checkpoint,
         );
       }
+      if (!goOn) break;
     }
-  } catch (error) {
-    if (!(error instanceof TrainingInterrupted)) throw error;
-    reporter?.finish(epoch, last);
-    throw new TrainingInterrupted(
-      `fit: training interrupted in epoch ${epoch + 1} of ${options.epochs}; ` +
-        `"${model.name}" keeps the weights of the last finished batch, ` +
-        `and the history holds ${history.epoch.length} finished epochs. ` +
-        'Rerun the cell to carry on from these weights.',
-      history,
-    );
   } finally {
     syncWeights(model);
   }
-  reporter?.finish(Math.max(start, options.epochs), last);
+  await monitor.finish(
+    `fit: training interrupted in epoch ${epoch + 1} of ${options.epochs}; ` +
+      `"${model.name}" keeps the weights of the last finished batch, ` +
+      `and the history holds ${history.epoch.length} finished epochs. ` +
+      'Rerun the cell to carry on from these weights.',
+  );
   return history;
 }

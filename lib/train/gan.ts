@@ -16,9 +16,8 @@ import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { resumeFromLatest, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
-import { ProgressReporter, resolveProgress } from './progress';
 import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
-import { TrainingInterrupted } from './interrupt';
+import { TrainingMonitor, type MonitorView } from './monitor';
 
 /** Loss history as plain arrays, one entry per iteration. */
 export interface GanHistory {
@@ -61,11 +60,8 @@ export interface TrainGanOptions {
   onIteration?: (losses: GanIterationLosses, history: Readonly<GanHistory>) => void | Promise<void>;
   /** Base seed for batches, noise and dropout. Default: a random one (recorded in checkpoints). */
   seed?: number;
-  /**
-   * A reporter, true for the default one (live output in a kernel, stderr lines otherwise), false for none.
-   * Default true.
-   */
-  progress?: ProgressReporter | boolean;
+  /** Where progress shows (see TrainingMonitor): a view, true (default) for the default bar, false for none. */
+  progress?: MonitorView | boolean;
   /** Save every `every` iterations into `dir`; with `resume`, continue from the newest complete checkpoint. */
   checkpoint?: CheckpointOptions;
   /**
@@ -130,8 +126,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const d = compiled(discriminator, { engine: options.engine });
   const g = compiled(generator, { engine: options.engine });
   const ganStep = compiled(combined, { engine: options.engine });
-  const reporter = resolveProgress(options.progress, 'GAN');
-  reporter?.start(options.iterations, 'iteration', start);
+  const monitor = new TrainingMonitor({ iterations: options.iterations, label: 'GAN', view: options.progress ?? true });
   const sampleCount = options.sampleCount ?? 25;
   const sampleNoise =
     options.onSample && options.sampleInterval
@@ -139,7 +134,6 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       : undefined;
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
-  let last: Record<string, number> = {};
   let iteration = start;
 
   try {
@@ -169,8 +163,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       history.dLossReal.push(dLossReal);
       history.dLossFake.push(dLossFake);
       history.gLoss.push(gLoss);
-      last = { d_loss: dLoss, g_loss: gLoss };
-      reporter?.update(iteration + 1, last);
+      const goOn = await monitor.update(iteration, { d_loss: dLoss, g_loss: gLoss });
       if (options.onIteration) await options.onIteration({ iteration, dLoss, dLossReal, dLossFake, gLoss }, history);
 
       if (sampleNoise && options.onSample && iteration % (options.sampleInterval as number) === 0) {
@@ -191,23 +184,19 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
           checkpoint,
         );
       }
+      if (!goOn) break;
     }
-  } catch (error) {
-    if (!(error instanceof TrainingInterrupted)) throw error;
-    reporter?.finish(iteration, last);
-    throw new TrainingInterrupted(
-      `trainGan: training interrupted in iteration ${iteration + 1} of ${options.iterations}; ` +
-        'the generator and the discriminator keep the weights of their last finished step, ' +
-        `and the history holds ${history.iteration.length} iterations. ` +
-        'Rerun the cell to carry on from these weights.',
-      history,
-    );
   } finally {
     syncWeights(combined);
     tf.dispose([realLabels, fakeLabels]);
     sampleNoise?.dispose();
   }
-  reporter?.finish(Math.max(start, options.iterations), last);
+  await monitor.finish(
+    `trainGan: training interrupted in iteration ${iteration + 1} of ${options.iterations}; ` +
+      'the generator and the discriminator keep the weights of their last finished step, ' +
+      `and the history holds ${history.iteration.length} iterations. ` +
+      'Rerun the cell to carry on from these weights.',
+  );
   return history;
 }
 

@@ -1,7 +1,6 @@
 /** Training loops for the notebooks: the GAN and the autoencoders, with progress and checkpoints. */
 export * from './gan';
 export * from './fit';
-export * from './progress';
 export * from './checkpoint';
 export * from './divergence';
 export {
@@ -20,5 +19,4 @@ export { clearInterrupt, requestInterrupt, TrainingInterrupted } from './interru
 export * from './monitor';
 export * from './saved';
 export * from './vae';
-export * from './epochMonitor';
 export { releaseOnRerun } from './rerun';

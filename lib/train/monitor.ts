@@ -1,93 +1,164 @@
 /**
- * What a training loop written in a notebook cell shows while it runs: a progress bar and a
- * live loss chart, both one output updated in place, and the loss history for later cells.
- * It is also the loop's safe point for Kernel > Interrupt: `update` runs between iterations,
- * when the loop holds no temporary tensors, so an interrupt stops the loop there cleanly.
+ * The one object a training loop reports to: its progress, its history, and Kernel > Interrupt.
+ *
+ * A loop, written in a cell or in the library (`fit`, `trainGan`), calls `progress` after a batch
+ * and `update` after each iteration or epoch. Both are safe points: the loop holds no temporary
+ * tensor there, so both take a pending interrupt and then return false, and the loop breaks. Its
+ * `finish` then throws TrainingInterrupted, which ends the cell as stopped (Run All stops) with one
+ * line; the models keep the weights of the last finished step, and a rerun carries on from there.
+ *
+ * What the learner sees is a view's business (a bar and a live chart: lib/display's LiveView);
+ * training knows only the MonitorView interface. Without a view a monitor only records.
  */
-import { LiveChart } from '../display/show';
-import { ganLossChart } from '../viz/charts';
-import type { GanHistory } from './gan';
-import { interruptRequested, interruptState, TrainingInterrupted } from './interrupt';
-import { ProgressReporter } from './progress';
+import { interruptState, takeInterrupt, TrainingInterrupted, yieldIfDue } from './interrupt';
 
-export interface GanMonitorOptions {
-  /** Iterations the loop will run (the bar's 100%). */
-  iterations: number;
-  /** Shown before the bar. Default 'GAN'. */
-  label?: string;
-  /** Draw the live loss chart. Default true. */
-  chart?: boolean;
+/** What the monitor's axis counts. */
+export type TrainingUnit = 'iteration' | 'epoch';
+
+/**
+ * The history as columns of equal length: the axis (`iteration` or `epoch`, counted from 0) and
+ * one column per value the loop records, e.g. `{ iteration: [0, 1], d_loss: [...], g_loss: [...] }`.
+ */
+export type TrainingHistory = Record<string, number[]>;
+
+/** Where the loop stands, as a view is shown it. */
+export interface MonitorState {
+  /** Shown before the bar, e.g. 'GAN'. */
+  label: string;
+  unit: TrainingUnit;
+  /** Units the loop runs (the bar's 100%). */
+  total: number;
+  /** Units done, fractional within an epoch. */
+  done: number;
+  /** The latest values: a batch's running loss, or the last record. */
+  values: Record<string, number>;
+  history: Readonly<TrainingHistory>;
 }
 
-/** Bar, live chart and history for a GAN loop: `await monitor.update(epoch, dLoss, gLoss)` each iteration. */
-export class GanMonitor {
-  readonly history: GanHistory = { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
-  private readonly reporter: ProgressReporter;
-  private readonly chart: LiveChart | undefined;
-  /** Iterations the loop runs (the bar's 100%). */
-  readonly iterations: number;
-  private interrupted = false;
+/**
+ * Shows a monitor's state: 'start' once, 'progress' after batches and records, 'record' when the
+ * history grew, 'final' at the end (drawn whatever a throttle says).
+ */
+export interface MonitorView {
+  show(state: MonitorState, event: 'start' | 'progress' | 'record' | 'final'): void | Promise<void>;
+}
 
-  constructor(options: GanMonitorOptions) {
-    if (!Number.isInteger(options.iterations) || options.iterations < 0) {
-      throw new Error(`GanMonitor: options.iterations must be a whole number >= 0; got ${options.iterations}.`);
-    }
-    this.iterations = options.iterations;
-    this.reporter = new ProgressReporter({ label: options.label ?? 'GAN' });
-    this.reporter.start(options.iterations, 'iteration');
-    this.chart = options.chart === false ? undefined : new LiveChart();
+let defaultView: (label: string) => MonitorView | undefined = () => undefined;
+
+/**
+ * The view `progress: true` (the default of fit, trainGan and the digit classifier) means: none in
+ * lib/train; the notebooks' entry, lib/index.ts, sets it to lib/display's progress bar.
+ */
+export function setDefaultView(make: (label: string) => MonitorView | undefined): void {
+  defaultView = make;
+}
+
+export interface TrainingMonitorOptions {
+  /** Iterations the loop runs: the axis counts iterations. Give this or `epochs`. */
+  iterations?: number;
+  /** Epochs the loop runs: the axis counts epochs. */
+  epochs?: number;
+  /** Shown before the bar. Default 'training'. */
+  label?: string;
+  /** Where the state is shown: a view, true for the default one, false (default) for none. */
+  view?: MonitorView | boolean;
+}
+
+export class TrainingMonitor {
+  readonly unit: TrainingUnit;
+  /** Units the loop runs. */
+  readonly total: number;
+  readonly label: string;
+  readonly history: TrainingHistory;
+  private readonly view: MonitorView | undefined;
+  /** Units done at the last report, and the values reported then. */
+  private position = 0;
+  private latest: Record<string, number> = {};
+  private stoppedAt: number | undefined;
+
+  constructor(options: TrainingMonitorOptions) {
+    const given = (['iteration', 'epoch'] as const).filter((unit) => options[`${unit}s`] !== undefined);
+    if (given.length !== 1)
+      throw new Error('TrainingMonitor: give options.iterations or options.epochs (one of them): what the loop runs.');
+    this.unit = given[0];
+    this.total = options[`${this.unit}s`] as number;
+    if (!Number.isInteger(this.total) || this.total < 0)
+      throw new Error(`TrainingMonitor: options.${this.unit}s must be a whole number >= 0; got ${this.total}.`);
+    this.label = options.label ?? 'training';
+    this.history = { [this.unit]: [] };
+    this.view = options.view === true ? defaultView(this.label) : options.view || undefined;
     interruptState().loopChecks = true;
+    void this.view?.show(this.state(0, {}), 'start');
   }
 
-  /**
-   * Records iteration `iteration`'s losses, moves the bar, redraws the chart (at most once a
-   * second). Returns false after Kernel > Interrupt: the loop breaks, frees its tensors, and
-   * `finish` then reports the interrupt.
-   */
-  async update(
-    iteration: number,
-    dLoss: number,
-    gLoss: number,
-    parts: { dLossReal?: number; dLossFake?: number } = {},
-  ): Promise<boolean> {
-    // A loop cell rerun after an interrupt (the kernel clears this at each cell) stops here again.
-    interruptState().loopChecks = true;
-    this.history.iteration.push(iteration);
-    this.history.dLoss.push(dLoss);
-    this.history.gLoss.push(gLoss);
-    // The two halves of d_loss are kept when the loop hands them over.
-    if (parts.dLossReal !== undefined) this.history.dLossReal.push(parts.dLossReal);
-    if (parts.dLossFake !== undefined) this.history.dLossFake.push(parts.dLossFake);
-    this.reporter.update(this.history.iteration.length, { d_loss: dLoss, g_loss: gLoss });
-    await this.chart?.update(() => ganLossChart(this.history));
-    if (await interruptRequested()) this.interrupted = true;
-    return !this.interrupted;
-  }
-
-  /** Iterations recorded so far: where a loop rerun after an interrupt carries on. */
+  /** Units recorded so far: where a loop rerun after an interrupt carries on. */
   get done(): number {
-    return this.history.iteration.length;
+    return this.history[this.unit].length;
+  }
+
+  /** True from an interrupt until `finish` reports it. */
+  get stopped(): boolean {
+    return this.stoppedAt !== undefined;
+  }
+
+  /** After a batch: `done` units so far (fractional within an epoch), the latest values. False after an interrupt. */
+  async progress(done: number, values: Record<string, number>): Promise<boolean> {
+    return this.report(done, values, 'progress');
   }
 
   /**
-   * Shows the final bar and chart (with its static picture for the exported page). After an
-   * interrupt it then throws TrainingInterrupted, so the cell ends as stopped (and Run All stops).
+   * Records iteration or epoch `at` (from 0) with its values, the same names every time, and shows
+   * it. False after an interrupt: break out of the loop, then call `finish`.
    */
-  async finish(): Promise<void> {
-    const last = this.history.iteration.length - 1;
-    this.reporter.finish(
-      this.history.iteration.length,
-      last >= 0 ? { d_loss: this.history.dLoss[last], g_loss: this.history.gLoss[last] } : {},
-    );
-    if (this.chart && last >= 0) await this.chart.finish(ganLossChart(this.history));
+  async update(at: number, values: Record<string, number>): Promise<boolean> {
+    const names = Object.keys(this.history).filter((name) => name !== this.unit);
+    const given = Object.keys(values);
+    if (this.done > 0 && (given.length !== names.length || names.some((name) => typeof values[name] !== 'number')))
+      throw new Error(
+        `TrainingMonitor.update: give the same values every time (${names.join(', ')}); got ${given.join(', ')}.`,
+      );
+    this.history[this.unit].push(at);
+    for (const [name, value] of Object.entries(values)) (this.history[name] ??= []).push(value);
+    return this.report(at + 1, values, 'record');
+  }
+
+  /**
+   * Shows the final state. After an interrupt it then throws TrainingInterrupted with `message`
+   * (default: where the loop stopped), so the cell ends as stopped; a rerun may carry on.
+   */
+  async finish(message?: string): Promise<void> {
+    await this.view?.show(this.state(this.position, this.latest), 'final');
     interruptState().loopChecks = false;
-    if (!this.interrupted) return;
-    this.interrupted = false;
+    const at = this.stoppedAt;
+    if (at === undefined) return;
+    this.stoppedAt = undefined;
+    const where =
+      this.unit === 'iteration'
+        ? `after iteration ${at - 1} (${this.done} of ${this.total} run)`
+        : `${Number.isInteger(at) ? `after epoch ${at}` : `in epoch ${Math.floor(at) + 1}`} ` +
+          `(${this.done} of ${this.total} epochs finished)`;
     throw new TrainingInterrupted(
-      `Training interrupted after iteration ${this.history.iteration[last]} ` +
-        `(${this.done} of ${this.iterations} run): the models keep the weights of that iteration. ` +
-        'Rerun the cell to carry on from there.',
-      this.history,
+      message ??
+        `Training interrupted ${where}: the models keep the weights of their last step. ` +
+          'Rerun the cell to carry on from there.',
     );
+  }
+
+  private state(done: number, values: Record<string, number>): MonitorState {
+    return { label: this.label, unit: this.unit, total: this.total, done, values, history: this.history };
+  }
+
+  /**
+   * Shows the state, then takes a pending interrupt: the loop's safe point. (A loop cell rerun after
+   * an interrupt, which clears loopChecks when it starts, stops here again.)
+   */
+  private async report(done: number, values: Record<string, number>, event: 'progress' | 'record'): Promise<boolean> {
+    this.position = done;
+    this.latest = values;
+    await this.view?.show(this.state(done, values), event);
+    interruptState().loopChecks = true;
+    await yieldIfDue();
+    if (this.stoppedAt === undefined && takeInterrupt()) this.stoppedAt = done;
+    return this.stoppedAt === undefined;
   }
 }

@@ -6,5 +6,4 @@ export * from './grid';
 export * from './interpolate';
 export * from './codes';
 export * from './latentMap';
-export * from './epochChart';
 export * from './compose';

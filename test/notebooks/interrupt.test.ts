@@ -144,7 +144,7 @@ describe('interrupting training in the tslab kernel', () => {
     const dcganLine = (done: number) =>
       new RegExp(
         `^Training interrupted after iteration ${done - 1} \\(${done} of 100000 run\\): ` +
-          'the models keep the weights of that iteration\\. Rerun the cell to carry on from there\\.$',
+          'the models keep the weights of their last step\\. Rerun the cell to carry on from there\\.$',
       );
     const first = json<{ done: number; leaked: number; contiguous: boolean }>(cells.dcganCheck);
     assert.ok(first.done > 0 && first.done < 100000, `iterations before the interrupt: ${first.done}`);

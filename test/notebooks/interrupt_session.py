@@ -124,7 +124,7 @@ DCGAN_COUNT = "const dcganTensorsBefore = tf.memory().numTensors;"
 DCGAN_CHECK = """
 const seen = monitor.history.iteration;
 console.log(JSON.stringify({
-  done: monitor.done, iterations: monitor.iterations, leaked: tf.memory().numTensors - dcganTensorsBefore,
+  done: monitor.done, iterations: monitor.total, leaked: tf.memory().numTensors - dcganTensorsBefore,
   contiguous: seen.every((iteration, i) => iteration === i),
 }));
 """

@@ -158,11 +158,6 @@ describe('compiled(model)', () => {
     const pair = await run({ ...base, validationData: [xTest, xTest] });
     assert.equal(pair.length, 2);
     assert.deepEqual(await run({ ...base, validationData: xTest }), pair);
-    assert.deepEqual(await run({ ...base, validation: xTest }), pair, 'the older name gives the same numbers');
-    await assert.rejects(
-      run({ ...base, validationData: xTest, validation: xTest }),
-      /give options\.validationData or options\.validation/,
-    );
     tf.dispose([x, xTest]);
   });
 

@@ -1,13 +1,13 @@
 /**
  * Training loops: flat tensor counts (no leaks), seeded reproducibility, divergence errors,
- * sampling, histories and the progress reporter.
+ * sampling, histories, and no progress output when asked for none.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
-import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan, type GanHistory } from '../../lib';
+import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import { buildConvAutoencoder, DenseAutoencoder } from '../../lib/models';
-import { ProgressReporter } from '../../lib/train';
+import type { GanHistory } from '../../lib/train';
 
 function ganImages(n: number, seed: number): Tensor4D {
   return tf.randomUniform([n, 28, 28, 1], -1, 1, 'float32', seed) as Tensor4D;
@@ -178,7 +178,7 @@ describe('fit', () => {
           batchSize: 8,
           seed: 1,
           progress: false,
-          validation,
+          validationData: validation,
           engine,
           onBatch: () => {
             counts.push(tf.memory().numTensors);
@@ -234,7 +234,7 @@ describe('fit', () => {
 
   for (const engine of ['graph', 'eager'] as const) {
     const targetTitle =
-      `${engine} engine: target and validationTarget: ` +
+      `${engine} engine: target and validationData [inputs, targets]: ` +
       'trains x -> target, validates validation -> validationTarget';
     it(targetTitle, async () => {
       // A linear layer can learn y = -x exactly; it can only if each batch's targets are the
@@ -259,8 +259,7 @@ describe('fit', () => {
         progress: false,
         engine,
         target,
-        validation,
-        validationTarget,
+        validationData: [validation, validationTarget],
         // Checked against the model's own predictions, computed here.
         onEpoch: ({ valLoss }) => {
           valLossErrors.push(Math.abs((valLoss ?? NaN) - meanSquaredError(validation, validationTarget)));
@@ -304,71 +303,7 @@ describe('fit', () => {
   });
 });
 
-describe('ProgressReporter', () => {
-  it('headless: writes at most one line per interval, and always the final state', () => {
-    const lines: string[] = [];
-    let clock = 0;
-    const reporter = new ProgressReporter({
-      label: 'GAN',
-      live: false,
-      now: () => clock,
-      stream: { write: (t: string) => lines.push(t) },
-    });
-    reporter.start(100, 'iteration');
-    for (let i = 1; i <= 100; i++) {
-      clock += 100; // 100 ms per iteration: 10 s in all
-      reporter.update(i, { d_loss: 0.5, g_loss: 1 / i });
-    }
-    reporter.finish(100, { d_loss: 0.5, g_loss: 0.01 });
-    // start (t=0), then t=2000, 4000, ..., 10000, plus the final line.
-    assert.equal(lines.length, 7, lines.join(''));
-    assert.match(
-      lines[lines.length - 1],
-      /^GAN \[#{30}\] 100\/100 iterations\s+10\.0s\s+d_loss 0\.5000\s+g_loss 0\.0100\n$/,
-    );
-  });
-
-  it('in a kernel: one output updated in place, with text/plain and text/html', () => {
-    // Stand in for tslab's writer, which is set while a notebook cell runs. Setting it needs the very exports
-    // object lib/display/kernel.ts reads; an import namespace would be a copy.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself, as said above
-    const jupyter = require('tslab/dist/jupyter') as { lastWriteDisplayData: unknown };
-    const messages: Array<{
-      content: { data: Record<string, string>; transient: { display_id?: string } };
-      update: boolean;
-    }> = [];
-    jupyter.lastWriteDisplayData = (content: (typeof messages)[number]['content'], update: boolean) =>
-      messages.push({ content, update });
-    const stderr: string[] = [];
-    let clock = 0;
-    try {
-      const reporter = new ProgressReporter({
-        label: 'AE',
-        now: () => clock,
-        stream: { write: (t: string) => stderr.push(t) },
-      });
-      reporter.start(10, 'epoch');
-      for (let epoch = 1; epoch <= 10; epoch++) {
-        clock += 1000;
-        reporter.update(epoch, { loss: 1 / epoch });
-      }
-      reporter.finish(10, { loss: 0.1 });
-    } finally {
-      jupyter.lastWriteDisplayData = null;
-    }
-    assert.deepEqual(stderr, [], 'nothing goes to stderr in a kernel');
-    assert.ok(messages.length >= 2);
-    assert.equal(messages[0].update, false);
-    assert.ok(
-      messages.slice(1).every((m) => m.update),
-      'later messages update the first output',
-    );
-    assert.equal(new Set(messages.map((m) => m.content.transient.display_id)).size, 1, 'one display id');
-    const final = messages[messages.length - 1].content.data;
-    assert.match(final['text/plain'], /10\/10 epochs.*loss 0\.1000/);
-    assert.match(final['text/html'], /<progress value="10" max="10"/);
-  });
-
+describe('progress', () => {
   it('progress: false prints nothing', async () => {
     const writes: string[] = [];
     const original = process.stderr.write.bind(process.stderr);

@@ -1,6 +1,6 @@
 /**
  * Chart specs: they compile with vega-lite without warnings, vega draws them to well-formed SVG
- * in Node, and the SVG holds one mark per point, line or stem. Latent-space geometry helpers.
+ * in Node, and the SVG holds one mark per point or line. Latent-space geometry helpers.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
@@ -10,16 +10,16 @@ import {
   compileChart,
   digitCentroids,
   digitHulls,
+  historyChart,
   lossChart,
   metricChart,
-  ganLossChart,
   latentBox,
   latentScatterChart,
   pickDigitMembers,
   pickHullPoints,
   randomPointsInBox,
   renderSvg,
-  stemChart,
+  sideBySide,
   type ChartSpec,
 } from '../../lib/viz';
 import { createRng } from '../../lib/random';
@@ -94,50 +94,57 @@ function clusteredPoints(n: number, seed: number): { points: Float32Array; label
   return { points, labels };
 }
 
-describe('ganLossChart', () => {
+describe('historyChart', () => {
   const n = 1000;
-  const iteration = Array.from({ length: n }, (_, i) => i + 1);
-  const dLoss = iteration.map((i) => 0.7 + 0.1 * Math.sin(i / 10));
-  const gLoss = iteration.map((i) => 0.9 + 0.2 * Math.cos(i / 7));
+  const iteration = Array.from({ length: n }, (_, i) => i);
+  const d_loss = iteration.map((i) => 0.7 + 0.1 * Math.sin(i / 10));
+  const g_loss = iteration.map((i) => 0.9 + 0.2 * Math.cos(i / 7));
 
-  it('draws one line per loss, through every iteration, with hover targets thinned for tooltips', async () => {
-    const spec = ganLossChart({ iteration, dLoss, gLoss }, { tooltipPoints: 250 });
-    const svg = await renderChecked(spec);
+  it('draws one line per value through every iteration, with at most 400 hover targets for tooltips', async () => {
+    const svg = await renderChecked(historyChart({ iteration, d_loss, g_loss }));
     const lines = markItems(svg, 'lines_marks');
-    assert.equal(lines.groups.length, 2, 'one line mark per series (d_loss, g_loss)');
     assert.deepEqual(
       lines.groups.map((g) => g.length),
       [1, 1],
+      'one line mark per series (d_loss, g_loss)',
     );
     for (const path of lines.items) {
       const vertices = (attribute(path, 'd') ?? '').split(/[ML]/).filter(Boolean);
       assert.equal(vertices.length, n, 'each line passes through every iteration');
     }
-    const strokes = lines.items.map((p) => attribute(p, 'stroke'));
-    assert.equal(new Set(strokes).size, 2, 'the two losses have different colours');
+    assert.equal(new Set(lines.items.map((p) => attribute(p, 'stroke'))).size, 2, 'two colours');
     const hover = markItems(svg, 'hover_marks').items;
-    assert.ok(hover.length <= 251 && hover.length >= 200, `hover rules: ${hover.length}`);
-    assert.match(svg, /d_loss/);
-    assert.match(svg, /g_loss/);
-    assert.match(svg, />iteration</);
+    assert.ok(hover.length <= 401 && hover.length >= 300, `hover rules: ${hover.length}`);
+    assert.match(svg, />d_loss and g_loss per iteration</);
   });
 
-  it('turns diverged (non-finite) losses into gaps and rejects histories of unequal length', () => {
-    const spec = ganLossChart({ iteration: [1, 2, 3], dLoss: [0.5, NaN, 0.4], gLoss: [1, 2, Infinity] }) as unknown as {
-      data: { values: { d_loss: number | null; g_loss: number | null }[] };
-    };
+  it('draws an epoch history from epoch 1 with a dot per epoch, on a log scale when asked', async () => {
+    const history = { epoch: [0, 1, 2], loss: [50, 45, 44], reconstruction: [47, 41, 39.5], kl: [3, 4, 4.5] };
+    const spec = historyChart(history, { yScale: 'log', yTitle: 'per image' });
+    const rows = (spec as unknown as { data: { values: Record<string, number>[] } }).data.values;
+    assert.deepEqual(rows[0], { epoch: 1, loss: 50, reconstruction: 47, kl: 3 });
+    const svg = await renderChecked(spec);
+    for (const name of ['loss', 'reconstruction', 'kl']) assert.match(svg, new RegExp(`>${name}<`));
+    assert.match(svg, /per image \(log scale\)/);
+    assert.equal(markItems(svg, 'hover_marks').items.length, 0, 'few points: tooltips on the dots');
+  });
+
+  it('turns diverged (non-finite) values into gaps and rejects columns of unequal length', () => {
+    const spec = historyChart({ iteration: [1, 2, 3], d_loss: [0.5, NaN, 0.4], g_loss: [1, 2, Infinity] });
+    const rows = (spec as unknown as { data: { values: Record<string, number | null>[] } }).data.values;
     assert.deepEqual(
-      spec.data.values.map((r) => r.d_loss),
-      [0.5, null, 0.4],
-    );
-    assert.deepEqual(
-      spec.data.values.map((r) => r.g_loss),
-      [1, 2, null],
+      rows.map((r) => [r.d_loss, r.g_loss]),
+      [
+        [0.5, 1],
+        [null, 2],
+        [0.4, null],
+      ],
     );
     assert.throws(
-      () => ganLossChart({ iteration: [1, 2, 3], dLoss: [1, 2], gLoss: [1, 2, 3] }),
-      /ganLossChart: history\.dLoss has 2 values but history\.iteration has 3/,
+      () => historyChart({ iteration: [1, 2, 3], d_loss: [1, 2] }),
+      /historyChart: history\.d_loss has 2 values but history\.iteration has 3/,
     );
+    assert.throws(() => historyChart({ loss: [1] }), /needs an iteration or epoch column/);
   });
 });
 
@@ -227,37 +234,6 @@ describe('metricChart', () => {
       () => metricChart({ metric: 'accuracy', epoch, train: accuracy, validation: [0.5] }),
       /metricChart: validation has 1 values but epoch has 4; they must have one value per epoch/,
     );
-  });
-});
-
-describe('stemChart', () => {
-  it('draws one stem and one dot per code value, one small multiple per digit', async () => {
-    const codes = Array.from({ length: 10 }, (_, d) => Array.from({ length: 36 }, (_, k) => Math.sin(d * 36 + k)));
-    const svg = await renderChecked(stemChart(codes));
-    const stems = markItems(svg, 'stems_marks');
-    const dots = markItems(svg, 'dots_marks');
-    assert.equal(stems.groups.length, 10, 'one facet cell per code');
-    assert.equal(stems.items.length, 360);
-    assert.equal(dots.items.length, 360);
-    // Each stem runs from its value to the zero line: in every cell all stems share one end.
-    for (const cell of stems.groups) {
-      let shared: Set<string> | undefined;
-      for (const line of cell) {
-        const y = Number(/translate\([-\d.]+,([-\d.]+)\)/.exec(line)?.[1]);
-        const ends = new Set([y.toFixed(1), (y + Number(attribute(line, 'y2') ?? 0)).toFixed(1)]);
-        shared = shared ? new Set([...shared].filter((e) => ends.has(e))) : ends;
-      }
-      assert.equal(shared?.size, 1, 'one common baseline per cell');
-    }
-    for (let d = 0; d < 10; d++) assert.match(svg, new RegExp(`>${d}</text>`));
-  });
-
-  it('rejects ragged labels and non-finite values with the position named', () => {
-    assert.throws(
-      () => stemChart([[1, 2]], { labels: ['a', 'b'] }),
-      /options\.labels has 2 labels but values has 1 rows/,
-    );
-    assert.throws(() => stemChart([[1, NaN]]), /values\[0\]\[1\] is NaN/);
   });
 });
 
@@ -408,6 +384,34 @@ describe('latentScatterChart', () => {
         `SVG ${(svg.length / 1024).toFixed(0)} KiB, compile + SVG render ${ms.toFixed(0)} ms`,
     );
     assert.ok(ms < 15_000, `rendering took ${ms.toFixed(0)} ms`);
+  });
+});
+
+describe('sideBySide', () => {
+  it('puts two latent maps in one row, their layers renamed apart, and renders without warnings', async () => {
+    const points = new Float32Array([0, 0, 1, 1, 2, 0, 0, 2, 1, 0, 2, 2]);
+    const labels = new Uint8Array([0, 0, 0, 1, 1, 1]);
+    const left = latentScatterChart({ points, labels, markers: [{ x: 1, y: 1, label: 'R1' }] }, { title: 'AE' });
+    const right = latentScatterChart({ points: points.map((v) => v - 1), labels }, { title: 'VAE' });
+    const both = sideBySide([left, right], { title: 'both' }) as unknown as {
+      hconcat: Array<{ title: string; layer: Array<{ name: string }>; $schema?: string }>;
+      usermeta?: unknown;
+    };
+    assert.deepEqual(
+      both.hconcat.map((chart) => chart.title),
+      ['AE', 'VAE'],
+    );
+    assert.ok(
+      both.hconcat.every((chart) => chart.$schema === undefined),
+      'only the outer spec carries $schema',
+    );
+    assert.deepEqual(both.usermeta, (left as unknown as { usermeta: unknown }).usermeta);
+    const names = both.hconcat.flatMap((chart) => chart.layer.map((layer) => layer.name));
+    assert.equal(new Set(names).size, names.length, `layer names must be unique: ${names.join(', ')}`);
+    const svg = await renderChecked(both as unknown as ChartSpec);
+    assert.match(svg, />AE</);
+    assert.match(svg, />VAE</);
+    assert.throws(() => sideBySide([left]), /give two or more charts; got 1/);
   });
 });
 
