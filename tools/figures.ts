@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { createCanvas, loadImage } from 'canvas';
-import { writeFileAtomic } from '../lib/display/show';
+import { writeFileAtomic } from '../lib/persist';
 import { cellTags, readNotebook, type NotebookCell } from './ipynb';
 
 export const FIGURE_TAG = 'readme-figure';

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
+import { removeLeftovers, writeFileAtomic } from '../persist';
 import { DEFAULT_MNIST_DIR, DOWNLOAD_COMMAND, MNIST_FILES, MNIST_MD5 } from './mnist';
 
 /** The TensorFlow/Google Cloud mirror of the canonical files (TensorFlow's MNIST tutorials used it). */
@@ -241,45 +242,6 @@ function fetchBytes(
   });
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Temporary files are `.<name>.<pid>-<random>.tmp`; those of dead processes (e.g. killed mid-write) are removed. */
-function removeStaleTemporaryFiles(fullDir: string): void {
-  if (!fs.existsSync(fullDir)) return;
-  for (const entry of fs.readdirSync(fullDir)) {
-    const match = /^\..+\.(\d+)-[0-9a-f]+\.tmp$/.exec(entry);
-    if (match !== null && !processAlive(Number(match[1]))) fs.rmSync(path.join(fullDir, entry), { force: true });
-  }
-}
-
-/** Writes `bytes` to a temporary file beside `target`, flushes it, then renames it into place. */
-function writeAtomically(target: string, bytes: Uint8Array): void {
-  const temporary = path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}-${crypto.randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    const fd = fs.openSync(temporary, 'wx');
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temporary, target);
-  } catch (err) {
-    fs.rmSync(temporary, { force: true });
-    throw err;
-  }
-}
-
 /** Downloads the files that are not already present and verified. Resolves with what it did. */
 export async function downloadMnist(options: DownloadMnistOptions = {}): Promise<DownloadResult> {
   const baseUrl = resolveBaseUrl(options.baseUrl);
@@ -289,7 +251,7 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
   const log = options.log ?? (() => undefined);
   if (!(timeoutMs > 0)) throw new RangeError(`downloadMnist: timeoutMs must be positive; got ${timeoutMs}.`);
 
-  removeStaleTemporaryFiles(fullDir);
+  removeLeftovers(fullDir);
   const result: DownloadResult = { fullDir, baseUrl, downloaded: [], skipped: [] };
   for (let fileIndex = 0; fileIndex < files.length; fileIndex++) {
     const { name, md5: expectedMd5 } = files[fileIndex];
@@ -316,8 +278,7 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
           `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
       );
     }
-    fs.mkdirSync(fullDir, { recursive: true });
-    writeAtomically(target, bytes);
+    writeFileAtomic(target, bytes);
     log(`${name}: downloaded and verified (${bytes.length} bytes)`);
     result.downloaded.push(name);
   }

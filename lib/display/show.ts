@@ -16,9 +16,8 @@
  * Outside a kernel (scripts, tests) the show* functions and LiveChart draw nothing, so
  * the same code runs everywhere; save* functions write files in either case.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
+import { writeFileAtomic } from '../persist';
 import { inKernel, LiveOutput, publishBundle, type MimeBundle } from './kernel';
 import { renderSvg, type ChartSpec, type RenderSvgOptions } from '../viz/render';
 
@@ -83,20 +82,6 @@ function pngBundle(png: Buffer): MimeBundle {
 export function showImage(png: Buffer): void {
   if (inKernel()) publishBundle(pngBundle(png));
   else pngSize(png);
-}
-
-/** Writes a file atomically: a temporary file beside it, then a rename (no half-written files). */
-export function writeFileAtomic(filePath: string, data: string | Buffer): void {
-  const dir = path.dirname(filePath);
-  fs.mkdirSync(dir, { recursive: true });
-  const temp = path.join(dir, `.${path.basename(filePath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    fs.writeFileSync(temp, data);
-    fs.renameSync(temp, filePath);
-  } catch (err) {
-    fs.rmSync(temp, { force: true });
-    throw err;
-  }
 }
 
 /**

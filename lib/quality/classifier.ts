@@ -8,7 +8,6 @@
  * It trains on tfjs's eager engine (softmax and categorical cross-entropy are outside the graph
  * engine): about 13 seconds on two cores, once, for 97-98% held-out accuracy.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
@@ -17,12 +16,10 @@ import { epochBatchIndices, toImageTensor } from '../data/batches';
 import { loadEmbeddedTestSet, splitEmbedded, type MnistSplit } from '../data/mnist';
 import { createRng } from '../random';
 import { kernelInitializers } from '../models/initializers';
-import { TrainingMonitor, type MonitorView } from '../train/monitor';
+import { resolveProgress, type ProgressReporter } from '../train/progress';
+import { loadTrainedModels, saveTrainedModels } from '../train/saved';
+import { REPO_ROOT, shown } from '../persist';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const FORMAT = 'gan-notebooks-digit-classifier';
-const VERSION = 1;
-const INFO_FILE = 'classifier.json';
 /** Epoch e shuffles with seed + CLASSIFIER_EPOCH_SEED_STEP * (e + 1) (a prime, so epochs differ). */
 const CLASSIFIER_EPOCH_SEED_STEP = 7919;
 
@@ -53,8 +50,8 @@ export interface DigitClassifierOptions extends Partial<DigitClassifierSettings>
   dir?: string;
   /** Train even if a good cache exists. Default false. */
   retrain?: boolean;
-  /** Where training's progress shows (see TrainingMonitor): a view, true for the default bar. Default false. */
-  progress?: MonitorView | boolean;
+  /** A progress bar while training: true for the default one. Default false (silent). */
+  progress?: ProgressReporter | boolean;
 }
 
 export interface DigitClassifier {
@@ -76,26 +73,17 @@ export interface DigitClassifier {
   summary: string;
 }
 
-interface CacheInfo {
-  format: typeof FORMAT;
-  version: number;
-  settings: DigitClassifierSettings;
+/** What the cache's manifest keeps beside the settings (its `extras`). */
+type CacheInfo = {
   accuracy: number;
   heldOutCount: number;
   trainingSeconds: number;
-  trainedAt: string;
-  weightsBytes: number;
-}
+};
 
 /** The default cache folder. */
 export function digitClassifierDir(): string {
   const fromEnvironment = process.env.GAN_NOTEBOOKS_QUALITY_DIR;
   return fromEnvironment ? path.resolve(fromEnvironment) : path.join(REPO_ROOT, 'build', 'quality', 'digit-classifier');
-}
-
-function shown(file: string): string {
-  const relative = path.relative(REPO_ROOT, file);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }
 
 /** The classifier's layers: two convolution + pooling stages, then a small dense head. */
@@ -166,7 +154,7 @@ function shippedSplit(): { train: MnistSplit; test: MnistSplit } {
 async function train(
   settings: DigitClassifierSettings,
   data: { train: MnistSplit; test: MnistSplit },
-  progress: MonitorView | boolean,
+  progress: ProgressReporter | undefined,
 ): Promise<{ model: LayersModel; seconds: number }> {
   const started = Date.now();
   const model = buildDigitClassifierModel(settings.seed, settings.learningRate);
@@ -179,7 +167,7 @@ async function train(
     tf.oneHot(tf.tensor1d(data.train.labels.subarray(0, trainCount), 'int32'), 10).toFloat(),
   );
   const batches = Math.ceil(trainCount / settings.batchSize);
-  const monitor = new TrainingMonitor({ epochs: settings.epochs, label: 'digit classifier', view: progress });
+  progress?.start(settings.epochs, 'epoch');
   try {
     for (let epoch = 0; epoch < settings.epochs; epoch++) {
       // Our own seeded order (model.fit's shuffle draws from Math.random). The epoch's seed keeps
@@ -193,89 +181,44 @@ async function train(
         const [loss] = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([indices, x, y]);
         lossSum += loss;
-        if (!(await monitor.progress(epoch + (b + 1) / batches, { loss: lossSum / (b + 1) }))) break;
+        progress?.update(epoch + (b + 1) / batches, { loss: lossSum / (b + 1) });
       }
-      if (monitor.stopped) break;
     }
   } finally {
     tf.dispose([images, labels]);
   }
   const seconds = (Date.now() - started) / 1000;
-  await monitor.finish();
+  progress?.finish(settings.epochs, {});
   return { model, seconds };
 }
 
-/** Reads and checks a cache folder; returns the model and its record, or why it cannot be used. */
+/** The cache: a save of train/saved.ts, `<dir>/manifest.json` + `<dir>/classifier/`. */
+function cacheLocation(dir: string) {
+  return { notebook: path.basename(dir), root: path.dirname(dir) };
+}
+
+/** The cache in `dir`, if it is whole, fits `settings` and gives its recorded accuracy; else why not. */
 async function readCache(
   dir: string,
   settings: DigitClassifierSettings,
   heldOut: MnistSplit,
 ): Promise<{ model: LayersModel; info: CacheInfo } | { problem: string }> {
-  const infoPath = path.join(dir, INFO_FILE);
-  if (!fs.existsSync(infoPath)) return { problem: `no cached classifier in ${shown(dir)}` };
-  let info: CacheInfo;
+  if (!fs.existsSync(path.join(dir, 'manifest.json'))) return { problem: `no cached classifier in ${shown(dir)}` };
+  const model = buildDigitClassifierModel(settings.seed, settings.learningRate);
   try {
-    info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as CacheInfo;
+    const models = { classifier: model };
+    const { manifest } = await loadTrainedModels({ ...cacheLocation(dir), models, settings: { ...settings } });
+    const info = manifest.extras as unknown as CacheInfo;
+    // Weights changed in place keep their size; the held-out accuracy would not stay the same.
+    const accuracy = classifierAccuracy(model, heldOut);
+    if (Math.abs(accuracy - info.accuracy) > 1e-9) {
+      throw new Error(`held-out accuracy ${accuracy}, recorded ${info.accuracy} (the weights changed)`);
+    }
+    return { model, info };
   } catch (error) {
-    return { problem: `${shown(infoPath)} is not valid JSON (${(error as Error).message})` };
-  }
-  if (info.format !== FORMAT || info.version !== VERSION)
-    return {
-      problem:
-        `${shown(infoPath)}: format ${JSON.stringify(info.format)} version ${info.version}, ` +
-        `expected ${FORMAT} version ${VERSION}`,
-    };
-  const changed = (Object.keys(settings) as Array<keyof DigitClassifierSettings>).find(
-    (key) => info.settings?.[key] !== settings[key],
-  );
-  if (changed)
-    return {
-      problem:
-        `${shown(infoPath)}: settings.${changed} is ${JSON.stringify(info.settings?.[changed])}, ` +
-        `now ${JSON.stringify(settings[changed])}`,
-    };
-  const weightsPath = path.join(dir, 'weights.bin');
-  const weightsBytes = fs.existsSync(weightsPath) ? fs.statSync(weightsPath).size : -1;
-  if (weightsBytes !== info.weightsBytes)
-    return {
-      problem:
-        `${shown(weightsPath)}: ${weightsBytes < 0 ? 'missing' : `${weightsBytes} bytes`}, ` +
-        `expected ${info.weightsBytes} bytes`,
-    };
-  let model: LayersModel;
-  try {
-    model = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
-  } catch (error) {
-    return {
-      problem: `${shown(path.join(dir, 'model.json'))} cannot be loaded (${(error as Error).message.split('\n')[0]})`,
-    };
-  }
-  // Weights changed in place keep their size; the held-out accuracy would not stay the same.
-  const accuracy = classifierAccuracy(model, heldOut);
-  if (Math.abs(accuracy - info.accuracy) > 1e-9) {
+    model.optimizer.dispose();
     model.dispose();
-    return {
-      problem: `${shown(weightsPath)}: held-out accuracy ${accuracy}, recorded ${info.accuracy} (the weights changed)`,
-    };
-  }
-  return { model, info };
-}
-
-/** Saves into a temporary folder beside `dir`, then renames it into place. */
-async function writeCache(dir: string, model: LayersModel, info: Omit<CacheInfo, 'weightsBytes'>): Promise<void> {
-  const parent = path.dirname(dir);
-  fs.mkdirSync(parent, { recursive: true });
-  const temp = path.join(parent, `.${path.basename(dir)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await model.save(`file://${temp}`);
-    const weightsBytes = fs.statSync(path.join(temp, 'weights.bin')).size;
-    fs.writeFileSync(path.join(temp, INFO_FILE), JSON.stringify({ ...info, weightsBytes }, null, 2) + '\n');
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.renameSync(temp, dir);
-  } catch (error) {
-    fs.rmSync(temp, { recursive: true, force: true });
-    // Another process may have written the same classifier first; that copy is as good.
-    if (!fs.existsSync(path.join(dir, INFO_FILE))) throw error;
+    return { problem: (error as Error).message.split('\nTo fix it')[0].replace(/\n\s*/g, ' ') };
   }
 }
 
@@ -339,18 +282,22 @@ async function obtain(
   const { model, seconds } = await train(
     settings,
     data,
-    options.progress ?? false,
+    options.progress ? resolveProgress(options.progress, 'digit classifier') : undefined,
   );
   const accuracy = classifierAccuracy(model, data.test);
-  await writeCache(dir, model, {
-    format: FORMAT,
-    version: VERSION,
-    settings,
-    accuracy,
-    heldOutCount: data.test.count,
-    trainingSeconds: seconds,
-    trainedAt: new Date().toISOString(),
-  });
+  const extras: CacheInfo = { accuracy, heldOutCount: data.test.count, trainingSeconds: seconds };
+  const dataSource = 'MNIST embedded test set, first 8,000 images';
+  await saveTrainedModels({
+    ...cacheLocation(dir),
+    models: { classifier: model },
+    settings: { ...settings },
+    dataSource,
+    extras,
+  })
+    // Another process may have written the same classifier first; that copy is as good.
+    .catch((error: unknown) => {
+      if (!fs.existsSync(path.join(dir, 'manifest.json'))) throw error;
+    });
   return describe({
     model,
     accuracy,

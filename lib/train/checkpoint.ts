@@ -1,44 +1,45 @@
 /**
- * Checkpoints: models, optimizer state and training state in one folder per step, written
- * atomically, so a run killed at any moment can resume from its last complete checkpoint.
- *
- * Layout: `<dir>/ckpt-<step>/`
- *   `<model>/model.json` + `<model>/weights.bin`  the tfjs format: tf.loadLayersModel reads it;
- *   `optimizers/<name>.bin`                       tfjs Optimizer.getWeights(): for Adam the
- *                                                  iteration count and first/second moments
- *                                                  (plus its running beta powers, see below),
- *                                                  for Adadelta its two accumulators;
- *   `manifest.json`, written last                 step, training state (history, seed), and
- *                                                  the byte size of every file above.
- * A checkpoint is written into `<dir>/.tmp-ckpt-<step>-<pid>-<random>/` and renamed to
- * `ckpt-<step>` only when every file is written and flushed; rename is atomic on one file
- * system, so a `ckpt-<step>` folder is always complete. Loading also re-checks the manifest's
- * file sizes, skips anything incomplete, and deletes leftover temporary folders.
+ * Checkpoints: models, optimizer state and training state in one save folder of persist.ts per
+ * step, `<dir>/ckpt-<step>/`, so a run killed at any moment can resume from its last complete one:
+ *   `<model>/model.json` + `<model>/weights.bin`  tfjs's format (tf.loadLayersModel reads it);
+ *   `optimizers/<name>.bin`                       Optimizer.getWeights(): for Adam the iteration
+ *                                                  count and the moments (and its running beta
+ *                                                  powers, see below), for Adadelta its accumulators;
+ *   `manifest.json`, written last                 step, training state (history, seed), the
+ *                                                  optimizers' weight lists, every file's size.
+ * The folder is written under a temporary name and renamed when whole, so a `ckpt-<step>` folder
+ * is always complete; finding the latest also re-checks the file sizes and deletes leftovers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel, Optimizer, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { adamState } from '../graph/tfjsInternals';
+import {
+  loadModels,
+  readSaveFolder,
+  readWeights,
+  removeLeftovers,
+  writeModel,
+  writeSaveFolder,
+  writeWeights,
+  type SaveManifest,
+} from '../persist';
+
+const FORMAT = 'gan-notebooks-checkpoint';
+const CHECKPOINT_NAME = /^ckpt-(\d+)$/;
 
 /**
- * tfjs's Adam keeps beta1^t and beta2^t as running products (accBeta1, accBeta2, not part of
+ * tfjs's Adam keeps beta1^t and beta2^t as running products (accBeta1, accBeta2: private, not in
  * getWeights), and its setWeights recomputes them with pow(), which can differ in the last bit;
  * a GAN then drifts from the uninterrupted run by about 1e-4 within a few steps. They are saved
- * beside the moments, under these names, and put back exactly after setWeights.
+ * beside the moments under these names, and put back exactly after setWeights.
  */
 const ADAM_POWERS = ['accBeta1', 'accBeta2'] as const;
 const ADAM_POWER_PREFIX = '__adam_';
-/** The two private Adam variables (tfjs-core AdamOptimizer, not in its public type). */
-type AdamPowers = Partial<Record<(typeof ADAM_POWERS)[number], Variable>>;
 
-function adamPowers(optimizer: Optimizer): AdamPowers {
-  return optimizer.getClassName() === 'Adam' ? adamState(optimizer) : {};
+function adamPowers(optimizer: Optimizer): Partial<Record<(typeof ADAM_POWERS)[number], Variable>> {
+  return optimizer.getClassName() === 'Adam' ? (optimizer as unknown as Record<string, Variable>) : {};
 }
-
-const FORMAT = 'gan-notebooks-checkpoint';
-const VERSION = 1;
-const CHECKPOINT_NAME = /^ckpt-(\d+)$/;
 
 export interface CheckpointOptions {
   /** Folder that holds the checkpoints (created if missing). */
@@ -58,26 +59,15 @@ export interface CheckpointOptions {
 
 export interface CheckpointContents {
   models: Record<string, LayersModel>;
-  /** Optimizers by name; those lacking getWeights (or without state yet) still save their step count when they can. */
+  /** Optimizers by name; undefined ones are skipped. */
   optimizers: Record<string, Optimizer | undefined>;
   /** JSON-serialisable training state (history, seed, ...). */
   state: Record<string, unknown>;
 }
 
-interface WeightSpec {
-  name: string;
-  shape: number[];
-  dtype: string;
-}
-
-interface Manifest {
-  format: string;
-  version: number;
+interface CheckpointManifest extends SaveManifest {
   step: number;
-  savedAt: string;
-  models: string[];
-  optimizers: Record<string, { className: string; specs: WeightSpec[] }>;
-  files: Record<string, number>;
+  optimizers: Record<string, { className: string; specs: tf.io.WeightsManifestEntry[] }>;
   state: Record<string, unknown>;
 }
 
@@ -87,43 +77,14 @@ export interface LoadedCheckpoint {
   state: Record<string, unknown>;
 }
 
-async function writeFileSynced(file: string, data: Uint8Array | string): Promise<number> {
-  const handle = await fs.promises.open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-}
-
-async function modelArtifacts(
-  model: LayersModel,
-): Promise<{ topology: unknown; specs: WeightSpec[]; data: ArrayBuffer }> {
-  let captured: { topology: unknown; specs: WeightSpec[]; data: ArrayBuffer } | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = artifacts.weightData ?? new ArrayBuffer(0);
-      captured = {
-        topology: artifacts.modelTopology,
-        specs: (artifacts.weightSpecs ?? []) as WeightSpec[],
-        data: tf.io.CompositeArrayBuffer.join(weightData),
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!captured) throw new Error(`Checkpoint: model "${model.name}" produced no artifacts to save.`);
-  return captured;
-}
-
 function checkpointSteps(dir: string): Array<{ step: number; name: string }> {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
-    .map((name) => ({ name, match: CHECKPOINT_NAME.exec(name) }))
-    .filter((entry): entry is { name: string; match: RegExpExecArray } => entry.match !== null)
-    .map((entry) => ({ step: Number(entry.match[1]), name: entry.name }))
+    .flatMap((name) => {
+      const match = CHECKPOINT_NAME.exec(name);
+      return match ? [{ step: Number(match[1]), name }] : [];
+    })
     .sort((a, b) => b.step - a.step);
 }
 
@@ -144,32 +105,10 @@ export async function saveCheckpoint(
   options: CheckpointOptions,
 ): Promise<string> {
   const dir = path.resolve(options.dir);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const tempDir = path.join(dir, `.tmp-ckpt-${step}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  await fs.promises.mkdir(tempDir);
-  const files: Record<string, number> = {};
-  try {
-    for (const [name, model] of Object.entries(contents.models)) {
-      const artifacts = await modelArtifacts(model);
-      await fs.promises.mkdir(path.join(tempDir, name));
-      files[`${name}/weights.bin`] = await writeFileSynced(
-        path.join(tempDir, name, 'weights.bin'),
-        new Uint8Array(artifacts.data),
-      );
-      const modelJson = {
-        format: 'layers-model',
-        generatedBy: 'gan-notebooks-ts checkpoint',
-        modelTopology: artifacts.topology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.specs }],
-      };
-      files[`${name}/model.json`] = await writeFileSynced(
-        path.join(tempDir, name, 'model.json'),
-        JSON.stringify(modelJson),
-      );
-    }
-    if (options.onSaving) await options.onSaving({ step, tempDir });
-    const optimizers: Manifest['optimizers'] = {};
-    await fs.promises.mkdir(path.join(tempDir, 'optimizers'));
+  const saved = await writeSaveFolder(path.join(dir, `ckpt-${step}`), FORMAT, async (temp) => {
+    for (const [name, model] of Object.entries(contents.models)) await writeModel(temp, name, model);
+    if (options.onSaving) await options.onSaving({ step, tempDir: temp });
+    const optimizers: CheckpointManifest['optimizers'] = {};
     for (const [name, optimizer] of Object.entries(contents.optimizers)) {
       if (!optimizer) continue;
       const named = await optimizer.getWeights();
@@ -179,95 +118,38 @@ export async function saveCheckpoint(
         if (power instanceof tf.Variable) named.push({ name: `${ADAM_POWER_PREFIX}${key}`, tensor: power });
       }
       try {
-        const { data, specs } = await tf.io.encodeWeights(named);
-        files[`optimizers/${name}.bin`] = await writeFileSynced(
-          path.join(tempDir, 'optimizers', `${name}.bin`),
-          new Uint8Array(data),
-        );
-        optimizers[name] = { className: optimizer.getClassName(), specs: specs as WeightSpec[] };
+        const specs = await writeWeights(path.join(temp, 'optimizers', `${name}.bin`), named);
+        optimizers[name] = { className: optimizer.getClassName(), specs };
       } finally {
         // getWeights returns the optimizer's own variables plus one new scalar (the step count).
         for (const { tensor } of named) if (!(tensor instanceof tf.Variable)) tensor.dispose();
       }
     }
-    const manifest: Manifest = {
-      format: FORMAT,
-      version: VERSION,
-      step,
-      savedAt: new Date().toISOString(),
-      models: Object.keys(contents.models),
-      optimizers,
-      files,
-      state: contents.state,
-    };
-    await writeFileSynced(path.join(tempDir, 'manifest.json'), JSON.stringify(manifest));
-    const finalDir = path.join(dir, `ckpt-${step}`);
-    if (fs.existsSync(finalDir)) await discard(dir, finalDir);
-    await fs.promises.rename(tempDir, finalDir);
-    await syncDirectory(dir);
-    await prune(dir, options.keep ?? 2);
-    return finalDir;
-  } catch (error) {
-    await fs.promises.rm(tempDir, { recursive: true, force: true });
-    throw error;
+    return { step, optimizers, state: contents.state };
+  });
+  const keep = Math.max(1, options.keep ?? 2);
+  for (const old of checkpointSteps(dir).slice(keep)) {
+    // A half-deleted one has files missing, so findLatestCheckpoint skips it.
+    await fs.promises.rm(path.join(dir, old.name), { recursive: true, force: true });
   }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fs.promises.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still atomic there.
-  }
-}
-
-/** Renames a checkpoint out of the `ckpt-N` namespace first, so a half-deleted one is never loaded. */
-async function discard(dir: string, checkpointDir: string): Promise<void> {
-  const trash = path.join(
-    dir,
-    `.trash-${path.basename(checkpointDir)}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-  );
-  await fs.promises.rename(checkpointDir, trash);
-  await fs.promises.rm(trash, { recursive: true, force: true });
-}
-
-async function prune(dir: string, keep: number): Promise<void> {
-  const steps = checkpointSteps(dir);
-  for (const old of steps.slice(Math.max(1, keep))) await discard(dir, path.join(dir, old.name));
-}
-
-function readManifest(checkpointDir: string): Manifest | undefined {
-  try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(checkpointDir, 'manifest.json'), 'utf8')) as Manifest;
-    if (manifest.format !== FORMAT || manifest.version !== VERSION) return undefined;
-    for (const [file, size] of Object.entries(manifest.files)) {
-      if (fs.statSync(path.join(checkpointDir, file)).size !== size) return undefined;
-    }
-    return manifest;
-  } catch {
-    return undefined;
-  }
+  return saved;
 }
 
 /**
  * The newest complete checkpoint in `dir`, or undefined. Deletes leftover temporary folders
- * (from runs killed mid-save) and ignores folders whose manifest or files are incomplete.
+ * (from runs killed mid-save) and skips folders whose manifest or files are incomplete.
  */
 export function findLatestCheckpoint(dir: string): { path: string; step: number } | undefined {
-  if (!fs.existsSync(dir)) return undefined;
-  for (const name of fs.readdirSync(dir)) {
-    if (name.startsWith('.tmp-ckpt-') || name.startsWith('.trash-'))
-      fs.rmSync(path.join(dir, name), { recursive: true, force: true });
-  }
+  removeLeftovers(dir);
   for (const { name, step } of checkpointSteps(dir)) {
     const checkpointDir = path.join(dir, name);
-    const manifest = readManifest(checkpointDir);
-    if (manifest && manifest.step === step) return { path: checkpointDir, step };
+    try {
+      if (readSaveFolder<CheckpointManifest>(checkpointDir, FORMAT, Error).step === step) {
+        return { path: checkpointDir, step };
+      }
+    } catch {
+      // incomplete or damaged: an older one may do
+    }
   }
   return undefined;
 }
@@ -295,63 +177,28 @@ export async function resumeFromLatest<History>(
   return { seed: loaded.state.seed as number, history: loaded.state.history as History, step: loaded.step };
 }
 
-/** Loads a checkpoint's weights and optimizer state into existing (same-architecture) models. */
+/**
+ * Loads a checkpoint's weights and optimizer state into existing (same-architecture) models.
+ * Throws an error naming the file and what differs; the models' weights change only when all fit.
+ */
 export async function loadCheckpoint(
   checkpointDir: string,
   contents: Omit<CheckpointContents, 'state'>,
 ): Promise<LoadedCheckpoint> {
-  const manifest = readManifest(checkpointDir);
-  if (!manifest) {
-    throw new Error(
-      `Checkpoint ${checkpointDir} is incomplete or not a checkpoint ` +
-        `(manifest.json missing, unreadable or with wrong file sizes); delete it or resume from another.`,
-    );
-  }
-  for (const [name, model] of Object.entries(contents.models)) {
-    const modelJson = JSON.parse(fs.readFileSync(path.join(checkpointDir, name, 'model.json'), 'utf8')) as {
-      weightsManifest: Array<{ weights: WeightSpec[] }>;
-    };
-    const specs = modelJson.weightsManifest[0].weights;
-    const data = fs.readFileSync(path.join(checkpointDir, name, 'weights.bin'));
-    const decoded = tf.io.decodeWeights(
-      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      specs as Parameters<typeof tf.io.decodeWeights>[1],
-    );
-    try {
-      // tfjs saves weights in `model.weights` order; names carry per-process counters, so match by position.
-      if (specs.length !== model.weights.length) {
-        throw new Error(
-          `Checkpoint ${checkpointDir}: model "${name}" has ${model.weights.length} weight tensors ` +
-            `but the checkpoint has ${specs.length}; it was saved from a different architecture.`,
-        );
+  const problem = (text: string) => new Error(`Checkpoint ${checkpointDir}: ${text}`);
+  const manifest = readSaveFolder<CheckpointManifest>(checkpointDir, FORMAT, problem);
+  loadModels(checkpointDir, contents.models, problem, () => {
+    for (const [name, optimizer] of Object.entries(contents.optimizers)) {
+      const saved = manifest.optimizers[name];
+      if (optimizer && saved && saved.className !== optimizer.getClassName()) {
+        throw problem(`optimizer "${name}" was ${saved.className} but is now ${optimizer.getClassName()}.`);
       }
-      model.weights.forEach((weight, i) => {
-        if (weight.shape.join('x') !== specs[i].shape.join('x')) {
-          throw new Error(
-            `Checkpoint ${checkpointDir}: model "${name}" weight ${i} (${weight.originalName}) ` +
-              `has shape [${weight.shape}] but the checkpoint has [${specs[i].shape}].`,
-          );
-        }
-      });
-      model.setWeights(specs.map((spec) => decoded[spec.name]));
-    } finally {
-      tf.dispose(Object.values(decoded));
     }
-  }
+  });
   for (const [name, optimizer] of Object.entries(contents.optimizers)) {
     const saved = manifest.optimizers[name];
     if (!optimizer || !saved) continue;
-    if (saved.className !== optimizer.getClassName()) {
-      throw new Error(
-        `Checkpoint ${checkpointDir}: optimizer "${name}" was ${saved.className} ` +
-          `but is now ${optimizer.getClassName()}.`,
-      );
-    }
-    const data = fs.readFileSync(path.join(checkpointDir, 'optimizers', `${name}.bin`));
-    const decoded = tf.io.decodeWeights(
-      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      saved.specs as Parameters<typeof tf.io.decodeWeights>[1],
-    );
+    const decoded = readWeights(path.join(checkpointDir, 'optimizers', `${name}.bin`), saved.specs, problem);
     try {
       const own = saved.specs.filter((spec) => !spec.name.startsWith(ADAM_POWER_PREFIX));
       await optimizer.setWeights(own.map((spec) => ({ name: spec.name, tensor: decoded[spec.name] })));

@@ -173,7 +173,8 @@ describe('checkpoints in process', () => {
       load(wider.model),
       new RegExp(
         `^Error: Checkpoint ${checkpoint}: model "model" weight 0 \\(.*\\) ` +
-          `has shape \\[784,3\\] but the checkpoint has \\[784,2\\]\\.$`,
+          `has shape \\[784,3\\] now, but \\[784,2\\] in ${checkpoint}/model/model\\.json; ` +
+          'the architecture differs\\.$',
       ),
     );
     assert.deepEqual(firstKernel(wider.model), widerKernel, 'the refused checkpoint changed no weight');
@@ -183,7 +184,7 @@ describe('checkpoints in process', () => {
     const conv = buildConvAutoencoder({ seed: 1 });
     await assert.rejects(
       load(conv),
-      /model "model" has \d+ weight tensors but the checkpoint has 4; it was saved from a different architecture/,
+      /model "model" has \d+ weight tensors now, but 4 in .*model\.json; the architecture differs/,
     );
     assert.notEqual(conv.weights.length, 4);
     conv.optimizer.dispose();
@@ -192,14 +193,16 @@ describe('checkpoints in process', () => {
     // The same layers compiled with Adam instead of Adadelta.
     const withAdam = new DenseAutoencoder({ zDim: 2, seed: 1 });
     withAdam.model.compile({ optimizer: tf.train.adam(0.001), loss: 'binaryCrossentropy' });
+    const adamKernel = firstKernel(withAdam.model);
     await assert.rejects(load(withAdam.model), /optimizer "model" was Adadelta but is now Adam\./);
+    assert.deepEqual(firstKernel(withAdam.model), adamKernel, 'nor did the refused optimizer');
     withAdam.dispose(); // disposes its optimizer, Adam (the Adadelta it replaced never trained: no state)
 
     // A folder that is not a checkpoint.
     const same = new DenseAutoencoder({ zDim: 2, seed: 1 });
     await assert.rejects(
       loadCheckpoint(dir, { models: { model: same.model }, optimizers: { model: same.model.optimizer } }),
-      /is incomplete or not a checkpoint \(manifest\.json missing/,
+      new RegExp(`^Error: Checkpoint ${dir}: ${dir}/manifest\\.json does not exist: the folder holds no complete save`),
     );
     same.dispose();
     x.dispose();
@@ -217,10 +220,15 @@ describe('checkpoints in process', () => {
     fs.mkdirSync(path.join(dir, 'ckpt-9'));
     fs.cpSync(path.join(dir, 'ckpt-5'), path.join(dir, 'ckpt-7'), { recursive: true });
     fs.truncateSync(path.join(dir, 'ckpt-7', 'model', 'weights.bin'), 10);
-    fs.mkdirSync(path.join(dir, '.tmp-ckpt-8-123-abc'));
+    // Leftovers of a process that is gone (PID 2^22 + 1 is above Linux's pid_max) go; this process's stay.
+    const dead = `.tmp-ckpt-8-${2 ** 22 + 1}-abc`;
+    const live = `.tmp-ckpt-9-${process.pid}-abc`;
+    fs.mkdirSync(path.join(dir, dead));
+    fs.mkdirSync(path.join(dir, live));
     const latest = findLatestCheckpoint(dir);
     assert.equal(latest?.step, 5);
-    assert.ok(!fs.existsSync(path.join(dir, '.tmp-ckpt-8-123-abc')));
+    assert.ok(!fs.existsSync(path.join(dir, dead)));
+    assert.ok(fs.existsSync(path.join(dir, live)));
     ae.dispose();
   });
 });

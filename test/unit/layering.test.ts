@@ -79,14 +79,14 @@ const ALLOWED_LIB_IMPORTS: Readonly<Record<string, readonly string[]>> = {
   'tf.ts': ['backend.ts', 'nativeKernels.ts'],
   'random.ts': [],
   'settings.ts': [],
-  data: ['tf.ts', 'random.ts'],
+  'persist.ts': ['tf.ts'],
+  data: ['tf.ts', 'random.ts', 'persist.ts'],
   models: ['tf.ts', 'random.ts'],
   graph: ['tf.ts'],
   viz: ['tf.ts', 'data'],
-  // Training reports to a monitor interface; the notebook's view of it (bar, live chart) is display's.
-  train: ['tf.ts', 'random.ts', 'data', 'models', 'graph'],
-  display: ['viz', 'train'],
-  quality: ['tf.ts', 'random.ts', 'data', 'models', 'train'],
+  display: ['viz', 'persist.ts'],
+  train: ['tf.ts', 'random.ts', 'persist.ts', 'data', 'models', 'graph', 'viz', 'display'],
+  quality: ['tf.ts', 'random.ts', 'persist.ts', 'data', 'models', 'train'],
 };
 
 /** The part of lib/ a file belongs to: its top folder, or the file itself at lib/'s top. */

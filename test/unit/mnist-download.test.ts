@@ -279,8 +279,8 @@ describe('downloadMnist', () => {
     const fullDir = path.join(dataDir, 'full');
     fs.mkdirSync(fullDir, { recursive: true });
     // PID 2^22 + 1 is above Linux's pid_max limit, so no process has it.
-    const dead = `.${MNIST_FILES.trainImages}.${2 ** 22 + 1}-abcd1234.tmp`;
-    const live = `.${MNIST_FILES.trainImages}.${process.pid}-abcd1234.tmp`;
+    const dead = `.tmp-${MNIST_FILES.trainImages}-${2 ** 22 + 1}-abcd1234`;
+    const live = `.tmp-${MNIST_FILES.trainImages}-${process.pid}-abcd1234`;
     fs.writeFileSync(path.join(fullDir, dead), 'half');
     fs.writeFileSync(path.join(fullDir, live), 'writing');
     await downloadMnist({ baseUrl, dataDir, files: SPECS.slice(0, 1) });

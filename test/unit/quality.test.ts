@@ -57,14 +57,14 @@ describe('digitClassifier', () => {
     const small = { dir: path.join(root, 'small'), trainCount: 300, epochs: 1 };
     const first = await digitClassifier(small);
     assert.equal(first.source, 'trained');
-    const weights = path.join(small.dir, 'weights.bin');
+    const weights = path.join(small.dir, 'classifier', 'weights.bin');
     const bytes = fs.readFileSync(weights);
 
     fs.writeFileSync(weights, bytes.subarray(0, 100));
     forgetLoadedDigitClassifiers();
     const afterTruncation = await digitClassifier(small);
     assert.equal(afterTruncation.source, 'trained');
-    assert.match(afterTruncation.retrainReason, /weights\.bin: 100 bytes, expected \d+ bytes/);
+    assert.match(afterTruncation.retrainReason, /weights\.bin holds 100 bytes, but .*manifest\.json records \d+ bytes/);
 
     const changed = Buffer.from(fs.readFileSync(weights));
     new Float32Array(changed.buffer, changed.byteOffset, changed.byteLength / 4).fill(0.5, 0, 416);
@@ -74,13 +74,13 @@ describe('digitClassifier', () => {
     assert.equal(afterChange.source, 'trained');
     assert.match(afterChange.retrainReason, /held-out accuracy .* recorded .* \(the weights changed\)/);
 
-    fs.writeFileSync(path.join(small.dir, 'classifier.json'), '{ not json');
+    fs.writeFileSync(path.join(small.dir, 'manifest.json'), '{ not json');
     forgetLoadedDigitClassifiers();
-    assert.match((await digitClassifier(small)).retrainReason, /classifier\.json is not valid JSON/);
+    assert.match((await digitClassifier(small)).retrainReason, /manifest\.json \(the manifest\) is not valid JSON/);
 
     forgetLoadedDigitClassifiers();
     const otherSettings = await digitClassifier({ ...small, epochs: 2 });
-    assert.match(otherSettings.retrainReason, /settings\.epochs is 1, now 2/);
+    assert.match(otherSettings.retrainReason, /the settings differ .* epochs: 1 in the save, 2 now$/);
     [first, afterTruncation, afterChange, otherSettings].forEach((c) => c.model.dispose());
   });
 });

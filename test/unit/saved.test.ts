@@ -207,8 +207,8 @@ describe('saved models', () => {
     await assertLoadFails(
       copyRoot,
       new RegExp(
-        `decoder/weights\\.bin holds ${size - 8} bytes, but .*decoder/model\\.json ` +
-          `describes ${size} bytes of weights: the file is truncated`,
+        `decoder/weights\\.bin holds ${size - 8} bytes, but .*demo/manifest\\.json ` +
+          `records ${size} bytes: the save is damaged`,
       ),
     );
   });
@@ -217,14 +217,26 @@ describe('saved models', () => {
     const badManifest = copyOfSave('bad-manifest');
     fs.writeFileSync(path.join(badManifest, 'demo', 'manifest.json'), '{"format": "gan-notebooks-saved-models", ');
     await assertLoadFails(badManifest, /bad-manifest\/demo\/manifest\.json \(the manifest\) is not valid JSON/);
+    const oldManifest = copyOfSave('old-version');
+    const manifestFile = path.join(oldManifest, 'demo', 'manifest.json');
+    fs.writeFileSync(
+      manifestFile,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(manifestFile, 'utf8')), version: 1 }),
+    );
+    await assertLoadFails(
+      oldManifest,
+      /old-version\/demo\/manifest\.json has format version 1; this library reads version 2/,
+    );
     const badModel = copyOfSave('bad-model-json');
-    fs.writeFileSync(path.join(badModel, 'demo', 'decoder', 'model.json'), 'not json');
+    const modelJson = path.join(badModel, 'demo', 'decoder', 'model.json');
+    // The size the manifest records, so that only reading the JSON finds the damage.
+    fs.writeFileSync(modelJson, 'not json'.padEnd(fs.statSync(modelJson).size));
     await assertLoadFails(badModel, /bad-model-json\/demo\/decoder\/model\.json \(model "decoder"\) is not valid JSON/);
     const noWeights = copyOfSave('no-weights');
     fs.rmSync(path.join(noWeights, 'demo', 'encoder', 'weights.bin'));
     await assertLoadFails(
       noWeights,
-      /no-weights\/demo\/encoder\/weights\.bin \(the weights of model "encoder"\) cannot be read/,
+      /no-weights\/demo\/encoder\/weights\.bin is missing, but .*manifest\.json records \d+ bytes/,
     );
   });
 
@@ -233,7 +245,7 @@ describe('saved models', () => {
       root,
       new RegExp(
         'model "encoder" in .*demo/encoder has another architecture[^]*' +
-          'layer 0 \\(Dense\\): output shape \\[null,6\\] saved, \\[null,9\\] now; 36 parameters saved, 54 now',
+          'layer 0: Dense \\[null,6\\], 36 parameters saved, Dense \\[null,9\\], 54 parameters now',
       ),
       { hidden: 9 },
     );
