@@ -16,7 +16,7 @@ import { epochBatchIndices, toImageTensor } from '../data/batches';
 import { loadEmbeddedTestSet, splitEmbedded, type MnistSplit } from '../data/mnist';
 import { createRng } from '../random';
 import { kernelInitializers } from '../models/initializers';
-import { resolveProgress, type ProgressReporter } from '../train/progress';
+import { TrainingMonitor, type MonitorView } from '../train/monitor';
 import { loadTrainedModels, saveTrainedModels } from '../train/saved';
 import { REPO_ROOT, shown } from '../persist';
 
@@ -50,8 +50,8 @@ export interface DigitClassifierOptions extends Partial<DigitClassifierSettings>
   dir?: string;
   /** Train even if a good cache exists. Default false. */
   retrain?: boolean;
-  /** A progress bar while training: true for the default one. Default false (silent). */
-  progress?: ProgressReporter | boolean;
+  /** Where training's progress shows (see TrainingMonitor): a view, true for the default bar. Default false. */
+  progress?: MonitorView | boolean;
 }
 
 export interface DigitClassifier {
@@ -154,7 +154,7 @@ function shippedSplit(): { train: MnistSplit; test: MnistSplit } {
 async function train(
   settings: DigitClassifierSettings,
   data: { train: MnistSplit; test: MnistSplit },
-  progress: ProgressReporter | undefined,
+  progress: MonitorView | boolean,
 ): Promise<{ model: LayersModel; seconds: number }> {
   const started = Date.now();
   const model = buildDigitClassifierModel(settings.seed, settings.learningRate);
@@ -167,7 +167,7 @@ async function train(
     tf.oneHot(tf.tensor1d(data.train.labels.subarray(0, trainCount), 'int32'), 10).toFloat(),
   );
   const batches = Math.ceil(trainCount / settings.batchSize);
-  progress?.start(settings.epochs, 'epoch');
+  const monitor = new TrainingMonitor({ epochs: settings.epochs, label: 'digit classifier', view: progress });
   try {
     for (let epoch = 0; epoch < settings.epochs; epoch++) {
       // Our own seeded order (model.fit's shuffle draws from Math.random). The epoch's seed keeps
@@ -181,14 +181,15 @@ async function train(
         const [loss] = (await model.trainOnBatch(x, y)) as number[];
         tf.dispose([indices, x, y]);
         lossSum += loss;
-        progress?.update(epoch + (b + 1) / batches, { loss: lossSum / (b + 1) });
+        if (!(await monitor.progress(epoch + (b + 1) / batches, { loss: lossSum / (b + 1) }))) break;
       }
+      if (monitor.stopped) break;
     }
   } finally {
     tf.dispose([images, labels]);
   }
   const seconds = (Date.now() - started) / 1000;
-  progress?.finish(settings.epochs, {});
+  await monitor.finish();
   return { model, seconds };
 }
 
@@ -279,11 +280,7 @@ async function obtain(
     }
     retrainReason = cached.problem;
   }
-  const { model, seconds } = await train(
-    settings,
-    data,
-    options.progress ? resolveProgress(options.progress, 'digit classifier') : undefined,
-  );
+  const { model, seconds } = await train(settings, data, options.progress ?? false);
   const accuracy = classifierAccuracy(model, data.test);
   const extras: CacheInfo = { accuracy, heldOutCount: data.test.count, trainingSeconds: seconds };
   const dataSource = 'MNIST embedded test set, first 8,000 images';
