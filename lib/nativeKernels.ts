@@ -96,8 +96,13 @@ export function installNativeKernels(tf: TensorFlowApi): boolean {
 
   const leakyReluGradient: GradConfig = {
     ...stockLeakyReluGradient,
+    // The output too: for alpha >= 0 it has the sign of x, and a graph that asks for it rather than x
+    // lets TensorFlow fuse the convolution, bias and LeakyReLU before it (Grappler's remapper gives
+    // up on a training graph whose gradient still reads the unfused sum).
+    outputsToSave: [true],
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
-      const [x] = saved;
+      const [input, output] = saved;
+      const x = typeof attrs.alpha === 'number' && attrs.alpha >= 0 && output !== undefined ? output : input;
       const { alpha } = attrs;
       // The gradient registry is shared by all backends: on the CPU backend (tests switch to it)
       // and for dtypes other than float32 the stock gradient runs.

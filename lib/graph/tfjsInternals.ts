@@ -91,14 +91,6 @@ export function addOptimizerIterations(optimizer: Optimizer, steps: number): voi
   counted.iterations_ = (counted.iterations_ ?? 0) + steps;
 }
 
-/**
- * Sets the seed a Dropout layer uses for its next masks. `seed` is private readonly in tfjs's
- * typings, but Dropout.call reads it on every call; writing it is how one seeds the next mask.
- */
-export function setDropoutLayerSeed(layer: LayerLike, seed: number | undefined): void {
-  (layer as unknown as { seed?: number }).seed = seed;
-}
-
 /** The part of tfjs-node's NodeJSKernelBackend the graph session uses (untyped in tfjs's exports). */
 export interface NativeSessionBackend {
   loadSavedModelMetaGraph(dir: string, tags: string): number;

@@ -36,7 +36,19 @@ export type Source =
   | { kind: 'variable'; variable: Variable }
   | { kind: 'input'; index: number; tensor: Tensor }
   | { kind: 'constant'; value: ConstTensor }
-  | { kind: 'random'; distribution: 'normal' | 'uniform' | 'truncatedNormal'; shape: number[]; a: number; b: number };
+  | ({ kind: 'random'; shape: number[] } & Draw);
+
+/**
+ * One random draw: normal (mean a, deviation b), truncated normal, or uniform (from a to b). A draw
+ * made with its own seed repeats at every step (as tfjs's seeded draws do); the others are seeded
+ * from the step's seed and their place in the step.
+ */
+export interface Draw {
+  distribution: 'normal' | 'uniform' | 'truncatedNormal';
+  a: number;
+  b: number;
+  fixedSeed?: number;
+}
 
 export interface TracedOp {
   op: string;
@@ -131,7 +143,11 @@ function inferTypeAttrs(op: string, attrs: Record<string, AttrValue>, inputs: Te
 }
 
 /** Runs `step(inputs)` eagerly while recording it; returns its results and the trace. */
-export function traceStep(step: (inputs: Tensor[]) => Tensor[], inputs: Tensor[]): { results: Tensor[]; trace: Trace } {
+export function traceStep(
+  step: (inputs: Tensor[]) => Tensor[],
+  inputs: Tensor[],
+  seed: number,
+): { results: Tensor[]; trace: Trace } {
   const backend = tf.backend() as unknown as NativeBackend;
   const engine = tf.engine() as unknown as { state: { registeredVariables: Record<string, Variable> } };
   const trace: Trace = { ops: [], sources: [], results: [], updates: [] };
@@ -190,63 +206,11 @@ export function traceStep(step: (inputs: Tensor[]) => Tensor[], inputs: Tensor[]
   const originalSingle = backend.executeSingleOutput;
   const originalMultiple = backend.executeMultipleOutputs;
   const originalReadSync = backend.readSync.bind(backend);
-  const core = tfjsCore();
-  const originalRandom = {
-    randomNormal: core.randomNormal,
-    randomUniform: core.randomUniform,
-    truncatedNormal: core.truncatedNormal,
-    randomStandardNormal: core.randomStandardNormal,
-    dropout: core.dropout,
-  };
-  const registerRandom = (
-    tensor: Tensor,
-    distribution: 'normal' | 'uniform' | 'truncatedNormal',
-    a: number,
-    b: number,
-  ): Tensor => {
+  const onDraw = (tensor: Tensor, draw: Draw): void => {
     if (tensor.dtype !== 'float32') {
       throw new TraceError(`the step draws ${tensor.dtype} random numbers; the graph draws float32 only.`);
     }
-    addSource(tensor.dataId, { kind: 'random', distribution, shape: tensor.shape, a, b });
-    return tensor;
-  };
-  type RandomFn = (...args: unknown[]) => Tensor;
-  const wrapped: Record<string, RandomFn> = {
-    randomNormal: (shape, mean = 0, stdDev = 1, ...rest) =>
-      registerRandom(
-        (originalRandom.randomNormal as RandomFn)(shape, mean, stdDev, ...rest),
-        'normal',
-        mean as number,
-        stdDev as number,
-      ),
-    randomStandardNormal: (...args) =>
-      registerRandom((originalRandom.randomStandardNormal as RandomFn)(...args), 'normal', 0, 1),
-    truncatedNormal: (shape, mean = 0, stdDev = 1, ...rest) =>
-      registerRandom(
-        (originalRandom.truncatedNormal as RandomFn)(shape, mean, stdDev, ...rest),
-        'truncatedNormal',
-        mean as number,
-        stdDev as number,
-      ),
-    randomUniform: (shape, minval = 0, maxval = 1, ...rest) =>
-      registerRandom(
-        (originalRandom.randomUniform as RandomFn)(shape, minval, maxval, ...rest),
-        'uniform',
-        minval as number,
-        maxval as number,
-      ),
-    // tfjs's dropout draws its mask inside tfjs-core, out of reach of the wrappers above; the same
-    // formula, written with the wrapped randomUniform: x * floor(u + keep) / keep.
-    dropout: (x, rate, noiseShape, seed) => {
-      const input = x as Tensor;
-      if ((rate as number) === 0) return input.clone();
-      const keep = 1 - (rate as number);
-      const shape = (noiseShape as number[] | undefined) ?? input.shape;
-      return tf.tidy(() => {
-        const mask = tf.floor(tf.add(wrapped.randomUniform(shape, 0, 1, 'float32', seed), keep)).div(keep);
-        return tf.mul(input, mask);
-      });
-    },
+    addSource(tensor.dataId, { kind: 'random', shape: tensor.shape, ...draw });
   };
 
   backend.executeSingleOutput = function (name, attrs, inputInfos) {
@@ -265,11 +229,10 @@ export function traceStep(step: (inputs: Tensor[]) => Tensor[], inputs: Tensor[]
         'TensorFlow: return the tensor from the step and read it after.',
     );
   };
-  Object.assign(core, wrapped);
   let results: Tensor[];
   try {
     const variableCount = variablesAtStart.size;
-    results = step(inputs);
+    results = withRandomDraws(seed, () => step(inputs), onDraw);
     trace.results = results.map((tensor) => refOf(tensor));
     if (Object.keys(engine.state.registeredVariables).length > variableCount) {
       tf.dispose(results);
@@ -283,9 +246,69 @@ export function traceStep(step: (inputs: Tensor[]) => Tensor[], inputs: Tensor[]
     delete (backend as unknown as Record<string, unknown>).readSync;
     delete (backend as unknown as Record<string, unknown>).executeSingleOutput;
     delete (backend as unknown as Record<string, unknown>).executeMultipleOutputs;
-    Object.assign(core, originalRandom);
   }
   return { results, trace };
+}
+
+type RandomFn = (...args: unknown[]) => Tensor;
+
+/**
+ * Runs `run` with tfjs's random functions (randomNormal, randomUniform, truncatedNormal,
+ * randomStandardNormal, and dropout, whose mask tfjs draws out of their reach) seeded: a draw
+ * without its own seed gets one from `seed` and its place in the step, so that a step repeats with
+ * its seed whichever engine runs it. `onDraw` hears of each draw (the trace turns it into a graph op).
+ */
+export function withRandomDraws<T>(seed: number, run: () => T, onDraw?: (tensor: Tensor, draw: Draw) => void): T {
+  const core = tfjsCore();
+  const original = {
+    randomNormal: core.randomNormal as RandomFn,
+    randomUniform: core.randomUniform as RandomFn,
+    truncatedNormal: core.truncatedNormal as RandomFn,
+    randomStandardNormal: core.randomStandardNormal as RandomFn,
+    dropout: core.dropout as RandomFn,
+  };
+  let count = 0;
+  const draw = (
+    fn: RandomFn,
+    distribution: Draw['distribution'],
+    shape: unknown,
+    a: number,
+    b: number,
+    dtype: unknown,
+    ownSeed: unknown,
+  ): Tensor => {
+    count += 1;
+    const drawSeed = typeof ownSeed === 'number' ? ownSeed : (Math.imul(seed | 0, 31) + count * 7919) >>> 0;
+    const tensor = fn(shape, a, b, dtype, drawSeed);
+    onDraw?.(tensor, { distribution, a, b, ...(typeof ownSeed === 'number' ? { fixedSeed: ownSeed } : {}) });
+    return tensor;
+  };
+  const wrapped: Record<string, RandomFn> = {
+    randomNormal: (shape, mean = 0, stdDev = 1, dtype, ownSeed) =>
+      draw(original.randomNormal, 'normal', shape, mean as number, stdDev as number, dtype, ownSeed),
+    randomStandardNormal: (shape, dtype, ownSeed) => draw(original.randomNormal, 'normal', shape, 0, 1, dtype, ownSeed),
+    truncatedNormal: (shape, mean = 0, stdDev = 1, dtype, ownSeed) =>
+      draw(original.truncatedNormal, 'truncatedNormal', shape, mean as number, stdDev as number, dtype, ownSeed),
+    randomUniform: (shape, minval = 0, maxval = 1, dtype, ownSeed) =>
+      draw(original.randomUniform, 'uniform', shape, minval as number, maxval as number, dtype, ownSeed),
+    // tfjs's dropout: x * floor(u + keep) / keep, with u uniform on [0, 1).
+    dropout: (x, rate, noiseShape, ownSeed) => {
+      const input = x as Tensor;
+      if ((rate as number) === 0) return input.clone();
+      const keep = 1 - (rate as number);
+      const shape = (noiseShape as number[] | undefined) ?? input.shape;
+      return tf.tidy(() => {
+        const u = wrapped.randomUniform(shape, 0, 1, 'float32', ownSeed);
+        return tf.mul(input, tf.div(tf.floor(tf.add(u, keep)), keep));
+      });
+    },
+  };
+  Object.assign(core, wrapped);
+  try {
+    return run();
+  } finally {
+    Object.assign(core, original);
+  }
 }
 
 /**
@@ -309,7 +332,7 @@ export function traceKey(trace: Trace): string {
       case 'constant':
         return `c ${source.value.dtype}[${source.value.shape}] ${Array.from(source.value.values).join(',')}`;
       case 'random':
-        return `r ${source.distribution}[${source.shape}] ${source.a} ${source.b}`;
+        return `r ${source.distribution}[${source.shape}] ${source.a} ${source.b} ${source.fixedSeed}`;
     }
   });
   const ops = trace.ops.map((op) => `${op.op} ${JSON.stringify(op.attrs)} ${op.inputs.map(ref).join(' ')}`);

@@ -87,8 +87,12 @@ export class TracedProgram {
         case 'constant':
           return graph.constTensor(source.value);
         case 'random': {
+          // A draw with its own seed repeats at every step; the others follow the step's seed.
           seed ??= graph.placeholder(`${name}/seed`, DataType.int32, [2]);
-          const drawSeed = graph.op1('Add', [seed, graph.constInt([0, i])], INT_OP);
+          const drawSeed =
+            source.fixedSeed === undefined
+              ? graph.op1('Add', [seed, graph.constInt([0, i])], INT_OP)
+              : graph.constInt([source.fixedSeed | 0, i]);
           const unit = graph.op1(RANDOM_OPS[source.distribution], [graph.constInt(source.shape), drawSeed], {
             dtype: { type: DataType.float },
             T: { type: DataType.int32 },

@@ -5,4 +5,3 @@ export * from './denseAutoencoder';
 export * from './autoencoder2d';
 export * from './summary';
 export { kernelInitializers, type Initializer } from './initializers';
-export * from './vae2d';

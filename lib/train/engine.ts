@@ -27,10 +27,9 @@ import {
   trainFunctionOf,
   watchVariable,
 } from '../graph/tfjsInternals';
-import { traceKey, traceStep, type Trace } from '../graph/trace';
+import { traceKey, traceStep, withRandomDraws, type Trace } from '../graph/trace';
 import { TracedProgram, type CompiledStep } from '../graph/traced';
 import { deriveSeed, randomSeed } from '../random';
-import { setDropoutSeeds } from './dropout';
 import { afterStep, beforeStep } from './interrupt';
 
 export type TrainingEngine = 'auto' | 'graph' | 'eager';
@@ -231,7 +230,7 @@ class StepFunction {
     if (signature.calls < EAGER_CALLS_BEFORE_GRAPH - 1) return this.eager(inputs, seed);
     let traced: { results: Tensor[]; trace: Trace };
     try {
-      traced = traceStep((values) => this.run(values, seed), inputs);
+      traced = traceStep((values) => this.run(values, seed), inputs, seed);
     } catch (error) {
       if (!(error instanceof UnsupportedModelError)) throw error;
       return this.leaveGraph(error, inputs, seed, true);
@@ -281,7 +280,7 @@ class StepFunction {
 
   /** An eager call: the watch copies a session's newer values back before tfjs uses them. */
   private eager(inputs: Tensor[], seed: number): Tensor[] {
-    return this.run(inputs, seed);
+    return withRandomDraws(seed, () => this.run(inputs, seed));
   }
 
   private leaveGraph(error: Error, inputs?: Tensor[], seed = 0, warn = true): Tensor[] {
@@ -460,14 +459,7 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
       caller,
       choice,
       requested,
-      (inputs, seed) => {
-        setDropoutSeeds(model, seed);
-        try {
-          return trainFunctionOf(model)(inputs);
-        } finally {
-          setDropoutSeeds(model, undefined);
-        }
-      },
+      (inputs) => trainFunctionOf(model)(inputs),
       () => `${optimizerSettings(model.optimizer)}|${trainableFlags([model])}`,
       () => model.optimizer,
     );
