@@ -124,23 +124,32 @@ class Workspace {
   }
 }
 
-/** The workspace each variable's compiled steps run in, and each trace's. */
-const owners = new WeakMap<Variable, Workspace>();
+/**
+ * The workspace each variable's compiled steps run in, and each trace's. tfjs keeps every variable
+ * until it is disposed, so variables only point weakly at their workspace: a workspace lives as long
+ * as a step that uses it (held by its models and handles), and a model dropped without dispose lets
+ * the garbage collector delete its session (lib/graph/session.ts).
+ */
+const owners = new WeakMap<Variable, WeakRef<Workspace>>();
 const traceOwners = new WeakMap<Trace, Workspace>();
+
+function ownerOf(variable: Variable): Workspace | undefined {
+  return owners.get(variable)?.deref();
+}
 
 function watch(variable: Variable): void {
   watchVariable(variable, {
     beforeUse: () => {
-      const workspace = owners.get(variable);
+      const workspace = ownerOf(variable);
       if (workspace && !workspace.busy) workspace.pull();
     },
     afterWrite: () => {
-      const workspace = owners.get(variable);
+      const workspace = ownerOf(variable);
       if (workspace && !workspace.busy) workspace.tfjsNewer = true;
     },
     // The first of a workspace's variables to be disposed lets its session go, while the rest are alive.
     beforeDispose: () => {
-      const workspace = owners.get(variable);
+      const workspace = ownerOf(variable);
       if (workspace) forget(workspace);
     },
   });
@@ -160,7 +169,7 @@ function variablesOf(trace: Trace): Variable[] {
 /** Adds a trace to the workspace of the steps it shares variables with, merging those it bridges. */
 function join(trace: Trace): Workspace {
   const variables = variablesOf(trace);
-  const existing = [...new Set(variables.flatMap((v) => owners.get(v) ?? []))];
+  const existing = [...new Set(variables.flatMap((v) => ownerOf(v) ?? []))];
   const workspace = existing[0] ?? new Workspace();
   for (const other of existing.slice(1)) {
     other.dropSession();
@@ -172,7 +181,7 @@ function join(trace: Trace): Workspace {
   }
   for (const variable of [...variables, ...workspace.variables]) {
     workspace.variables.add(variable);
-    owners.set(variable, workspace);
+    owners.set(variable, new WeakRef(workspace));
     watch(variable);
   }
   workspace.add(trace);
@@ -597,7 +606,7 @@ function compiledLoss<Inputs extends Tensor[]>(
 function workspacesOf(model: LayersModel): Set<Workspace> {
   const found = new Set<Workspace>();
   for (const variable of layerVariables(model)) {
-    const workspace = owners.get(variable.read());
+    const workspace = ownerOf(variable.read() as Variable);
     if (workspace) found.add(workspace);
   }
   return found;

@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../../lib/tf';
-import { buildConvAutoencoder2d, buildConvVae2d, DenseAutoencoder } from '../../lib/models';
-import { compiled, compiledVae } from '../../lib/train';
+import { buildConvAutoencoder2d, DenseAutoencoder } from '../../lib/models';
+import { compiled } from '../../lib/train';
 import { nativeSessionBackend } from '../../lib/graph/tfjsInternals';
 import type { ReleaseReport } from '../fixtures/release-child';
 
@@ -20,6 +20,8 @@ const ROOT = path.join(__dirname, '..', '..');
 const REBUILDS = 40;
 /** Rebuilds left out of the RSS slope: allocator pools and V8's heap settle in the first ones. */
 const WARM_UP = 10;
+/** Steps until a compiled step runs in a session: one eager, two traced, then the graph's first. */
+const STEPS_TO_SESSION = 4;
 
 function liveSessions(): number {
   const backend = nativeSessionBackend();
@@ -80,7 +82,7 @@ describe('releasing compiled sessions', () => {
     const step = compiled(graphAe.model, { seed: 1 });
     assert.equal(step.engine, 'graph');
     const eagerStep = compiled(eagerTwin.model, { engine: 'eager' });
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < STEPS_TO_SESSION + 2; i++) {
       await step.trainOnBatch(x, x);
       await eagerStep.trainOnBatch(x, x);
     }
@@ -104,7 +106,8 @@ describe('releasing compiled sessions', () => {
     const baseline = tf.memory().numTensors;
     const { model } = buildConvAutoencoder2d({ seed: 22 });
     const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 4);
-    await compiled(model, { seed: 1 }).trainOnBatch(x, x);
+    const step = compiled(model, { seed: 1 });
+    for (let i = 0; i < STEPS_TO_SESSION; i++) await step.trainOnBatch(x, x);
     tf.dispose(model.getWeights().map((w) => w.clone())); // a read copies Adam's slots into tfjs too
     model.dispose();
     x.dispose();
@@ -117,7 +120,8 @@ describe('releasing compiled sessions', () => {
     const { model } = buildConvAutoencoder2d({ seed: 23, compile: false });
     model.compile({ optimizer: tf.train.adam(0.001), loss: 'meanSquaredError' });
     const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
-    await compiled(model, { seed: 1 }).trainOnBatch(x, x);
+    const step = compiled(model, { seed: 1 });
+    for (let i = 0; i < STEPS_TO_SESSION; i++) await step.trainOnBatch(x, x);
     // The session is newer than tfjs here; the dispose copies back only the weights, so the disposed
     // optimizer gets no new slots.
     model.optimizer?.dispose();
@@ -127,15 +131,25 @@ describe('releasing compiled sessions', () => {
     assert.equal(tf.memory().numTensors, baseline, 'no tensor was left');
   });
 
-  it("compiledVae: disposing the encoder and decoder deletes the VAE's session", async () => {
+  it("a step on a written loss: disposing one of its models deletes the step's session", async () => {
     const baseline = tf.memory().numTensors;
     const sessionsBefore = liveSessions();
-    const { encoder, decoder } = buildConvVae2d({ seed: 24 });
+    // Two models on their own (not nested in a third, which would keep their weights).
+    const encoder = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [28, 28, 1] }), tf.layers.dense({ units: 2 })],
+    });
+    const decoder = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [2], units: 784 }), tf.layers.reshape({ targetShape: [28, 28, 1] })],
+    });
     const optimizer = tf.train.adam(0.001);
-    const vae = compiledVae({ encoder, decoder, optimizer, seed: 1 });
-    assert.equal(vae.engine, 'graph');
+    const step = compiled([encoder, decoder], {
+      loss: (images: Tensor) => tf.losses.meanSquaredError(images, decoder.apply(encoder.apply(images)) as Tensor),
+      optimizer,
+      seed: 1,
+    });
     const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 6);
-    await vae.trainOnBatch(x);
+    for (let i = 0; i < STEPS_TO_SESSION; i++) await step.trainOnBatch(x);
+    assert.equal(step.engine, 'graph');
     assert.equal(liveSessions(), sessionsBefore + 1);
     encoder.dispose();
     assert.equal(liveSessions(), sessionsBefore, 'encoder.dispose() deleted the session');
@@ -167,11 +181,11 @@ describe('releasing compiled sessions', () => {
     assert.ok(perRebuild < 1, summary);
   });
 
-  it('the garbage collector deletes the session of an unreachable trained model (compiled, compiledVae)', async () => {
-    const { engineGcPath, vaeGcPath } = await releaseChild();
+  it('the garbage collector deletes the session of an unreachable trained model (compiled, with a loss)', async () => {
+    const { engineGcPath, lossGcPath } = await releaseChild();
     for (const [name, run] of [
       ['compiled(model)', engineGcPath],
-      ['compiledVae', vaeGcPath],
+      ['compiled(models, { loss })', lossGcPath],
     ] as const) {
       const text = `${name}: ${JSON.stringify(run)}`;
       assert.equal(run.engine, 'graph', text);
