@@ -48,26 +48,7 @@ function beside(target: string, kind: 'tmp' | 'old'): string {
   return path.join(path.dirname(target), name);
 }
 
-/** Writes a file atomically: a temporary file beside it, flushed, then renamed into place. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temp = beside(file, 'tmp');
-  try {
-    const fd = fs.openSync(temp, 'wx');
-    try {
-      fs.writeFileSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temp, file);
-  } catch (error) {
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Writes and flushes one file inside a folder being saved (through FileHandle.writeFile). */
+/** Writes and flushes a file (through FileHandle.writeFile, where the checkpoint kill tests stall it). */
 async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const handle = await fs.promises.open(file, 'w');
@@ -76,6 +57,18 @@ async function writeSynced(file: string, data: string | Uint8Array): Promise<voi
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Writes a file atomically: a temporary file beside it, flushed, then renamed into place. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const temp = beside(file, 'tmp');
+  try {
+    await writeSynced(temp, data);
+    await fs.promises.rename(temp, file);
+  } catch (error) {
+    await fs.promises.rm(temp, { force: true });
+    throw error;
   }
 }
 

@@ -72,12 +72,12 @@ export async function extractFigure(executedPath: string, outDir: string): Promi
   const base = path.join(outDir, path.basename(executedPath, '.ipynb'));
   if (png.length > 0) {
     const file = `${base}.png`;
-    writeFileAtomic(file, png.length === 1 ? png[0] : await stackPngs(png));
+    await writeFileAtomic(file, png.length === 1 ? png[0] : await stackPngs(png));
     return { notebook: executedPath, file, kind: 'png', parts: png.length };
   }
   if (svg.length > 0) {
     const file = `${base}.svg`;
-    writeFileAtomic(file, svg[0]);
+    await writeFileAtomic(file, svg[0]);
     return { notebook: executedPath, file, kind: 'svg', parts: 1 };
   }
   throw new Error(

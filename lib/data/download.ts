@@ -278,7 +278,7 @@ export async function downloadMnist(options: DownloadMnistOptions = {}): Promise
           `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
       );
     }
-    writeFileAtomic(target, bytes);
+    await writeFileAtomic(target, bytes);
     log(`${name}: downloaded and verified (${bytes.length} bytes)`);
     result.downloaded.push(name);
   }

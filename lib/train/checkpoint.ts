@@ -1,29 +1,16 @@
 /**
- * Checkpoints: models, optimizer state and training state in one save folder of persist.ts per
+ * Checkpoints: models, optimizer state and training state in a save folder of persist.ts per
  * step, `<dir>/ckpt-<step>/`, so a run killed at any moment can resume from its last complete one:
- *   `<model>/model.json` + `<model>/weights.bin`  tfjs's format (tf.loadLayersModel reads it);
- *   `optimizers/<name>.bin`                       Optimizer.getWeights(): for Adam the iteration
- *                                                  count and the moments (and its running beta
- *                                                  powers, see below), for Adadelta its accumulators;
- *   `manifest.json`, written last                 step, training state (history, seed), the
- *                                                  optimizers' weight lists, every file's size.
- * The folder is written under a temporary name and renamed when whole, so a `ckpt-<step>` folder
- * is always complete; finding the latest also re-checks the file sizes and deletes leftovers.
+ * each model in tfjs's format (`<model>/model.json` + `weights.bin`), each optimizer's
+ * getWeights() in `optimizers/<name>.bin` (Adam: step count and moments; Adadelta: its
+ * accumulators), and the manifest (step, training state such as history and seed). A
+ * `ckpt-<step>` folder only ever appears whole; finding the latest re-checks it and deletes leftovers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LayersModel, Optimizer, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import {
-  loadModels,
-  readSaveFolder,
-  readWeights,
-  removeLeftovers,
-  writeModel,
-  writeSaveFolder,
-  writeWeights,
-  type SaveManifest,
-} from '../persist';
+import * as persist from '../persist';
 
 const FORMAT = 'gan-notebooks-checkpoint';
 const CHECKPOINT_NAME = /^ckpt-(\d+)$/;
@@ -32,13 +19,12 @@ const CHECKPOINT_NAME = /^ckpt-(\d+)$/;
  * tfjs's Adam keeps beta1^t and beta2^t as running products (accBeta1, accBeta2: private, not in
  * getWeights), and its setWeights recomputes them with pow(), which can differ in the last bit;
  * a GAN then drifts from the uninterrupted run by about 1e-4 within a few steps. They are saved
- * beside the moments under these names, and put back exactly after setWeights.
+ * in the manifest, and put back exactly after setWeights.
  */
-const ADAM_POWERS = ['accBeta1', 'accBeta2'] as const;
-const ADAM_POWER_PREFIX = '__adam_';
-
-function adamPowers(optimizer: Optimizer): Partial<Record<(typeof ADAM_POWERS)[number], Variable>> {
-  return optimizer.getClassName() === 'Adam' ? (optimizer as unknown as Record<string, Variable>) : {};
+function adamPowers(optimizer: Optimizer): Record<string, Variable> {
+  if (optimizer.getClassName() !== 'Adam') return {};
+  const { accBeta1, accBeta2 } = optimizer as unknown as Record<string, Variable>;
+  return { accBeta1, accBeta2 };
 }
 
 export interface CheckpointOptions {
@@ -65,15 +51,12 @@ export interface CheckpointContents {
   state: Record<string, unknown>;
 }
 
-interface CheckpointManifest extends SaveManifest {
+interface CheckpointManifest extends persist.SaveManifest {
   step: number;
-  optimizers: Record<string, { className: string; specs: tf.io.WeightsManifestEntry[] }>;
-  state: Record<string, unknown>;
-}
-
-export interface LoadedCheckpoint {
-  path: string;
-  step: number;
+  optimizers: Record<
+    string,
+    { className: string; specs: tf.io.WeightsManifestEntry[]; adamPowers: Record<string, number> }
+  >;
   state: Record<string, unknown>;
 }
 
@@ -105,21 +88,17 @@ export async function saveCheckpoint(
   options: CheckpointOptions,
 ): Promise<string> {
   const dir = path.resolve(options.dir);
-  const saved = await writeSaveFolder(path.join(dir, `ckpt-${step}`), FORMAT, async (temp) => {
-    for (const [name, model] of Object.entries(contents.models)) await writeModel(temp, name, model);
+  const saved = await persist.writeSaveFolder(path.join(dir, `ckpt-${step}`), FORMAT, async (temp) => {
+    for (const [name, model] of Object.entries(contents.models)) await persist.writeModel(temp, name, model);
     if (options.onSaving) await options.onSaving({ step, tempDir: temp });
     const optimizers: CheckpointManifest['optimizers'] = {};
     for (const [name, optimizer] of Object.entries(contents.optimizers)) {
       if (!optimizer) continue;
       const named = await optimizer.getWeights();
-      const powers = adamPowers(optimizer);
-      for (const key of ADAM_POWERS) {
-        const power = powers[key];
-        if (power instanceof tf.Variable) named.push({ name: `${ADAM_POWER_PREFIX}${key}`, tensor: power });
-      }
       try {
-        const specs = await writeWeights(path.join(temp, 'optimizers', `${name}.bin`), named);
-        optimizers[name] = { className: optimizer.getClassName(), specs };
+        const specs = await persist.writeWeights(path.join(temp, 'optimizers', `${name}.bin`), named);
+        const powers = Object.entries(adamPowers(optimizer)).map(([key, power]) => [key, power.dataSync()[0]]);
+        optimizers[name] = { className: optimizer.getClassName(), specs, adamPowers: Object.fromEntries(powers) };
       } finally {
         // getWeights returns the optimizer's own variables plus one new scalar (the step count).
         for (const { tensor } of named) if (!(tensor instanceof tf.Variable)) tensor.dispose();
@@ -140,11 +119,11 @@ export async function saveCheckpoint(
  * (from runs killed mid-save) and skips folders whose manifest or files are incomplete.
  */
 export function findLatestCheckpoint(dir: string): { path: string; step: number } | undefined {
-  removeLeftovers(dir);
+  persist.removeLeftovers(dir);
   for (const { name, step } of checkpointSteps(dir)) {
     const checkpointDir = path.join(dir, name);
     try {
-      if (readSaveFolder<CheckpointManifest>(checkpointDir, FORMAT, Error).step === step) {
+      if (persist.readSaveFolder<CheckpointManifest>(checkpointDir, FORMAT, Error).step === step) {
         return { path: checkpointDir, step };
       }
     } catch {
@@ -184,10 +163,10 @@ export async function resumeFromLatest<History>(
 export async function loadCheckpoint(
   checkpointDir: string,
   contents: Omit<CheckpointContents, 'state'>,
-): Promise<LoadedCheckpoint> {
+): Promise<{ path: string; step: number; state: Record<string, unknown> }> {
   const problem = (text: string) => new Error(`Checkpoint ${checkpointDir}: ${text}`);
-  const manifest = readSaveFolder<CheckpointManifest>(checkpointDir, FORMAT, problem);
-  loadModels(checkpointDir, contents.models, problem, () => {
+  const manifest = persist.readSaveFolder<CheckpointManifest>(checkpointDir, FORMAT, problem);
+  persist.loadModels(checkpointDir, contents.models, problem, () => {
     for (const [name, optimizer] of Object.entries(contents.optimizers)) {
       const saved = manifest.optimizers[name];
       if (optimizer && saved && saved.className !== optimizer.getClassName()) {
@@ -198,18 +177,14 @@ export async function loadCheckpoint(
   for (const [name, optimizer] of Object.entries(contents.optimizers)) {
     const saved = manifest.optimizers[name];
     if (!optimizer || !saved) continue;
-    const decoded = readWeights(path.join(checkpointDir, 'optimizers', `${name}.bin`), saved.specs, problem);
+    const decoded = persist.readWeights(path.join(checkpointDir, 'optimizers', `${name}.bin`), saved.specs, problem);
     try {
-      const own = saved.specs.filter((spec) => !spec.name.startsWith(ADAM_POWER_PREFIX));
-      await optimizer.setWeights(own.map((spec) => ({ name: spec.name, tensor: decoded[spec.name] })));
-      const powers = adamPowers(optimizer);
-      for (const key of ADAM_POWERS) {
-        const savedPower = decoded[`${ADAM_POWER_PREFIX}${key}`];
-        if (savedPower) powers[key]?.assign(savedPower);
-      }
+      await optimizer.setWeights(saved.specs.map((spec) => ({ name: spec.name, tensor: decoded[spec.name] })));
     } finally {
       tf.dispose(Object.values(decoded));
     }
+    const powers = adamPowers(optimizer);
+    for (const [key, value] of Object.entries(saved.adamPowers)) tf.tidy(() => powers[key]?.assign(tf.scalar(value)));
   }
   return { path: checkpointDir, step: manifest.step, state: manifest.state };
 }
