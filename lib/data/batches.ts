@@ -24,12 +24,6 @@ function scaledPixels(
   options: ToTensorOptions,
   caller: string,
 ): { values: Float32Array; n: number } {
-  if ('scale' in options && options.range === undefined) {
-    throw new Error(
-      `${caller}: the option \`scale\` is now called \`range\` (as in imageGrid): ` +
-        "{ range: 'tanh' } or { range: 'unit' }.",
-    );
-  }
   checkPixelRange(options.range, caller);
   // A 256-entry table: every pixel value is scaled once, then looked up.
   const table = new Float32Array(256);
@@ -105,11 +99,4 @@ export function sampleDigits(split: MnistSplit, n: number, seed: number): Int32A
     throw new RangeError(`sampleDigits: n must be an integer from 0 to ${split.count} (the split's size); got ${n}.`);
   }
   return shuffledIndices(split.count, createRng(seed)).slice(0, n);
-}
-
-/** How many examples of each digit: index d holds the count of label d. */
-export function digitCounts(split: MnistSplit): number[] {
-  const counts = new Array<number>(10).fill(0);
-  for (let i = 0; i < split.count; i++) counts[split.labels[i]]++;
-  return counts;
 }

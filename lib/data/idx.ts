@@ -1,7 +1,8 @@
 /**
  * IDX files (the MNIST format): a 4-byte magic number (0, 0, data type, rank), one big-endian
- * uint32 per dimension, then the values, big-endian, row-major. Files may be gzip-compressed;
- * gzip is recognised by its own magic bytes (1f 8b), not by the file name.
+ * uint32 per dimension, then the values, row-major. MNIST's files hold unsigned bytes (type
+ * 0x08), the only type read here. Files may be gzip-compressed; gzip is recognised by its own
+ * magic bytes (1f 8b), not by the file name.
  *
  * Everything is validated before anything is returned: a damaged file throws an IdxFormatError
  * naming the file, the field, what was expected and what was found; never a partial result.
@@ -9,16 +10,12 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
-export type IdxDataType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
-export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
-
-/** A parsed IDX file. `data` is a fresh array (not a view of the input) of product(dims) values. */
+/** A parsed IDX file of bytes. `data` is a fresh array (not a view of the input) of product(dims) values. */
 export interface IdxArray {
   /** The file (or name) the values came from, for error messages. */
   source: string;
-  dtype: IdxDataType;
   dims: number[];
-  data: IdxData;
+  data: Uint8Array;
 }
 
 /** What the caller requires of a file; a mismatch is an IdxFormatError. */
@@ -48,15 +45,6 @@ export class IdxFormatError extends Error {
   }
 }
 
-const TYPES: Record<number, { dtype: IdxDataType; bytes: number }> = {
-  0x08: { dtype: 'uint8', bytes: 1 },
-  0x09: { dtype: 'int8', bytes: 1 },
-  0x0b: { dtype: 'int16', bytes: 2 },
-  0x0c: { dtype: 'int32', bytes: 4 },
-  0x0d: { dtype: 'float32', bytes: 4 },
-  0x0e: { dtype: 'float64', bytes: 8 },
-};
-
 /** IDX magic numbers of the MNIST files. */
 export const IDX_MAGIC = { images: 0x00000803, labels: 0x00000801 } as const;
 
@@ -83,14 +71,9 @@ export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExp
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new IdxFormatError(sourceName, 'magic', 'the first two bytes to be 0 (an IDX file)', `${hex(magic)}`);
   }
-  const type = TYPES[bytes[2]];
-  if (type === undefined) {
-    throw new IdxFormatError(
-      sourceName,
-      'magic (data type byte)',
-      'one of 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e',
-      `0x${bytes[2].toString(16).padStart(2, '0')}`,
-    );
+  if (bytes[2] !== 0x08) {
+    const found = `0x${bytes[2].toString(16).padStart(2, '0')}`;
+    throw new IdxFormatError(sourceName, 'magic (data type byte)', '0x08 (unsigned bytes, as in MNIST)', found);
   }
   if (expected.magic !== undefined && magic !== expected.magic) {
     throw new IdxFormatError(sourceName, 'magic', hex(expected.magic), hex(magic));
@@ -129,52 +112,17 @@ export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExp
     dims.push(size);
   }
   const count = dims.reduce((a, b) => a * b, 1);
-  const expectedLength = headerLength + count * type.bytes;
+  const expectedLength = headerLength + count;
   if (bytes.length !== expectedLength) {
     const what = bytes.length < expectedLength ? 'truncated' : 'extra bytes at the end';
-    const valueSize = `${type.bytes} byte${type.bytes > 1 ? 's' : ''}`;
     throw new IdxFormatError(
       sourceName,
       'byte length',
-      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of ${valueSize})`,
+      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of 1 byte)`,
       `${bytes.length} bytes (${what})`,
     );
   }
-  return { source: sourceName, dtype: type.dtype, dims, data: readValues(view, headerLength, count, type.dtype) };
-}
-
-function readValues(view: DataView, offset: number, count: number, dtype: IdxDataType): IdxData {
-  const start = view.byteOffset + offset;
-  switch (dtype) {
-    case 'uint8':
-      return new Uint8Array(view.buffer.slice(start, start + count));
-    case 'int8':
-      return new Int8Array(view.buffer.slice(start, start + count));
-    default: {
-      // Multi-byte values are big-endian in IDX: read them one by one through the DataView.
-      const out =
-        dtype === 'int16'
-          ? new Int16Array(count)
-          : dtype === 'int32'
-            ? new Int32Array(count)
-            : dtype === 'float32'
-              ? new Float32Array(count)
-              : new Float64Array(count);
-      const size = out.BYTES_PER_ELEMENT;
-      for (let i = 0; i < count; i++) {
-        const at = offset + i * size;
-        out[i] =
-          dtype === 'int16'
-            ? view.getInt16(at, false)
-            : dtype === 'int32'
-              ? view.getInt32(at, false)
-              : dtype === 'float32'
-                ? view.getFloat32(at, false)
-                : view.getFloat64(at, false);
-      }
-      return out;
-    }
-  }
+  return { source: sourceName, dims, data: new Uint8Array(bytes.subarray(headerLength)) };
 }
 
 /** Reads an IDX file, gzip-compressed or raw (detected by the magic bytes 1f 8b). */

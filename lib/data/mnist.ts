@@ -87,12 +87,11 @@ export function readMnistSplit(imagesPath: string, labelsPath: string): MnistSpl
     );
   }
   if (count === 0) throw new IdxFormatError(imagesPath, 'count', 'at least 1 image', '0 images');
-  // The magic numbers fixed the type to unsigned bytes, so both arrays are Uint8Array.
-  const labelValues = labels.data as Uint8Array;
+  const labelValues = labels.data;
   for (let i = 0; i < count; i++) {
     if (labelValues[i] > 9) throw new IdxFormatError(labelsPath, `label ${i}`, 'a digit 0-9', String(labelValues[i]));
   }
-  return { images: images.data as Uint8Array, labels: labelValues, count };
+  return { images: images.data, labels: labelValues, count };
 }
 
 /** The shipped 10,000 test digits, unsplit (benchmarks and evaluation use them). */
@@ -110,52 +109,12 @@ export function loadEmbeddedTestSet(dataDir: string = DEFAULT_MNIST_DIR): MnistS
 }
 
 /** A new split holding the examples at `indices`, in that order. */
-export function selectExamples(split: MnistSplit, indices: ArrayLike<number>): MnistSplit {
-  const n = indices.length;
-  const images = new Uint8Array(n * MNIST_PIXELS);
-  const labels = new Uint8Array(n);
-  for (let k = 0; k < n; k++) {
-    const i = indices[k];
-    if (!Number.isInteger(i) || i < 0 || i >= split.count) {
-      throw new RangeError(`selectExamples: index ${i} at position ${k} is outside 0..${split.count - 1}.`);
-    }
-    images.set(split.images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), k * MNIST_PIXELS);
-    labels[k] = split.labels[i];
-  }
-  return { images, labels, count: n };
-}
-
-export interface SplitOptions {
-  /** Share of examples held out for validation, strictly between 0 and 1 (e.g. 0.1). */
-  validationFraction: number;
-  /** Seed of the shuffle: the same seed gives the same split. */
-  seed: number;
-}
-
-/** Shuffles with `seed`, then holds out round(count * validationFraction) examples. */
-export function splitTrainValidation(
-  split: MnistSplit,
-  options: SplitOptions,
-): { train: MnistSplit; validation: MnistSplit } {
-  const { validationFraction, seed } = options;
-  if (!(validationFraction > 0 && validationFraction < 1)) {
-    throw new RangeError(
-      `splitTrainValidation: validationFraction must be between 0 and 1 (exclusive); got ${validationFraction}.`,
-    );
-  }
-  const validationCount = Math.round(split.count * validationFraction);
-  if (validationCount === 0 || validationCount === split.count) {
-    throw new RangeError(
-      `splitTrainValidation: a fraction of ${validationFraction} of ${split.count} examples leaves ` +
-        `${validationCount} for validation and ${split.count - validationCount} for training; both need at least one.`,
-    );
-  }
-  const order = shuffledIndices(split.count, createRng(seed));
-  const trainCount = split.count - validationCount;
-  return {
-    train: selectExamples(split, order.subarray(0, trainCount)),
-    validation: selectExamples(split, order.subarray(trainCount)),
-  };
+function selectExamples(split: MnistSplit, indices: Int32Array): MnistSplit {
+  const images = new Uint8Array(indices.length * MNIST_PIXELS);
+  indices.forEach((i, k) =>
+    images.set(split.images.subarray(i * MNIST_PIXELS, (i + 1) * MNIST_PIXELS), k * MNIST_PIXELS),
+  );
+  return { images, labels: Uint8Array.from(indices, (i) => split.labels[i]), count: indices.length };
 }
 
 function md5OfFile(filePath: string): string {
@@ -196,16 +155,17 @@ function loadFullSet(
 }
 
 /**
- * The embedded test set split into train and test by a fixed seed (the same split every time):
- * splitTrainValidation, holding out EMBEDDED_SPLIT.test of the 10,000 images as the test split.
+ * The embedded test set split into train and test, the same way every time: shuffled with
+ * EMBEDDED_SPLIT.seed, the last EMBEDDED_SPLIT.test of every 10,000 images held out as the test split.
  */
 export function splitEmbedded(embedded: MnistSplit): { train: MnistSplit; test: MnistSplit } {
   const heldOut = EMBEDDED_SPLIT.test / (EMBEDDED_SPLIT.train + EMBEDDED_SPLIT.test);
-  const { train, validation } = splitTrainValidation(embedded, {
-    validationFraction: heldOut,
-    seed: EMBEDDED_SPLIT.seed,
-  });
-  return { train, test: validation };
+  const trainCount = embedded.count - Math.round(embedded.count * heldOut);
+  const order = shuffledIndices(embedded.count, createRng(EMBEDDED_SPLIT.seed));
+  return {
+    train: selectExamples(embedded, order.subarray(0, trainCount)),
+    test: selectExamples(embedded, order.subarray(trainCount)),
+  };
 }
 
 function formatCount(n: number): string {

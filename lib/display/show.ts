@@ -1,5 +1,5 @@
 /**
- * Showing charts and pictures in a tslab notebook, and saving the same objects to files.
+ * Showing charts and pictures in a tslab notebook.
  *
  * Why one bundle per chart: tslab's own display.* functions send one mime type per message,
  * so a chart would be either interactive or static. A Jupyter display_data message may carry
@@ -14,12 +14,10 @@
  *     usermeta.htmlExport = 'interactive' live over that SVG, with vega inlined.)
  *
  * Outside a kernel (scripts, tests) the show* functions and LiveChart draw nothing, so
- * the same code runs everywhere; save* functions write files in either case.
+ * the same code runs everywhere.
  */
-import * as path from 'path';
-import { writeFileAtomic } from '../persist';
 import { inKernel, LiveOutput, publishBundle, type MimeBundle } from './kernel';
-import { renderSvg, type ChartSpec, type RenderSvgOptions } from '../viz/render';
+import { renderSvg, type ChartSpec } from '../viz/render';
 
 export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
 
@@ -42,10 +40,10 @@ function chartMetadata(spec: ChartSpec): Record<string, unknown> {
 }
 
 /** The bundle showChart publishes: the spec (interactive), its SVG (static) and a text line. */
-export async function chartBundle(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<MimeBundle> {
+export async function chartBundle(spec: ChartSpec): Promise<MimeBundle> {
   return {
     [VEGA_LITE_MIME]: spec,
-    'image/svg+xml': await renderSvg(spec, options),
+    'image/svg+xml': await renderSvg(spec),
     'text/plain': chartText(spec),
   };
 }
@@ -55,9 +53,9 @@ export async function chartBundle(spec: ChartSpec, options: RenderSvgOptions = {
  * export. `await` it, so the output lands in the cell that called it. Draws nothing outside a
  * kernel. Returns nothing, so a cell that ends with it prints no stray value.
  */
-export async function showChart(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<void> {
+export async function showChart(spec: ChartSpec): Promise<void> {
   if (!inKernel()) return;
-  publishBundle(await chartBundle(spec, options), chartMetadata(spec));
+  publishBundle(await chartBundle(spec), chartMetadata(spec));
 }
 
 /** Width and height of a PNG, read from its header; throws on bytes that are not a PNG. */
@@ -84,37 +82,11 @@ export function showImage(png: Buffer): void {
   else pngSize(png);
 }
 
-/**
- * Saves a chart: '.svg' as the static picture, '.json' as the vega-lite spec itself (open it in
- * the vega editor). Written atomically.
- */
-export async function saveChart(spec: ChartSpec, filePath: string, options: RenderSvgOptions = {}): Promise<void> {
-  const extension = path.extname(filePath).toLowerCase();
-  if (extension === '.svg') writeFileAtomic(filePath, await renderSvg(spec, options));
-  else if (extension === '.json') writeFileAtomic(filePath, JSON.stringify(spec) + '\n');
-  else
-    throw new Error(
-      `saveChart: cannot save "${filePath}": the name must end in .svg (picture) or .json (vega-lite spec), ` +
-        `not "${extension || 'no extension'}".`,
-    );
-}
-
-/** Saves PNG bytes (an image grid) to a .png file, atomically. */
-export function savePng(png: Buffer, filePath: string): void {
-  pngSize(png);
-  if (path.extname(filePath).toLowerCase() !== '.png') {
-    throw new Error(`savePng: cannot save "${filePath}": the name must end in .png.`);
-  }
-  writeFileAtomic(filePath, png);
-}
-
 export interface LiveChartOptions {
   /** Minimum milliseconds between redraws; updates in between are skipped. Default 1000. */
   minIntervalMs?: number;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
-  /** How warnings from vega-lite/vega are handled. Default 'throw'. */
-  warnings?: RenderSvgOptions['warnings'];
 }
 
 /**
@@ -127,14 +99,12 @@ export class LiveChart {
   private readonly output = new LiveOutput();
   private readonly minIntervalMs: number;
   private readonly now: () => number;
-  private readonly renderOptions: RenderSvgOptions;
   private lastDrawnAt = -Infinity;
   private latestRequest = 0;
 
   constructor(options: LiveChartOptions = {}) {
     this.minIntervalMs = options.minIntervalMs ?? 1000;
     this.now = options.now ?? Date.now;
-    this.renderOptions = { warnings: options.warnings ?? 'throw' };
   }
 
   /**
@@ -151,9 +121,7 @@ export class LiveChart {
     const request = ++this.latestRequest;
     // While training, JupyterLab draws the spec itself; rendering the static SVG (for the HTML
     // export) costs tens of milliseconds per redraw, so only the final drawing carries it.
-    const bundle = force
-      ? await chartBundle(spec, this.renderOptions)
-      : { [VEGA_LITE_MIME]: spec, 'text/plain': chartText(spec) };
+    const bundle = force ? await chartBundle(spec) : { [VEGA_LITE_MIME]: spec, 'text/plain': chartText(spec) };
     // An update not awaited by the caller may finish after a newer one: never draw stale data.
     if (request !== this.latestRequest) return false;
     return this.output.show(bundle, chartMetadata(spec));

@@ -6,7 +6,6 @@
  */
 import { createCanvas } from 'canvas';
 import type { Tensor } from '@tensorflow/tfjs-node';
-import type { PixelRange } from '../data/pixelRange';
 import { fitText, imageCount, isTensor, paintImage, pixelValues, toGray, type GridImages } from './pixels';
 
 /** One code per image: rows of numbers, or a 2-D tensor (read, not disposed). */
@@ -17,21 +16,15 @@ export interface CodeFigureOptions {
   captions?: string[];
   /** Titles left of the three rows. Default 'image', 'z-code', 'rebuilt'. */
   rowTitles?: [string, string, string];
-  /** What image values mean: 'unit' [0, 1] (default), 'tanh' [-1, 1] or 'byte' [0, 255]. */
-  range?: PixelRange;
   /** Each image pixel becomes a scale x scale block. Default 3 (28 * 3 = 84-pixel columns). */
   scale?: number;
-  /** Height of the stem row in pixels. Default: one image's height. */
-  stemHeight?: number;
-  /** Side of each square image. Default 28. */
-  imageSize?: number;
 }
 
 /** Where things land in a code figure, in output pixels. */
 export interface CodeFigureLayout {
   width: number;
   height: number;
-  /** Side of one enlarged image (imageSize * scale); also the width of a stem panel. */
+  /** Side of one enlarged image (28 * scale); also the width and height of a stem panel. */
   cellSize: number;
   /** Left edge of column k (the same for all three rows). */
   columnX(k: number): number;
@@ -52,15 +45,12 @@ const STEM_PADDING = 4;
 
 export function codeFigureLayout(count: number, codeLength: number, options: CodeFigureOptions = {}): CodeFigureLayout {
   const scale = options.scale ?? 3;
-  const imageSize = options.imageSize ?? 28;
-  const cellSize = imageSize * scale;
-  const stemHeight = options.stemHeight ?? cellSize;
+  const cellSize = 28 * scale;
+  const stemHeight = cellSize;
   for (const [name, value, min] of [
     ['count', count, 1],
     ['codeLength', codeLength, 1],
     ['scale', scale, 1],
-    ['imageSize', imageSize, 1],
-    ['stemHeight', stemHeight, 2 * STEM_PADDING + 2],
   ] as const) {
     if (!Number.isInteger(value) || value < min)
       throw new Error(`codeFigure: ${name} must be a whole number >= ${min}, got ${value}.`);
@@ -102,19 +92,11 @@ export function codeFigure(
   reconstructions: GridImages,
   options: CodeFigureOptions = {},
 ): Buffer {
-  const imageSize = options.imageSize ?? 28;
-  const gray = toGray(options.range ?? 'unit', 'codeFigure');
+  const gray = toGray('unit', 'codeFigure');
   const imageValues = pixelValues(images);
   const rebuiltValues = pixelValues(reconstructions);
-  const count = imageCount('codeFigure', 'images', images, imageValues, imageSize, ', or set options.imageSize');
-  const rebuiltCount = imageCount(
-    'codeFigure',
-    'reconstructions',
-    reconstructions,
-    rebuiltValues,
-    imageSize,
-    ', or set options.imageSize',
-  );
+  const count = imageCount('codeFigure', 'images', images, imageValues);
+  const rebuiltCount = imageCount('codeFigure', 'reconstructions', reconstructions, rebuiltValues);
   const rows = codeRows(codes);
   if (rows.length !== count || rebuiltCount !== count) {
     throw new Error(
@@ -150,18 +132,11 @@ export function codeFigure(
   ctx.fillStyle = 'white';
   ctx.fillRect(0, 0, layout.width, layout.height);
   const frame = ctx.getImageData(0, 0, layout.width, layout.height);
-  const scale = layout.cellSize / imageSize;
+  const scale = layout.cellSize / 28;
   for (let k = 0; k < count; k++) {
     const x = layout.columnX(k);
-    paintImage(imageValues, k, { rgba: frame.data, width: layout.width, x, y: layout.imageY }, imageSize, scale, gray);
-    paintImage(
-      rebuiltValues,
-      k,
-      { rgba: frame.data, width: layout.width, x, y: layout.rebuiltY },
-      imageSize,
-      scale,
-      gray,
-    );
+    paintImage(imageValues, k, { rgba: frame.data, width: layout.width, x, y: layout.imageY }, scale, gray);
+    paintImage(rebuiltValues, k, { rgba: frame.data, width: layout.width, x, y: layout.rebuiltY }, scale, gray);
   }
   ctx.putImageData(frame, 0, 0);
 

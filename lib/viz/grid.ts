@@ -11,6 +11,9 @@ import { fitText, imageCount, paintImage, pixelValues, toGray, type GridImages }
 
 export type { GridImages } from './pixels';
 
+/** Caption font size in pixels; a caption shrinks to fit its cell's width. */
+const CAPTION_FONT_SIZE = 12;
+
 export interface ImageGridOptions {
   rows: number;
   cols: number;
@@ -22,19 +25,15 @@ export interface ImageGridOptions {
   captions?: string[];
   /** Space in output pixels around and between cells. Default 2. */
   gap?: number;
-  /** Side of each square source image in pixels. Default 28 (MNIST). */
-  imageSize?: number;
   /** Colour of the gaps and the caption strip (any CSS colour). Default 'white'. */
   background?: string;
-  /** Caption font size in pixels; shrinks to fit the cell width. Default 12. */
-  captionFontSize?: number;
 }
 
 /** Where things land in a grid picture: sizes in output pixels. */
 export interface GridLayout {
   width: number;
   height: number;
-  /** Side of one enlarged image: imageSize * scale. */
+  /** Side of one enlarged 28x28 image: 28 * scale. */
   cellSize: number;
   /** Height of the caption strip under each cell (0 without captions). */
   captionHeight: number;
@@ -45,27 +44,24 @@ export interface GridLayout {
 
 /**
  * The grid's geometry: width = cols*cellSize + (cols+1)*gap and
- * height = rows*(cellSize + captionHeight) + (rows+1)*gap, with cellSize = imageSize*scale.
+ * height = rows*(cellSize + captionHeight) + (rows+1)*gap, with cellSize = 28*scale.
  */
 export function gridLayout(options: ImageGridOptions): GridLayout {
   const { rows, cols } = options;
   const scale = options.scale ?? 3;
   const gap = options.gap ?? 2;
-  const imageSize = options.imageSize ?? 28;
   for (const [name, value, min] of [
     ['rows', rows, 1],
     ['cols', cols, 1],
     ['scale', scale, 1],
-    ['imageSize', imageSize, 1],
     ['gap', gap, 0],
   ] as const) {
     if (!Number.isInteger(value) || value < min) {
       throw new Error(`imageGrid: options.${name} must be a whole number >= ${min}, got ${value}.`);
     }
   }
-  const cellSize = imageSize * scale;
-  const hasCaptions = options.captions !== undefined && options.captions.length > 0;
-  const captionHeight = hasCaptions ? Math.ceil((options.captionFontSize ?? 12) * 1.5) : 0;
+  const cellSize = 28 * scale;
+  const captionHeight = options.captions !== undefined && options.captions.length > 0 ? CAPTION_FONT_SIZE * 1.5 : 0;
   return {
     width: cols * cellSize + (cols + 1) * gap,
     height: rows * (cellSize + captionHeight) + (rows + 1) * gap,
@@ -79,11 +75,10 @@ export function gridLayout(options: ImageGridOptions): GridLayout {
 /** Draws the images into a rows x cols grid and returns it as PNG bytes. */
 export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer {
   const layout = gridLayout(options);
-  const imageSize = options.imageSize ?? 28;
   const scale = options.scale ?? 3;
   const gray = toGray(options.range, 'imageGrid');
   const values = pixelValues(images);
-  const count = imageCount('imageGrid', 'images', images, values, imageSize, ', or set options.imageSize');
+  const count = imageCount('imageGrid', 'images', images, values);
   const cells = options.rows * options.cols;
   if (count > cells) {
     throw new Error(
@@ -105,12 +100,11 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
   const frame = ctx.getImageData(0, 0, layout.width, layout.height);
   for (let k = 0; k < count; k++) {
     const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
-    paintImage(values, k, { rgba: frame.data, width: layout.width, ...origin }, imageSize, scale, gray);
+    paintImage(values, k, { rgba: frame.data, width: layout.width, ...origin }, scale, gray);
   }
   ctx.putImageData(frame, 0, 0);
 
   if (layout.captionHeight > 0) {
-    const baseSize = options.captionFontSize ?? 12;
     ctx.fillStyle = '#222';
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
@@ -123,7 +117,7 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
         origin.x + layout.cellSize / 2,
         origin.y + layout.cellSize + layout.captionHeight / 2,
         layout.cellSize,
-        baseSize,
+        CAPTION_FONT_SIZE,
       );
     });
   }
@@ -166,67 +160,36 @@ export interface LatentManifoldOptions {
   steps: number;
   /** Enlargement of each decoded pixel. Default 1 (20 x 20 digits = 560 x 560 pixels). */
   scale?: number;
-  /** Space between images. Default 0: one continuous picture. */
-  gap?: number;
-  /** What the decoder outputs. Default 'unit' (sigmoid decoder). */
-  range?: PixelRange;
-  /** Side of each decoded image. Default 28. */
-  imageSize?: number;
-  /** Points per decode call. Default all steps*steps at once. */
-  batchSize?: number;
 }
 
-/** Maps m latent points (x, y pairs) to m decoded images (m * imageSize^2 values). */
+/** Maps m latent points (x, y pairs) to m decoded 28x28 images in [0, 1] (m * 784 values). */
 export type LatentDecoder = (z: Float32Array) => Float32Array | Promise<Float32Array>;
 
-/**
- * Decodes latent points (x, y pairs) `batchSize` at a time into one array of images, checking
- * that the decoder gives imageSize^2 values per point; `caller` names the function in errors.
- */
+/** Decodes latent points (x, y pairs), checking for 28x28 values per point; `caller` names the function in errors. */
 export async function decodeLatentPoints(
   decode: LatentDecoder,
   points: Float32Array,
-  imageSize: number,
-  batchSize: number | undefined,
   caller: string,
 ): Promise<Float32Array> {
-  const count = points.length / 2;
-  const pixelsPerImage = imageSize * imageSize;
-  const size = batchSize ?? count;
-  if (!Number.isInteger(size) || size < 1)
-    throw new Error(`${caller}: options.batchSize must be a whole number >= 1, got ${size}.`);
-  const images = new Float32Array(count * pixelsPerImage);
-  for (let start = 0; start < count; start += size) {
-    const end = Math.min(count, start + size);
-    const decoded = await decode(points.subarray(2 * start, 2 * end));
-    if (decoded.length !== (end - start) * pixelsPerImage) {
-      throw new Error(
-        `${caller}: decode returned ${decoded.length} values for ${end - start} points; expected ` +
-          `${(end - start) * pixelsPerImage} (${imageSize}x${imageSize} values per point).`,
-      );
-    }
-    images.set(decoded, start * pixelsPerImage);
+  const images = await decode(points);
+  if (images.length !== (points.length / 2) * 784) {
+    throw new Error(
+      `${caller}: decode returned ${images.length} values for ${points.length / 2} points; expected ` +
+        `${(points.length / 2) * 784} (28x28 values per point).`,
+    );
   }
   return images;
 }
 
 /** Decodes a regular grid over the latent box into one picture: digits morphing across the plane. */
 export async function latentManifoldImage(decode: LatentDecoder, options: LatentManifoldOptions): Promise<Buffer> {
-  const imageSize = options.imageSize ?? 28;
-  const images = await decodeLatentPoints(
-    decode,
-    latentGridPoints(options.box, options.steps),
-    imageSize,
-    options.batchSize,
-    'latentManifoldImage',
-  );
-  return imageGrid(images, {
+  const points = latentGridPoints(options.box, options.steps);
+  return imageGrid(await decodeLatentPoints(decode, points, 'latentManifoldImage'), {
     rows: options.steps,
     cols: options.steps,
-    range: options.range ?? 'unit',
+    range: 'unit',
     scale: options.scale ?? 1,
-    gap: options.gap ?? 0,
-    imageSize,
+    gap: 0,
     background: 'black',
   });
 }

@@ -36,19 +36,20 @@ export interface DigitCentroid extends LatentPoint {
   count: number;
 }
 
-/** A data point (with its index in the input) on a digit's convex hull. */
+/** A real encoded point: its position and its index in the input. */
 export interface HullVertex extends LatentPoint {
   index: number;
+}
+
+/** A real encoded point chosen for a digit (a hull corner, a member of its cloud), with that digit. */
+export interface DigitPoint extends HullVertex {
+  digit: number;
 }
 
 export interface DigitHull {
   digit: number;
   /** The hull's vertices in order around it (d3's order); fewer than 3 when the digit has fewer distinct points. */
   vertices: HullVertex[];
-}
-
-export interface HullPoint extends HullVertex {
-  digit: number;
 }
 
 /** Encoded points as x0, y0, x1, y1, ... (an n x 2 tensor's data). */
@@ -156,30 +157,16 @@ function distinctVertices(pairs: [number, number][], indices: number[]): HullVer
 }
 
 /**
- * One vertex of each digit's hull: chosen with `rng` when given, otherwise the vertex farthest
- * from the digit's centroid (deterministic). Each is a real encoded image, but an extreme one:
- * where the corner lies among other digits' clouds it can decode as another digit. For a
- * typical member, as the companion blog decodes, see pickDigitMembers.
+ * The vertex of each digit's hull farthest from the digit's centroid (04's "try next"). Each is a real
+ * encoded image, but an extreme one: where the corner lies among other digits' clouds it can decode as
+ * another digit. For a typical member, as the companion blog decodes, see pickDigitMembers.
  */
-export function pickHullPoints(points: LatentPoints, labels: ArrayLike<number>, rng?: () => number): HullPoint[] {
-  const centroids = new Map(digitCentroids(points, labels).map((c) => [c.digit, c]));
-  return digitHulls(points, labels).map(({ digit, vertices }) => {
-    let chosen: HullVertex;
-    if (rng) {
-      chosen = vertices[Math.min(vertices.length - 1, Math.floor(rng() * vertices.length))];
-    } else {
-      const centre = centroids.get(digit) as DigitCentroid;
-      const distance = (v: HullVertex) => (v.x - centre.x) ** 2 + (v.y - centre.y) ** 2;
-      chosen = vertices.reduce((best, v) => (distance(v) > distance(best) ? v : best));
-    }
-    return { digit, ...chosen };
+export function pickHullPoints(points: LatentPoints, labels: ArrayLike<number>): DigitPoint[] {
+  const centroids = digitCentroids(points, labels);
+  return digitHulls(points, labels).map(({ digit, vertices }, i) => {
+    const distance = (v: HullVertex) => (v.x - centroids[i].x) ** 2 + (v.y - centroids[i].y) ** 2;
+    return { digit, ...vertices.reduce((best, v) => (distance(v) > distance(best) ? v : best)) };
   });
-}
-
-/** A real encoded point chosen for a digit: its position, its index in the input and its digit. */
-export interface DigitMember extends LatentPoint {
-  index: number;
-  digit: number;
 }
 
 /**
@@ -193,7 +180,7 @@ export function pickDigitMembers(
   labels: ArrayLike<number>,
   rng: () => number,
   among = 100,
-): DigitMember[] {
+): DigitPoint[] {
   if (!Number.isInteger(among) || among < 1)
     throw new Error(`pickDigitMembers: among must be a whole number >= 1, got ${among}.`);
   const n = checkLabels('pickDigitMembers', points, labels);
@@ -244,21 +231,6 @@ export interface LatentScatterData {
 }
 
 export interface LatentScatterOptions extends ChartOptions {
-  /** Area of each dot in square pixels. Default 10. */
-  pointSize?: number;
-  /** Opacity of the dots. Default 0.5. */
-  pointOpacity?: number;
-  /** Draw each digit's convex hull. Default true. */
-  hulls?: boolean;
-  /** Fill opacity inside each hull. Default 0.06; its outline has opacity 0.8. */
-  hullFillOpacity?: number;
-  /** Write each digit at its centroid. Default true. */
-  centroidLabels?: boolean;
-  /** Hovering a dot shows its digit and position (no per-dot cost until hovered). Default true. */
-  pointTooltips?: boolean;
-  /** Axis titles. Default 'z[0]' and 'z[1]'. */
-  xTitle?: string;
-  yTitle?: string;
   /**
    * How JupyterLab draws it (vega-embed reads the spec's usermeta). Default 'canvas': one
    * bitmap instead of 10,000 DOM nodes keeps panning, hovering and scrolling smooth.
@@ -266,11 +238,30 @@ export interface LatentScatterOptions extends ChartOptions {
   renderer?: 'canvas' | 'svg';
 }
 
-/** Decimals that keep about 4 significant digits of the data's extent (compact inline JSON). */
-function decimalsFor(box: LatentBox): number {
-  const extent = Math.max(box.xMax - box.xMin, box.yMax - box.yMin);
-  if (!(extent > 0)) return 4;
-  return Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent))));
+/** Rounding to about 4 significant digits of `extent` (compact inline JSON). */
+export function roundingFor(extent: number): (value: number) => number {
+  const decimals = extent > 0 ? Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent)))) : 4;
+  return (value) => Number(value.toFixed(decimals));
+}
+
+/** The latent plane's axes, as every layer over it encodes them. */
+export const LATENT_AXES = {
+  x: { field: 'x', type: 'quantitative', title: 'z[0]', scale: { zero: false } },
+  y: { field: 'y', type: 'quantitative', title: 'z[1]', scale: { zero: false } },
+} as const;
+
+/** Tooltip entries of a position. */
+const AT = [
+  { field: 'x', type: 'quantitative', title: 'z[0]' },
+  { field: 'y', type: 'quantitative', title: 'z[1]' },
+];
+
+/** Throws unless every point (a marker, a point of a line) has finite coordinates; `what` names it. */
+function checkFinite(what: (i: number) => string, points: readonly LatentPoint[]): void {
+  points.forEach((p, i) => {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y))
+      throw new Error(`latentScatterChart: ${what(i)} has x=${p.x}, y=${p.y}; coordinates must be finite numbers.`);
+  });
 }
 
 /**
@@ -278,193 +269,160 @@ function decimalsFor(box: LatentBox): number {
  * digit's hull as a closed outline with a faint fill, the digit at its centroid, and labelled markers on top.
  */
 export function latentScatterChart(data: LatentScatterData, options: LatentScatterOptions = {}): ChartSpec {
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: options.title ?? 'Latent space: each dot is one encoded test image',
+    width: options.width ?? 480,
+    height: options.height ?? 480,
+    usermeta: { embedOptions: { renderer: options.renderer ?? 'canvas' } },
+    layer: latentLayers(data),
+  } as ChartSpec;
+}
+
+/**
+ * The scatter's layers, its data checked first: dots, hulls, centroid labels, lines, markers. Layer
+ * names become vega mark names ('points' -> 'points_marks'), found again in the SVG. Coordinates are
+ * rounded by `round`, by default to 4 significant digits of the points' extent.
+ */
+export function latentLayers(data: LatentScatterData, round?: (value: number) => number): object[] {
   const n = checkLabels('latentScatterChart', data.points, data.labels);
   if (n === 0) throw new Error('latentScatterChart: points is empty; encode some images first.');
+  const box = latentBox(data.points);
+  round ??= roundingFor(Math.max(box.xMax - box.xMin, box.yMax - box.yMin));
   const markers = data.markers ?? [];
-  markers.forEach((m, i) => {
-    if (!Number.isFinite(m.x) || !Number.isFinite(m.y)) {
-      throw new Error(
-        `latentScatterChart: markers[${i}] ("${m.label}") has x=${m.x}, y=${m.y}; ` +
-          'marker coordinates must be finite numbers.',
-      );
-    }
-  });
+  checkFinite((i) => `markers[${i}] ("${markers[i].label}")`, markers);
   const lines = data.lines ?? [];
   lines.forEach((line, l) => {
     if (line.points.length < 2)
       throw new Error(`latentScatterChart: lines[${l}] has ${line.points.length} point(s); a line needs at least 2.`);
-    line.points.forEach((p, k) => {
-      if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) {
-        throw new Error(
-          `latentScatterChart: lines[${l}].points[${k}] has x=${p.x}, y=${p.y}; coordinates must be finite numbers.`,
-        );
-      }
-    });
+    checkFinite((k) => `lines[${l}].points[${k}]`, line.points);
   });
-  const decimals = decimalsFor(latentBox(data.points));
-  const round = (value: number) => Number(value.toFixed(decimals));
-  // Short field names: 10,000 rows of {x, y, d} inline.
-  const pointRows = new Array<{ x: number; y: number; d: number }>(n);
-  for (let i = 0; i < n; i++)
-    pointRows[i] = { x: round(data.points[2 * i]), y: round(data.points[2 * i + 1]), d: data.labels[i] };
-  const digits = [...new Set(pointRows.map((r) => r.d))].sort((a, b) => a - b);
-  const xTitle = options.xTitle ?? 'z[0]';
-  const yTitle = options.yTitle ?? 'z[1]';
-  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
-  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
-  const digitScale = { domain: digits, scheme: 'category10' };
-  // Layer names become vega mark names ('points' -> 'points_marks'), found again in the SVG.
-  const layers: object[] = [];
+  const digits = [...indicesByDigit(data.labels, n).keys()];
+  const color = {
+    field: 'd',
+    type: 'nominal',
+    scale: { domain: digits, scheme: 'category10' },
+    legend: { title: 'digit' },
+  };
+  return [
+    pointsLayer(data, n, round, color),
+    hullsLayer(data, round, color),
+    ...centroidLayers(data, round),
+    ...lineLayers(lines, round),
+    ...markerLayers(markers, round),
+  ];
+}
 
-  layers.push({
+/** One dot per point, short field names (10,000 rows of {x, y, d} inline); hovering shows its digit. */
+function pointsLayer(data: LatentScatterData, n: number, round: (v: number) => number, color: object): object {
+  const rows = Array.from({ length: n }, (_, i) => ({
+    x: round(data.points[2 * i]),
+    y: round(data.points[2 * i + 1]),
+    d: data.labels[i],
+  }));
+  return {
     name: 'points',
-    data: { values: pointRows },
-    mark: { type: 'circle', size: options.pointSize ?? 10, opacity: options.pointOpacity ?? 0.5, aria: false },
+    data: { values: rows },
+    mark: { type: 'circle', size: 10, opacity: 0.5, aria: false },
+    encoding: { ...LATENT_AXES, color, tooltip: [{ field: 'd', type: 'nominal', title: 'digit' }, ...AT] },
+  };
+}
+
+/** Each digit's convex hull: a closed outline with a faint fill. */
+function hullsLayer(data: LatentScatterData, round: (v: number) => number, color: object): object {
+  const rows = digitHulls(data.points, data.labels).flatMap((hull) =>
+    hull.vertices.map((v, o) => ({ d: hull.digit, x: round(v.x), y: round(v.y), o })),
+  );
+  return {
+    name: 'hulls',
+    data: { values: rows },
+    mark: { type: 'line', interpolate: 'linear-closed', strokeWidth: 1.5, strokeOpacity: 0.8, fillOpacity: 0.06 },
     encoding: {
-      x,
-      y,
-      color: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
-      ...((options.pointTooltips ?? true)
-        ? {
-            tooltip: [
-              { field: 'd', type: 'nominal', title: 'digit' },
-              { field: 'x', type: 'quantitative', title: xTitle },
-              { field: 'y', type: 'quantitative', title: yTitle },
-            ],
-          }
-        : {}),
+      ...LATENT_AXES,
+      order: { field: 'o', type: 'quantitative' },
+      color,
+      fill: color,
+      tooltip: [{ field: 'd', type: 'nominal', title: 'hull of digit' }],
     },
-  });
+  };
+}
 
-  if (options.hulls ?? true) {
-    const hullRows: { d: number; x: number; y: number; o: number }[] = [];
-    for (const hull of digitHulls(data.points, data.labels)) {
-      hull.vertices.forEach((v, o) => hullRows.push({ d: hull.digit, x: round(v.x), y: round(v.y), o }));
-    }
-    layers.push({
-      name: 'hulls',
-      data: { values: hullRows },
-      mark: {
-        type: 'line',
-        interpolate: 'linear-closed',
-        strokeWidth: 1.5,
-        strokeOpacity: 0.8,
-        fillOpacity: options.hullFillOpacity ?? 0.06,
-      },
-      encoding: {
-        x,
-        y,
-        order: { field: 'o', type: 'quantitative' },
-        color: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
-        fill: { field: 'd', type: 'nominal', scale: digitScale, legend: { title: 'digit' } },
-        tooltip: [{ field: 'd', type: 'nominal', title: 'hull of digit' }],
-      },
-    });
-  }
-
-  if (options.centroidLabels ?? true) {
-    const centroidRows = digitCentroids(data.points, data.labels).map((c) => ({
-      d: c.digit,
-      x: round(c.x),
-      y: round(c.y),
-      c: c.count,
-    }));
-    const text = { field: 'd', type: 'nominal' };
-    // A white halo under each label keeps it readable on top of dense dots.
-    layers.push({
+/** Each digit written at its centroid, over a white halo that keeps it readable on dense dots. */
+function centroidLayers(data: LatentScatterData, round: (v: number) => number): object[] {
+  const rows = digitCentroids(data.points, data.labels).map((c) => ({
+    d: c.digit,
+    x: round(c.x),
+    y: round(c.y),
+    c: c.count,
+  }));
+  const text = { type: 'text', fontSize: 18, fontWeight: 'bold' };
+  const encoding = { ...LATENT_AXES, text: { field: 'd', type: 'nominal' } };
+  const tooltip = [
+    { field: 'd', type: 'nominal', title: 'centroid of digit' },
+    { field: 'c', type: 'quantitative', title: 'points' },
+  ];
+  return [
+    {
       name: 'centroidHalos',
-      data: { values: centroidRows },
-      mark: {
-        type: 'text',
-        fontSize: 18,
-        fontWeight: 'bold',
-        stroke: 'white',
-        strokeWidth: 4,
-        strokeOpacity: 0.9,
-        aria: false,
-      },
-      encoding: { x, y, text },
-    });
-    layers.push({
+      data: { values: rows },
+      mark: { ...text, stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
+      encoding,
+    },
+    {
       name: 'centroidLabels',
-      data: { values: centroidRows },
-      mark: { type: 'text', fontSize: 18, fontWeight: 'bold', color: 'black' },
-      encoding: {
-        x,
-        y,
-        text,
-        tooltip: [
-          { field: 'd', type: 'nominal', title: 'centroid of digit' },
-          { field: 'c', type: 'quantitative', title: 'points' },
-        ],
-      },
-    });
-  }
+      data: { values: rows },
+      mark: { ...text, color: 'black' },
+      encoding: { ...encoding, tooltip },
+    },
+  ];
+}
 
-  if (lines.length > 0) {
-    // l: which line, k: order along it.
-    const lineRows = lines.flatMap((line, l) => line.points.map((p, k) => ({ x: round(p.x), y: round(p.y), l, k })));
-    const path = { x, y, detail: { field: 'l', type: 'nominal' }, order: { field: 'k', type: 'quantitative' } };
-    layers.push({
+/** The lines: black over a white halo, a dot at each point (its step in the tooltip), a label at the start. */
+function lineLayers(lines: LatentLine[], round: (v: number) => number): object[] {
+  if (lines.length === 0) return [];
+  // l: which line, k: order along it.
+  const rows = lines.flatMap((line, l) => line.points.map((p, k) => ({ x: round(p.x), y: round(p.y), l, k })));
+  const path = { ...LATENT_AXES, detail: { field: 'l', type: 'nominal' }, order: { field: 'k', type: 'quantitative' } };
+  const labelRows = lines.flatMap((line, l) =>
+    line.label ? [{ x: round(line.points[0].x), y: round(line.points[0].y), t: line.label, l }] : [],
+  );
+  const label = { type: 'text', align: 'right', baseline: 'top', dx: -6, dy: 6, fontSize: 12, fontWeight: 'bold' };
+  return [
+    {
       name: 'lineHalos',
-      data: { values: lineRows },
+      data: { values: rows },
       mark: { type: 'line', color: 'white', strokeWidth: 5, opacity: 0.9, aria: false },
       encoding: path,
-    });
-    layers.push({
-      name: 'lines',
-      data: { values: lineRows },
-      mark: { type: 'line', color: 'black', strokeWidth: 2 },
-      encoding: path,
-    });
-    layers.push({
+    },
+    { name: 'lines', data: { values: rows }, mark: { type: 'line', color: 'black', strokeWidth: 2 }, encoding: path },
+    {
       name: 'linePoints',
-      data: { values: lineRows },
+      data: { values: rows },
       mark: { type: 'circle', size: 28, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
-      encoding: {
-        x,
-        y,
-        tooltip: [
-          { field: 'k', type: 'quantitative', title: 'step' },
-          { field: 'x', type: 'quantitative', title: xTitle },
-          { field: 'y', type: 'quantitative', title: yTitle },
-        ],
-      },
-    });
-    const labelRows = lines.flatMap((line, l) =>
-      line.label ? [{ x: round(line.points[0].x), y: round(line.points[0].y), t: line.label, l }] : [],
-    );
-    if (labelRows.length > 0) {
-      layers.push({
-        name: 'lineLabels',
-        data: { values: labelRows },
-        mark: {
-          type: 'text',
-          align: 'right',
-          baseline: 'top',
-          dx: -6,
-          dy: 6,
-          fontSize: 12,
-          fontWeight: 'bold',
-          color: 'black',
-          stroke: 'white',
-          strokeWidth: 0.4,
-        },
-        encoding: { x, y, text: { field: 't', type: 'nominal' } },
-      });
-    }
-  }
+      encoding: { ...LATENT_AXES, tooltip: [{ field: 'k', type: 'quantitative', title: 'step' }, ...AT] },
+    },
+    ...(labelRows.length === 0
+      ? []
+      : [
+          {
+            name: 'lineLabels',
+            data: { values: labelRows },
+            mark: { ...label, color: 'black', stroke: 'white', strokeWidth: 0.4 },
+            encoding: { ...LATENT_AXES, text: { field: 't', type: 'nominal' } },
+          },
+        ]),
+  ];
+}
 
-  if (markers.length > 0) {
-    const markerRows = markers.map((m) => ({ x: round(m.x), y: round(m.y), t: m.label }));
-    const tooltip = [
-      { field: 't', type: 'nominal', title: 'marker' },
-      { field: 'x', type: 'quantitative', title: xTitle },
-      { field: 'y', type: 'quantitative', title: yTitle },
-    ];
-    layers.push({
+/** Labelled markers: a black diamond and its label, both with a tooltip. */
+function markerLayers(markers: LatentMarker[], round: (v: number) => number): object[] {
+  if (markers.length === 0) return [];
+  const rows = markers.map((m) => ({ x: round(m.x), y: round(m.y), t: m.label }));
+  const tooltip = [{ field: 't', type: 'nominal', title: 'marker' }, ...AT];
+  return [
+    {
       name: 'markers',
-      data: { values: markerRows },
+      data: { values: rows },
       mark: {
         type: 'point',
         shape: 'diamond',
@@ -475,11 +433,11 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
         strokeWidth: 1,
         opacity: 1,
       },
-      encoding: { x, y, tooltip },
-    });
-    layers.push({
+      encoding: { ...LATENT_AXES, tooltip },
+    },
+    {
       name: 'markerLabels',
-      data: { values: markerRows },
+      data: { values: rows },
       mark: {
         type: 'text',
         align: 'left',
@@ -490,16 +448,7 @@ export function latentScatterChart(data: LatentScatterData, options: LatentScatt
         fontWeight: 'bold',
         color: 'black',
       },
-      encoding: { x, y, text: { field: 't', type: 'nominal' }, tooltip },
-    });
-  }
-
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: options.title ?? 'Latent space: each dot is one encoded test image',
-    width: options.width ?? 480,
-    height: options.height ?? 480,
-    usermeta: { embedOptions: { renderer: options.renderer ?? 'canvas' } },
-    layer: layers,
-  } as ChartSpec;
+      encoding: { ...LATENT_AXES, text: { field: 't', type: 'nominal' }, tooltip },
+    },
+  ];
 }

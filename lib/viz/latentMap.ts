@@ -10,12 +10,13 @@
  * vega inlined from node_modules (scripts/nbconvert/offline/). Everywhere else, and with
  * JavaScript off, the static SVG shows the map with the panels of the first selected point.
  */
-import type { PixelRange } from '../data/pixelRange';
 import { decodeLatentPoints, imageGrid, latentGridPoints, type GridImages, type LatentDecoder } from './grid';
 import {
   digitCentroids,
+  LATENT_AXES,
   latentBox,
-  latentScatterChart,
+  latentLayers,
+  roundingFor,
   type LatentBox,
   type LatentPoint,
   type LatentPoints,
@@ -26,50 +27,35 @@ import { pixelValues } from './pixels';
 import type { ChartSpec } from './render';
 import { VEGA_LITE_SCHEMA } from './charts';
 
-/** Images decoded over a regular grid of latent points (what the map shows on hover). */
+/** 28x28 images in [0, 1] decoded over a regular grid of latent points (what the map shows on hover). */
 export interface DecodedLatentGrid {
   box: LatentBox;
   /** Points per side. */
   steps: number;
   /** steps*steps points x0, y0, x1, y1, ... in reading order (latentGridPoints). */
   points: Float32Array;
-  /** steps*steps decoded images of imageSize^2 values each, in the same order. */
+  /** steps*steps decoded images of 784 values each, in the same order. */
   images: Float32Array;
-  imageSize: number;
-  /** What the decoder's values mean. */
-  range: PixelRange;
 }
 
-export interface DecodeLatentGridOptions {
-  /** The region to cover, e.g. latentBox(points). */
-  box: LatentBox;
-  /** Points per side. Default 25 (625 small PNGs, about 0.4 MB of spec). */
-  steps?: number;
-  /** Side of each decoded image. Default 28. */
-  imageSize?: number;
-  /** What the decoder outputs. Default 'unit' (sigmoid). */
-  range?: PixelRange;
-  /** Points per decode call. Default all at once. */
-  batchSize?: number;
-}
-
-/** Decodes a steps x steps grid over the box once, for latentMapChart. */
+/** Decodes a steps x steps grid over `box` once, for latentMapChart (default 25: 625 PNGs, about 0.4 MB of spec). */
 export async function decodeLatentGrid(
   decode: LatentDecoder,
-  options: DecodeLatentGridOptions,
+  options: { box: LatentBox; steps?: number },
 ): Promise<DecodedLatentGrid> {
   const steps = options.steps ?? 25;
-  const imageSize = options.imageSize ?? 28;
   const points = latentGridPoints(options.box, steps);
-  const images = await decodeLatentPoints(decode, points, imageSize, options.batchSize, 'decodeLatentGrid');
-  return { box: { ...options.box }, steps, points, images, imageSize, range: options.range ?? 'unit' };
+  return {
+    box: { ...options.box },
+    steps,
+    points,
+    images: await decodeLatentPoints(decode, points, 'decodeLatentGrid'),
+  };
 }
 
 export interface LatentMapData extends LatentScatterData {
-  /** The test images the points encode, in the same order (n * imageSize^2 values; a Tensor is read, not disposed). */
+  /** The test images the points encode, in [0, 1], in the same order (n * 784 values; a Tensor is read, not kept). */
   testImages: GridImages;
-  /** What the test images' values mean. Default 'unit'. */
-  testRange?: PixelRange;
   /** The decoded grid (decodeLatentGrid). */
   grid: DecodedLatentGrid;
 }
@@ -81,9 +67,9 @@ export interface LatentMapOptions extends LatentScatterOptions {
   initial?: LatentPoint;
 }
 
-/** A PNG data URL of one image, each pixel a scale x scale block (crisp when the page shows it at its size). */
-function pngDataUrl(values: Float32Array, imageSize: number, range: PixelRange, scale: number): string {
-  const png = imageGrid(values, { rows: 1, cols: 1, range, scale, gap: 0, imageSize });
+/** A PNG data URL of one 28x28 image, each pixel a scale x scale block (crisp when the page shows it at its size). */
+function pngDataUrl(values: Float32Array, scale: number): string {
+  const png = imageGrid(values, { rows: 1, cols: 1, range: 'unit', scale, gap: 0 });
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
@@ -101,93 +87,16 @@ function nearestIndex(points: LatentPoints, n: number, x: number, y: number): nu
   return best;
 }
 
-/**
- * The latent scatter (latentScatterChart, with its hulls, centroids, markers and lines) with a
- * hover selection over the decoded grid, and two panels beside it: the image decoded at the
- * grid point nearest the pointer, and the test digit whose code is nearest that grid point.
- * The spec asks for interactive HTML export (usermeta.htmlExport).
- */
-export function latentMapChart(data: LatentMapData, options: LatentMapOptions = {}): ChartSpec {
-  const caller = 'latentMapChart';
-  const { grid } = data;
-  const n = data.points.length / 2;
-  const imageSize = grid.imageSize;
-  const pixels = imageSize * imageSize;
-  const count = grid.steps * grid.steps;
-  if (grid.points.length !== 2 * count || grid.images.length !== count * pixels) {
-    throw new Error(
-      `${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / pixels} images ` +
-        `for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`,
-    );
-  }
-  const testValues = pixelValues(data.testImages);
-  if (testValues.length !== n * pixels) {
-    throw new Error(
-      `${caller}: testImages holds ${testValues.length} values; ` +
-        `expected ${n} images of ${imageSize}x${imageSize} (${n * pixels} values), one per point.`,
-    );
-  }
-  const scale = options.imageScale ?? 4;
-  if (!Number.isInteger(scale) || scale < 1)
-    throw new Error(`${caller}: options.imageScale must be a whole number >= 1, got ${scale}.`);
-  // Also checks points and labels (pairs, finite, one label each) before any work.
-  const scatter = latentScatterChart(data, { ...options, title: undefined }) as { layer: object[] };
-
-  const box = latentBox(data.points);
-  const extent = Math.max(
-    box.xMax - box.xMin,
-    box.yMax - box.yMin,
-    grid.box.xMax - grid.box.xMin,
-    grid.box.yMax - grid.box.yMin,
-  );
-  const decimals = extent > 0 ? Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent)))) : 4;
-  const round = (value: number) => Number(value.toFixed(decimals));
-
-  // Each grid point: its position, decoded image, and the test point nearest to it.
-  const nearestTests = new Map<number, number>(); // test index -> row in the tests dataset
-  const testRows: { n: number; t: string; d: number; c: string }[] = [];
-  const gridRows = new Array<{ i: number; x: number; y: number; u: string; n: number; c: string }>(count);
-  const testImage = new Float32Array(pixels);
-  for (let i = 0; i < count; i++) {
-    const x = grid.points[2 * i];
-    const y = grid.points[2 * i + 1];
-    const nearest = nearestIndex(data.points, n, x, y);
-    if (!nearestTests.has(nearest)) {
-      nearestTests.set(nearest, testRows.length);
-      for (let p = 0; p < pixels; p++) testImage[p] = testValues[nearest * pixels + p];
-      testRows.push({
-        n: nearest,
-        t: pngDataUrl(testImage, imageSize, data.testRange ?? 'unit', scale),
-        d: data.labels[nearest],
-        c: `test image ${nearest}: a ${data.labels[nearest]}`,
-      });
-    }
-    gridRows[i] = {
-      i,
-      x: round(x),
-      y: round(y),
-      u: pngDataUrl(grid.images.subarray(i * pixels, (i + 1) * pixels), imageSize, grid.range, scale),
-      n: nearest,
-      c: `z = (${round(x)}, ${round(y)})`,
-    };
-  }
-  const start = options.initial ?? { x: data.points[0], y: data.points[1] };
-  const initialCell = nearestIndex(grid.points, count, start.x, start.y);
-
-  const xTitle = options.xTitle ?? 'z[0]';
-  const yTitle = options.yTitle ?? 'z[1]';
-  const x = { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
-  const y = { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } };
-  const hovered = { filter: { param: 'hovered', empty: false } };
-  const side = imageSize * scale;
+/** One of the two panels beside the map: the image (`urlField`) of the hovered grid row, and its caption. */
+function panel(name: string, title: string, transform: object[], urlField: string, side: number): object {
   // Marks named <name>Image and <name>Caption, found again in the SVG (class <name>Image_marks).
-  const panel = (name: string, title: string, transform: object[], urlField: string) => ({
+  return {
     name,
     title: { text: title, fontSize: 12, anchor: 'start' },
     width: side,
     height: side + 22,
     data: { name: 'latentGrid' },
-    transform: [hovered, ...transform],
+    transform: [{ filter: { param: 'hovered', empty: false } }, ...transform],
     view: { stroke: null },
     layer: [
       {
@@ -201,6 +110,67 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
         encoding: { text: { field: 'c', type: 'nominal' }, x: { value: 0 }, y: { value: side + 6 } },
       },
     ],
+  };
+}
+
+/**
+ * The latent scatter (latentScatterChart's layers: hulls, centroids, markers and lines) with a
+ * hover selection over the decoded grid, and two panels beside it: the image decoded at the
+ * grid point nearest the pointer, and the test digit whose code is nearest that grid point.
+ * The spec asks for interactive HTML export (usermeta.htmlExport).
+ */
+export function latentMapChart(data: LatentMapData, options: LatentMapOptions = {}): ChartSpec {
+  const caller = 'latentMapChart';
+  const { grid } = data;
+  const n = data.points.length / 2;
+  const count = grid.steps * grid.steps;
+  if (grid.points.length !== 2 * count || grid.images.length !== count * 784) {
+    throw new Error(
+      `${caller}: grid holds ${grid.points.length / 2} points and ${grid.images.length / 784} images ` +
+        `for steps ${grid.steps} (expected ${count} of each); build it with decodeLatentGrid.`,
+    );
+  }
+  const testValues = pixelValues(data.testImages);
+  if (testValues.length !== n * 784) {
+    throw new Error(
+      `${caller}: testImages holds ${testValues.length} values; ` +
+        `expected ${n} images of 28x28 (${n * 784} values), one per point.`,
+    );
+  }
+  const scale = options.imageScale ?? 4;
+  if (!Number.isInteger(scale) || scale < 1)
+    throw new Error(`${caller}: options.imageScale must be a whole number >= 1, got ${scale}.`);
+  const box = latentBox(data.points);
+  const round = roundingFor(
+    Math.max(box.xMax - box.xMin, box.yMax - box.yMin, grid.box.xMax - grid.box.xMin, grid.box.yMax - grid.box.yMin),
+  );
+  // Also checks points and labels (pairs, finite, one label each) before any work.
+  const scatterLayers = latentLayers(data, round);
+
+  // Each grid point: its position, decoded image, and the test point nearest to it.
+  const nearestTests = new Map<number, number>(); // test index -> row in the tests dataset
+  const testRows: { n: number; t: string; d: number; c: string }[] = [];
+  const gridRows = new Array<{ i: number; x: number; y: number; u: string; n: number; c: string }>(count);
+  for (let i = 0; i < count; i++) {
+    const [x, y] = [grid.points[2 * i], grid.points[2 * i + 1]];
+    const nearest = nearestIndex(data.points, n, x, y);
+    if (!nearestTests.has(nearest)) {
+      nearestTests.set(nearest, testRows.length);
+      const d = data.labels[nearest];
+      const image = Float32Array.from({ length: 784 }, (_, p) => testValues[nearest * 784 + p]);
+      testRows.push({ n: nearest, t: pngDataUrl(image, scale), d, c: `test image ${nearest}: a ${d}` });
+    }
+    const u = pngDataUrl(grid.images.subarray(i * 784, (i + 1) * 784), scale);
+    gridRows[i] = { i, x: round(x), y: round(y), u, n: nearest, c: `z = (${round(x)}, ${round(y)})` };
+  }
+  const start = options.initial ?? { x: data.points[0], y: data.points[1] };
+  const initialCell = nearestIndex(grid.points, count, start.x, start.y);
+  const hovered = { filter: { param: 'hovered', empty: false } };
+  const side = 28 * scale;
+  const nearestLookup = (fields: string[], as?: string[]) => ({
+    lookup: 'n',
+    from: { data: { name: 'nearestTests' }, key: 'n', fields },
+    ...(as ? { as } : {}),
   });
 
   return {
@@ -213,13 +183,13 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
         width: options.width ?? 480,
         height: options.height ?? 480,
         layer: [
-          ...scatter.layer,
+          ...scatterLayers,
           {
             // Invisible grid points: the pointer selects the nearest one (a Voronoi cell each).
             name: 'gridHover',
             data: { name: 'latentGrid' },
             mark: { type: 'point', opacity: 0, size: 1, aria: false },
-            encoding: { x, y },
+            encoding: LATENT_AXES,
             params: [
               {
                 name: 'hovered',
@@ -242,23 +212,15 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
               strokeWidth: 1,
               opacity: 1,
             },
-            encoding: { x, y },
+            encoding: LATENT_AXES,
           },
         ],
       },
       {
         vconcat: [
-          panel('decoded', 'decoded at the pointer', [], 'u'),
-          panel(
-            'nearest',
-            'nearest test digit',
-            [
-              { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['t', 'd'] } },
-              // The caption of this panel names the test image, not the grid point.
-              { lookup: 'n', from: { data: { name: 'nearestTests' }, key: 'n', fields: ['c'] }, as: ['c'] },
-            ],
-            't',
-          ),
+          panel('decoded', 'decoded at the pointer', [], 'u', side),
+          // The caption of this panel names the test image, not the grid point.
+          panel('nearest', 'nearest test digit', [nearestLookup(['t', 'd']), nearestLookup(['c'], ['c'])], 't', side),
         ],
       },
     ],

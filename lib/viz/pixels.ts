@@ -6,7 +6,7 @@ import type { Tensor } from '@tensorflow/tfjs-node';
 import type { CanvasRenderingContext2D } from 'canvas';
 import { byteFromValue, checkPixelRange, type PixelRange } from '../data/pixelRange';
 
-/** n images of imageSize x imageSize values, row by row: a typed array, an array or a tf Tensor. */
+/** n images of 28x28 values, row by row: a typed array, an array or a tf Tensor. */
 export type GridImages = Float32Array | Uint8Array | number[] | Tensor;
 
 export function isTensor(values: unknown): values is Tensor {
@@ -40,22 +40,19 @@ export interface PaintTarget {
 }
 
 /**
- * Paints image `k` of `values` (imageSize x imageSize each) at the target, every source pixel
- * as a scale x scale block: nearest neighbour by construction, with no smoothing setting to
- * depend on.
+ * Paints image `k` of `values` (28x28 each) at the target, every source pixel as a scale x scale
+ * block: nearest neighbour by construction, with no smoothing setting to depend on.
  */
 export function paintImage(
   values: ArrayLike<number>,
   k: number,
   target: PaintTarget,
-  imageSize: number,
   scale: number,
   gray: (value: number) => number,
 ): void {
-  const pixelsPerImage = imageSize * imageSize;
-  for (let row = 0; row < imageSize; row++) {
-    for (let col = 0; col < imageSize; col++) {
-      const level = gray(values[k * pixelsPerImage + row * imageSize + col]);
+  for (let row = 0; row < 28; row++) {
+    for (let col = 0; col < 28; col++) {
+      const level = gray(values[k * 784 + row * 28 + col]);
       for (let dy = 0; dy < scale; dy++) {
         let offset = ((target.y + row * scale + dy) * target.width + target.x + col * scale) * 4;
         for (let dx = 0; dx < scale; dx++, offset += 4) {
@@ -69,25 +66,16 @@ export function paintImage(
   }
 }
 
-/** Throws unless `values` holds a whole number of imageSize x imageSize images; returns how many. */
-export function imageCount(
-  caller: string,
-  name: string,
-  images: GridImages,
-  values: ArrayLike<number>,
-  imageSize: number,
-  hint: string,
-): number {
-  const pixelsPerImage = imageSize * imageSize;
-  if (values.length % pixelsPerImage !== 0) {
+/** Throws unless `values` holds a whole number of 28x28 images; returns how many. */
+export function imageCount(caller: string, name: string, images: GridImages, values: ArrayLike<number>): number {
+  if (values.length % 784 !== 0) {
     const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
     throw new Error(
-      `${caller}: ${name} holds ${values.length} values${shape}, ` +
-        `not a whole number of ${imageSize}x${imageSize} images ` +
-        `(${pixelsPerImage} values each). Pass n*${pixelsPerImage} values${hint}.`,
+      `${caller}: ${name} holds ${values.length} values${shape}, not a whole number of 28x28 images ` +
+        '(784 values each). Pass n*784 values.',
     );
   }
-  return values.length / pixelsPerImage;
+  return values.length / 784;
 }
 
 /** Draws `text` centred at (x, y), shrinking the font from `fontSize` (down to 7) until it fits `maxWidth`. */

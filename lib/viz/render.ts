@@ -11,9 +11,6 @@ import type { TopLevelSpec } from 'vega-lite';
 /** A complete Vega-Lite v5 specification, as the builders in charts.ts and latent.ts return. */
 export type ChartSpec = TopLevelSpec;
 
-/** What to do when vega-lite or vega report a warning. */
-export type WarningPolicy = 'throw' | 'ignore';
-
 /** Thrown by renderSvg when the chart compiles or renders with warnings (see `warnings`). */
 export class ChartWarningError extends Error {
   constructor(readonly warnings: string[]) {
@@ -25,73 +22,34 @@ export class ChartWarningError extends Error {
   }
 }
 
-/** A vega logger that keeps warnings and errors in an array instead of printing them. */
-class CollectingLogger implements LoggerInterface {
-  readonly messages: string[] = [];
-  private currentLevel = vega.Warn;
-
-  level(): number;
-  level(value: number): this;
-  level(value?: number): number | this {
-    if (value === undefined) return this.currentLevel;
-    this.currentLevel = value;
-    return this;
-  }
-
-  error(...args: readonly unknown[]): this {
-    this.messages.push(`error: ${args.map(String).join(' ')}`);
-    return this;
-  }
-
-  warn(...args: readonly unknown[]): this {
-    this.messages.push(`warning: ${args.map(String).join(' ')}`);
-    return this;
-  }
-
-  info(): this {
-    return this;
-  }
-
-  debug(): this {
-    return this;
-  }
-}
-
-/** The compiled Vega spec and every warning vega-lite reported while compiling. */
-export interface CompiledChart {
-  vegaSpec: VegaSpec;
-  warnings: string[];
+/** A vega logger that keeps warnings and errors in `messages` instead of printing them. */
+function collectingLogger(messages: string[]): LoggerInterface {
+  return vega.logger(vega.Warn, undefined, (_method, level, input) => {
+    messages.push(`${level === 'ERROR' ? 'error' : 'warning'}: ${Array.from(input, String).join(' ')}`);
+  });
 }
 
 /** Compiles a Vega-Lite spec to Vega, collecting vega-lite's warnings instead of printing them. */
-export function compileChart(spec: ChartSpec): CompiledChart {
-  const logger = new CollectingLogger();
+export function compileChart(spec: ChartSpec): { vegaSpec: VegaSpec; warnings: string[] } {
+  const warnings: string[] = [];
   // A copy: vega tags inline data rows with ids as it runs, and the caller's spec stays untouched.
-  const { spec: vegaSpec } = vegaLite.compile(structuredClone(spec), { logger });
-  return { vegaSpec, warnings: logger.messages };
+  const { spec: vegaSpec } = vegaLite.compile(structuredClone(spec), { logger: collectingLogger(warnings) });
+  return { vegaSpec, warnings };
 }
 
-export interface RenderSvgOptions {
-  /** 'throw' (default): a ChartWarningError if compiling or rendering warns; 'ignore': draw anyway. */
-  warnings?: WarningPolicy;
-  /**
-   * Decimals kept for coordinates in path data and transforms. Default 2 (a hundredth of a
-   * pixel): vega writes up to 17 digits, which for 10,000 points triples the SVG's size.
-   */
-  coordinateDecimals?: number;
-}
-
-/** Draws a Vega-Lite spec as SVG text with vega in Node (no browser, no canvas). */
-export async function renderSvg(spec: ChartSpec, options: RenderSvgOptions = {}): Promise<string> {
-  const policy = options.warnings ?? 'throw';
+/**
+ * Draws a Vega-Lite spec as SVG text with vega in Node (no browser, no canvas), coordinates kept to
+ * 2 decimals (vega writes up to 17 digits, which for 10,000 points triples the SVG's size). Throws
+ * a ChartWarningError if compiling or rendering warns, unless `warnings` is 'ignore'.
+ */
+export async function renderSvg(spec: ChartSpec, options: { warnings?: 'throw' | 'ignore' } = {}): Promise<string> {
   const { vegaSpec, warnings } = compileChart(spec);
-  const logger = new CollectingLogger();
+  const logger = collectingLogger(warnings);
   const view = new vega.View(vega.parse(vegaSpec), { renderer: 'none', logger, logLevel: vega.Warn });
   try {
     const svg = await view.toSVG();
-    const all = [...warnings, ...logger.messages];
-    if (policy === 'throw' && all.length > 0) throw new ChartWarningError(all);
-    return compactSvgCoordinates(svg, options.coordinateDecimals ?? 2);
+    if (options.warnings !== 'ignore' && warnings.length > 0) throw new ChartWarningError(warnings);
+    return compactSvgCoordinates(svg, 2);
   } finally {
     view.finalize();
   }

@@ -1,17 +1,11 @@
 /**
  * What the chapters train on: scaled image and flat tensors (owned by the caller, no
- * intermediates left behind), seeded batches, the train/validation split, sample picks.
+ * intermediates left behind), seeded batches, the embedded set's fixed split, sample picks.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { createRng, epochBatchIndices, sampleDigits, tf, toFlatTensor, toImageTensor } from '../../lib';
-import {
-  digitCounts,
-  loadEmbeddedTestSet,
-  randomBatchIndices,
-  splitTrainValidation,
-  type MnistSplit,
-} from '../../lib/data';
+import { loadEmbeddedTestSet, randomBatchIndices, splitEmbedded, type MnistSplit } from '../../lib/data';
 
 /** `count` images whose pixel p of image i is (i + p) % 256, and whose first two pixels encode i. */
 function syntheticSplit(count: number): MnistSplit {
@@ -105,9 +99,6 @@ describe('toImageTensor and toFlatTensor', () => {
     const badRange = /options\.range must be 'tanh' \(\[-1, 1\]\), 'unit'/;
     // @ts-expect-error: a wrong range from untyped notebook code
     assert.throws(() => toFlatTensor(split, { range: 'minus-one' }), badRange);
-    const renamed = /the option `scale` is now called `range` \(as in imageGrid\)/;
-    // @ts-expect-error: the option's old name
-    assert.throws(() => toImageTensor(split, { scale: 'unit' }), renamed);
     assert.equal(tf.memory().numTensors, before);
   });
 });
@@ -155,45 +146,23 @@ describe('batches', () => {
   });
 });
 
-describe('splitTrainValidation', () => {
-  it('holds out round(count * fraction) examples, disjoint from training, the same for the same seed', () => {
-    const split = syntheticSplit(1000);
-    const { train, validation } = splitTrainValidation(split, { validationFraction: 0.15, seed: 11 });
-    assert.equal(train.count, 850);
-    assert.equal(validation.count, 150);
-    assert.equal(train.images.length, 850 * 784);
+describe('splitEmbedded', () => {
+  it('holds out the same 2,000 of 10,000 examples every time, disjoint from training, labels with their images', () => {
+    const split = syntheticSplit(10000);
+    const { train, test } = splitEmbedded(split);
+    assert.deepEqual([train.count, test.count, train.images.length], [8000, 2000, 8000 * 784]);
     const trainIds = Array.from({ length: train.count }, (_, k) => idOf(train, k));
-    const validationIds = Array.from({ length: validation.count }, (_, k) => idOf(validation, k));
+    const testIds = Array.from({ length: test.count }, (_, k) => idOf(test, k));
     assert.deepEqual(
-      [...trainIds, ...validationIds].sort((a, b) => a - b),
-      Array.from({ length: 1000 }, (_, i) => i),
+      [...trainIds, ...testIds].sort((a, b) => a - b),
+      Array.from({ length: 10000 }, (_, i) => i),
     );
-    // Labels travel with their images.
-    assert.ok(trainIds.every((id, k) => train.labels[k] === (id * 3) % 10));
-    const again = splitTrainValidation(split, { validationFraction: 0.15, seed: 11 });
-    assert.deepEqual(again.validation.images, validation.images);
-    const other = splitTrainValidation(split, { validationFraction: 0.15, seed: 12 });
-    assert.notDeepEqual(other.validation.labels, validation.labels);
-  });
-
-  it('splits the real digits 9,000 / 1,000 keeping every digit', () => {
-    const { train, validation } = splitTrainValidation(embedded, { validationFraction: 0.1, seed: 1 });
-    assert.deepEqual([train.count, validation.count], [9000, 1000]);
-    assert.deepEqual(
-      digitCounts(train).map((c, d) => c + digitCounts(validation)[d]),
-      digitCounts(embedded),
-    );
-  });
-
-  it('rejects fractions that leave one side empty', () => {
-    const split = syntheticSplit(10);
-    assert.throws(() => splitTrainValidation(split, { validationFraction: 0, seed: 1 }), /between 0 and 1/);
-    assert.throws(() => splitTrainValidation(split, { validationFraction: 1, seed: 1 }), /between 0 and 1/);
-    assert.throws(() => splitTrainValidation(split, { validationFraction: 0.01, seed: 1 }), /both need at least one/);
+    assert.ok(testIds.every((id, k) => test.labels[k] === (id * 3) % 10));
+    assert.deepEqual(splitEmbedded(split).test.images, test.images);
   });
 });
 
-describe('sampleDigits and digitCounts', () => {
+describe('sampleDigits', () => {
   it('sampleDigits picks n distinct indices, the same for the same seed', () => {
     const picks = sampleDigits(embedded, 10, 5);
     assert.equal(picks.length, 10);
@@ -202,10 +171,5 @@ describe('sampleDigits and digitCounts', () => {
     assert.deepEqual(sampleDigits(embedded, 10, 5), picks);
     assert.notDeepEqual(sampleDigits(embedded, 10, 6), picks);
     assert.throws(() => sampleDigits(syntheticSplit(3), 4, 1), /from 0 to 3/);
-  });
-
-  it('digitCounts counts each label', () => {
-    const split = { images: new Uint8Array(6 * 784), labels: Uint8Array.from([0, 9, 9, 4, 0, 9]), count: 6 };
-    assert.deepEqual(digitCounts(split), [2, 0, 0, 0, 1, 0, 0, 0, 0, 3]);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Showing charts and images in tslab (through a stubbed kernel writer), saving them to files,
- * and which representation nbconvert's HTML export picks from the chart's bundle.
+ * Showing charts and images in tslab (through a stubbed kernel writer), and which representation
+ * nbconvert's HTML export picks from the chart's bundle.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
@@ -8,16 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import {
-  chartBundle,
-  LiveChart,
-  pngSize,
-  saveChart,
-  savePng,
-  showChart,
-  showImage,
-  VEGA_LITE_MIME,
-} from '../../lib/display';
+import { chartBundle, LiveChart, showChart, showImage, VEGA_LITE_MIME } from '../../lib/display';
 import { lossChart, imageGrid, latentScatterChart } from '../../lib/viz';
 import type { ChartSpec } from '../../lib/viz/render';
 
@@ -202,36 +193,6 @@ describe('inside a (simulated) kernel', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('saving', () => {
-  let dir = '';
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'viz-save-'));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  it('writes .svg, .json and .png files atomically, leaving no temporary files', async () => {
-    const spec = lossChart(history);
-    await saveChart(spec, path.join(dir, 'charts', 'loss.svg'));
-    await saveChart(spec, path.join(dir, 'charts', 'loss.json'));
-    const png = tinyPng();
-    savePng(png, path.join(dir, 'grid.png'));
-    assert.deepEqual(fs.readdirSync(path.join(dir, 'charts')).sort(), ['loss.json', 'loss.svg']);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['charts', 'grid.png']);
-    assert.match(fs.readFileSync(path.join(dir, 'charts', 'loss.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>$/);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'charts', 'loss.json'), 'utf8')), spec);
-    assert.deepEqual(pngSize(fs.readFileSync(path.join(dir, 'grid.png'))), { width: 28, height: 28 });
-  });
-
-  it('names the extensions it can write', async () => {
-    await assert.rejects(
-      saveChart(lossChart(history), path.join(dir, 'loss.pdf')),
-      /must end in \.svg \(picture\) or \.json/,
-    );
-    assert.throws(() => savePng(tinyPng(), path.join(dir, 'grid.jpg')), /must end in \.png/);
-    assert.deepEqual(fs.readdirSync(dir), []);
   });
 });
 
