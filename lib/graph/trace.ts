@@ -149,7 +149,9 @@ export function traceStep(
   seed: number,
 ): { results: Tensor[]; trace: Trace } {
   const backend = tf.backend() as unknown as NativeBackend;
-  const engine = tf.engine() as unknown as { state: { registeredVariables: Record<string, Variable> } };
+  const engine = tf.engine() as unknown as {
+    state: { registeredVariables: Record<string, Variable>; kernelDepth: number };
+  };
   const trace: Trace = { ops: [], sources: [], results: [], updates: [] };
   const refs = new Map<DataId, Ref>();
   const variablesAtStart = new Map<DataId, Variable>();
@@ -223,7 +225,10 @@ export function traceStep(
     record(name, attrs, inputInfos, outputs);
     return outputs;
   };
-  backend.readSync = () => {
+  backend.readSync = (dataId: DataId) => {
+    // A kernel may read its inputs to check them (tfjs-node's gather checks its indices); the op it
+    // then runs takes them as tensors, so the graph still computes from each step's values.
+    if (engine.state.kernelDepth > 0) return originalReadSync(dataId);
     throw new TraceError(
       'the step reads a tensor back to JavaScript (dataSync, arraySync, data); a compiled step must stay in ' +
         'TensorFlow: return the tensor from the step and read it after.',

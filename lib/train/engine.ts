@@ -45,6 +45,8 @@ const EAGER_CALLS_BEFORE_GRAPH = 3;
 /** Input shapes and settings a step may be compiled for before it stays eager (tf.function's retracing warning). */
 const MAX_SIGNATURES = 8;
 
+const warned = new Set<string>();
+
 /** The engine a request and this process allow, before any step is traced. */
 function initialChoice(requested: TrainingEngine | undefined, caller: string): EngineChoice {
   const engine = requested ?? 'auto';
@@ -57,7 +59,12 @@ function initialChoice(requested: TrainingEngine | undefined, caller: string): E
       ? `the graph engine needs the native backend; the active backend is "${tf.getBackend()}"`
       : tfjsVersionMismatch();
   if (why && engine === 'graph') throw new Error(`${caller}: ${why}; use engine: 'eager', or run \`npm run setup\`.`);
-  return why ? { engine: 'eager', reason: why } : { engine: 'graph', reason: '' };
+  if (!why) return { engine: 'graph', reason: '' };
+  if (!warned.has(why)) {
+    warned.add(why);
+    console.warn(`${caller}: ${why}; training with tfjs's eager trainOnBatch instead (2-3x slower).`);
+  }
+  return { engine: 'eager', reason: why };
 }
 
 /**
@@ -73,11 +80,17 @@ class Workspace {
   /** True while the engine copies values itself: the watch ignores those reads and writes. */
   busy = false;
 
-  add(trace: Trace): { trace: Trace; compiled?: CompiledStep } {
-    const entry = { trace };
-    this.steps.push(entry);
+  add(trace: Trace): void {
+    this.steps.push({ trace });
     this.rebuildNeeded = true;
-    return entry;
+  }
+
+  /** Drops a step compiled for settings that changed since (a new compile, another learning rate). */
+  remove(trace: Trace): void {
+    const at = this.steps.findIndex((entry) => entry.trace === trace);
+    if (at < 0) return;
+    this.steps.splice(at, 1);
+    this.rebuildNeeded = true;
   }
 
   private rebuildNeeded = false;
@@ -254,6 +267,13 @@ class StepFunction {
           ),
         );
       } else {
+        // Steps compiled for other settings (a recompile, a changed learning rate) are not run again.
+        for (const [otherKey, other] of this.signatures) {
+          if (other.compiled && otherKey.split('|')[1] !== key.split('|')[1]) {
+            traceOwners.get(other.compiled)?.remove(other.compiled);
+            this.signatures.delete(otherKey);
+          }
+        }
         signature.compiled = trace;
         join(trace);
       }
