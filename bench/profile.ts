@@ -15,8 +15,7 @@ import type { LayersModel, Tensor, Tensor4D, Scalar } from '@tensorflow/tfjs-nod
 import { tf, createDcgan, buildConvAutoencoder2d, fit, trainGan } from '../lib';
 import { loadEmbeddedTestSet } from '../lib/data';
 import { buildConvAutoencoder } from '../lib/models';
-import { chainLayers, graphLossOf, GraphProgram } from '../lib/graph/program';
-import { setDropoutSeeds } from '../lib/train/dropout';
+import { compiled } from '../lib/train';
 import { uninstallNativeKernels } from '../lib/nativeKernels';
 import { parseFlags } from '../scripts/flags';
 
@@ -128,28 +127,12 @@ async function autoencoder(name: 'conv_ae' | 'ae2d', x: Tensor4D, batchSize: num
   }
   await tf.stack(losses).data();
   tf.dispose(losses);
-  // The same train step compiled into one TensorFlow graph (lib/graph), as the library runs it.
-  const program = new GraphProgram();
-  const step = program.addTrainStep({
-    name: 'train',
-    layers: chainLayers(model),
-    inputShape: [28, 28, 1],
-    loss: graphLossOf(model),
-    model,
-  });
-  program.start();
-  program.push();
+  // The same train step compiled into one TensorFlow graph, as the library runs it (the first three
+  // calls, eager while it is traced, are left out).
+  const step = compiled(model, { engine: 'graph' });
+  for (const xb of batchList.slice(0, 3)) await step.trainOnBatch(xb, xb);
   const graph: number[] = [];
-  for (const xb of batchList) {
-    const [results, t] = await timeAsync(async () => {
-      const r = program.runTrainStep(step, xb, xb);
-      await r[0].data();
-      return r;
-    });
-    tf.dispose(results);
-    graph.push(t);
-  }
-  program.dispose();
+  for (const xb of batchList) graph.push((await timeAsync(() => step.trainOnBatch(xb, xb)))[1]);
   // The library's loop (gather per batch, dropout seeding, loss read per batch), on each engine.
   const [, libraryMs] = await timeAsync(() =>
     fit(model, data, { epochs: 1, batchSize, seed: 3, progress: false, engine: 'eager' }),
@@ -180,7 +163,6 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
   const fake0 = tf.zeros([batchSize, 1]);
   const phases: Record<string, number[]> = {
     gather: [],
-    dropoutSeeds: [],
     dReal: [],
     noiseAndPredict: [],
     dFake: [],
@@ -192,7 +174,6 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
     };
     const [real, tg] = time(() => tf.tidy(() => tf.gather(x, tf.randomUniform([batchSize], 0, x.shape[0], 'int32'))));
     record('gather', tg);
-    record('dropoutSeeds', time(() => setDropoutSeeds(discriminator, i))[1]);
     record('dReal', (await timeAsync(() => discriminator.trainOnBatch(real, real1)))[1]);
     const [[noise, fake], tp] = time(() => {
       const z = tf.randomNormal([batchSize, 100]);
@@ -215,10 +196,9 @@ async function gan(x: Tensor4D, iterations: number): Promise<void> {
   await profileStep('gan D step', discriminator, real, real1);
   real.dispose();
   tf.dispose([real1, fake0, noise]);
-  setDropoutSeeds(discriminator, undefined);
   // Whole iterations of trainGan on each engine (the graph's first call builds it: warm up).
   for (const engine of ['eager', 'graph'] as const) {
-    await trainGan(dcgan, x, { iterations: 3, batchSize, seed: 1, progress: false, engine });
+    await trainGan(dcgan, x, { iterations: 4, batchSize, seed: 1, progress: false, engine });
     const [, elapsed] = await timeAsync(() =>
       trainGan(dcgan, x, { iterations, batchSize, seed: 2, progress: false, engine }),
     );

@@ -135,7 +135,10 @@ export class GraphBuilder {
     name: string,
   ): Output {
     const list = typeof values === 'number' ? [values] : values;
-    return this.constTensor({ dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list });
+    return this.constTensor(
+      { dtype, shape: shape ?? (typeof values === 'number' ? [] : [list.length]), values: list },
+      name,
+    );
   }
 
   constTensor(tensor: ConstTensor, name = 'const'): Output {

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { Sequential, SymbolicTensor, Tensor } from '@tensorflow/tfjs-node';
+import type { SymbolicTensor, Tensor } from '@tensorflow/tfjs-node';
 import { tf, compiled, createDcgan, disposeDcgan, releaseTrainingGraph, fit, trainGan } from '../../lib';
 import { buildConvAutoencoder } from '../../lib/models';
 import type { Tensor4D } from '@tensorflow/tfjs-node';

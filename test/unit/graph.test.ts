@@ -5,12 +5,11 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { LayersModel, Sequential, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import type { LayersModel, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import {
   buildConvAutoencoder,
   buildDiscriminator,
-  buildGan,
   buildGenerator,
   compileGan,
   DenseAutoencoder,
