@@ -13,15 +13,8 @@
  */
 import * as path from 'node:path';
 import type { LayersModel } from '@tensorflow/tfjs-node';
-import {
-  loadModels,
-  readSaveFolder,
-  REPO_ROOT,
-  shown,
-  writeModel,
-  writeSaveFolder,
-  type SaveManifest,
-} from '../persist';
+import * as persist from '../persist';
+import { shown } from '../persist';
 
 const FORMAT = 'gan-notebooks-saved-models';
 
@@ -32,7 +25,7 @@ const FORMAT = 'gan-notebooks-saved-models';
  */
 export function savedModelsRoot(): string {
   const fromEnvironment = process.env.GAN_NOTEBOOKS_MODELS_DIR;
-  return fromEnvironment ? path.resolve(fromEnvironment) : path.join(REPO_ROOT, 'build', 'models');
+  return fromEnvironment ? path.resolve(fromEnvironment) : path.join(persist.REPO_ROOT, 'build', 'models');
 }
 
 /** JSON values: what settings and extras hold once written to the manifest. */
@@ -41,7 +34,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** One layer's class, output shape and parameter count (names vary per process, so they are left out). */
 type LayerFingerprint = { className: string; outputShape: string; params: number };
 
-export interface SavedModelsManifest extends SaveManifest {
+export interface SavedModelsManifest extends persist.SaveManifest {
   notebook: string;
   settings: Record<string, JsonValue>;
   dataSource: string;
@@ -200,11 +193,11 @@ export async function saveTrainedModels(options: SaveTrainedModelsOptions): Prom
   }
   const infinite = Object.entries(finalLosses).find(([, value]) => !Number.isFinite(value));
   if (infinite) throw new Error(`${caller}: finalLosses.${infinite[0]} must be a finite number; got ${infinite[1]}.`);
-  return writeSaveFolder(dir, FORMAT, async (temp) => {
+  return persist.writeSaveFolder(dir, FORMAT, async (temp) => {
     const models: SavedModelsManifest['models'] = {};
     for (const [name, model] of Object.entries(options.models)) {
       models[name] = fingerprint(model);
-      await writeModel(temp, name, model);
+      await persist.writeModel(temp, name, model);
     }
     return { notebook, settings, dataSource, finalLosses, extras, models };
   });
@@ -224,7 +217,7 @@ export async function loadTrainedModels(
   const dir = saveFolder('loadTrainedModels', options);
   const settings = plainJson('loadTrainedModels', 'settings', options.settings);
   const problem = (text: string) => new SavedModelsError(notebook, text, options.retrain);
-  const manifest = readSaveFolder<SavedModelsManifest>(dir, FORMAT, problem);
+  const manifest = persist.readSaveFolder<SavedModelsManifest>(dir, FORMAT, problem);
   const manifestPath = shown(path.join(dir, 'manifest.json'));
   const settingsDiff = settingsDifferences(manifest.settings ?? {}, settings);
   if (settingsDiff.length) {
@@ -247,7 +240,7 @@ export async function loadTrainedModels(
       throw problem(`${where} has another architecture than the one built now:\n  ${differences.join('\n  ')}`);
     }
   }
-  loadModels(dir, models, problem);
+  persist.loadModels(dir, models, problem);
   return { dir, manifest };
 }
 
