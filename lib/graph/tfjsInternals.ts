@@ -1,11 +1,11 @@
 /**
- * The one door to tfjs's private state. The graph engine needs fields that tfjs uses inside
- * but does not export in its types: a compiled model's loss and the variables its optimizer
- * trains, the layers' weight fields, container nodes, the optimizers' slots, step counts and
- * learning rate, Dropout's seed, and the native backend's SavedModel session calls. Every such
- * read or write lives here, written for one tfjs version (TFJS_VERSION_WRITTEN_FOR). On any
- * other version the training engine does not trust these fields: under 'auto' it trains with
- * tfjs's own eager trainOnBatch and warns once naming both versions; 'graph' throws.
+ * The one door to tfjs's private state. The graph engine needs what tfjs uses inside but does not
+ * export in its types: a compiled model's own train function, the layers' variables, whether a
+ * model was disposed, the optimizers' step count, every use of a variable's value (its `dataId`),
+ * and the native backend's SavedModel session calls (the trace's own reach into the backend and
+ * tfjs-core lives in trace.ts). Every such read or write is written for one tfjs version
+ * (TFJS_VERSION_WRITTEN_FOR). On any other version the training engine does not trust them: under
+ * 'auto' it trains with tfjs's own eager steps and warns once naming both versions; 'graph' throws.
  */
 import type { LayersModel, Optimizer, Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
@@ -65,24 +65,6 @@ export function isModelDisposed(model: LayersModel): boolean {
 export function asNestedModel(layer: LayerLike): LayersModel | undefined {
   const nested = layer as unknown as LayersModel;
   return Array.isArray(nested.layers) && Array.isArray(nested.inputs) ? nested : undefined;
-}
-
-/** One optimizer slot per trained variable, or undefined before tfjs created it. */
-export type SlotList = Array<{ originalName: string; variable: Variable } | undefined>;
-
-/** tfjs-core's AdamOptimizer state (protected fields). */
-export interface AdamState {
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  accBeta1: Variable;
-  accBeta2: Variable;
-  accumulatedFirstMoment: SlotList;
-  accumulatedSecondMoment: SlotList;
-}
-
-export function adamState(optimizer: Optimizer): AdamState {
-  return optimizer as unknown as AdamState;
 }
 
 /** tfjs counts applied steps in the protected `iterations_`; graph steps are added to it. */

@@ -164,7 +164,8 @@ export class TracedProgram {
       [],
       this.pullFetches.map(([, fetch]) => fetch),
     );
-    this.pullFetches.forEach(([variable], i) => variable.assign(values[i]));
+    // A variable disposed since (an optimizer let go before its model) has nothing left to update.
+    this.pullFetches.forEach(([variable], i) => variable.isDisposed || variable.assign(values[i]));
     tf.dispose(values);
   }
 
