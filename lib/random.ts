@@ -34,8 +34,6 @@ export const SEED_STREAMS = {
   gan: { batch: 1, noise: 2, dropoutReal: 3, dropoutFake: 4, dropoutCombined: 5, samples: 6 },
   /** fit, per epoch (and batch). */
   fit: { shuffle: 1, dropout: 2 },
-  /** compiledVae: training steps, evaluation batches, and the decoder's dropout within a step's seed. */
-  vae: { train: 1, evaluate: 2, decoderDropout: 1 },
 } as const;
 
 /**

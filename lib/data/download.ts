@@ -9,8 +9,6 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import * as path from 'node:path';
 import { removeLeftovers, writeFileAtomic } from '../persist';
 import { DEFAULT_MNIST_DIR, DOWNLOAD_COMMAND, MNIST_FILES, MNIST_MD5 } from './mnist';
@@ -94,10 +92,6 @@ const UNREACHABLE_CODES = new Set([
   'ENETDOWN',
   'EHOSTDOWN',
 ]);
-const MAX_REDIRECTS = 5;
-
-class StalledError extends Error {}
-
 function md5(bytes: Uint8Array): string {
   return crypto.createHash('md5').update(bytes).digest('hex');
 }
@@ -130,116 +124,74 @@ function offlineMessage(url: URL, code: string, fullDir: string): string {
   );
 }
 
-/** GETs `url` into memory, following redirects; rejects on stalls, bad statuses and early ends. */
-function fetchBytes(
+/** GETs `url` into memory (fetch follows redirects); rejects on stalls, bad statuses and early ends. */
+async function fetchBytes(
   url: URL,
   file: string,
   fullDir: string,
   timeoutMs: number,
   onBytes: (received: number, total: number | null) => void,
-  redirects = 0,
 ): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const client = url.protocol === 'https:' ? https : http;
-    let responded = false;
-    let received = 0;
-    const request = client.get(url, { timeout: timeoutMs }, (response) => {
-      responded = true;
-      const status = response.statusCode ?? 0;
-      const location = response.headers.location;
-      if (status >= 300 && status < 400 && location !== undefined) {
-        response.resume();
-        if (redirects >= MAX_REDIRECTS) {
-          reject(
-            new MnistDownloadError(
-              'http',
-              file,
-              `Cannot download ${file}: more than ${MAX_REDIRECTS} redirects from ${url}.`,
-            ),
-          );
-          return;
-        }
-        fetchBytes(new URL(location, url), file, fullDir, timeoutMs, onBytes, redirects + 1).then(resolve, reject);
-        return;
-      }
-      if (status !== 200) {
-        response.resume();
-        const statusText = response.statusMessage ? ` ${response.statusMessage}` : '';
-        reject(
-          new MnistDownloadError(
-            'http',
-            file,
-            `Cannot download ${file}: ${url} answered HTTP ${status}${statusText}. ` +
-              `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
-          ),
-        );
-        return;
-      }
-      const lengthHeader = response.headers['content-length'];
-      const total = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
-      const chunks: Buffer[] = [];
-      onBytes(0, total);
-      response.on('data', (chunk: Buffer) => {
-        chunks.push(chunk);
-        received += chunk.length;
-        onBytes(received, total);
-      });
-      response.on('end', () => {
-        if (!response.complete || (total !== null && received !== total)) {
-          const ofTotal = total !== null ? ` of ${total}` : '';
-          reject(
-            new MnistDownloadError(
-              'incomplete',
-              file,
-              `Cannot download ${file}: the connection ended after ${received}${ofTotal} bytes. ` +
-                `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
-            ),
-          );
-          return;
-        }
-        resolve(Buffer.concat(chunks, received));
-      });
-      response.on('error', (err) => fail(err));
-      // A connection that drops may close the response without 'end' or 'error': settle anyway
-      // (a promise ignores any later resolve/reject, so this is a no-op after 'end').
-      response.on('close', () => {
-        if (!response.complete) fail(new Error('the connection closed early'));
-      });
-    });
-    request.on('timeout', () => request.destroy(new StalledError()));
-    request.on('error', (err) => fail(err));
-
-    function fail(err: Error): void {
-      if (err instanceof MnistDownloadError) {
-        reject(err);
-      } else if (err instanceof StalledError) {
-        const afterBytes = responded ? ` after ${received} bytes` : '';
-        reject(
-          new MnistDownloadError(
-            'timeout',
-            file,
-            `Cannot download ${file}: no data from ${url.host} for ${timeoutMs / 1000} s${afterBytes}. ` +
-              `The network or the mirror is stalled; nothing was kept. ` +
-              `Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`,
-          ),
-        );
-      } else {
-        const code = (err as NodeJS.ErrnoException).code ?? err.message;
-        if (!responded && UNREACHABLE_CODES.has(code)) {
-          reject(new MnistDownloadError('offline', file, offlineMessage(url, code, fullDir)));
-        } else {
-          reject(
-            new MnistDownloadError(
-              'incomplete',
-              file,
-              `Cannot download ${file}: the connection to ${url.host} failed (${code}) after ${received} bytes. ` +
-                `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
-            ),
-          );
-        }
-      }
+  // A stall is `timeoutMs` without a byte: connecting, waiting for the answer, or mid-transfer.
+  const stall = new AbortController();
+  let timer = setTimeout(() => stall.abort(), timeoutMs);
+  let responded = false;
+  let received = 0;
+  const fail = (failure: DownloadFailure, why: string) =>
+    new MnistDownloadError(failure, file, `Cannot download ${file}: ${why}`);
+  try {
+    const response = await fetch(url, { signal: stall.signal });
+    responded = true;
+    if (!response.ok) {
+      const statusText = response.statusText ? ` ${response.statusText}` : '';
+      throw fail(
+        'http',
+        `${url} answered HTTP ${response.status}${statusText}. ` +
+          `Try another mirror with --base-url (or ${MNIST_BASE_URL_ENV}), e.g. ${ALTERNATIVE_MNIST_BASE_URL}.`,
+      );
     }
-  });
+    const length = response.headers.get('content-length');
+    const total = length !== null && /^\d+$/.test(length) ? Number(length) : null;
+    const chunks: Uint8Array[] = [];
+    onBytes(0, total);
+    for await (const chunk of response.body ?? []) {
+      clearTimeout(timer);
+      timer = setTimeout(() => stall.abort(), timeoutMs);
+      chunks.push(chunk);
+      received += chunk.length;
+      onBytes(received, total);
+    }
+    if (total !== null && received !== total) {
+      throw fail(
+        'incomplete',
+        `the connection ended after ${received} of ${total} bytes. ` +
+          `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+      );
+    }
+    return Buffer.concat(chunks, received);
+  } catch (err) {
+    if (err instanceof MnistDownloadError) throw err;
+    if (stall.signal.aborted) {
+      throw fail(
+        'timeout',
+        `no data from ${url.host} for ${timeoutMs / 1000} s${responded ? ` after ${received} bytes` : ''}. ` +
+          `The network or the mirror is stalled; nothing was kept. ` +
+          `Run \`${DOWNLOAD_COMMAND}\` again, or try another mirror with --base-url.`,
+      );
+    }
+    // fetch's own error says only "fetch failed" or "terminated"; the system's code is its cause's.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const code = cause?.code ?? cause?.message ?? (err as Error).message;
+    if (!responded && UNREACHABLE_CODES.has(code))
+      throw new MnistDownloadError('offline', file, offlineMessage(url, code, fullDir));
+    throw fail(
+      'incomplete',
+      `the connection to ${url.host} failed (${code}) after ${received} bytes. ` +
+        `Nothing was kept; run \`${DOWNLOAD_COMMAND}\` again to resume.`,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Downloads the files that are not already present and verified. Resolves with what it did. */

@@ -61,8 +61,6 @@ export interface LoadMnistOptions {
    * Default: the project's data/mnist.
    */
   dataDir?: string;
-  /** Folder with the four full-set files. Default: `<dataDir>/full`. */
-  fullDir?: string;
   /** Expected MD5 of each full-set file; `false` skips the check. Default: the canonical MD5s (MNIST_MD5). */
   checksums?: Readonly<Record<string, string>> | false;
   /** Do not print the notice. Default false. */
@@ -179,7 +177,7 @@ function formatCount(n: number): string {
  */
 export function loadMnist(options: LoadMnistOptions = {}): MnistData {
   const dataDir = options.dataDir ?? DEFAULT_MNIST_DIR;
-  const fullDir = options.fullDir ?? path.join(dataDir, 'full');
+  const fullDir = path.join(dataDir, 'full');
   const log = options.log ?? ((line: string) => console.log(line));
   const { present, missing } = fullSetFiles(fullDir);
 

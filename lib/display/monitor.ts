@@ -6,11 +6,11 @@
  * own loop constructs.
  */
 import { TrainingMonitor, type MonitorState, type MonitorView, type TrainingMonitorOptions } from '../train/monitor';
-import { historyChart, type HistoryChartOptions } from '../viz/charts';
+import { historyChart, type LineChartOptions } from '../viz/charts';
 import { inKernel, LiveOutput } from './kernel';
 import { LiveChart } from './show';
 
-export interface LiveViewOptions extends HistoryChartOptions {
+export interface LiveViewOptions extends LineChartOptions {
   /** Shown before the bar, e.g. 'GAN'. Default: the monitor's label. */
   label?: string;
   /** Draw the history as a live chart (historyChart). Default true. */

@@ -9,12 +9,8 @@ import { kernelInitializers } from './initializers';
 import { compileOwningOptimizer } from './ownedOptimizer';
 
 export interface ConvAutoencoderOptions {
-  /** Adam learning rate. Default 0.001 (Keras's `optimizer='adam'`). */
-  learningRate?: number;
   /** Seed for the initial weights; default: unseeded. */
   seed?: number;
-  /** Compile with Adam and binary cross-entropy. Default true. */
-  compile?: boolean;
 }
 
 export function buildConvAutoencoder(options: ConvAutoencoderOptions = {}): Sequential {
@@ -55,11 +51,6 @@ export function buildConvAutoencoder(options: ConvAutoencoderOptions = {}): Sequ
   model.add(conv(16, { padding: 'valid' }));
   model.add(tf.layers.upSampling2d({ size: [2, 2] }));
   model.add(conv(1, { activation: 'sigmoid' }));
-  if (options.compile ?? true) {
-    compileOwningOptimizer(model, {
-      optimizer: tf.train.adam(options.learningRate ?? 0.001, 0.9, 0.999, 1e-7),
-      loss: 'binaryCrossentropy',
-    });
-  }
+  compileOwningOptimizer(model, { optimizer: tf.train.adam(0.001, 0.9, 0.999, 1e-7), loss: 'binaryCrossentropy' });
   return model;
 }

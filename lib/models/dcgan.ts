@@ -27,28 +27,13 @@ import { tf } from '../tf';
 import { kernelInitializers } from './initializers';
 import { compileOwningOptimizer } from './ownedOptimizer';
 
-export interface GeneratorOptions {
+export interface DcganOptions {
   /** Length of the noise vector z. Default 100 (the book). */
   noiseDim?: number;
   /** Seed for the initial weights; default: unseeded (different every build). */
   seed?: number;
-}
-
-export interface DiscriminatorOptions {
-  /** Seed for the initial weights; default: unseeded. */
-  seed?: number;
-}
-
-/** Adam settings; defaults are Keras's `optimizer='adam'`. */
-export interface AdamOptions {
-  /** Default 0.001. */
+  /** Adam's learning rate, default 0.001; the rest is Keras's `optimizer='adam'` (betas 0.9, 0.999, epsilon 1e-7). */
   learningRate?: number;
-  /** Default 0.9. */
-  beta1?: number;
-  /** Default 0.999. */
-  beta2?: number;
-  /** Default 1e-7 (Keras's epsilon). */
-  epsilon?: number;
 }
 
 /**
@@ -77,7 +62,7 @@ export function generatorNoiseDim(generator: LayersModel): number {
 }
 
 /** The generator of SPEC A1: 100-dim noise -> 28x28x1 image in [-1, 1]. 865,281 parameters. */
-export function buildGenerator(options: GeneratorOptions = {}): Sequential {
+export function buildGenerator(options: DcganOptions = {}): Sequential {
   const noiseDim = options.noiseDim ?? 100;
   const kernel = kernelInitializers(options.seed);
   return tf.sequential({
@@ -98,7 +83,7 @@ export function buildGenerator(options: GeneratorOptions = {}): Sequential {
 }
 
 /** The discriminator of SPEC A2: 28x28x1 image -> probability it is real. 212,865 parameters. */
-export function buildDiscriminator(options: DiscriminatorOptions = {}): Sequential {
+export function buildDiscriminator(options: DcganOptions = {}): Sequential {
   const kernel = kernelInitializers(options.seed === undefined ? undefined : options.seed + 1);
   return tf.sequential({
     name: 'discriminator',
@@ -131,20 +116,15 @@ export function buildGan(generator: LayersModel, discriminator: LayersModel): La
   return tf.model({ name: 'gan', inputs: noise, outputs: verdict });
 }
 
-function adam(options: AdamOptions) {
-  return tf.train.adam(
-    options.learningRate ?? 0.001,
-    options.beta1 ?? 0.9,
-    options.beta2 ?? 0.999,
-    options.epsilon ?? 1e-7,
-  );
+function adam(options: DcganOptions) {
+  return tf.train.adam(options.learningRate ?? 0.001, 0.9, 0.999, 1e-7);
 }
 
 /**
  * Compiles D and the combined model with binary cross-entropy and Adam (each its own
  * optimizer, as in the book), in the freeze order explained at the top of this file.
  */
-export function compileGan(generator: Sequential, discriminator: Sequential, options: AdamOptions = {}): Dcgan {
+export function compileGan(generator: Sequential, discriminator: Sequential, options: DcganOptions = {}): Dcgan {
   compileOwningOptimizer(discriminator, { loss: 'binaryCrossentropy', optimizer: adam(options) });
   const combined = buildGan(generator, discriminator);
   discriminator.trainable = false;
@@ -155,8 +135,6 @@ export function compileGan(generator: Sequential, discriminator: Sequential, opt
   }
   return { generator, discriminator, combined };
 }
-
-export interface DcganOptions extends GeneratorOptions, AdamOptions {}
 
 /** Builds and compiles the whole DCGAN: `createDcgan({ seed: 1 })`. */
 export function createDcgan(options: DcganOptions = {}): Dcgan {

@@ -3,7 +3,7 @@
  * 57,268 parameters for zDim 36. `encoder()` and `decoder()` are models over the *same* layer
  * objects as `model`, so training `model` trains them too (shared weights, not copies).
  *
- * Optimizer: Adadelta with learning rate 1.0 by default. The companion text ran on the
+ * Optimizer: Adadelta with learning rate 1.0 and binary accuracy as a metric. The companion text ran on the
  * standalone Keras (up to 2.3), where `optimizer='adadelta'` meant lr 1.0 (rho 0.95); tf.keras
  * (since TensorFlow 1.14; Keras 2.4 on is tf.keras), Keras 3 and TensorFlow.js default to
  * 0.001, with which 10 epochs barely move the loss away from ~0.69. lr 1.0 is what gives the
@@ -17,12 +17,8 @@ import { compileOwningOptimizer } from './ownedOptimizer';
 export interface DenseAutoencoderOptions {
   /** Size of the code z (the hidden layer). Default 36 (the text). */
   zDim?: number;
-  /** Adadelta learning rate. Default 1.0 (old Keras's default; see the file comment). */
-  learningRate?: number;
   /** Seed for the initial weights; default: unseeded. */
   seed?: number;
-  /** Report binary accuracy as a metric, as the text does. Default true. */
-  accuracy?: boolean;
 }
 
 type DenseLayer = ReturnType<typeof tf.layers.dense>;
@@ -58,9 +54,9 @@ export class DenseAutoencoder {
     const output = this.outputLayer.apply(this.code) as SymbolicTensor;
     this.model = tf.model({ name: 'dense_autoencoder', inputs: this.input, outputs: output });
     compileOwningOptimizer(this.model, {
-      optimizer: tf.train.adadelta(options.learningRate ?? 1.0, 0.95, 1e-7),
+      optimizer: tf.train.adadelta(1.0, 0.95, 1e-7),
       loss: 'binaryCrossentropy',
-      metrics: (options.accuracy ?? true) ? ['accuracy'] : [],
+      metrics: ['accuracy'],
     });
   }
 

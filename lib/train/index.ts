@@ -15,7 +15,7 @@ export {
   type StepOptions,
   type TrainingEngine,
 } from './engine';
-export { clearInterrupt, requestInterrupt, TrainingInterrupted } from './interrupt';
+export { requestInterrupt, TrainingInterrupted } from './interrupt';
 export * from './monitor';
 export * from './saved';
 export * from './vae';

@@ -37,11 +37,6 @@ export function requestInterrupt(): void {
   interruptState().requested = true;
 }
 
-/** Forgets a pending request (the kernel does this when a new cell starts). */
-export function clearInterrupt(): void {
-  interruptState().requested = false;
-}
-
 /** Thrown when interrupted training ends its cell; the message is the whole story for the learner. */
 export class TrainingInterrupted extends Error {
   override readonly name = 'TrainingInterrupted';

@@ -134,20 +134,14 @@ function hoverRuleLayer(rows: Record<string, number | null>[], x: string, names:
   };
 }
 
-export interface HistoryChartOptions extends LineChartOptions {
-  /** Title. Default: the series' names per iteration or epoch. */
-  title?: string;
-  /** Y axis title. Default 'value'. */
-  yTitle?: string;
-}
-
 /**
  * A training history, as a TrainingMonitor records it (an `iteration` or `epoch` column and one
- * column per value), as lines: what the monitor's live chart draws.
+ * column per value), as lines: what the monitor's live chart draws. Default title: the series'
+ * names per iteration or epoch; default y title 'value'.
  */
 export function historyChart(
   history: Readonly<Record<string, readonly number[]>>,
-  options: HistoryChartOptions = {},
+  options: LineChartOptions = {},
 ): ChartSpec {
   const x = 'iteration' in history ? 'iteration' : 'epoch';
   const { [x]: at, ...series } = history;

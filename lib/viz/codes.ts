@@ -20,30 +20,18 @@ export interface CodeFigureOptions {
   scale?: number;
 }
 
-/** Where things land in a code figure, in output pixels. */
-export interface CodeFigureLayout {
-  width: number;
-  height: number;
-  /** Side of one enlarged image (28 * scale); also the width and height of a stem panel. */
-  cellSize: number;
-  /** Left edge of column k (the same for all three rows). */
-  columnX(k: number): number;
-  /** Top of the image row, the stem row and the reconstruction row. */
-  imageY: number;
-  stemY: number;
-  rebuiltY: number;
-  stemHeight: number;
-  /** The x of stem j (of `codeLength`) in column k. */
-  stemX(k: number, j: number): number;
-}
-
 const GAP = 4;
 const TITLE_WIDTH = 64;
 const CAPTION_HEIGHT = 18;
 /** Space left free above and below the stems inside their panel. */
 const STEM_PADDING = 4;
 
-export function codeFigureLayout(count: number, codeLength: number, options: CodeFigureOptions = {}): CodeFigureLayout {
+/**
+ * Where things land in a code figure, in output pixels: the side of one enlarged image (cellSize,
+ * also the width and height of a stem panel), the left edge of column k in all three rows
+ * (columnX), the tops of the image, stem and reconstruction rows, and the x of stem j in column k.
+ */
+export function codeFigureLayout(count: number, codeLength: number, options: CodeFigureOptions = {}) {
   const scale = options.scale ?? 3;
   const cellSize = 28 * scale;
   const stemHeight = cellSize;
@@ -69,7 +57,7 @@ export function codeFigureLayout(count: number, codeLength: number, options: Cod
     stemY,
     rebuiltY,
     stemHeight,
-    stemX: (k, j) => columnX(k) + Math.floor(((j + 0.5) * cellSize) / codeLength),
+    stemX: (k: number, j: number) => columnX(k) + Math.floor(((j + 0.5) * cellSize) / codeLength),
   };
 }
 

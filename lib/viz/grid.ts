@@ -29,24 +29,13 @@ export interface ImageGridOptions {
   background?: string;
 }
 
-/** Where things land in a grid picture: sizes in output pixels. */
-export interface GridLayout {
-  width: number;
-  height: number;
-  /** Side of one enlarged 28x28 image: 28 * scale. */
-  cellSize: number;
-  /** Height of the caption strip under each cell (0 without captions). */
-  captionHeight: number;
-  gap: number;
-  /** Top-left corner of the image in cell (row, col). */
-  cellOrigin(row: number, col: number): { x: number; y: number };
-}
-
 /**
- * The grid's geometry: width = cols*cellSize + (cols+1)*gap and
- * height = rows*(cellSize + captionHeight) + (rows+1)*gap, with cellSize = 28*scale.
+ * Where things land in a grid picture, in output pixels: width = cols*cellSize + (cols+1)*gap and
+ * height = rows*(cellSize + captionHeight) + (rows+1)*gap, where cellSize = 28*scale is the side of one
+ * enlarged image and captionHeight the strip under each cell (0 without captions); cellOrigin(row, col)
+ * is the top-left corner of a cell's image.
  */
-export function gridLayout(options: ImageGridOptions): GridLayout {
+export function gridLayout(options: ImageGridOptions) {
   const { rows, cols } = options;
   const scale = options.scale ?? 3;
   const gap = options.gap ?? 2;
@@ -68,7 +57,10 @@ export function gridLayout(options: ImageGridOptions): GridLayout {
     cellSize,
     captionHeight,
     gap,
-    cellOrigin: (row, col) => ({ x: gap + col * (cellSize + gap), y: gap + row * (cellSize + captionHeight + gap) }),
+    cellOrigin: (row: number, col: number) => ({
+      x: gap + col * (cellSize + gap),
+      y: gap + row * (cellSize + captionHeight + gap),
+    }),
   };
 }
 

@@ -32,7 +32,6 @@ describe('lib/random', () => {
     assert.deepEqual(SEED_STREAMS, {
       gan: { batch: 1, noise: 2, dropoutReal: 3, dropoutFake: 4, dropoutCombined: 5, samples: 6 },
       fit: { shuffle: 1, dropout: 2 },
-      vae: { train: 1, evaluate: 2, decoderDropout: 1 },
     });
   });
 
