@@ -111,7 +111,8 @@ function filesUnder(dir: string, inside = ''): string[] {
 /**
  * Writes a save folder at `target` atomically. `fill` writes the files into the temporary folder
  * it is given (writeModel, writeWeights) and returns the manifest's own fields; the manifest is
- * written last, then the folder takes the place of `target`. Resolves with `target`.
+ * written last, then the folder takes the place of `target`. Resolves with `target`. Leftovers
+ * of saves killed half way beside it go first.
  */
 export async function writeSaveFolder(
   target: string,
@@ -119,6 +120,7 @@ export async function writeSaveFolder(
   fill: (temp: string) => Promise<object>,
 ): Promise<string> {
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  removeLeftovers(path.dirname(target));
   const temp = beside(target, 'tmp');
   await fs.promises.mkdir(temp);
   let old: string | undefined;
