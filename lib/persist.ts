@@ -159,13 +159,15 @@ export function readSaveFolder<M extends SaveManifest>(dir: string, format: stri
     throw problem(`${shown(file)} does not exist: ${why}.`);
   }
   const manifest = readJson(file, 'the manifest', problem) as M;
-  if (manifest?.format !== format || typeof manifest.files !== 'object' || manifest.files === null) {
-    throw problem(`${shown(file)} is not a manifest of ${format} (expected "format": "${format}" and its "files").`);
+  if (manifest?.format !== format) {
+    throw problem(
+      `${shown(file)} is not a manifest of ${format} (its "format" is ${JSON.stringify(manifest?.format)}).`,
+    );
   }
   if (manifest.version !== VERSION) {
     throw problem(`${shown(file)} has format version ${manifest.version}; this library reads version ${VERSION}.`);
   }
-  for (const [name, size] of Object.entries(manifest.files)) {
+  for (const [name, size] of Object.entries(manifest.files ?? {})) {
     const actual = fs.statSync(path.join(dir, name), { throwIfNoEntry: false })?.size;
     if (actual !== size) {
       const holds = actual === undefined ? 'is missing' : `holds ${actual} bytes`;
