@@ -36,8 +36,8 @@ export interface MonitorState {
 }
 
 /**
- * Shows a monitor's state: 'start' once, 'progress' after batches and records, 'record' when the
- * history grew, 'final' at the end (drawn whatever a throttle says).
+ * Shows a monitor's state: 'start' once, 'progress' after a batch, 'record' when the history grew,
+ * 'final' at the end (drawn whatever a throttle says).
  */
 export interface MonitorView {
   show(state: MonitorState, event: 'start' | 'progress' | 'record' | 'final'): void | Promise<void>;
