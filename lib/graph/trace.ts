@@ -12,8 +12,9 @@
  * - one of the step's inputs (a batch): fed at each run;
  * - a tensor made from JavaScript numbers during the step (tf.scalar(2), a reshape's shape): a
  *   constant;
- * - a random draw (tf.randomNormal, tf.randomUniform, tf.truncatedNormal, dropout's mask): a
- *   stateless random op, seeded afresh at each run;
+ * - the seed of a random draw (tf.randomNormal, tf.randomUniform, tf.truncatedNormal, dropout's
+ *   mask): every step draws with TensorFlow's stateless random ops (withRandomDraws), eager or not, so
+ *   the graph's draws are the eager ones; the seed is fed at each run;
  * - any other tensor that existed before the step (a tensor the step's closure holds): fed at each
  *   run from the same tensor.
  * Reading a value back to JavaScript inside the step (dataSync, array) cannot be part of a graph:
@@ -36,19 +37,7 @@ export type Source =
   | { kind: 'variable'; variable: Variable }
   | { kind: 'input'; index: number; tensor: Tensor }
   | { kind: 'constant'; value: ConstTensor }
-  | ({ kind: 'random'; shape: number[] } & Draw);
-
-/**
- * One random draw: normal (mean a, deviation b), truncated normal, or uniform (from a to b). A draw
- * made with its own seed repeats at every step (as tfjs's seeded draws do); the others are seeded
- * from the step's seed and their place in the step.
- */
-export interface Draw {
-  distribution: 'normal' | 'uniform' | 'truncatedNormal';
-  a: number;
-  b: number;
-  fixedSeed?: number;
-}
+  | { kind: 'seed'; offset: number };
 
 export interface TracedOp {
   op: string;
@@ -66,6 +55,12 @@ export interface Trace {
   results: Ref[];
   /** Variables that hold a new value after the step, and that value. */
   updates: Array<{ variable: Variable; value: Ref }>;
+  /**
+   * Adam's updates, as TensorFlow's fused ResourceApplyAdam on [weight, m, v] with its seven inputs
+   * (beta1 power, beta2 power, learning rate, beta1, beta2, epsilon, gradient): one op per weight
+   * instead of the dozen tfjs's Adam runs (see adamUpdates below).
+   */
+  fused: Array<{ variables: [Variable, Variable, Variable]; inputs: Ref[] }>;
 }
 
 type DataId = object;
@@ -152,7 +147,7 @@ export function traceStep(
   const engine = tf.engine() as unknown as {
     state: { registeredVariables: Record<string, Variable>; kernelDepth: number };
   };
-  const trace: Trace = { ops: [], sources: [], results: [], updates: [] };
+  const trace: Trace = { ops: [], sources: [], results: [], updates: [], fused: [] };
   const refs = new Map<DataId, Ref>();
   const variablesAtStart = new Map<DataId, Variable>();
   for (const variable of Object.values(engine.state.registeredVariables))
@@ -166,9 +161,14 @@ export function traceStep(
     refs.set(dataId, ref);
     return ref;
   };
+  /** Values computed by ops the trace leaves out (an optimizer's own, replaced by a fused update). */
+  const unrecorded = new Set<DataId>();
   const refOf = (info: TensorInfoLike): Ref => {
     const known = refs.get(info.dataId);
     if (known) return known;
+    if (unrecorded.has(info.dataId)) {
+      throw new TraceError("the step uses a value of its optimizer's update; only the update itself compiles.");
+    }
     const variable = variablesAtStart.get(info.dataId);
     if (variable) return addSource(info.dataId, { kind: 'variable', variable });
     const input = inputIds.get(info.dataId);
@@ -189,7 +189,12 @@ export function traceStep(
     return addSource(info.dataId, { kind: 'constant', value: { dtype: info.dtype, shape: info.shape, values } });
   };
 
+  let paused = false;
   const record = (name: string, attrs: OpAttr[], inputInfos: TensorInfoLike[], outputs: Tensor[]): void => {
+    if (paused) {
+      outputs.forEach((tensor) => unrecorded.add(tensor.dataId));
+      return;
+    }
     const inputsRefs = inputInfos.map(refOf);
     const graphAttrs: Record<string, AttrValue> = {};
     for (const attr of attrs) graphAttrs[attr.name] = graphAttr(backend.binding, attr, name);
@@ -208,11 +213,8 @@ export function traceStep(
   const originalSingle = backend.executeSingleOutput;
   const originalMultiple = backend.executeMultipleOutputs;
   const originalReadSync = backend.readSync.bind(backend);
-  const onDraw = (tensor: Tensor, draw: Draw): void => {
-    if (tensor.dtype !== 'float32') {
-      throw new TraceError(`the step draws ${tensor.dtype} random numbers; the graph draws float32 only.`);
-    }
-    addSource(tensor.dataId, { kind: 'random', shape: tensor.shape, ...draw });
+  const onSeed = (seedTensor: Tensor, offset: number): void => {
+    addSource(seedTensor.dataId, { kind: 'seed', offset });
   };
 
   backend.executeSingleOutput = function (name, attrs, inputInfos) {
@@ -234,20 +236,63 @@ export function traceStep(
         'TensorFlow: return the tensor from the step and read it after.',
     );
   };
+  /** Adds an op of the trace's own (the fused update's inputs); returns its output. */
+  const addOp = (op: string, inputs: Ref[]): Ref => {
+    const attrs = { T: { type: DataType.float } };
+    return { node: trace.ops.push({ op, attrs, inputs, outputs: 1, dtypes: ['float32'] }) - 1, index: 0 };
+  };
+  const constant = (value: number): Ref =>
+    addSource({}, { kind: 'constant', value: { dtype: 'float32', shape: [], values: [value] } });
+  const fusedVariables = new Set<Variable>();
+  const adam = (tfjsCore().AdamOptimizer as { prototype: AdamLike }).prototype;
+  const adamApply = adam.applyGradients;
+  adam.applyGradients = function applyGradientsFused(this: AdamLike, gradients) {
+    const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
+    const grads = names.map((name, i) => (Array.isArray(gradients) ? gradients[i].tensor : gradients[name]));
+    // The slots exist from the step before (a traced step is never an optimizer's first).
+    const slots = names.map((_, i) => [this.accumulatedFirstMoment[i], this.accumulatedSecondMoment[i]]);
+    if (slots.some(([m, v]) => !m || !v)) return adamApply.call(this, gradients);
+    const gradRefs = grads.map((grad) => (grad ? refOf(grad) : undefined));
+    const [beta1Power, beta2Power] = [refOf(this.accBeta1), refOf(this.accBeta2)];
+    paused = true;
+    try {
+      adamApply.call(this, gradients);
+    } finally {
+      paused = false;
+    }
+    refs.set(this.accBeta1.dataId, addOp('Mul', [beta1Power, constant(this.beta1)]));
+    refs.set(this.accBeta2.dataId, addOp('Mul', [beta2Power, constant(this.beta2)]));
+    // tfjs divides by sqrt(v / (1 - beta2^t)) + eps; TensorFlow's fused op by sqrt(v) + eps, so it gets
+    // eps * sqrt(1 - beta2^t), which makes the two the same update.
+    const epsilon = addOp('Mul', [constant(this.epsilon), addOp('Sqrt', [addOp('Sub', [constant(1), beta2Power])])]);
+    const settings = [constant(this.learningRate), constant(this.beta1), constant(this.beta2), epsilon];
+    names.forEach((name, i) => {
+      const grad = gradRefs[i];
+      if (!grad) return;
+      const variables: [Variable, Variable, Variable] = [
+        engine.state.registeredVariables[name],
+        slots[i][0]!.variable,
+        slots[i][1]!.variable,
+      ];
+      variables.forEach((variable) => fusedVariables.add(variable));
+      trace.fused.push({ variables, inputs: [beta1Power, beta2Power, ...settings, grad] });
+    });
+  };
   let results: Tensor[];
   try {
     const variableCount = variablesAtStart.size;
-    results = withRandomDraws(seed, () => step(inputs), onDraw);
+    results = withRandomDraws(seed, () => step(inputs), onSeed);
     trace.results = results.map((tensor) => refOf(tensor));
     if (Object.keys(engine.state.registeredVariables).length > variableCount) {
       tf.dispose(results);
       throw new TraceError('the step creates variables each time it runs; only a step that reuses them compiles.');
     }
     for (const [startId, variable] of variablesAtStart) {
-      if (variable.isDisposed || variable.dataId === startId) continue;
+      if (variable.isDisposed || fusedVariables.has(variable) || variable.dataId === startId) continue;
       trace.updates.push({ variable, value: refOf(variable) });
     }
   } finally {
+    adam.applyGradients = adamApply;
     delete (backend as unknown as Record<string, unknown>).readSync;
     delete (backend as unknown as Record<string, unknown>).executeSingleOutput;
     delete (backend as unknown as Record<string, unknown>).executeMultipleOutputs;
@@ -257,45 +302,89 @@ export function traceStep(
 
 type RandomFn = (...args: unknown[]) => Tensor;
 
+/** The part of tfjs-core's AdamOptimizer the fused update reads (protected fields). */
+interface AdamLike {
+  applyGradients(gradients: Record<string, Tensor> | Array<{ name: string; tensor: Tensor }>): void;
+  accumulatedFirstMoment: Array<{ variable: Variable } | undefined>;
+  accumulatedSecondMoment: Array<{ variable: Variable } | undefined>;
+  accBeta1: Variable;
+  accBeta2: Variable;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  learningRate: number;
+}
+
+/** The second number of a step's seed; a draw adds its place in the step to it. */
+export const STEP_SEED_TAG = 0x5eed;
+
+const STATELESS_OPS = {
+  normal: 'StatelessRandomNormal',
+  truncatedNormal: 'StatelessTruncatedNormal',
+  uniform: 'StatelessRandomUniform',
+} as const;
+
 /**
  * Runs `run` with tfjs's random functions (randomNormal, randomUniform, truncatedNormal,
- * randomStandardNormal, and dropout, whose mask tfjs draws out of their reach) seeded: a draw
- * without its own seed gets one from `seed` and its place in the step, so that a step repeats with
- * its seed whichever engine runs it. `onDraw` hears of each draw (the trace turns it into a graph op).
+ * randomStandardNormal, and dropout, whose mask tfjs draws out of their reach) replaced by
+ * TensorFlow's stateless random ops, seeded: the k-th draw of a step gets the seed
+ * [seed, STEP_SEED_TAG + k], or [its own seed, k] when it has one (such a draw repeats at every step,
+ * as tfjs's seeded draws do). A step therefore draws the same numbers on every engine and in every
+ * run with the same seed. `onSeed` hears of each step-seeded draw's seed tensor (the trace feeds it).
  */
-export function withRandomDraws<T>(seed: number, run: () => T, onDraw?: (tensor: Tensor, draw: Draw) => void): T {
+export function withRandomDraws<T>(
+  seed: number,
+  run: () => T,
+  onSeed?: (seedTensor: Tensor, offset: number) => void,
+): T {
   const core = tfjsCore();
-  const original = {
-    randomNormal: core.randomNormal as RandomFn,
-    randomUniform: core.randomUniform as RandomFn,
-    truncatedNormal: core.truncatedNormal as RandomFn,
-    randomStandardNormal: core.randomStandardNormal as RandomFn,
-    dropout: core.dropout as RandomFn,
-  };
+  const names = ['randomNormal', 'randomUniform', 'truncatedNormal', 'randomStandardNormal', 'dropout'] as const;
+  const original = Object.fromEntries(names.map((name) => [name, core[name]])) as Record<
+    (typeof names)[number],
+    RandomFn
+  >;
+  const backend = tf.backend() as unknown as NativeBackend;
   let count = 0;
   const draw = (
-    fn: RandomFn,
-    distribution: Draw['distribution'],
-    shape: unknown,
+    distribution: keyof typeof STATELESS_OPS,
+    shape: number[],
     a: number,
     b: number,
     dtype: unknown,
     ownSeed: unknown,
   ): Tensor => {
+    if (dtype !== undefined && dtype !== 'float32') {
+      if (onSeed) throw new TraceError(`the step draws ${String(dtype)} random numbers; the graph draws float32 only.`);
+      return original[distribution === 'uniform' ? 'randomUniform' : 'randomNormal'](shape, a, b, dtype, ownSeed);
+    }
     count += 1;
-    const drawSeed = typeof ownSeed === 'number' ? ownSeed : (Math.imul(seed | 0, 31) + count * 7919) >>> 0;
-    const tensor = fn(shape, a, b, dtype, drawSeed);
-    onDraw?.(tensor, { distribution, a, b, ...(typeof ownSeed === 'number' ? { fixedSeed: ownSeed } : {}) });
-    return tensor;
+    const own = typeof ownSeed === 'number';
+    const seedTensor = tf.tensor1d(own ? [ownSeed | 0, count] : [seed | 0, STEP_SEED_TAG + count], 'int32');
+    if (!own) onSeed?.(seedTensor, count);
+    const shapeTensor = tf.tensor1d(shape, 'int32');
+    const type = (name: string, value: number) => ({ name, type: backend.binding.TF_ATTR_TYPE, value });
+    const unit = backend.executeSingleOutput(
+      STATELESS_OPS[distribution],
+      [
+        type('dtype', backend.binding.TF_FLOAT),
+        type('T', backend.binding.TF_INT32),
+        type('Tseed', backend.binding.TF_INT32),
+      ],
+      [shapeTensor, seedTensor],
+    );
+    // normal: mean a, deviation b; uniform: from a to b.
+    const result = tf.tidy(() => tf.add(tf.mul(unit, distribution === 'uniform' ? b - a : b), a));
+    tf.dispose([unit, shapeTensor, seedTensor]);
+    return result;
   };
-  const wrapped: Record<string, RandomFn> = {
+  const wrapped: Record<(typeof names)[number], RandomFn> = {
     randomNormal: (shape, mean = 0, stdDev = 1, dtype, ownSeed) =>
-      draw(original.randomNormal, 'normal', shape, mean as number, stdDev as number, dtype, ownSeed),
-    randomStandardNormal: (shape, dtype, ownSeed) => draw(original.randomNormal, 'normal', shape, 0, 1, dtype, ownSeed),
+      draw('normal', shape as number[], mean as number, stdDev as number, dtype, ownSeed),
+    randomStandardNormal: (shape, dtype, ownSeed) => draw('normal', shape as number[], 0, 1, dtype, ownSeed),
     truncatedNormal: (shape, mean = 0, stdDev = 1, dtype, ownSeed) =>
-      draw(original.truncatedNormal, 'truncatedNormal', shape, mean as number, stdDev as number, dtype, ownSeed),
+      draw('truncatedNormal', shape as number[], mean as number, stdDev as number, dtype, ownSeed),
     randomUniform: (shape, minval = 0, maxval = 1, dtype, ownSeed) =>
-      draw(original.randomUniform, 'uniform', shape, minval as number, maxval as number, dtype, ownSeed),
+      draw('uniform', shape as number[], minval as number, maxval as number, dtype, ownSeed),
     // tfjs's dropout: x * floor(u + keep) / keep, with u uniform on [0, 1).
     dropout: (x, rate, noiseShape, ownSeed) => {
       const input = x as Tensor;
@@ -336,11 +425,12 @@ export function traceKey(trace: Trace): string {
         return `i ${source.index} ${source.tensor.dtype}[${source.tensor.shape}]`;
       case 'constant':
         return `c ${source.value.dtype}[${source.value.shape}] ${Array.from(source.value.values).join(',')}`;
-      case 'random':
-        return `r ${source.distribution}[${source.shape}] ${source.a} ${source.b} ${source.fixedSeed}`;
+      case 'seed':
+        return `seed +${source.offset}`;
     }
   });
   const ops = trace.ops.map((op) => `${op.op} ${JSON.stringify(op.attrs)} ${op.inputs.map(ref).join(' ')}`);
   const updates = trace.updates.map((u) => `${u.variable.name}=${ref(u.value)}`);
-  return [...sources, ...ops, `results ${trace.results.map(ref).join(' ')}`, ...updates].join('\n');
+  const fused = trace.fused.map((f) => `adam ${f.variables.map((v) => v.name)} ${f.inputs.map(ref).join(' ')}`);
+  return [...sources, ...ops, `results ${trace.results.map(ref).join(' ')}`, ...updates, ...fused].join('\n');
 }

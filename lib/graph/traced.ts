@@ -10,7 +10,7 @@ import type { Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { DataType, type GraphBuilder, GraphBuilder as Builder, type Output } from './builder';
 import { GraphSession } from './session';
-import { TraceError, type Ref, type Trace } from './trace';
+import { STEP_SEED_TAG, TraceError, type Ref, type Trace } from './trace';
 
 const FLOAT_VARIABLE = { dtype: { type: DataType.float } } as const;
 const INT_OP = { T: { type: DataType.int32 } } as const;
@@ -23,12 +23,6 @@ export interface CompiledStep {
   readonly seed?: Output;
   readonly results: Output[];
 }
-
-const RANDOM_OPS = {
-  normal: 'StatelessRandomNormal',
-  truncatedNormal: 'StatelessTruncatedNormal',
-  uniform: 'StatelessRandomUniform',
-} as const;
 
 export class TracedProgram {
   private readonly graph: GraphBuilder = new Builder();
@@ -86,24 +80,10 @@ export class TracedProgram {
         }
         case 'constant':
           return graph.constTensor(source.value);
-        case 'random': {
-          // A draw with its own seed repeats at every step; the others follow the step's seed.
+        case 'seed':
+          // The draw's seed: the step's, fed at each run, plus the draw's place in the step.
           seed ??= graph.placeholder(`${name}/seed`, DataType.int32, [2]);
-          const drawSeed =
-            source.fixedSeed === undefined
-              ? graph.op1('Add', [seed, graph.constInt([0, i])], INT_OP)
-              : graph.constInt([source.fixedSeed | 0, i]);
-          const unit = graph.op1(RANDOM_OPS[source.distribution], [graph.constInt(source.shape), drawSeed], {
-            dtype: { type: DataType.float },
-            T: { type: DataType.int32 },
-            Tseed: { type: DataType.int32 },
-          });
-          const FLOAT_OP = { T: { type: DataType.float } };
-          // normal: mean a, deviation b; uniform: from a to b.
-          const scale = source.distribution === 'uniform' ? source.b - source.a : source.b;
-          const scaled = graph.op1('Mul', [unit, graph.constFloat(scale)], FLOAT_OP);
-          return graph.op1('AddV2', [scaled, graph.constFloat(source.a)], FLOAT_OP);
-        }
+          return graph.op1('Add', [seed, graph.constInt([0, source.offset])], INT_OP);
       }
     });
     const nodes: Output[][] = [];
@@ -112,6 +92,15 @@ export class TracedProgram {
       nodes.push(graph.op(op.op, op.inputs.map(output), op.attrs, { outputs: op.outputs }));
     }
     // Every write waits for every read, so each op of the step sees the values from its start.
+    const fused = trace.fused.map(
+      ({ variables, inputs }) =>
+        graph.op(
+          'ResourceApplyAdam',
+          [...variables.map((variable) => this.handle(variable)), ...inputs.map(output)],
+          { T: { type: DataType.float }, use_locking: { b: false }, use_nesterov: { b: false } },
+          { name: 'adam', outputs: 1, control: reads },
+        )[0],
+    );
     const assigns = trace.updates.map(({ variable, value }) =>
       graph.op1('AssignVariableOp', [this.handle(variable), output(value)], FLOAT_VARIABLE, {
         name: 'assign',
@@ -123,7 +112,7 @@ export class TracedProgram {
         'Identity',
         [output(ref)],
         { T: { type: dtypeOf(trace, ref) } },
-        { name: `${name}/result_${i}`, control: assigns },
+        { name: `${name}/result_${i}`, control: [...assigns, ...fused] },
       ),
     );
     return { trace, inputs, seed, results };
@@ -175,7 +164,7 @@ export class TracedProgram {
     return tf.tidy(() => {
       const feeds: Array<[Output, Tensor]> = [];
       step.inputs.forEach((placeholder, i) => feeds.push([placeholder, inputs[i]]));
-      if (step.seed) feeds.push([step.seed, tf.tensor1d([seed | 0, 0x5eed], 'int32')]);
+      if (step.seed) feeds.push([step.seed, tf.tensor1d([seed | 0, STEP_SEED_TAG], 'int32')]);
       return session.run(feeds, step.results);
     });
   }
