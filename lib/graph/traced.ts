@@ -65,7 +65,7 @@ export class TracedProgram {
     const reads: Output[] = [];
     const inputs: Output[] = [];
     let seed: Output | undefined;
-    const sources = trace.sources.map((source, i): Output => {
+    const sources = trace.sources.map((source): Output => {
       switch (source.kind) {
         case 'variable': {
           const read = graph.op1('ReadVariableOp', [this.handle(source.variable)], FLOAT_VARIABLE, { name: 'read' });
