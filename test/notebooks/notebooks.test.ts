@@ -232,9 +232,9 @@ describe('every notebook under the smoke profile', () => {
     '02-conv-autoencoder.ipynb': { png: 1, svg: 1, live: 0 }, // digits over reconstructions; loss chart
     // one aligned figure: originals, z-code stems, reconstructions; accuracy, loss
     '03-dense-autoencoder.ipynb': { png: 1, svg: 2, live: 0 },
-    // labelled reconstructions, decoded digit members, random points, manifold, centroid walk; loss,
-    // latent scatter, scatter with the walk's line; the interactive latent map
-    '04-latent-space.ipynb': { png: 5, svg: 3, live: 1 },
+    // labelled training digits, labelled reconstructions, decoded digit members, random points, manifold,
+    // centroid walk; loss, latent scatter, scatter with the walk's line; the interactive latent map
+    '04-latent-space.ipynb': { png: 6, svg: 3, live: 1 },
     // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
     '05-vae.ipynb': { png: 3, svg: 3, live: 0 },
   };
