@@ -257,7 +257,7 @@ function graphSizes(): string[] {
     tf.dispose(run(inputs));
     const { results, trace } = traceStep(run, inputs, 0);
     tf.dispose(results);
-    return trace.ops.map((op) => op.op);
+    return trace?.ops.map((op) => op.op) ?? [];
   };
   const gan = createDcgan({ seed });
   const bD = traced(trainFunctionOf(gan.discriminator), [real, valid]);

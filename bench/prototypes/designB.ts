@@ -5,10 +5,20 @@
  * the working tree can be left out of the measurement.
  */
 import * as path from 'path';
+import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
 
 type Engine = typeof import('../../lib/train/engine');
-type TraceModule = typeof import('../../lib/graph/trace');
-type Internals = typeof import('../../lib/graph/tfjsInternals');
+/** What is read of the trace (typed here: lib/graph/trace.ts's internals change from version to version). */
+interface TraceModule {
+  traceStep(
+    step: (inputs: Tensor[]) => Tensor[],
+    inputs: Tensor[],
+    seed: number,
+  ): { results: Tensor[]; trace?: { ops: Array<{ op: string }> } };
+}
+interface Internals {
+  trainFunctionOf(model: LayersModel): (data: Tensor[]) => Tensor[];
+}
 
 const at = process.argv.indexOf('--b-lib');
 /** The lib/ folder design (b) comes from. */
