@@ -73,6 +73,11 @@ export function addOptimizerIterations(optimizer: Optimizer, steps: number): voi
   counted.iterations_ = (counted.iterations_ ?? 0) + steps;
 }
 
+/** Sets tfjs's count of applied steps (a dry run of a step is undone with it). */
+export function setOptimizerIterations(optimizer: Optimizer, steps: number): void {
+  (optimizer as unknown as { iterations_?: number }).iterations_ = steps;
+}
+
 /** The part of tfjs-node's NodeJSKernelBackend the graph session uses (untyped in tfjs's exports). */
 export interface NativeSessionBackend {
   loadSavedModelMetaGraph(dir: string, tags: string): number;

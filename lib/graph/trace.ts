@@ -137,12 +137,15 @@ function inferTypeAttrs(op: string, attrs: Record<string, AttrValue>, inputs: Te
   }
 }
 
-/** Runs `step(inputs)` eagerly while recording it; returns its results and the trace. */
+/**
+ * Runs `step(inputs)` eagerly while recording it; returns its results and the trace (undefined when
+ * the step created variables: then it was a step of its own, such as an optimizer's first).
+ */
 export function traceStep(
   step: (inputs: Tensor[]) => Tensor[],
   inputs: Tensor[],
   seed: number,
-): { results: Tensor[]; trace: Trace } {
+): { results: Tensor[]; trace: Trace | undefined } {
   const backend = tf.backend() as unknown as NativeBackend;
   const engine = tf.engine() as unknown as {
     state: { registeredVariables: Record<string, Variable>; kernelDepth: number };
@@ -283,10 +286,8 @@ export function traceStep(
     const variableCount = variablesAtStart.size;
     results = withRandomDraws(seed, () => step(inputs), onSeed);
     trace.results = results.map((tensor) => refOf(tensor));
-    if (Object.keys(engine.state.registeredVariables).length > variableCount) {
-      tf.dispose(results);
-      throw new TraceError('the step creates variables each time it runs; only a step that reuses them compiles.');
-    }
+    // A step that creates variables (an optimizer's first, making its slots) is a real step, not a trace.
+    if (Object.keys(engine.state.registeredVariables).length > variableCount) return { results, trace: undefined };
     for (const [startId, variable] of variablesAtStart) {
       if (variable.isDisposed || fusedVariables.has(variable) || variable.dataId === startId) continue;
       trace.updates.push({ variable, value: refOf(variable) });

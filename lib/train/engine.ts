@@ -22,6 +22,7 @@ import { tf } from '../tf';
 import { UnsupportedModelError } from '../graph/errors';
 import {
   addOptimizerIterations,
+  setOptimizerIterations,
   layerVariables,
   tfjsVersionMismatch,
   trainFunctionOf,
@@ -40,8 +41,6 @@ export interface EngineChoice {
   reason: string;
 }
 
-/** Where steps first run eagerly: the first creates optimizer slots, the next two are traced and compared. */
-const EAGER_CALLS_BEFORE_GRAPH = 3;
 /** Input shapes and settings a step may be compiled for before it stays eager (tf.function's retracing warning). */
 const MAX_SIGNATURES = 8;
 
@@ -202,10 +201,8 @@ function join(trace: Trace): Workspace {
   return workspace;
 }
 
-/** What one input signature of a step has reached: eager calls, a first trace, the compiled trace. */
+/** One input signature of a step: its trace once compiled. */
 interface Signature {
-  calls: number;
-  previous?: Trace;
   compiled?: Trace;
 }
 
@@ -245,43 +242,66 @@ class StepFunction {
           seed,
         );
       }
-      this.signatures.set(key, (signature = { calls: 0 }));
+      this.signatures.set(key, (signature = {}));
     }
-    signature.calls += 1;
     if (signature.compiled) return this.graph(signature.compiled, inputs, seed);
-    if (signature.calls < EAGER_CALLS_BEFORE_GRAPH - 1) return this.eager(inputs, seed);
-    let traced: { results: Tensor[]; trace: Trace };
-    try {
-      traced = traceStep((values) => this.run(values, seed), inputs, seed);
-    } catch (error) {
-      if (!(error instanceof UnsupportedModelError)) throw error;
-      return this.leaveGraph(error, inputs, seed, true);
-    }
-    const { results, trace } = traced;
-    if (signature.previous) {
-      if (traceKey(signature.previous) !== traceKey(trace)) {
-        this.leaveGraph(
-          new UnsupportedModelError(
-            'two traced steps differ: the step computes a JavaScript value that changes from step to step ' +
-              '(read it from a tensor instead, or pass it as an input)',
-          ),
-        );
-      } else {
-        // Steps compiled for other settings (a recompile, a changed learning rate) are not run again.
-        for (const [otherKey, other] of this.signatures) {
-          if (other.compiled && otherKey.split('|')[1] !== key.split('|')[1]) {
-            traceOwners.get(other.compiled)?.remove(other.compiled);
-            this.signatures.delete(otherKey);
-          }
-        }
-        signature.compiled = trace;
-        join(trace);
+    // Two dry runs, recorded, each undone afterwards (the variables and the optimizer's count put back),
+    // so that every real step of a compiled signature runs on the graph: a run resumed from a
+    // checkpoint then computes exactly what an uninterrupted one does.
+    const traces: Trace[] = [];
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const saved = this.saveState();
+      let traced: { results: Tensor[]; trace: Trace | undefined };
+      try {
+        traced = traceStep((values) => this.run(values, seed), inputs, seed);
+      } catch (error) {
+        this.restoreState(saved);
+        if (!(error instanceof UnsupportedModelError)) throw error;
+        return this.leaveGraph(error, inputs, seed);
       }
-      signature.previous = undefined;
-    } else {
-      signature.previous = trace;
+      if (!traced.trace) {
+        // The step made variables (an optimizer's slots): it stands as this call's real step.
+        tf.dispose(saved.values);
+        return traced.results;
+      }
+      tf.dispose(traced.results);
+      this.restoreState(saved);
+      traces.push(traced.trace);
     }
-    return results;
+    if (traceKey(traces[0]) !== traceKey(traces[1])) {
+      return this.leaveGraph(
+        new UnsupportedModelError(
+          'two traced steps differ: the step computes a JavaScript value that changes from step to step ' +
+            '(read it from a tensor instead, or pass it as an input)',
+        ),
+        inputs,
+        seed,
+      );
+    }
+    // Steps compiled for other settings (a recompile, a changed learning rate) are not run again.
+    for (const [otherKey, other] of this.signatures) {
+      if (other.compiled && otherKey.split('|')[1] !== key.split('|')[1]) {
+        traceOwners.get(other.compiled)?.remove(other.compiled);
+        this.signatures.delete(otherKey);
+      }
+    }
+    signature.compiled = traces[1];
+    join(traces[1]);
+    return this.graph(traces[1], inputs, seed);
+  }
+
+  /** Every variable's value and the optimizer's step count, to undo a dry run. */
+  private saveState(): { values: Tensor[]; variables: Variable[]; iterations?: number } {
+    const variables = Object.values(tf.engine().registeredVariables);
+    const optimizer = this.optimizer?.();
+    return { values: variables.map((v) => v.clone()), variables, iterations: optimizer?.iterations };
+  }
+
+  private restoreState(saved: { values: Tensor[]; variables: Variable[]; iterations?: number }): void {
+    saved.variables.forEach((variable, i) => variable.isDisposed || variable.assign(saved.values[i]));
+    tf.dispose(saved.values);
+    const optimizer = this.optimizer?.();
+    if (optimizer && saved.iterations !== undefined) setOptimizerIterations(optimizer, saved.iterations);
   }
 
   /** A graph call (a released session is built again, from the same trace). */

@@ -241,7 +241,11 @@ describe('compiled(model)', () => {
       }
       assert.equal(log.loaded.length, 3, 'the recompiled model got a new graph');
       assert.ok(log.deleted.includes(log.loaded[1]), 'and the old session was deleted');
-      assert.ok(maxDifference(model.getWeights(), twin.getWeights()) < 1e-5, 'same update from fresh Adam state');
+      // Fused Adam in the graph rounds differently from tfjs's ops, and Adam scales a near-zero gradient's
+      // rounding to a step of lr (0.01): seen 1.9e-3 after four graph steps. A stale optimizer state
+      // would be off by whole steps on every weight, and the losses above agree to 1e-5.
+      const drift = maxDifference(model.getWeights(), twin.getWeights());
+      assert.ok(drift < 5e-3, `same updates from fresh Adam state (weights differ by ${drift})`);
       releaseTrainingGraph(model);
       model.dispose();
       twin.dispose();
