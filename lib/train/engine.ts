@@ -3,10 +3,10 @@
  * model's `trainOnBatch` and `predict`, and `compiled(models, { loss, optimizer })` a step on a loss
  * written in the notebook, each run as one TensorFlow graph in a native session.
  *
- * How: a step's first call runs eagerly (the optimizer creates its slots); its second and third
- * run eagerly too while lib/graph/trace.ts records every native op they run: the forward pass,
- * tfjs's own gradients, the optimizer's update. When the two records agree, they become a graph, and
- * every later call with the same shapes and settings runs that graph. Whatever tfjs can run eagerly
+ * How: an optimizer's first step runs eagerly (it creates its slots); at the next call the step runs
+ * twice as dry runs, undone afterwards, while lib/graph/trace.ts records every native op they run:
+ * the forward pass, tfjs's own gradients, the optimizer's update. When the two records agree, they
+ * become a graph, and that call and every later one with the same shapes and settings run it. Whatever tfjs can run eagerly
  * compiles (any layers, several inputs, a loss written in tfjs ops), unless the step reads a value
  * back to JavaScript or changes a JavaScript number from step to step; then, under 'auto', it stays
  * eager and `reason` says why ('graph' throws instead).
@@ -208,7 +208,7 @@ interface Signature {
 
 /**
  * One step function (a train step, a prediction, an evaluation) on its way to a graph: eager calls,
- * two traced calls, then the graph. `run` is the eager step; `settings` names what else a graph
+ * two dry runs traced, then the graph. `run` is the eager step; `settings` names what else a graph
  * bakes in (optimizer settings, which weights train) so that a change compiles afresh.
  */
 class StepFunction {
@@ -474,7 +474,7 @@ async function readScalars(tensors: Tensor[]): Promise<number[]> {
  *     const { loss, kl } = await vae.trainOnBatch(images);
  *
  * Each step runs the forward pass, the gradients and the optimizer's update as one TensorFlow graph
- * (from its third call on; see the top of this file). Each step first gives the event loop a turn
+ * (see the top of this file). Each step first gives the event loop a turn
  * when training has held it for a while, and stops with TrainingInterrupted after Kernel > Interrupt.
  */
 export function compiled(model: LayersModel, options?: CompiledOptions): CompiledModel;

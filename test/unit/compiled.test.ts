@@ -220,7 +220,7 @@ describe('compiled(model)', () => {
       const model = buildConvAutoencoder({ seed: 12 });
       const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
       const step = compiled(model);
-      // One eager step, two traced ones, then the graph: a session from the fourth step on.
+      // Adam's first step eager (it makes the slots), then the graph: a session from the second step on.
       for (let i = 0; i < 5; i++) await step.trainOnBatch(x, x);
       assert.equal(log.loaded.length, 1, 'one session for the graph steps');
       releaseTrainingGraph(model);

@@ -33,7 +33,7 @@ function twins(build: () => LayersModel): [LayersModel, LayersModel] {
 
 /**
  * Trains `eager` with tfjs's trainOnBatch and `graph` with compiled(graph, { engine: 'graph' }) on the
- * same batches (its first three steps run eagerly while it is traced, the rest as a graph); returns
+ * same batches (its first step runs eagerly, making Adam's slots, the rest as a graph); returns
  * each step's [loss, ...metrics] on both, and the losses alone.
  */
 async function trainBoth(eager: LayersModel, graph: LayersModel, batches: Array<[Tensor, Tensor]>) {
@@ -228,7 +228,7 @@ describe('fit with the graph engine', () => {
         epochWeights.push(graphModel.layers[0].getWeights()[0].dataSync()[0]);
       },
     });
-    // The first (eager) step creates Adam's moments; from then on, traced or graph, the count stays put.
+    // The first (eager) step creates Adam's moments; from then on, graph steps, the count stays put.
     assert.equal(counts.length, 9);
     assert.equal(new Set(counts).size, 1, `numTensors per batch: ${counts}`);
     assert.notEqual(epochWeights[0], epochWeights[1]);
@@ -499,7 +499,7 @@ describe('engine choice', () => {
 
   it('under auto, a graph that cannot start trains eagerly and says so on stderr; engine graph throws', async () => {
     const model = buildConvAutoencoder({ seed: 2 });
-    // Six batches: the graph starts at the fourth step, after one eager and two traced ones.
+    // Six batches: the graph starts at the second step, after Adam's first (eager) one.
     const x = tf.randomUniform([24, 28, 28, 1], 0, 1, 'float32', 2);
     const options = { epochs: 1, batchSize: 4, seed: 1, progress: false };
     const savedTmp = process.env.TMPDIR;

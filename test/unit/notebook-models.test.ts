@@ -78,7 +78,7 @@ async function assertGraphEngine(notebookFile: string, models: Record<string, La
     const step = compiled(model, { seed: 1 });
     const x = lib.tf.randomNormal([4, ...(model.inputs[0].shape.slice(1) as number[])], 0, 1, 'float32', 1);
     const y = lib.tf.ones([4, ...(model.outputs[0].shape.slice(1) as number[])]);
-    // One eager step, two traced ones, then the graph.
+    // An optimizer's first step eager, then the graph.
     for (let i = 0; i < 5; i++) {
       if (model.optimizer) await step.trainOnBatch(x, y);
       else lib.tf.dispose(step.predict(x));

@@ -35,7 +35,7 @@ function dispose(vae: { encoder: LayersModel; decoder: LayersModel }): void {
   vae.decoder.dispose();
 }
 
-const STEPS = 6; // the first three run eagerly (two of them traced), the rest as a graph
+const STEPS = 6; // the optimizer's first runs eagerly (it makes its slots), the rest as a graph
 
 describe("05-vae: the notebook's models and loss", () => {
   it('builds the SPEC E models: encoder 105,220 and decoder 102,017 parameters', () => {
