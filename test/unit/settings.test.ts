@@ -176,3 +176,31 @@ describe("each chapter checks its parameters cell's settings before anything is 
     });
   }
 });
+
+/** The values issue 23 tried, one at a time: each must stop the chapter's check cell with one line naming it. */
+const ISSUE_EXAMPLES: [string, string, string][] = [
+  ['01-dcgan.ipynb', 'batchSize', '0'],
+  ['01-dcgan.ipynb', 'batchSize', '-4'],
+  ['01-dcgan.ipynb', 'batchSize', '20000'],
+  ['01-dcgan.ipynb', 'noiseDim', '0'],
+  ['01-dcgan.ipynb', 'sampleInterval', '0'],
+  ['03-dense-autoencoder.ipynb', 'zDim', '-3'],
+  ['04-latent-space.ipynb', 'zDim', '0'],
+  ['05-vae.ipynb', 'learningRate', '0'],
+  ['02-conv-autoencoder.ipynb', 'epochs', '0'],
+];
+
+describe("the issue's bad values stop the chapters' check cells", () => {
+  for (const [notebook, setting, value] of ISSUE_EXAMPLES) {
+    it(`${notebook}: ${setting} = ${value}`, () => {
+      const file = path.join(NOTEBOOKS, notebook);
+      const parsed = readNotebook(file);
+      const parameters = sourceText(parsed.cells[findParametersCell(parsed, notebook)].source);
+      const { source } = checkCell(file);
+      const message = messageOf(() =>
+        runCellSource(`${parameters}\n${setting} = ${value};\n${source}`, { checkSettings: checkSettings }),
+      );
+      assert.match(message ?? 'passed', new RegExp(`^${setting} = ${value} is not allowed: it must be .+\\.`));
+    });
+  }
+});
