@@ -14,7 +14,7 @@ interface TraceModule {
     step: (inputs: Tensor[]) => Tensor[],
     inputs: Tensor[],
     seed: number,
-  ): { results: Tensor[]; trace?: { ops: Array<{ op: string }> } };
+  ): { results: Tensor[]; trace?: { ops: Array<{ op: string }>; fused?: unknown[] } };
 }
 interface Internals {
   trainFunctionOf(model: LayersModel): (data: Tensor[]) => Tensor[];

@@ -1,7 +1,7 @@
 /**
  * Correctness of the design (a) prototype against eager tfjs: three copies of the same models (same
  * seeded weights), the same batches, then step by step the losses of eager tfjs, of design (a), and of
- * design (b) (lib's compiled(); its first 3 calls run eagerly, so its graph steps are from the 4th on)
+ * design (b) (lib's compiled(); its first calls run eagerly: up to commit 6d7be1c the first 3, since 4451294 the first)
  * as a reference for what running in a graph changes. Dropout is switched off for the comparison (the
  * designs draw their masks from different random streams); a longer run with Dropout on shows the
  * prototype's losses going down.
