@@ -9,10 +9,10 @@
  * - (b) traced: lib's compiled() (lib/graph/trace.ts + traced.ts): one eager step recorded into a GraphDef;
  * - (a) per-op: the prototype in per-op-gradients/: layers and losses lowered to ops, gradients from a
  *   per-op table, Adam as ResourceApplyAdam.
- * Each design trains its own copy of the same seeded models on the same batches. After a warm-up
- * (design (b) runs its first calls eagerly: 3 up to commit 6d7be1c, 1 since 4451294), the designs take turns, one
- * iteration
- * each per round, the order rotating each round, so that the machine's load falls on all alike.
+ * Each design trains its own copy of the same seeded models on the same batches. After a warm-up (design
+ * (b) runs its first calls eagerly: 3 up to commit 6d7be1c, 1 since 4451294), the designs take turns,
+ * one iteration each per round, the order rotating each round, so that the machine's load falls on all
+ * alike.
  * First the correctness checks of (a) against eager tfjs (per-op-gradients/check.ts).
  */
 import * as fs from 'fs';
