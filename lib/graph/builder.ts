@@ -66,6 +66,13 @@ function writeTensor(writer: ProtoWriter, tensor: ConstTensor): void {
   writer.int(1, tensor.dtype === 'float32' ? DataType.float : DataType.int32);
   writer.message(2, (shapeWriter) => writeShape(shapeWriter, tensor.shape));
   const content = tensor.dtype === 'float32' ? Float32Array.from(tensor.values) : Int32Array.from(tensor.values);
+  if (content.length > 1 && content.every((value) => Object.is(value, content[0]))) {
+    // One value everywhere (a gradient's full-size fill): TensorFlow repeats a single float_val or
+    // int_val over the shape, so the graph holds 4 bytes instead of the whole array.
+    if (tensor.dtype === 'float32') writer.float(5, content[0]);
+    else writer.int(7, content[0]);
+    return;
+  }
   // tensor_content: the values as raw little-endian bytes
   writer.bytes(4, new Uint8Array(content.buffer, content.byteOffset, content.byteLength));
 }

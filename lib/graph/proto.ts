@@ -7,7 +7,8 @@
 const textEncoder = new TextEncoder();
 
 export class ProtoWriter {
-  private chunks: number[] = [];
+  /** Small values byte by byte, then whole byte arrays (a constant's content) as they are. */
+  private chunks: Array<number | Uint8Array> = [];
 
   private varint(value: number | bigint): void {
     // Negative int64 values are written as ten-byte two's complement, as protobuf requires.
@@ -40,7 +41,7 @@ export class ProtoWriter {
   bytes(field: number, value: Uint8Array): this {
     this.tag(field, 2);
     this.varint(value.length);
-    for (const byte of value) this.chunks.push(byte);
+    this.chunks.push(value);
     return this;
   }
 
@@ -62,6 +63,16 @@ export class ProtoWriter {
   }
 
   finish(): Uint8Array {
-    return Uint8Array.from(this.chunks);
+    const size = this.chunks.reduce<number>((sum, chunk) => sum + (typeof chunk === 'number' ? 1 : chunk.length), 0);
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of this.chunks) {
+      if (typeof chunk === 'number') out[at++] = chunk;
+      else {
+        out.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    return out;
   }
 }
