@@ -14,7 +14,7 @@ import {
   MnistDownloadError,
   createDownloadProgressBar,
   downloadMnist,
-} from '../lib/data/download';
+} from '../tools/mnistDownload';
 import { DEFAULT_MNIST_DIR, loadMnist } from '../lib/data/mnist';
 
 const shownDefaultDataDir = path.relative(process.cwd(), DEFAULT_MNIST_DIR) || '.';

@@ -6,4 +6,3 @@ export * from './idx';
 export * from './mnist';
 export * from './batches';
 export * from './pixelRange';
-export * from './download';

@@ -18,8 +18,8 @@ const LIB = path.join(ROOT, 'lib');
 
 /**
  * Node modules that start processes, serve ports or talk to a terminal: the notebook runner and
- * the lab launcher (tools/) need them, a notebook's library does not. (http and https stay
- * allowed: lib/data/download.ts fetches the full MNIST set.)
+ * the lab launcher (tools/) need them, a notebook's library does not. (The full MNIST set's
+ * downloader is tooling too: tools/mnistDownload.ts, run by `npm run download-mnist`.)
  */
 const TOOLING_BUILTINS = ['child_process', 'cluster', 'dgram', 'inspector', 'net', 'readline', 'repl'];
 

@@ -14,17 +14,16 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { freePort } from '../../tools/lab';
+import { MNIST_FILES, loadMnist } from '../../lib/data';
 import {
   MNIST_BASE_URL_ENV,
-  MNIST_FILES,
   MnistDownloadError,
   createDownloadProgressBar,
   downloadMnist,
   formatDownloadProgress,
-  loadMnist,
   type DownloadProgress,
   type MnistFileSpec,
-} from '../../lib/data';
+} from '../../tools/mnistDownload';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const TEMP_ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'mnist-download-test-'));

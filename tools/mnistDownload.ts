@@ -10,8 +10,8 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { removeLeftovers, writeFileAtomic } from '../persist';
-import { DEFAULT_MNIST_DIR, DOWNLOAD_COMMAND, MNIST_FILES, MNIST_MD5 } from './mnist';
+import { removeLeftovers, writeFileAtomic } from '../lib/persist';
+import { DEFAULT_MNIST_DIR, DOWNLOAD_COMMAND, MNIST_FILES, MNIST_MD5 } from '../lib/data/mnist';
 
 /** The TensorFlow/Google Cloud mirror of the canonical files (TensorFlow's MNIST tutorials used it). */
 export const DEFAULT_MNIST_BASE_URL = 'https://storage.googleapis.com/cvdf-datasets/mnist/';
