@@ -153,21 +153,6 @@ export class GraphBuilder {
     return this.op1('Const', [], { dtype: { type }, value: { tensor } }, { name });
   }
 
-  /** `tensor` (float32) reshaped to `dims` (one of them may be -1). */
-  reshape(tensor: Output, dims: number[]): Output {
-    return this.op1('Reshape', [tensor, this.constInt(dims)], { ...FLOAT_OP, Tshape: { type: DataType.int32 } });
-  }
-
-  /** The int32 shape of float32 `tensor`, at run time. */
-  shape(tensor: Output): Output {
-    return this.op1('Shape', [tensor], { ...FLOAT_OP, out_type: { type: DataType.int32 } });
-  }
-
-  /** `tensor` (bool or int32) as float32: 1 for true. */
-  toFloat(tensor: Output, from: DataType): Output {
-    return this.op1('Cast', [tensor], { SrcT: { type: from }, DstT: { type: DataType.float }, Truncate: { b: false } });
-  }
-
   placeholder(name: string, dtype: DataType, shape: number[] | null): Output {
     return this.op1('Placeholder', [], { dtype: { type: dtype }, shape: { shape } }, { name });
   }

@@ -8,7 +8,7 @@
  */
 import type { Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
-import { DataType, type GraphBuilder, GraphBuilder as Builder, type Output } from './builder';
+import { DataType, GraphBuilder, type Output } from './builder';
 import { GraphSession } from './session';
 import { STEP_SEED_TAG, TraceError, type Ref, type Trace } from './trace';
 
@@ -25,17 +25,12 @@ export interface CompiledStep {
 }
 
 export class TracedProgram {
-  private readonly graph: GraphBuilder = new Builder();
+  private readonly graph = new GraphBuilder();
   private readonly variables = new Map<Variable, Output>();
   private session: GraphSession | undefined;
   private pushFeeds: Array<[Variable, Output]> = [];
   private pushDone: Output | undefined;
   private pullFetches: Array<[Variable, Output]> = [];
-
-  /** The variables the program's steps read or write. */
-  get heldVariables(): Variable[] {
-    return [...this.variables.keys()];
-  }
 
   private handle(variable: Variable): Output {
     let handle = this.variables.get(variable);
