@@ -25,9 +25,7 @@ export { buildConvAutoencoder2d, createDcgan, kernelInitializers, summaryTable }
 
 // Training: compiled steps, the loops, monitors, saved models.
 export {
-  chooseModelEngine,
   compiled,
-  compiledVae,
   disposeDcgan,
   fit,
   loadTrainedModels,
@@ -37,7 +35,6 @@ export {
   trainGan,
   trainOrLoad,
   type TrainingHistory,
-  type VaeLosses,
 } from './train';
 
 // Pictures and charts, and showing them in the notebook.

@@ -4,11 +4,11 @@ export * from './fit';
 export * from './checkpoint';
 export * from './divergence';
 export {
-  chooseGanEngine,
-  chooseModelEngine,
   compiled,
   releaseTrainingGraph,
   syncWeights,
+  type CompiledLoss,
+  type CompiledLossOptions,
   type CompiledModel,
   type CompiledOptions,
   type EngineChoice,
@@ -18,5 +18,4 @@ export {
 export { requestInterrupt, TrainingInterrupted } from './interrupt';
 export * from './monitor';
 export * from './saved';
-export * from './vae';
 export { releaseOnRerun } from './rerun';
