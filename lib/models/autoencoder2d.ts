@@ -1,5 +1,5 @@
 /**
- * The configurable convolutional autoencoder of SPEC D ("Generative Deep Learning" style),
+ * The convolutional autoencoder of SPEC D ("Generative Deep Learning" style),
  * whose 2-D latent space (잠재 공간) the notebook plots. Defaults give encoder 98,946,
  * decoder 102,017 and the whole model 200,963 parameters; Adam lr 0.00005 and MSE.
  */
@@ -9,20 +9,6 @@ import { kernelInitializers } from './initializers';
 import { compileOwningOptimizer } from './ownedOptimizer';
 
 export interface ConvAutoencoder2dOptions {
-  /** Input image shape. Default [28, 28, 1]. */
-  inputShape?: [number, number, number];
-  /** Encoder Conv2D filters. Default [32, 64, 64, 64]. */
-  encoderFilters?: number[];
-  /** Encoder kernel sizes (one per layer). Default [3, 3, 3, 3]. */
-  encoderKernels?: number[];
-  /** Encoder strides. Default [1, 2, 2, 1]. */
-  encoderStrides?: number[];
-  /** Decoder Conv2DTranspose filters; the last is the image's channels. Default [64, 64, 32, 1]. */
-  decoderFilters?: number[];
-  /** Decoder kernel sizes. Default [3, 3, 3, 3]. */
-  decoderKernels?: number[];
-  /** Decoder strides. Default [1, 2, 2, 1]. */
-  decoderStrides?: number[];
   /** Size of the code z. Default 2. */
   zDim?: number;
   /** BatchNormalization after each hidden convolution's LeakyReLU (the blog's order). Default false. */
@@ -44,45 +30,35 @@ export interface ConvAutoencoder2d {
   model: LayersModel;
 }
 
+/** The blog's stacks of 3x3 convolutions: filters and strides (the decoder's last filter is the image's channel). */
+const ENCODER = { filters: [32, 64, 64, 64], strides: [1, 2, 2, 1] };
+const DECODER = { filters: [64, 64, 32, 1], strides: [1, 2, 2, 1] };
+
 export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): ConvAutoencoder2d {
-  const inputShape = options.inputShape ?? [28, 28, 1];
-  const encFilters = options.encoderFilters ?? [32, 64, 64, 64];
-  const encKernels = options.encoderKernels ?? encFilters.map(() => 3);
-  const encStrides = options.encoderStrides ?? [1, 2, 2, 1];
-  const decFilters = options.decoderFilters ?? [64, 64, 32, 1];
-  const decKernels = options.decoderKernels ?? decFilters.map(() => 3);
-  const decStrides = options.decoderStrides ?? [1, 2, 2, 1];
+  const inputShape = [28, 28, 1];
   const zDim = options.zDim ?? 2;
-  if (encKernels.length !== encFilters.length || encStrides.length !== encFilters.length) {
-    throw new Error(
-      'buildConvAutoencoder2d: encoderFilters, encoderKernels and encoderStrides must have the same length; ' +
-        `got ${encFilters.length}, ${encKernels.length}, ${encStrides.length}.`,
-    );
-  }
-  if (decKernels.length !== decFilters.length || decStrides.length !== decFilters.length) {
-    throw new Error(
-      'buildConvAutoencoder2d: decoderFilters, decoderKernels and decoderStrides must have the same length; ' +
-        `got ${decFilters.length}, ${decKernels.length}, ${decStrides.length}.`,
-    );
-  }
   const kernel = kernelInitializers(options.seed);
+  /** After each hidden convolution: LeakyReLU, then BatchNormalization and Dropout if asked (the blog's order). */
+  const activate = (t: SymbolicTensor) => {
+    t = tf.layers.leakyReLU().apply(t) as SymbolicTensor;
+    if (options.batchNorm) t = tf.layers.batchNormalization().apply(t) as SymbolicTensor;
+    return options.dropout ? (tf.layers.dropout({ rate: 0.25 }).apply(t) as SymbolicTensor) : t;
+  };
 
   const encoderInput = tf.input({ shape: inputShape, name: 'encoder_input' });
   let x = encoderInput;
-  encFilters.forEach((filters, i) => {
+  ENCODER.filters.forEach((filters, i) => {
     x = tf.layers
       .conv2d({
         filters,
-        kernelSize: encKernels[i],
-        strides: encStrides[i],
+        kernelSize: 3,
+        strides: ENCODER.strides[i],
         padding: 'same',
         name: `encoder_conv_${i}`,
         kernelInitializer: kernel(),
       })
       .apply(x) as SymbolicTensor;
-    x = tf.layers.leakyReLU().apply(x) as SymbolicTensor;
-    if (options.batchNorm) x = tf.layers.batchNormalization().apply(x) as SymbolicTensor;
-    if (options.dropout) x = tf.layers.dropout({ rate: 0.25 }).apply(x) as SymbolicTensor;
+    x = activate(x);
   });
   const shapeBeforeFlatten = x.shape.slice(1) as number[];
   x = tf.layers.flatten().apply(x) as SymbolicTensor;
@@ -96,25 +72,19 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
     .dense({ units: shapeBeforeFlatten.reduce((a, b) => a * b, 1), kernelInitializer: kernel() })
     .apply(decoderInput) as SymbolicTensor;
   y = tf.layers.reshape({ targetShape: shapeBeforeFlatten }).apply(y) as SymbolicTensor;
-  decFilters.forEach((filters, i) => {
-    const last = i === decFilters.length - 1;
+  DECODER.filters.forEach((filters, i) => {
+    const last = i === DECODER.filters.length - 1;
     y = tf.layers
       .conv2dTranspose({
         filters,
-        kernelSize: decKernels[i],
-        strides: decStrides[i],
+        kernelSize: 3,
+        strides: DECODER.strides[i],
         padding: 'same',
         name: `decoder_conv_t_${i}`,
         kernelInitializer: kernel(),
       })
       .apply(y) as SymbolicTensor;
-    if (last) {
-      y = tf.layers.activation({ activation: 'sigmoid' }).apply(y) as SymbolicTensor;
-    } else {
-      y = tf.layers.leakyReLU().apply(y) as SymbolicTensor;
-      if (options.batchNorm) y = tf.layers.batchNormalization().apply(y) as SymbolicTensor;
-      if (options.dropout) y = tf.layers.dropout({ rate: 0.25 }).apply(y) as SymbolicTensor;
-    }
+    y = last ? (tf.layers.activation({ activation: 'sigmoid' }).apply(y) as SymbolicTensor) : activate(y);
   });
   const decoder = tf.model({ name: 'decoder', inputs: decoderInput, outputs: y });
 

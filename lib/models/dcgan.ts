@@ -32,8 +32,6 @@ export interface DcganOptions {
   noiseDim?: number;
   /** Seed for the initial weights; default: unseeded (different every build). */
   seed?: number;
-  /** Adam's learning rate, default 0.001; the rest is Keras's `optimizer='adam'` (betas 0.9, 0.999, epsilon 1e-7). */
-  learningRate?: number;
 }
 
 /**
@@ -116,20 +114,21 @@ export function buildGan(generator: LayersModel, discriminator: LayersModel): La
   return tf.model({ name: 'gan', inputs: noise, outputs: verdict });
 }
 
-function adam(options: DcganOptions) {
-  return tf.train.adam(options.learningRate ?? 0.001, 0.9, 0.999, 1e-7);
+/** Keras's `optimizer='adam'`: learning rate 0.001, betas 0.9 and 0.999, epsilon 1e-7. */
+function adam() {
+  return tf.train.adam(0.001, 0.9, 0.999, 1e-7);
 }
 
 /**
  * Compiles D and the combined model with binary cross-entropy and Adam (each its own
  * optimizer, as in the book), in the freeze order explained at the top of this file.
  */
-export function compileGan(generator: Sequential, discriminator: Sequential, options: DcganOptions = {}): Dcgan {
-  compileOwningOptimizer(discriminator, { loss: 'binaryCrossentropy', optimizer: adam(options) });
+export function compileGan(generator: Sequential, discriminator: Sequential): Dcgan {
+  compileOwningOptimizer(discriminator, { loss: 'binaryCrossentropy', optimizer: adam() });
   const combined = buildGan(generator, discriminator);
   discriminator.trainable = false;
   try {
-    compileOwningOptimizer(combined, { loss: 'binaryCrossentropy', optimizer: adam(options) });
+    compileOwningOptimizer(combined, { loss: 'binaryCrossentropy', optimizer: adam() });
   } finally {
     discriminator.trainable = true;
   }
@@ -140,5 +139,5 @@ export function compileGan(generator: Sequential, discriminator: Sequential, opt
 export function createDcgan(options: DcganOptions = {}): Dcgan {
   const generator = buildGenerator(options);
   const discriminator = buildDiscriminator({ seed: options.seed });
-  return compileGan(generator, discriminator, options);
+  return compileGan(generator, discriminator);
 }

@@ -19,31 +19,22 @@ export interface ParamCounts {
   nonTrainable: number;
 }
 
-type Layer = LayersModel['layers'][number];
-
 function sizeOf(shape: Array<number | null>): number {
   let size = 1;
   for (const dim of shape) size *= dim ?? 1;
   return size;
 }
 
-function layerCounts(layer: Layer, frozen: Set<string>): ParamCounts {
-  const trainable = frozen.has(layer.name) ? 0 : layer.trainableWeights.reduce((sum, w) => sum + sizeOf(w.shape), 0);
-  const total = layer.countParams();
-  return { total, trainable, nonTrainable: total - trainable };
-}
-
 /** Total, trainable and non-trainable parameter counts (BatchNorm moving stats are non-trainable). */
 export function paramCounts(model: LayersModel, options: SummaryOptions = {}): ParamCounts {
   const frozen = new Set((options.frozen ?? []).map((layer) => layer.name));
-  const counts: ParamCounts = { total: 0, trainable: 0, nonTrainable: 0 };
+  let total = 0;
+  let trainable = 0;
   for (const layer of model.layers) {
-    const c = layerCounts(layer, frozen);
-    counts.total += c.total;
-    counts.trainable += c.trainable;
-    counts.nonTrainable += c.nonTrainable;
+    total += layer.countParams();
+    if (!frozen.has(layer.name)) trainable += layer.trainableWeights.reduce((sum, w) => sum + sizeOf(w.shape), 0);
   }
-  return counts;
+  return { total, trainable, nonTrainable: total - trainable };
 }
 
 function formatShape(shape: unknown): string {

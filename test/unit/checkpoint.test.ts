@@ -13,7 +13,8 @@ import { after, describe, it } from 'node:test';
 import type { LayersModel, Tensor4D } from '@tensorflow/tfjs-node';
 import { createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import type { GanHistory } from '../../lib/train';
-import { buildConvAutoencoder, DenseAutoencoder, paramCounts } from '../../lib/models';
+import { buildConvAutoencoder, paramCounts } from '../../lib/models';
+import { DenseAutoencoder } from '../fixtures/denseAutoencoder';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from '../../lib/train';
 import { CHILD_BATCH, CHILD_SEED, childImages } from '../fixtures/train-child';
 

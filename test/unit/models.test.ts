@@ -4,13 +4,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
+import type { LayersModel } from '@tensorflow/tfjs-node';
 import { buildConvAutoencoder2d, createDcgan, disposeDcgan, summaryTable, tf } from '../../lib';
 import {
   buildConvAutoencoder,
   buildDiscriminator,
   buildGenerator,
-  DenseAutoencoder,
   generatorNoiseDim,
   paramCounts,
 } from '../../lib/models';
@@ -70,13 +69,6 @@ describe('parameter counts match Keras exactly', () => {
     model.dispose();
   });
 
-  it('dense autoencoder 57,268 for z_dim 36', () => {
-    const ae = new DenseAutoencoder();
-    assert.equal(paramCounts(ae.model).total, 57_268);
-    assert.equal(paramCounts(new DenseAutoencoder({ zDim: 2 }).model).total, 784 * 2 + 2 + 2 * 784 + 784);
-    ae.dispose();
-  });
-
   it('2-D convolutional autoencoder: encoder 98,946, decoder 102,017, whole 200,963', () => {
     const { encoder, decoder, model } = buildConvAutoencoder2d();
     assert.equal(paramCounts(encoder).total, 98_946);
@@ -97,35 +89,6 @@ describe('parameter counts match Keras exactly', () => {
     assert.ok(paramCounts(withFlags.model).nonTrainable > 0);
     plain.model.dispose();
     withFlags.model.dispose();
-  });
-});
-
-describe("DenseAutoencoder encoder() and decoder() share the model's weights", () => {
-  it('decoder uses the same Dense layer object, so training the model changes the decoder', async () => {
-    const ae = new DenseAutoencoder({ seed: 1 });
-    const decoder = ae.decoder();
-    assert.equal(decoder.layers[1], ae.outputLayer, "decoder's Dense layer is the model's output layer");
-    assert.equal(ae.encoder().layers[1], ae.hiddenLayer);
-    assert.equal(ae.decoder(), decoder, 'decoder() returns the same model each time');
-
-    const x = tf.randomUniform([16, 784], 0, 1, 'float32', 2);
-    const z = tf.randomUniform([3, 36], 0, 1, 'float32', 3);
-    const before = (decoder.predict(z) as Tensor).dataSync().slice();
-    await ae.model.trainOnBatch(x, x);
-    const afterTensor = decoder.predict(z) as Tensor;
-    const after = afterTensor.dataSync();
-    assert.ok(
-      before.some((v, i) => v !== after[i]),
-      'decoder output moved after training the whole model',
-    );
-
-    // decoder(encoder(x)) is exactly the whole model.
-    const whole = ae.model.predict(x) as Tensor;
-    const code = ae.encoder().predict(x) as Tensor;
-    const chained = decoder.predict(code) as Tensor;
-    assert.ok(tf.max(tf.abs(tf.sub(whole, chained))).dataSync()[0] < 1e-6);
-    tf.dispose([x, z, afterTensor, whole, code, chained]);
-    ae.dispose();
   });
 });
 

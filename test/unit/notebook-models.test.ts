@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs-node';
 import * as lib from '../../lib';
 import { buildConvAutoencoder2d, compiled } from '../../lib';
-import { buildConvAutoencoder, buildDiscriminator, buildGenerator, DenseAutoencoder } from '../../lib/models';
+import { buildConvAutoencoder, buildDiscriminator, buildGenerator } from '../../lib/models';
+import { DenseAutoencoder } from '../fixtures/denseAutoencoder';
 import { runCellSource, taggedSource } from '../../tools/ipynb';
 
 const NOTEBOOKS = path.join(__dirname, '..', '..', 'notebooks');

@@ -6,7 +6,8 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { LayersModel, Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
-import { buildConvAutoencoder, DenseAutoencoder } from '../../lib/models';
+import { buildConvAutoencoder } from '../../lib/models';
+import { DenseAutoencoder } from '../fixtures/denseAutoencoder';
 import type { GanHistory } from '../../lib/train';
 
 function ganImages(n: number, seed: number): Tensor4D {
