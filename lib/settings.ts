@@ -15,17 +15,15 @@ export interface SettingRule {
   value: unknown;
   /**
    * 'integer' (a whole number: counts, sizes, seeds), 'number' (any finite number: rates,
-   * weights), 'boolean' (true or false) or 'text'. Default: 'integer'.
+   * weights) or 'boolean' (true or false). Default: 'integer'.
    */
-  type?: 'integer' | 'number' | 'boolean' | 'text';
+  type?: 'integer' | 'number' | 'boolean';
   /** The smallest value allowed (inclusive). Default: none. */
   min?: number;
   /** The largest value allowed (inclusive). Default: none. */
   max?: number;
   /** The value must be greater than this (exclusive; a learning rate is above 0). Default: none. */
   above?: number;
-  /** The only values allowed, for a setting that picks one of a few. Default: any of its type. */
-  oneOf?: readonly (string | number)[];
   /** A few words on why, added to the message in parentheses, e.g. "the book uses 32". Default: none. */
   why?: string;
 }
@@ -48,8 +46,6 @@ function formatNumber(n: number): string {
 /** A value as it was typed: 20000, 0.5, true, "text". */
 function formatValue(value: unknown): string {
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === undefined) return 'undefined';
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -60,9 +56,7 @@ function formatValue(value: unknown): string {
 /** What the rule allows, in words: "a whole number from 1 to 1,024", "a number above 0", "true or false". */
 export function describeRule(rule: SettingRule): string {
   const type = rule.type ?? 'integer';
-  if (rule.oneOf) return `one of ${rule.oneOf.map(formatValue).join(', ')}`;
   if (type === 'boolean') return 'true or false';
-  if (type === 'text') return 'text';
   const kind = type === 'integer' ? 'a whole number' : 'a number';
   const bounds: string[] = [];
   if (rule.min !== undefined && rule.max !== undefined) {
@@ -80,9 +74,7 @@ export function describeRule(rule: SettingRule): string {
 export function settingAllowed(rule: SettingRule): boolean {
   const { value } = rule;
   const type = rule.type ?? 'integer';
-  if (rule.oneOf) return rule.oneOf.some((allowed) => allowed === value);
   if (type === 'boolean') return typeof value === 'boolean';
-  if (type === 'text') return typeof value === 'string';
   if (typeof value !== 'number' || !Number.isFinite(value)) return false;
   if (type === 'integer' && !Number.isInteger(value)) return false;
   if (rule.min !== undefined && value < rule.min) return false;

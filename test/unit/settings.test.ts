@@ -40,7 +40,6 @@ describe('checkSettings', () => {
         learningRate: { value: 0.0005, type: 'number', above: 0 },
         walkFrom: { value: 9, min: 0, max: 9 },
         reuseTrained: { value: false, type: 'boolean' },
-        engine: { value: 'auto', oneOf: ['auto', 'graph', 'eager'] },
       }),
       undefined,
     );
@@ -69,8 +68,6 @@ describe('checkSettings', () => {
       ['learningRate', { value: Number.POSITIVE_INFINITY, type: 'number', above: 0 }],
       ['epochs', { value: '10', min: 1 }],
       ['reuseTrained', { value: 1, type: 'boolean' }],
-      ['label', { value: 3, type: 'text' }],
-      ['engine', { value: 'fast', oneOf: ['auto', 'graph'] }],
       ['walkTo', { value: 10, min: 0, max: 9 }],
       ['seed', { value: -1, min: 0 }],
     ];
@@ -101,7 +98,6 @@ describe('checkSettings', () => {
     assert.equal(describeRule({ value: 0, max: 9 }), 'a whole number of at most 9');
     assert.equal(describeRule({ value: 0, type: 'number', min: 0, above: 0 }), 'a number of at least 0 and above 0');
     assert.equal(describeRule({ value: 0, type: 'boolean' }), 'true or false');
-    assert.equal(describeRule({ value: 0, oneOf: ['a', 'b'] }), 'one of "a", "b"');
   });
 
   it('shows the message alone, not a stack into lib/settings.ts', () => {
