@@ -24,7 +24,7 @@ import { REPO_ROOT, shown } from '../persist';
 const CLASSIFIER_EPOCH_SEED_STEP = 7919;
 
 /** How the classifier is trained; a cache made with other settings is not used. */
-export interface DigitClassifierSettings {
+interface DigitClassifierSettings {
   /** Seed of the initial weights and of the batch order. */
   seed: number;
   epochs: number;
@@ -34,7 +34,7 @@ export interface DigitClassifierSettings {
   trainCount: number;
 }
 
-export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<DigitClassifierSettings> = {
+const DEFAULT_SETTINGS: Readonly<DigitClassifierSettings> = {
   seed: 20240615,
   epochs: 6,
   batchSize: 64,
@@ -42,14 +42,9 @@ export const DEFAULT_CLASSIFIER_SETTINGS: Readonly<DigitClassifierSettings> = {
   trainCount: 8000,
 };
 
-export interface DigitClassifierOptions extends Partial<DigitClassifierSettings> {
-  /**
-   * The cache folder. Default build/quality/digit-classifier, or the folder in the environment
-   * variable GAN_NOTEBOOKS_QUALITY_DIR.
-   */
+export interface DigitClassifierOptions extends Partial<Pick<DigitClassifierSettings, 'epochs' | 'trainCount'>> {
+  /** The cache folder. Default build/quality/digit-classifier. */
   dir?: string;
-  /** Train even if a good cache exists. Default false. */
-  retrain?: boolean;
   /** Where training's progress shows (see TrainingMonitor): a view, true for the default bar. Default false. */
   progress?: MonitorView | boolean;
 }
@@ -61,12 +56,10 @@ export interface DigitClassifier {
   accuracy: number;
   /** How many held-out images `accuracy` was measured on. */
   heldOutCount: number;
-  /** 'trained': trained by this call; 'cache': loaded from `dir`. */
+  /** 'trained': trained by this call; 'cache': loaded from its folder. */
   source: 'trained' | 'cache';
   /** Seconds the training took (this call's, or the recorded one for a cache). */
   trainingSeconds: number;
-  dir: string;
-  settings: DigitClassifierSettings;
   /** Why it was trained rather than loaded (empty when loaded). */
   retrainReason: string;
   /** One line for a notebook to print: accuracy, where it came from, training time. */
@@ -74,17 +67,7 @@ export interface DigitClassifier {
 }
 
 /** What the cache's manifest keeps beside the settings (its `extras`). */
-type CacheInfo = {
-  accuracy: number;
-  heldOutCount: number;
-  trainingSeconds: number;
-};
-
-/** The default cache folder. */
-export function digitClassifierDir(): string {
-  const fromEnvironment = process.env.GAN_NOTEBOOKS_QUALITY_DIR;
-  return fromEnvironment ? path.resolve(fromEnvironment) : path.join(REPO_ROOT, 'build', 'quality', 'digit-classifier');
-}
+type CacheInfo = Pick<DigitClassifier, 'accuracy' | 'heldOutCount' | 'trainingSeconds'>;
 
 /** The classifier's layers: two convolution + pooling stages, then a small dense head. */
 export function buildDigitClassifierModel(seed: number, learningRate: number): LayersModel {
@@ -112,21 +95,12 @@ export function buildDigitClassifierModel(seed: number, learningRate: number): L
 }
 
 function resolveSettings(options: DigitClassifierOptions): DigitClassifierSettings {
-  const settings: DigitClassifierSettings = {
-    seed: options.seed ?? DEFAULT_CLASSIFIER_SETTINGS.seed,
-    epochs: options.epochs ?? DEFAULT_CLASSIFIER_SETTINGS.epochs,
-    batchSize: options.batchSize ?? DEFAULT_CLASSIFIER_SETTINGS.batchSize,
-    learningRate: options.learningRate ?? DEFAULT_CLASSIFIER_SETTINGS.learningRate,
-    trainCount: options.trainCount ?? DEFAULT_CLASSIFIER_SETTINGS.trainCount,
-  };
-  for (const key of ['epochs', 'batchSize', 'trainCount'] as const) {
+  const settings = { ...DEFAULT_SETTINGS };
+  for (const key of ['epochs', 'trainCount'] as const) {
+    settings[key] = options[key] ?? DEFAULT_SETTINGS[key];
     if (!Number.isInteger(settings[key]) || settings[key] < 1)
       throw new Error(`digitClassifier: options.${key} must be a whole number >= 1; got ${settings[key]}.`);
   }
-  if (!(settings.learningRate > 0))
-    throw new Error(`digitClassifier: options.learningRate must be a positive number; got ${settings.learningRate}.`);
-  if (!Number.isFinite(settings.seed))
-    throw new Error(`digitClassifier: options.seed must be a finite number; got ${settings.seed}.`);
   return settings;
 }
 
@@ -145,10 +119,6 @@ export function classifierAccuracy(model: LayersModel, split: MnistSplit): numbe
     });
   }
   return correct / split.count;
-}
-
-function shippedSplit(): { train: MnistSplit; test: MnistSplit } {
-  return splitEmbedded(loadEmbeddedTestSet());
 }
 
 async function train(
@@ -237,11 +207,11 @@ export function forgetLoadedDigitClassifiers(): void {
  */
 export function digitClassifier(options: DigitClassifierOptions = {}): Promise<DigitClassifier> {
   const settings = resolveSettings(options);
-  const dir = path.resolve(options.dir ?? digitClassifierDir());
+  const dir = path.resolve(options.dir ?? path.join(REPO_ROOT, 'build', 'quality', 'digit-classifier'));
   const key = JSON.stringify([dir, settings]);
-  const known = options.retrain ? undefined : inProcess.get(key);
+  const known = inProcess.get(key);
   if (known) return known;
-  const loading = obtain(dir, settings, options);
+  const loading = obtain(dir, settings, options.progress ?? false);
   inProcess.set(key, loading);
   loading.catch(() => inProcess.delete(key));
   return loading;
@@ -250,59 +220,42 @@ export function digitClassifier(options: DigitClassifierOptions = {}): Promise<D
 async function obtain(
   dir: string,
   settings: DigitClassifierSettings,
-  options: DigitClassifierOptions,
+  progress: MonitorView | boolean,
 ): Promise<DigitClassifier> {
-  const data = shippedSplit();
-  const describe = (c: Omit<DigitClassifier, 'summary'>): DigitClassifier => ({
-    ...c,
-    summary:
-      `digit classifier: held-out accuracy ${(100 * c.accuracy).toFixed(2)}% ` +
-      `on ${c.heldOutCount.toLocaleString('en-US')} test digits (` +
-      (c.source === 'cache'
-        ? `loaded from ${shown(c.dir)}; it trained in ${c.trainingSeconds.toFixed(1)} s`
-        : `trained now in ${c.trainingSeconds.toFixed(1)} s, saved in ${shown(c.dir)}`) +
-      `, on ${Math.min(c.settings.trainCount, data.train.count).toLocaleString('en-US')} images)`,
-  });
-  let retrainReason = 'retrain requested';
-  if (!options.retrain) {
-    const cached = await readCache(dir, settings, data.test);
-    if ('model' in cached) {
-      return describe({
-        model: cached.model,
-        accuracy: cached.info.accuracy,
-        heldOutCount: cached.info.heldOutCount,
-        source: 'cache',
-        trainingSeconds: cached.info.trainingSeconds,
-        dir,
-        settings,
-        retrainReason: '',
+  const data = splitEmbedded(loadEmbeddedTestSet());
+  const cached = await readCache(dir, settings, data.test);
+  let found: Omit<DigitClassifier, 'summary'>;
+  if ('model' in cached) {
+    found = { model: cached.model, ...cached.info, source: 'cache', retrainReason: '' };
+  } else {
+    const { model, seconds } = await train(settings, data, progress);
+    const info: CacheInfo = {
+      accuracy: classifierAccuracy(model, data.test),
+      heldOutCount: data.test.count,
+      trainingSeconds: seconds,
+    };
+    const dataSource = 'MNIST embedded test set, first 8,000 images';
+    await saveTrainedModels({
+      ...cacheLocation(dir),
+      models: { classifier: model },
+      settings: { ...settings },
+      dataSource,
+      extras: info,
+    })
+      // Another process may have written the same classifier first; that copy is as good.
+      .catch((error: unknown) => {
+        if (!fs.existsSync(path.join(dir, 'manifest.json'))) throw error;
       });
-    }
-    retrainReason = cached.problem;
+    found = { model, ...info, source: 'trained', retrainReason: cached.problem };
   }
-  const { model, seconds } = await train(settings, data, options.progress ?? false);
-  const accuracy = classifierAccuracy(model, data.test);
-  const extras: CacheInfo = { accuracy, heldOutCount: data.test.count, trainingSeconds: seconds };
-  const dataSource = 'MNIST embedded test set, first 8,000 images';
-  await saveTrainedModels({
-    ...cacheLocation(dir),
-    models: { classifier: model },
-    settings: { ...settings },
-    dataSource,
-    extras,
-  })
-    // Another process may have written the same classifier first; that copy is as good.
-    .catch((error: unknown) => {
-      if (!fs.existsSync(path.join(dir, 'manifest.json'))) throw error;
-    });
-  return describe({
-    model,
-    accuracy,
-    heldOutCount: data.test.count,
-    source: 'trained',
-    trainingSeconds: seconds,
-    dir,
-    settings,
-    retrainReason,
-  });
+  const seconds = found.trainingSeconds.toFixed(1);
+  const origin =
+    found.source === 'cache'
+      ? `loaded from ${shown(dir)}; it trained in ${seconds} s`
+      : `trained now in ${seconds} s, saved in ${shown(dir)}`;
+  const images = Math.min(settings.trainCount, data.train.count).toLocaleString('en-US');
+  const summary =
+    `digit classifier: held-out accuracy ${(100 * found.accuracy).toFixed(2)}% ` +
+    `on ${found.heldOutCount.toLocaleString('en-US')} test digits (${origin}, on ${images} images)`;
+  return { ...found, summary };
 }

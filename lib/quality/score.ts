@@ -8,7 +8,7 @@
  *   every image gets the same prediction (noise, or one digit repeated) and 10 at best: each image
  *   one confident digit, all ten digits equally often.
  */
-import type { LayersModel, Tensor } from '@tensorflow/tfjs-node';
+import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { checkPixelRange, pixelRangeBounds, type PixelRange } from '../data/pixelRange';
 import { digitClassifier, type DigitClassifier } from './classifier';
@@ -16,7 +16,7 @@ import { digitClassifier, type DigitClassifier } from './classifier';
 export interface DigitScore {
   /** Images scored. */
   count: number;
-  /** Share recognised with confidence >= `confidence`. */
+  /** Share recognised with confidence >= 0.9. */
   recognisedShare: number;
   /** Distinct digits among the recognised images. */
   distinctDigits: number;
@@ -24,18 +24,17 @@ export interface DigitScore {
   recognisedPerDigit: number[];
   /** exp(E[KL(p(y|x) || p(y))]): from 1 (useless) to 10 (confident and balanced). */
   inceptionScore: number;
-  /** The confidence threshold used. */
-  confidence: number;
 }
 
 export interface ScoreDigitsOptions {
   /** The classifier; default `await digitClassifier()` (loaded or trained once, cached). */
-  classifier?: DigitClassifier | LayersModel;
+  classifier?: DigitClassifier;
   /** Pixel range of the images: 'unit' [0, 1] (autoencoders), 'tanh' [-1, 1] (the GAN) or 'byte'. Default 'unit'. */
   range?: PixelRange;
-  /** Probability at which an image counts as recognised. Default 0.9. */
-  confidence?: number;
 }
+
+/** Probability at which an image counts as recognised. */
+const CONFIDENCE = 0.9;
 
 /** Images as [n, 28, 28, 1] in [0, 1]; a clear error for other shapes or ranges. */
 function asClassifierInput(images: Tensor, range: PixelRange): Tensor {
@@ -66,12 +65,10 @@ function asClassifierInput(images: Tensor, range: PixelRange): Tensor {
 }
 
 /** The score of a table of probabilities (n rows of 10), computed in plain numbers. */
-export function scoreProbabilities(probabilities: ArrayLike<number>, confidence = 0.9): DigitScore {
+export function scoreProbabilities(probabilities: ArrayLike<number>): DigitScore {
   if (probabilities.length % 10 !== 0 || probabilities.length === 0) {
     throw new Error(`scoreProbabilities: expected n rows of 10 probabilities; got ${probabilities.length} values.`);
   }
-  if (!(confidence > 0 && confidence <= 1))
-    throw new Error(`scoreDigits: confidence must be in (0, 1]; got ${confidence}.`);
   const n = probabilities.length / 10;
   const marginal = new Array<number>(10).fill(0);
   const recognisedPerDigit = new Array<number>(10).fill(0);
@@ -81,7 +78,7 @@ export function scoreProbabilities(probabilities: ArrayLike<number>, confidence 
       marginal[k] += probabilities[10 * i + k] / n;
       if (probabilities[10 * i + k] > probabilities[10 * i + best]) best = k;
     }
-    if (probabilities[10 * i + best] >= confidence) recognisedPerDigit[best]++;
+    if (probabilities[10 * i + best] >= CONFIDENCE) recognisedPerDigit[best]++;
   }
   // KL(p(y|x) || p(y)) per image; terms with p(y|x) = 0 contribute nothing.
   let klSum = 0;
@@ -98,7 +95,6 @@ export function scoreProbabilities(probabilities: ArrayLike<number>, confidence 
     distinctDigits: recognisedPerDigit.filter((c) => c > 0).length,
     recognisedPerDigit,
     inceptionScore: Math.exp(Math.max(0, klSum / n)),
-    confidence,
   };
 }
 
@@ -111,10 +107,9 @@ export async function scoreDigits(images: Tensor, options: ScoreDigitsOptions = 
   checkPixelRange(range, 'scoreDigits');
   const input = asClassifierInput(images, range);
   try {
-    const classifier = options.classifier ?? (await digitClassifier());
-    const model = 'model' in classifier ? classifier.model : classifier;
+    const { model } = options.classifier ?? (await digitClassifier());
     const probabilities = tf.tidy(() => (model.predict(input, { batchSize: 500 }) as Tensor).dataSync());
-    return scoreProbabilities(probabilities, options.confidence ?? 0.9);
+    return scoreProbabilities(probabilities);
   } finally {
     input.dispose();
   }

@@ -73,14 +73,12 @@ export interface LoadTrainedModelsOptions extends Pick<
 > {
   /** If given, must equal the saved data source. */
   dataSource?: string;
-  /** How to retrain, for the messages. Default: set reuseTrained = false, with the runner command. */
-  retrain?: string;
 }
 
 /** Thrown when saved models are missing, damaged or do not match; the message says which file and what differs. */
 export class SavedModelsError extends Error {
-  constructor(notebook: string, text: string, retrain?: string) {
-    retrain ??=
+  constructor(notebook: string, text: string) {
+    const retrain =
       `run ${notebook} with reuseTrained = false to train and save them again (JupyterLab: in its parameters ` +
       `cell; headless: npm run notebooks -- --only ${notebook} --set reuseTrained=false)`;
     super(`Saved models of ${notebook}: ${text}\nTo fix it, ${retrain}.`);
@@ -216,7 +214,7 @@ export async function loadTrainedModels(
   const { notebook, models } = options;
   const dir = saveFolder('loadTrainedModels', options);
   const settings = plainJson('loadTrainedModels', 'settings', options.settings);
-  const problem = (text: string) => new SavedModelsError(notebook, text, options.retrain);
+  const problem = (text: string) => new SavedModelsError(notebook, text);
   const manifest = persist.readSaveFolder<SavedModelsManifest>(dir, FORMAT, problem);
   const manifestPath = shown(path.join(dir, 'manifest.json'));
   const settingsDiff = settingsDifferences(manifest.settings ?? {}, settings);
@@ -249,16 +247,9 @@ export interface TrainOrLoadOptions<H extends object> extends Omit<SaveTrainedMo
   reuse: boolean;
   /** Trains the models and resolves with the history (plain JSON: arrays of numbers and the like). */
   train: () => Promise<H>;
-  /**
-   * The final losses for the manifest. Default: the last value of every numeric array in the
-   * history except the step counters `epoch` and `iteration` (loss, valLoss, dLoss, gLoss, ...).
-   */
-  finalLosses?: (history: H) => Record<string, number>;
-  /** Receives the one line saying what was saved or loaded. Default console.log. */
-  log?: (line: string) => void;
 }
 
-/** The last finite value of each numeric array field but the step counters. */
+/** The final losses for the manifest: the last finite value of each numeric array field but the step counters. */
 function lastValues(history: object): Record<string, number> {
   const losses: Record<string, number> = {};
   for (const [name, values] of Object.entries(history)) {
@@ -276,7 +267,6 @@ function lastValues(history: object): Record<string, number> {
  * and resolves with that history. Either way later cells get the same history to draw.
  */
 export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<H>): Promise<H> {
-  const log = options.log ?? ((line: string) => console.log(line));
   const { notebook, models, settings, dataSource, root } = options;
   const names = Object.keys(models).join(' and ');
   if (options.reuse) {
@@ -286,11 +276,11 @@ export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<
       const file = shown(path.join(dir, 'manifest.json'));
       throw new SavedModelsError(notebook, `${file} holds no training history (extras.history).`);
     }
-    log(`loaded ${names} from ${shown(dir)} (trained ${manifest.savedAt}) instead of training`);
+    console.log(`loaded ${names} from ${shown(dir)} (trained ${manifest.savedAt}) instead of training`);
     return history as unknown as H; // written by trainOrLoad from a history of this type
   }
   const history = await options.train();
-  const finalLosses = (options.finalLosses ?? lastValues)(history);
+  const finalLosses = lastValues(history);
   const dir = await saveTrainedModels({
     notebook,
     models,
@@ -300,6 +290,6 @@ export async function trainOrLoad<H extends object>(options: TrainOrLoadOptions<
     finalLosses,
     extras: { history },
   });
-  log(`saved ${names} to ${shown(dir)} (reuseTrained = true loads them next time)`);
+  console.log(`saved ${names} to ${shown(dir)} (reuseTrained = true loads them next time)`);
   return history;
 }

@@ -396,9 +396,10 @@ describe('saved models', () => {
     }
   });
 
-  it('trainOrLoad: trains and saves with the history, then loads instead and returns the same history', async () => {
+  it('trainOrLoad: trains and saves with the history, then loads instead and returns the same history', async (t) => {
     const trainRoot = path.join(root, 'train-or-load');
     const lines: string[] = [];
+    t.mock.method(console, 'log', (line: string) => lines.push(line));
     let trainings = 0;
     const history = { epoch: [0, 1], loss: [0.5, 0.25], valLoss: [0.6, 0.3] };
     const first = buildModels(3);
@@ -408,7 +409,6 @@ describe('saved models', () => {
       settings: SETTINGS,
       dataSource: DATA,
       root: trainRoot,
-      log: (line: string) => lines.push(line),
       train: async () => {
         trainings++;
         return history;
