@@ -45,11 +45,6 @@ export interface LineChartOptions extends ChartOptions {
   yTitle?: string;
   /** 'log' shows series of different sizes together (a KL of 4 beside a loss of 50). Default 'linear'. */
   yScale?: 'linear' | 'log';
-  /**
-   * A dot with a tooltip at every x. Default: up to 200 of them; beyond that a vertical rule at
-   * the nearest of at most 400 evenly spaced x values shows them on hover.
-   */
-  points?: boolean;
 }
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
@@ -57,7 +52,9 @@ const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b
 /**
  * Named series as lines against `x`, 'iteration' or 'epoch'; epochs, counted from 0 as histories
  * record them, are drawn from 1 like the printed lines and the progress bar. Every chart of
- * training curves is this one. The caller has checked the series' lengths.
+ * training curves is this one. The caller has checked the series' lengths. Up to 200 x values
+ * each get a dot with a tooltip; beyond that a vertical rule at the nearest of at most 400 evenly
+ * spaced x values shows them on hover.
  */
 export function lineChart(
   x: 'iteration' | 'epoch',
@@ -73,7 +70,7 @@ export function lineChart(
     for (const name of names) row[name] = Number.isFinite(series[name][i]) ? series[name][i] : null;
     return row;
   });
-  const points = options.points ?? rows.length <= 200;
+  const points = rows.length <= 200;
   const logScale = options.yScale === 'log';
   const valueTooltip = { field: 'value', type: 'quantitative', title: options.yTitle, format: '.4f' };
   return {
@@ -225,7 +222,20 @@ export function ganScoreChart(scores: readonly IterationScore[], options: ChartO
     recognised: s.recognisedShare,
     inception: s.inceptionScore,
   }));
-  const x = { field: 'iteration', type: 'quantitative', title: 'iteration' };
+  // One line per score, each on its own y axis in its own colour (the second dashed, its axis on the right).
+  const line = (field: string, title: string, domain: number[], color: string, right: boolean) => ({
+    mark: { type: 'line', point: true, color, ...(right ? { strokeDash: [4, 2] } : {}) },
+    encoding: {
+      x: { field: 'iteration', type: 'quantitative', title: 'iteration' },
+      y: {
+        field,
+        type: 'quantitative',
+        title,
+        scale: { domain },
+        axis: { titleColor: color, ...(right ? { orient: 'right' } : {}) },
+      },
+    },
+  });
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title ?? 'Sample quality: recognised share, inception score',
@@ -233,32 +243,8 @@ export function ganScoreChart(scores: readonly IterationScore[], options: ChartO
     height: options.height ?? 260,
     data: { values: rows },
     layer: [
-      {
-        mark: { type: 'line', point: true, color: '#2ca02c' },
-        encoding: {
-          x,
-          y: {
-            field: 'recognised',
-            type: 'quantitative',
-            title: 'share recognised (confidence >= 0.9)',
-            scale: { domain: [0, 1] },
-            axis: { titleColor: '#2ca02c' },
-          },
-        },
-      },
-      {
-        mark: { type: 'line', point: true, color: '#9467bd', strokeDash: [4, 2] },
-        encoding: {
-          x,
-          y: {
-            field: 'inception',
-            type: 'quantitative',
-            title: 'inception score (1-10)',
-            scale: { domain: [1, 10] },
-            axis: { titleColor: '#9467bd', orient: 'right' },
-          },
-        },
-      },
+      line('recognised', 'share recognised (confidence >= 0.9)', [0, 1], '#2ca02c', false),
+      line('inception', 'inception score (1-10)', [1, 10], '#9467bd', true),
     ],
     resolve: { scale: { y: 'independent' } },
   } as ChartSpec;

@@ -230,14 +230,6 @@ export interface LatentScatterData {
   lines?: LatentLine[];
 }
 
-export interface LatentScatterOptions extends ChartOptions {
-  /**
-   * How JupyterLab draws it (vega-embed reads the spec's usermeta). Default 'canvas': one
-   * bitmap instead of 10,000 DOM nodes keeps panning, hovering and scrolling smooth.
-   */
-  renderer?: 'canvas' | 'svg';
-}
-
 /** Rounding to about 4 significant digits of `extent` (compact inline JSON). */
 export function roundingFor(extent: number): (value: number) => number {
   const decimals = extent > 0 ? Math.min(8, Math.max(0, 3 - Math.floor(Math.log10(extent)))) : 4;
@@ -268,13 +260,15 @@ function checkFinite(what: (i: number) => string, points: readonly LatentPoint[]
  * Latent scatter (480 x 480 unless options say otherwise): dots coloured by digit (category10), each
  * digit's hull as a closed outline with a faint fill, the digit at its centroid, and labelled markers on top.
  */
-export function latentScatterChart(data: LatentScatterData, options: LatentScatterOptions = {}): ChartSpec {
+export function latentScatterChart(data: LatentScatterData, options: ChartOptions = {}): ChartSpec {
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title ?? 'Latent space: each dot is one encoded test image',
     width: options.width ?? 480,
     height: options.height ?? 480,
-    usermeta: { embedOptions: { renderer: options.renderer ?? 'canvas' } },
+    // JupyterLab (vega-embed reads usermeta) draws it on a canvas: one bitmap instead of 10,000 DOM
+    // nodes keeps panning, hovering and scrolling smooth.
+    usermeta: { embedOptions: { renderer: 'canvas' } },
     layer: latentLayers(data),
   } as ChartSpec;
 }

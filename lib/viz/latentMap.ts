@@ -21,11 +21,10 @@ import {
   type LatentPoint,
   type LatentPoints,
   type LatentScatterData,
-  type LatentScatterOptions,
 } from './latent';
 import { pixelValues } from './pixels';
 import type { ChartSpec } from './render';
-import { VEGA_LITE_SCHEMA } from './charts';
+import { VEGA_LITE_SCHEMA, type ChartOptions } from './charts';
 
 /** 28x28 images in [0, 1] decoded over a regular grid of latent points (what the map shows on hover). */
 export interface DecodedLatentGrid {
@@ -60,16 +59,12 @@ export interface LatentMapData extends LatentScatterData {
   grid: DecodedLatentGrid;
 }
 
-export interface LatentMapOptions extends LatentScatterOptions {
-  /** Side of the two images beside the map, in pixels per image pixel. Default 4 (112 px). */
-  imageScale?: number;
-  /** Where the panels start before any hover (and what the static SVG shows). Default: the first test point. */
-  initial?: LatentPoint;
-}
+/** Each pixel of the two images beside the map becomes an IMAGE_SCALE x IMAGE_SCALE block (112 px images). */
+const IMAGE_SCALE = 4;
 
-/** A PNG data URL of one 28x28 image, each pixel a scale x scale block (crisp when the page shows it at its size). */
-function pngDataUrl(values: Float32Array, scale: number): string {
-  const png = imageGrid(values, { rows: 1, cols: 1, range: 'unit', scale, gap: 0 });
+/** A PNG data URL of one 28x28 image, each pixel an IMAGE_SCALE block (crisp when the page shows it at its size). */
+function pngDataUrl(values: Float32Array): string {
+  const png = imageGrid(values, { rows: 1, cols: 1, range: 'unit', scale: IMAGE_SCALE, gap: 0 });
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
@@ -119,7 +114,7 @@ function panel(name: string, title: string, transform: object[], urlField: strin
  * grid point nearest the pointer, and the test digit whose code is nearest that grid point.
  * The spec asks for interactive HTML export (usermeta.htmlExport).
  */
-export function latentMapChart(data: LatentMapData, options: LatentMapOptions = {}): ChartSpec {
+export function latentMapChart(data: LatentMapData, options: ChartOptions = {}): ChartSpec {
   const caller = 'latentMapChart';
   const { grid } = data;
   const n = data.points.length / 2;
@@ -137,9 +132,6 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
         `expected ${n} images of 28x28 (${n * 784} values), one per point.`,
     );
   }
-  const scale = options.imageScale ?? 4;
-  if (!Number.isInteger(scale) || scale < 1)
-    throw new Error(`${caller}: options.imageScale must be a whole number >= 1, got ${scale}.`);
   const box = latentBox(data.points);
   const round = roundingFor(
     Math.max(box.xMax - box.xMin, box.yMax - box.yMin, grid.box.xMax - grid.box.xMin, grid.box.yMax - grid.box.yMin),
@@ -158,15 +150,15 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
       nearestTests.set(nearest, testRows.length);
       const d = data.labels[nearest];
       const image = Float32Array.from({ length: 784 }, (_, p) => testValues[nearest * 784 + p]);
-      testRows.push({ n: nearest, t: pngDataUrl(image, scale), d, c: `test image ${nearest}: a ${d}` });
+      testRows.push({ n: nearest, t: pngDataUrl(image), d, c: `test image ${nearest}: a ${d}` });
     }
-    const u = pngDataUrl(grid.images.subarray(i * 784, (i + 1) * 784), scale);
+    const u = pngDataUrl(grid.images.subarray(i * 784, (i + 1) * 784));
     gridRows[i] = { i, x: round(x), y: round(y), u, n: nearest, c: `z = (${round(x)}, ${round(y)})` };
   }
-  const start = options.initial ?? { x: data.points[0], y: data.points[1] };
-  const initialCell = nearestIndex(grid.points, count, start.x, start.y);
+  // The panels start at the grid point nearest the first test point (what the static SVG shows).
+  const initialCell = nearestIndex(grid.points, count, data.points[0], data.points[1]);
   const hovered = { filter: { param: 'hovered', empty: false } };
-  const side = 28 * scale;
+  const side = 28 * IMAGE_SCALE;
   const nearestLookup = (fields: string[], as?: string[]) => ({
     lookup: 'n',
     from: { data: { name: 'nearestTests' }, key: 'n', fields },
@@ -176,7 +168,7 @@ export function latentMapChart(data: LatentMapData, options: LatentMapOptions = 
   return {
     $schema: VEGA_LITE_SCHEMA,
     title: options.title ?? 'Latent map: point anywhere to decode it',
-    usermeta: { embedOptions: { renderer: options.renderer ?? 'canvas' }, htmlExport: 'interactive' },
+    usermeta: { embedOptions: { renderer: 'canvas' }, htmlExport: 'interactive' },
     datasets: { latentGrid: gridRows, nearestTests: testRows },
     hconcat: [
       {

@@ -68,7 +68,7 @@ describe('latentMapChart', () => {
 
   it('carries one row per grid point with its decoded image and its nearest test image', async () => {
     grid = await decodeLatentGrid(fillDecoder([]), { box, steps: 3 });
-    const spec = latentMapChart({ points, labels, testImages, grid }, { imageScale: 2 }) as unknown as {
+    const spec = latentMapChart({ points, labels, testImages, grid }) as unknown as {
       usermeta: { htmlExport: string; embedOptions: { renderer: string } };
       datasets: { latentGrid: GridRow[]; nearestTests: TestRow[] };
       hconcat: Array<{
@@ -86,7 +86,7 @@ describe('latentMapChart', () => {
         Math.abs(row.x - grid.points[2 * i]) < 1e-3 && Math.abs(row.y - grid.points[2 * i + 1]) < 1e-3,
         `row ${i} position`,
       );
-      assert.deepEqual(pngSize(pngOf(row.u)), { width: 56, height: 56 }, 'decoded image at imageScale 2');
+      assert.deepEqual(pngSize(pngOf(row.u)), { width: 112, height: 112 }, 'decoded image, 4 px per pixel');
       assert.equal(row.n, nearestTest(grid.points[2 * i], grid.points[2 * i + 1]), `row ${i}: nearest test point`);
       assert.ok(tests.has(row.n), `row ${i}: its nearest test image is in the tests dataset`);
     });
@@ -108,19 +108,26 @@ describe('latentMapChart', () => {
   });
 
   it('renders a static SVG (no warnings) whose panels show the first hovered point', async () => {
-    const spec = latentMapChart({ points, labels, testImages, grid }, { initial: { x: 3.4, y: 3.3 } });
+    // Test point 3, (3, 3), first: the panels start at the grid point nearest it, the top-right one.
+    const order = [3, 0, 1, 2, 4, 5];
+    const reordered = {
+      points: new Float32Array(order.flatMap((k) => [points[2 * k], points[2 * k + 1]])),
+      labels: order.map((k) => labels[k]),
+      testImages: new Float32Array(order.flatMap((k) => Array.from(testImages.subarray(k * PIXELS, (k + 1) * PIXELS)))),
+    };
+    const spec = latentMapChart({ ...reordered, grid });
     const rows = (spec as unknown as { datasets: { latentGrid: GridRow[]; nearestTests: TestRow[] } }).datasets;
     const svg = await renderSvg(spec);
     const hrefs = [...svg.matchAll(/<image[^>]*href="([^"]+)"/g)].map((match) => match[1]);
-    // Top-right grid point (row 0, column 2) and its nearest test point, number 3 at (3, 3).
+    // Top-right grid point (row 0, column 2) and its nearest test point, (3, 3): test image 0 now, a 7.
     const cell = rows.latentGrid[2];
-    assert.equal(cell.n, 3);
-    assert.deepEqual(hrefs, [cell.u, rows.nearestTests.find((row) => row.n === 3)?.t]);
+    assert.equal(cell.n, 0);
+    assert.deepEqual(hrefs, [cell.u, rows.nearestTests.find((row) => row.n === 0)?.t]);
     assert.match(svg, /z = \(3\.4, 3\.3\)/);
-    assert.match(svg, /test image 3: a 7/);
+    assert.match(svg, /test image 0: a 7/);
   });
 
-  it('says what does not fit: test images, the grid, the scale', () => {
+  it('says what does not fit: test images, the grid, the labels', () => {
     assert.throws(
       () => latentMapChart({ points, labels, testImages: testImages.subarray(PIXELS), grid }),
       /testImages holds 3920 values; expected 6 images of 28x28 \(4704 values\)/,
@@ -128,10 +135,6 @@ describe('latentMapChart', () => {
     assert.throws(
       () => latentMapChart({ points, labels, testImages, grid: { ...grid, steps: 4 } }),
       /grid holds 9 points and 9 images for steps 4 \(expected 16 of each\)/,
-    );
-    assert.throws(
-      () => latentMapChart({ points, labels, testImages, grid }, { imageScale: 0 }),
-      /imageScale must be a whole number >= 1/,
     );
     assert.throws(
       () => latentMapChart({ points, labels: [1, 1], testImages, grid }),
