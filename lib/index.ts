@@ -65,7 +65,7 @@ export {
 export { LiveMonitor, showChart, showImage } from './display';
 
 // Training's own loops (fit, trainGan, the digit classifier) show this bar unless given `progress: false`.
-setDefaultView((label) => new LiveView({ label, chart: false }));
+setDefaultView(() => new LiveView({ chart: false }));
 
 // How good generated digits are.
 export { digitClassifier, formatDigitScore, scoreDigits } from './quality';

@@ -1,7 +1,7 @@
 /**
  * What a training loop shows while it runs: a progress bar with the latest values and, on request,
  * a live chart of the history. In a tslab kernel each is ONE cell output updated in place
- * (LiveOutput); elsewhere the bar writes a line to stderr at most every `intervalMs` and at the
+ * (LiveOutput); elsewhere the bar writes a line to stderr at most every 2 seconds and at the
  * end, and no chart is drawn. `LiveMonitor` is a TrainingMonitor shown this way: what a notebook's
  * own loop constructs.
  */
@@ -11,23 +11,21 @@ import { inKernel, LiveOutput } from './kernel';
 import { LiveChart } from './show';
 
 export interface LiveViewOptions extends LineChartOptions {
-  /** Shown before the bar, e.g. 'GAN'. Default: the monitor's label. */
-  label?: string;
   /** Draw the history as a live chart (historyChart). Default true. */
   chart?: boolean;
-  /** Minimum milliseconds between headless lines. Default 2000. */
-  intervalMs?: number;
-  /** Minimum milliseconds between in-place kernel updates of the bar. Default 200. */
-  kernelIntervalMs?: number;
   /** Where headless lines go. Default process.stderr. */
   stream?: { write(text: string): unknown };
   /** Use the kernel's live output: default true when running inside a tslab kernel. */
   live?: boolean;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
-  /** Bar width in characters. Default 30. */
-  width?: number;
 }
+
+/** Minimum milliseconds between headless lines, and between in-place updates of the bar in a kernel. */
+const HEADLESS_INTERVAL_MS = 2000;
+const KERNEL_INTERVAL_MS = 200;
+/** The bar's width in characters. */
+const BAR_WIDTH = 30;
 
 function formatValue(value: number): string {
   return Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(3);
@@ -58,7 +56,7 @@ export class LiveView implements MonitorView {
   async show(state: MonitorState, event: 'start' | 'progress' | 'record' | 'final'): Promise<void> {
     if (event === 'start') this.startedAt = this.now();
     this.latest = this.line(state);
-    const interval = this.output ? (this.options.kernelIntervalMs ?? 200) : (this.options.intervalMs ?? 2000);
+    const interval = this.output ? KERNEL_INTERVAL_MS : HEADLESS_INTERVAL_MS;
     const now = this.now();
     if (event === 'start' || event === 'final' || now - this.lastShownAt >= interval) {
       this.lastShownAt = now;
@@ -71,13 +69,12 @@ export class LiveView implements MonitorView {
   }
 
   private line(state: MonitorState): string {
-    const width = this.options.width ?? 30;
-    const filled = Math.round((state.total > 0 ? Math.min(1, state.done / state.total) : 1) * width);
+    const filled = Math.round((state.total > 0 ? Math.min(1, state.done / state.total) : 1) * BAR_WIDTH);
     const pairs = Object.entries(state.values).map(([name, value]) => `  ${name} ${formatValue(value)}`);
     const done = Number.isInteger(state.done) ? String(state.done) : state.done.toFixed(1);
     const seconds = ((this.now() - this.startedAt) / 1000).toFixed(1);
-    const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
-    return `${this.label(state)} ${bar} ${done}/${state.total} ${state.unit}s  ${seconds}s${pairs.join('')}`;
+    const bar = `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]`;
+    return `${state.label} ${bar} ${done}/${state.total} ${state.unit}s  ${seconds}s${pairs.join('')}`;
   }
 
   private html(state: MonitorState): string {
@@ -87,15 +84,11 @@ export class LiveView implements MonitorView {
         `<td style="font-family:monospace">${formatValue(value)}</td>`,
     );
     return (
-      `<div><span>${escapeHtml(this.label(state))}</span> ` +
+      `<div><span>${escapeHtml(state.label)}</span> ` +
       `<progress value="${state.done}" max="${state.total}" style="width:240px"></progress>` +
       ` <span style="font-family:monospace">${state.done}/${state.total} ${state.unit}s</span>` +
       `<table style="display:inline-table;margin-left:8px"><tr>${cells.join('')}</tr></table></div>`
     );
-  }
-
-  private label(state: MonitorState): string {
-    return this.options.label ?? state.label;
   }
 }
 

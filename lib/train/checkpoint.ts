@@ -71,16 +71,6 @@ function checkpointSteps(dir: string): Array<{ step: number; name: string }> {
     .sort((a, b) => b.step - a.step);
 }
 
-/** Throws a learner-readable error for unusable checkpoint options. */
-export function validateCheckpointOptions(options: CheckpointOptions, caller: string): void {
-  if (typeof options.dir !== 'string' || options.dir === '') {
-    throw new Error(`${caller}: options.checkpoint.dir must be a folder path; got ${JSON.stringify(options.dir)}.`);
-  }
-  if (!Number.isInteger(options.every) || options.every < 1) {
-    throw new Error(`${caller}: options.checkpoint.every must be a whole number >= 1; got ${options.every}.`);
-  }
-}
-
 /** Writes a checkpoint for `step` atomically and prunes old ones. Returns its folder. */
 export async function saveCheckpoint(
   step: number,
@@ -133,27 +123,39 @@ export function findLatestCheckpoint(dir: string): { path: string; step: number 
   return undefined;
 }
 
-/** Where a resumed loop starts: the run's seed, its history so far, and the next step. */
-export interface ResumePoint<History> {
-  seed: number;
-  history: History;
-  step: number;
-}
-
 /**
- * For the training loops: with `resume` set, loads the newest complete checkpoint in `options.dir`
- * into the models and optimizers and says where to carry on; undefined to start from scratch
- * (no `resume`, or nothing saved yet). The loop saved `seed` and `history` in the state.
+ * A training loop's checkpoints (`caller` names the loop in errors): `resumed`, with `options.resume`
+ * and a complete checkpoint in `options.dir`, is where the loop carries on (its saved seed and
+ * history and the next step), the models and optimizers loaded; `save(step, state)` writes one
+ * when `step` is a multiple of `options.every` (after `sync`, which brings the models up to date).
+ * The loop saves `seed` and `history` in the state. Without options, nothing is resumed or saved.
  */
-export async function resumeFromLatest<History>(
+export async function loopCheckpoints<History>(
+  caller: string,
   options: CheckpointOptions | undefined,
   contents: Omit<CheckpointContents, 'state'>,
-): Promise<ResumePoint<History> | undefined> {
-  if (!options?.resume) return undefined;
-  const latest = findLatestCheckpoint(options.dir);
-  if (!latest) return undefined;
+  sync: () => void,
+): Promise<{
+  resumed?: { seed: number; history: History; step: number };
+  save: (step: number, state: Record<string, unknown>) => Promise<void>;
+}> {
+  if (!options) return { save: async () => undefined };
+  if (typeof options.dir !== 'string' || options.dir === '') {
+    throw new Error(`${caller}: options.checkpoint.dir must be a folder path; got ${JSON.stringify(options.dir)}.`);
+  }
+  if (!Number.isInteger(options.every) || options.every < 1) {
+    throw new Error(`${caller}: options.checkpoint.every must be a whole number >= 1; got ${options.every}.`);
+  }
+  const save = async (step: number, state: Record<string, unknown>) => {
+    if (step % options.every !== 0) return;
+    sync();
+    await saveCheckpoint(step, { ...contents, state }, options);
+  };
+  const latest = options.resume ? findLatestCheckpoint(options.dir) : undefined;
+  if (!latest) return { save };
   const loaded = await loadCheckpoint(latest.path, contents);
-  return { seed: loaded.state.seed as number, history: loaded.state.history as History, step: loaded.step };
+  const resumed = { seed: loaded.state.seed as number, history: loaded.state.history as History, step: loaded.step };
+  return { resumed, save };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
 import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import { resumeFromLatest, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
+import { loopCheckpoints, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
 import { TrainingMonitor, type MonitorView } from './monitor';
@@ -107,15 +107,9 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
   };
   let start = 0;
 
-  const checkpoint = options.checkpoint;
-  const checkpointModels = { model };
-  const checkpointOptimizers = { model: model.optimizer };
-  if (checkpoint) validateCheckpointOptions(checkpoint, 'fit');
-  const resumed = await resumeFromLatest<FitHistory>(checkpoint, {
-    models: checkpointModels,
-    optimizers: checkpointOptimizers,
-  });
-  if (resumed) ({ seed, history, step: start } = resumed);
+  const contents = { models: { model }, optimizers: { model: model.optimizer } };
+  const checkpoints = await loopCheckpoints<FitHistory>('fit', options.checkpoint, contents, () => syncWeights(model));
+  if (checkpoints.resumed) ({ seed, history, step: start } = checkpoints.resumed);
 
   const step = compiled(model, { engine: options.engine });
   const monitor = new TrainingMonitor({ epochs: options.epochs, label: model.name, view: options.progress ?? true });
@@ -171,14 +165,7 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
       });
       // onEpoch may read or change the model: reads see the trained weights, changes are taken up.
       if (options.onEpoch) await options.onEpoch(result);
-      if (checkpoint && (epoch + 1) % checkpoint.every === 0) {
-        syncWeights(model);
-        await saveCheckpoint(
-          epoch + 1,
-          { models: checkpointModels, optimizers: checkpointOptimizers, state: { kind: 'fit', seed, history } },
-          checkpoint,
-        );
-      }
+      await checkpoints.save(epoch + 1, { kind: 'fit', seed, history });
       if (!goOn) break;
     }
   } finally {

@@ -14,7 +14,7 @@ import { tf } from '../tf';
 import { randomBatch } from '../data/batches';
 import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import { resumeFromLatest, saveCheckpoint, validateCheckpointOptions, type CheckpointOptions } from './checkpoint';
+import { loopCheckpoints, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
 import { TrainingMonitor, type MonitorView } from './monitor';
@@ -76,10 +76,6 @@ export interface TrainGanOptions {
 
 const STREAMS = SEED_STREAMS.gan;
 
-function emptyHistory(): GanHistory {
-  return { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
-}
-
 function validate(images: Tensor4D, options: TrainGanOptions): void {
   if (images.rank !== 4 || images.shape[1] !== 28 || images.shape[2] !== 28 || images.shape[3] !== 1) {
     throw new Error(`trainGan: images must be a [n, 28, 28, 1] tensor scaled to [-1, 1]; got shape [${images.shape}].`);
@@ -109,18 +105,16 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const noiseDim = generatorNoiseDim(generator);
   const batchSize = options.batchSize;
   let seed = options.seed ?? randomSeed();
-  let history = emptyHistory();
+  let history: GanHistory = { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
   let start = 0;
 
-  const checkpoint = options.checkpoint;
-  const checkpointModels = { generator, discriminator };
-  const checkpointOptimizers = { discriminator: discriminator.optimizer, combined: combined.optimizer };
-  if (checkpoint) validateCheckpointOptions(checkpoint, 'trainGan');
-  const resumed = await resumeFromLatest<GanHistory>(checkpoint, {
-    models: checkpointModels,
-    optimizers: checkpointOptimizers,
-  });
-  if (resumed) ({ seed, history, step: start } = resumed);
+  const contents = {
+    models: { generator, discriminator },
+    optimizers: { discriminator: discriminator.optimizer, combined: combined.optimizer },
+  };
+  const sync = () => syncWeights(combined);
+  const checkpoints = await loopCheckpoints<GanHistory>('trainGan', options.checkpoint, contents, sync);
+  if (checkpoints.resumed) ({ seed, history, step: start } = checkpoints.resumed);
 
   // The book's three calls, compiled: D's train_on_batch, G's predict, the combined train_on_batch.
   const d = compiled(discriminator, { engine: options.engine });
@@ -172,18 +166,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
         // onSample may read or change the models: reads see the trained weights, changes are taken up.
         await options.onSample({ iteration, images: pixels });
       }
-      if (checkpoint && (iteration + 1) % checkpoint.every === 0) {
-        syncWeights(combined);
-        await saveCheckpoint(
-          iteration + 1,
-          {
-            models: checkpointModels,
-            optimizers: checkpointOptimizers,
-            state: { kind: 'gan', seed, history, batchSize },
-          },
-          checkpoint,
-        );
-      }
+      await checkpoints.save(iteration + 1, { kind: 'gan', seed, history, batchSize });
       if (!goOn) break;
     }
   } finally {

@@ -43,13 +43,13 @@ export interface MonitorView {
   show(state: MonitorState, event: 'start' | 'progress' | 'record' | 'final'): void | Promise<void>;
 }
 
-let defaultView: (label: string) => MonitorView | undefined = () => undefined;
+let defaultView: () => MonitorView | undefined = () => undefined;
 
 /**
  * The view `progress: true` (the default of fit, trainGan and the digit classifier) means: none in
  * lib/train; the notebooks' entry, lib/index.ts, sets it to lib/display's progress bar.
  */
-export function setDefaultView(make: (label: string) => MonitorView | undefined): void {
+export function setDefaultView(make: () => MonitorView | undefined): void {
   defaultView = make;
 }
 
@@ -86,7 +86,7 @@ export class TrainingMonitor {
       throw new Error(`TrainingMonitor: options.${this.unit}s must be a whole number >= 0; got ${this.total}.`);
     this.label = options.label ?? 'training';
     this.history = { [this.unit]: [] };
-    this.view = options.view === true ? defaultView(this.label) : options.view || undefined;
+    this.view = options.view === true ? defaultView() : options.view || undefined;
     interruptState().loopChecks = true;
     void this.view?.show(this.state(0, {}), 'start');
   }
