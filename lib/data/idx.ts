@@ -56,11 +56,6 @@ function describeDims(dims: Array<number | null>): string {
   return `[${dims.map((d) => (d === null ? 'any' : String(d))).join(', ')}]`;
 }
 
-/** True when the bytes start with the gzip magic 1f 8b. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
 /** Parses IDX bytes (already decompressed). `sourceName` appears in every error message. */
 export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExpectation = {}): IdxArray {
   if (bytes.length < 4) {
@@ -141,7 +136,7 @@ export function readIdxFile(filePath: string, expected: IdxExpectation = {}): Id
         'the full set in data/mnist/full (npm run download-mnist).',
     );
   }
-  if (isGzip(bytes)) {
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = zlib.gunzipSync(bytes);
     } catch (err) {

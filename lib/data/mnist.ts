@@ -115,10 +115,6 @@ function selectExamples(split: MnistSplit, indices: Int32Array): MnistSplit {
   return { images, labels: Uint8Array.from(indices, (i) => split.labels[i]), count: indices.length };
 }
 
-function md5OfFile(filePath: string): string {
-  return crypto.createHash('md5').update(fs.readFileSync(filePath)).digest('hex');
-}
-
 function fullSetFiles(fullDir: string): { present: string[]; missing: string[] } {
   const names = Object.values(MNIST_FILES);
   const present = names.filter((name) => fs.existsSync(path.join(fullDir, name)));
@@ -133,7 +129,10 @@ function loadFullSet(
     for (const name of Object.values(MNIST_FILES)) {
       const want = checksums[name];
       if (want === undefined) continue;
-      const found = md5OfFile(path.join(fullDir, name));
+      const found = crypto
+        .createHash('md5')
+        .update(fs.readFileSync(path.join(fullDir, name)))
+        .digest('hex');
       if (found !== want.toLowerCase()) {
         throw new IdxFormatError(
           path.join(fullDir, name),

@@ -23,14 +23,8 @@ export const VEGA_LITE_MIME = 'application/vnd.vegalite.v5+json';
 
 /** A short text stand-in for front ends that show nothing richer. */
 function chartText(spec: ChartSpec): string {
-  const title = (spec as { title?: unknown }).title;
-  const text =
-    typeof title === 'string'
-      ? title
-      : title && typeof title === 'object' && typeof (title as { text?: unknown }).text === 'string'
-        ? (title as { text: string }).text
-        : 'untitled';
-  return `<vega-lite chart: ${text}>`;
+  const title = (spec as { title?: string | { text?: string } }).title;
+  return `<vega-lite chart: ${(typeof title === 'string' ? title : title?.text) ?? 'untitled'}>`;
 }
 
 /** Display metadata: JupyterLab's vega extension reads embed_options (e.g. the canvas renderer). */
