@@ -11,12 +11,12 @@
  *   reads the variable; a variable holding a new value at the end of the step is written back;
  * - one of the step's inputs (a batch): fed at each run;
  * - a tensor made from JavaScript numbers during the step (tf.scalar(2), a reshape's shape): a
- *   constant;
+ *   constant, so a JavaScript value the step reads is fixed when it is traced;
  * - the seed of a random draw (tf.randomNormal, tf.randomUniform, tf.truncatedNormal, dropout's
  *   mask): every step draws with TensorFlow's stateless random ops (withRandomDraws), eager or not, so
  *   the graph's draws are the eager ones; the seed is fed at each run;
- * - any other tensor that existed before the step (a tensor the step's closure holds): fed at each
- *   run from the same tensor.
+ * - any other tensor that existed before the step (a tensor the step's closure holds): a constant
+ *   too (tfjs tensors never change), as tf.function captures it.
  * Reading a value back to JavaScript inside the step (dataSync, array) cannot be part of a graph:
  * the trace stops with TraceError, as tf.function does.
  */
@@ -181,14 +181,15 @@ export function traceStep(
     if (info.dtype !== 'float32' && info.dtype !== 'int32') {
       throw new TraceError(`the step uses a ${info.dtype} tensor from outside; only float32 and int32 ones compile.`);
     }
-    const size = info.shape.reduce((a, b) => a * b, 1);
-    if (size > MAX_CONSTANT_SIZE) {
+    const values = Array.from(originalReadSync(info.dataId));
+    // One value everywhere (a gradient's full-size fill of ones) costs the graph 4 bytes; other large
+    // tensors would bloat it: a batch held by the step's closure should be one of its inputs.
+    if (values.length > MAX_CONSTANT_SIZE && values.some((value) => !Object.is(value, values[0]))) {
       throw new TraceError(
-        `the step uses a tensor of shape [${info.shape}] that it neither takes as an input nor computes; ` +
-          'pass it to the step as an input.',
+        `the step uses a tensor of shape [${info.shape}] that it neither takes as an input nor computes ` +
+          '(pass it to the step as an input)',
       );
     }
-    const values = Array.from(originalReadSync(info.dataId));
     return addSource(info.dataId, { kind: 'constant', value: { dtype: info.dtype, shape: info.shape, values } });
   };
 
@@ -391,7 +392,10 @@ export function withRandomDraws<T>(
       const input = x as Tensor;
       if ((rate as number) === 0) return input.clone();
       const keep = 1 - (rate as number);
-      const shape = (noiseShape as number[] | undefined) ?? input.shape;
+      // tfjs fills a noise shape's null entries from x's shape.
+      const shape = ((noiseShape as Array<number | null> | undefined) ?? input.shape).map(
+        (n, i) => n ?? input.shape[i],
+      );
       return tf.tidy(() => {
         const u = wrapped.randomUniform(shape, 0, 1, 'float32', ownSeed);
         return tf.mul(input, tf.div(tf.floor(tf.add(u, keep)), keep));

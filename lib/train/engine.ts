@@ -6,10 +6,12 @@
  * How: an optimizer's first step runs eagerly (it creates its slots); at the next call the step runs
  * twice as dry runs, undone afterwards, while lib/graph/trace.ts records every native op they run:
  * the forward pass, tfjs's own gradients, the optimizer's update. When the two records agree, they
- * become a graph, and that call and every later one with the same shapes and settings run it. Whatever tfjs can run eagerly
- * compiles (any layers, several inputs, a loss written in tfjs ops), unless the step reads a value
- * back to JavaScript or changes a JavaScript number from step to step; then, under 'auto', it stays
- * eager and `reason` says why ('graph' throws instead).
+ * become a graph, and that call and every later one with the same shapes and settings run it.
+ * Whatever tfjs can run eagerly compiles (any layers, several inputs, a loss written in tfjs ops),
+ * unless the step reads a value back to JavaScript, or the two dry runs compute different JavaScript
+ * numbers; then, under 'auto', it stays eager and `reason` says why ('graph' throws instead). As with
+ * tf.function, a JavaScript value the step reads (a loss's weight) is fixed in the graph when it is
+ * traced: a new handle traces afresh. The optimizer's settings and which weights train are watched.
  *
  * Steps that share weights (a GAN's D step, the combined step, G's predict) share one session, so
  * each sees the others' updates at once. The tf.Variables stay the source of truth: any tfjs use of a
@@ -136,6 +138,15 @@ class Workspace {
   }
 }
 
+/** While a step runs (eager, or traced), a compiled step called inside it runs inline, as its ops. */
+let stepDepth = 0;
+
+/**
+ * The workspaces of each model's compiled steps, held strongly: a session holding trained values
+ * lives as long as the models it trains (a handle may be dropped while they stay).
+ */
+const modelWorkspaces = new WeakMap<LayersModel, Set<Workspace>>();
+
 /**
  * The workspace each variable's compiled steps run in, and each trace's. tfjs keeps every variable
  * until it is disposed, so variables only point weakly at their workspace: a workspace lives as long
@@ -220,6 +231,8 @@ class StepFunction {
     private readonly requested: TrainingEngine,
     private readonly run: (inputs: Tensor[], seed: number) => Tensor[],
     private readonly settings: () => string,
+    /** The models whose weights the step uses (they keep its session alive). */
+    private readonly models: LayersModel[],
     /** The optimizer a train step updates: tfjs counts its steps, and graph steps are counted too. */
     private readonly optimizer?: () => Optimizer,
   ) {}
@@ -229,9 +242,12 @@ class StepFunction {
   }
 
   call(inputs: Tensor[], seed: number): Tensor[] {
+    // Inside another step (a generator's predict inside a loss), this step's ops are the outer step's.
+    if (stepDepth > 0) return this.run(inputs, seed);
     if (this.choice.engine === 'eager') return this.eager(inputs, seed);
-    // Shapes, types, which inputs are the same tensor (fed once), and the settings the graph bakes in.
-    const shapes = inputs.map((t) => `${t.dtype}[${t.shape}]@${inputs.indexOf(t)}`).join(',');
+    // Shapes, types, which inputs hold the same data (fed once), and the settings the graph bakes in.
+    const place = (t: Tensor) => inputs.findIndex((other) => other.dataId === t.dataId);
+    const shapes = inputs.map((t) => `${t.dtype}[${t.shape}]@${place(t)}`).join(',');
     const key = `${shapes}|${this.settings()}`;
     let signature = this.signatures.get(key);
     if (!signature) {
@@ -253,7 +269,7 @@ class StepFunction {
       const saved = this.saveState();
       let traced: { results: Tensor[]; trace: Trace | undefined };
       try {
-        traced = traceStep((values) => this.run(values, seed), inputs, seed);
+        traced = this.inside(() => traceStep((values) => this.run(values, seed), inputs, seed));
       } catch (error) {
         this.restoreState(saved);
         if (!(error instanceof UnsupportedModelError)) throw error;
@@ -320,8 +336,12 @@ class StepFunction {
     }
     const step = workspace.steps.find((candidate) => candidate.trace === trace)?.compiled;
     if (!step) throw new Error(`${this.caller}: the compiled step is missing from its session.`);
+    for (const model of this.models) {
+      const held = modelWorkspaces.get(model) ?? new Set<Workspace>();
+      modelWorkspaces.set(model, held.add(workspace));
+    }
     const results = program.run(step, inputs, seed);
-    if (trace.updates.length > 0) workspace.sessionNewer = true;
+    if (trace.updates.length > 0 || trace.fused.length > 0) workspace.sessionNewer = true;
     const optimizer = this.optimizer?.();
     if (optimizer) addOptimizerIterations(optimizer, 1);
     return results;
@@ -329,12 +349,24 @@ class StepFunction {
 
   /** An eager call: the watch copies a session's newer values back before tfjs uses them. */
   private eager(inputs: Tensor[], seed: number): Tensor[] {
-    return withRandomDraws(seed, () => this.run(inputs, seed));
+    return this.inside(() => withRandomDraws(seed, () => this.run(inputs, seed)));
+  }
+
+  private inside<T>(run: () => T): T {
+    stepDepth += 1;
+    try {
+      return run();
+    } finally {
+      stepDepth -= 1;
+    }
   }
 
   private leaveGraph(error: Error, inputs?: Tensor[], seed = 0, warn = true): Tensor[] {
     // Values a dropped session held were copied back (forget/pull); tfjs holds the newest now.
-    if (this.requested === 'graph') throw error;
+    if (this.requested === 'graph') {
+      error.message = `${this.caller}: ${error.message}`;
+      throw error;
+    }
     this.choice = { engine: 'eager', reason: error.message };
     if (warn) console.warn(`${this.caller}: ${error.message}; running on tfjs's eager engine instead (2-3x slower).`);
     return inputs ? this.eager(inputs, seed) : [];
@@ -358,7 +390,7 @@ export interface StepOptions {
 /** A model's compiled `trainOnBatch` and `predict` (see `compiled`). */
 export interface CompiledModel {
   readonly model: LayersModel;
-  /** The engine the steps run on ('graph' from the third step of each shape, once traced). */
+  /** The engine the steps run on ('graph' until a step fails to trace, then 'eager'). */
   readonly engine: 'graph' | 'eager';
   /** Why the eager engine runs them (empty on the graph engine). */
   readonly reason: string;
@@ -451,7 +483,7 @@ function trainableFlags(models: LayersModel[]): string {
 }
 
 /** The step functions of each model, shared by all its handles (a handle is cheap). */
-const modelSteps = new WeakMap<LayersModel, { train?: StepFunction; predict?: StepFunction }>();
+const modelSteps = new WeakMap<LayersModel, Map<string, { train: StepFunction; predict: StepFunction }>>();
 
 async function readScalars(tensors: Tensor[]): Promise<number[]> {
   try {
@@ -498,23 +530,21 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
   const choice = initialChoice(requested, caller);
   const baseSeed = options.seed ?? randomSeed();
   let steps = 0;
-  const functions = modelSteps.get(model) ?? {};
-  modelSteps.set(model, functions);
-  // Handles asking for another engine than the cached functions' get their own.
-  const own = requested !== 'auto' || choice.engine === 'eager';
-  const trainStep =
-    (!own && functions.train) ||
-    new StepFunction(
+  // Handles share their model's step functions, one pair per engine asked for (so one trace each).
+  const cache = modelSteps.get(model) ?? new Map<string, { train: StepFunction; predict: StepFunction }>();
+  modelSteps.set(model, cache);
+  const cacheKey = `${requested}:${choice.engine}`;
+  const functions = cache.get(cacheKey) ?? {
+    train: new StepFunction(
       caller,
       choice,
       requested,
       (inputs) => trainFunctionOf(model)(inputs),
       () => `${optimizerSettings(model.optimizer)}|${trainableFlags([model])}`,
+      [model],
       () => model.optimizer,
-    );
-  const predictStep =
-    (!own && functions.predict) ||
-    new StepFunction(
+    ),
+    predict: new StepFunction(
       caller,
       choice,
       requested,
@@ -522,8 +552,11 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
         model.predict(inputs.length === 1 ? inputs[0] : inputs, { batchSize: inputs[0].shape[0] }) as Tensor,
       ],
       () => '',
-    );
-  if (!own) Object.assign(functions, { train: trainStep, predict: predictStep });
+      [model],
+    ),
+  };
+  cache.set(cacheKey, functions);
+  const { train: trainStep, predict: predictStep } = functions;
 
   const trainWithMetrics = async (x: Tensor | Tensor[], y: Tensor, stepOptions: StepOptions = {}) => {
     const stepCaller = `${caller}.trainOnBatch`;
@@ -609,6 +642,7 @@ function compiledLoss<Inputs extends Tensor[]>(
       return [cost as Tensor, ...extras];
     },
     () => `${optimizerSettings(optimizer)}|${trainableFlags(models)}`,
+    models,
     () => optimizer,
   );
   const evaluateStep = new StepFunction(
@@ -617,6 +651,7 @@ function compiledLoss<Inputs extends Tensor[]>(
     requested,
     (inputs) => tf.tidy(() => terms(inputs)),
     () => '',
+    models,
   );
   const named = (values: number[]) => Object.fromEntries(names.map((name, i) => [name, values[i]]));
   return {

@@ -63,7 +63,7 @@ describe('ProtoWriter', () => {
 });
 
 describe('graph engine against eager tfjs', () => {
-  it('conv autoencoder (SPEC B): same losses and weights after 6 Adam steps (3 of them graph steps)', async () => {
+  it('conv autoencoder (SPEC B): same losses and weights after 6 Adam steps (5 of them graph steps)', async () => {
     const [eager, graph] = twins(() => buildConvAutoencoder({ seed: 4 }));
     const batches = [0, 1, 2, 3, 4, 5].map((i) => {
       const x = tf.randomUniform([16, 28, 28, 1], 0, 1, 'float32', i);
@@ -392,15 +392,10 @@ describe('the GAN on the graph engine', () => {
 
 describe('trainGan, graph against eager', () => {
   const sameLossesTitle =
-    'gives the same losses for the first iterations when D has no dropout ' +
-    '(so both engines draw the same batches and noise)';
+    "gives the same losses on both engines, D's dropout included " +
+    '(both draw the same batches, noise and dropout masks from the seed)';
   it(sameLossesTitle, async () => {
-    // The book's D minus its Dropout layers: everything else random comes from trainGan's seed.
-    const discriminatorWithoutDropout = (seed: number) =>
-      tf.sequential({
-        layers: buildDiscriminator({ seed }).layers.filter((layer) => layer.getClassName() !== 'Dropout'),
-      });
-    const make = () => compileGan(buildGenerator({ seed: 3 }), discriminatorWithoutDropout(3));
+    const make = () => compileGan(buildGenerator({ seed: 3 }), buildDiscriminator({ seed: 3 }));
     const [eagerGan, graphGan] = [make(), make()];
     graphGan.generator.setWeights(eagerGan.generator.getWeights());
     graphGan.discriminator.setWeights(eagerGan.discriminator.getWeights());
@@ -410,12 +405,13 @@ describe('trainGan, graph against eager', () => {
     const graph = await trainGan(graphGan, images, { ...options, engine: 'graph' });
     // The graph updates with TensorFlow's fused Adam, which rounds differently from tfjs's dozen ops
     // (m + (g - m)(1 - beta1) for beta1 m + (1 - beta1) g); Adam turns such rounding into steps of
-    // size lr, so the losses drift apart slowly: about 1e-6 at the first graph steps, 7e-4 by the sixth
-    // iteration here. A wrong update would be off by far more from its first step.
+    // size lr, so the losses drift apart as training goes on: about 1e-5 in the first iterations,
+    // 3e-3 by the sixth here; the first iterations, graph steps included, are held to 1e-4.
     for (const key of ['dLossReal', 'dLossFake', 'gLoss'] as const) {
-      eager[key].forEach((value, i) =>
-        assert.ok(Math.abs(value - graph[key][i]) < 2e-3, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`),
-      );
+      eager[key].forEach((value, i) => {
+        const tolerance = i < 4 ? 1e-4 : 1e-2;
+        assert.ok(Math.abs(value - graph[key][i]) < tolerance, `${key}[${i}]: eager ${value}, graph ${graph[key][i]}`);
+      });
     }
     images.dispose();
     disposeDcgan(eagerGan);
@@ -516,6 +512,47 @@ describe('engine choice', () => {
       model.dispose();
       x.dispose();
     }
+  });
+
+  const nestedTitle =
+    "a compiled step called inside another step's loss runs as the outer step's ops (not a constant of its " +
+    'traced output): the trained weights match eager training';
+  it(nestedTitle, async () => {
+    const build = () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
+        ],
+      });
+      return model;
+    };
+    const [graphModel, eagerModel] = twins(build);
+    const x = tf.randomNormal([8, 3], 0, 1, 'float32', 8);
+    const y = tf.randomNormal([8, 2], 0, 1, 'float32', 9);
+    const inner = compiled(graphModel);
+    for (let i = 0; i < 3; i++) tf.dispose(inner.predict(x)); // the inner predict has its own graph now
+    const step = compiled([graphModel], {
+      loss: (batch: Tensor, target: Tensor) => tf.losses.meanSquaredError(target, compiled(graphModel).predict(batch)),
+      optimizer: tf.train.sgd(0.1),
+      engine: 'graph',
+    });
+    const optimizer = tf.train.sgd(0.1);
+    const eagerWeights = eagerModel.trainableWeights.map((w) => w.read() as tf.Variable);
+    for (let i = 0; i < 5; i++) {
+      const graphLoss = (await step.trainOnBatch(x, y)).loss;
+      const cost = optimizer.minimize(
+        () => tf.losses.meanSquaredError(y, eagerModel.predict(x) as Tensor) as tf.Scalar,
+        true,
+        eagerWeights,
+      ) as tf.Scalar;
+      const eagerLoss = cost.dataSync()[0];
+      cost.dispose();
+      assert.ok(Math.abs(graphLoss - eagerLoss) < 1e-5, `step ${i}: graph ${graphLoss}, eager ${eagerLoss}`);
+    }
+    assert.ok(maxAbsDifference(graphModel.getWeights(), eagerModel.getWeights()) < 1e-5);
+    tf.dispose([x, y]);
+    graphModel.dispose();
+    eagerModel.dispose();
   });
 
   const frozenTitle =

@@ -182,6 +182,11 @@ describe('releasing compiled sessions', () => {
     assert.ok(perRebuild < 1, summary);
   });
 
+  it("a loss step's handle dropped and collected leaves its models' trained weights in place", async () => {
+    const { droppedHandleDifference } = await releaseChild();
+    assert.ok(droppedHandleDifference < 1e-6, `weights differ from the eager twin's by ${droppedHandleDifference}`);
+  });
+
   it('the garbage collector deletes the session of an unreachable trained model (compiled, with a loss)', async () => {
     const { engineGcPath, lossGcPath } = await releaseChild();
     for (const [name, run] of [
