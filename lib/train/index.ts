@@ -15,7 +15,7 @@ export {
   type StepOptions,
   type TrainingEngine,
 } from './engine';
-export { requestInterrupt, TrainingInterrupted } from './interrupt';
+export { TrainingInterrupted } from './interrupt';
 export * from './monitor';
 export * from './saved';
 export { releaseOnRerun } from './rerun';

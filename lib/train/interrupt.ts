@@ -32,11 +32,6 @@ export function interruptState(): InterruptState {
   return (holder[STATE_KEY] ??= { requested: false, lastStepAt: 0 });
 }
 
-/** Asks the running training loop to stop at its next safe point (what Kernel > Interrupt does). */
-export function requestInterrupt(): void {
-  interruptState().requested = true;
-}
-
 /** Thrown when interrupted training ends its cell; the message is the whole story for the learner. */
 export class TrainingInterrupted extends Error {
   override readonly name = 'TrainingInterrupted';

@@ -5,11 +5,6 @@
 import { VEGA_LITE_SCHEMA } from './charts';
 import type { ChartSpec } from './render';
 
-export interface SideBySideOptions {
-  /** Title above both charts. Default none. */
-  title?: string;
-}
-
 type Spec = Record<string, unknown>;
 
 /** Prefixes the names of a chart's layers, so two copies of one kind of chart stay distinct in vega. */
@@ -28,7 +23,7 @@ function renamed(spec: Spec, prefix: string): Spec {
  * The charts in one row (vega-lite hconcat). Each keeps its size, title, axes and layers; the
  * embedding hints of the first (its usermeta: canvas or SVG in JupyterLab) apply to the whole.
  */
-export function sideBySide(charts: ChartSpec[], options: SideBySideOptions = {}): ChartSpec {
+export function sideBySide(charts: ChartSpec[]): ChartSpec {
   if (charts.length < 2) throw new Error(`sideBySide: give two or more charts; got ${charts.length}.`);
   const children = charts.map((chart, i) => {
     const spec = chart as unknown as Spec;
@@ -40,7 +35,6 @@ export function sideBySide(charts: ChartSpec[], options: SideBySideOptions = {})
   const first = charts[0] as unknown as Spec;
   return {
     $schema: VEGA_LITE_SCHEMA,
-    ...(options.title ? { title: options.title } : {}),
     ...(first.usermeta ? { usermeta: first.usermeta } : {}),
     ...(first.config ? { config: first.config } : {}),
     hconcat: children,

@@ -49,7 +49,7 @@ export async function renderSvg(spec: ChartSpec, options: { warnings?: 'throw' |
   try {
     const svg = await view.toSVG();
     if (options.warnings !== 'ignore' && warnings.length > 0) throw new ChartWarningError(warnings);
-    return compactSvgCoordinates(svg, 2);
+    return compactSvgCoordinates(svg);
   } finally {
     view.finalize();
   }
@@ -57,15 +57,12 @@ export async function renderSvg(spec: ChartSpec, options: { warnings?: 'throw' |
 
 /**
  * Rounds the numbers inside geometry attributes (d, transform, x, y, x2, y2, width, height)
- * to `decimals` places. Text, labels and colours are left alone.
+ * to 2 decimal places. Text, labels and colours are left alone.
  */
-export function compactSvgCoordinates(svg: string, decimals: number): string {
-  if (!Number.isInteger(decimals) || decimals < 0) {
-    throw new Error(`compactSvgCoordinates: decimals must be a whole number >= 0, got ${decimals}`);
-  }
-  const longNumber = new RegExp(`(-?\\d+\\.\\d{${decimals + 1},})(e-?\\d+)?`, 'g');
+export function compactSvgCoordinates(svg: string): string {
+  const longNumber = /(-?\d+\.\d{3,})(e-?\d+)?/g;
   const roundNumber = (text: string): string => {
-    const rounded = Number(Number(text).toFixed(decimals));
+    const rounded = Number(Number(text).toFixed(2));
     return String(Object.is(rounded, -0) ? 0 : rounded);
   };
   return svg.replace(

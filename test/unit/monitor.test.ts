@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { LiveView } from '../../lib/display';
-import { requestInterrupt, TrainingInterrupted, TrainingMonitor, type MonitorView } from '../../lib/train';
+import { TrainingInterrupted, TrainingMonitor, type MonitorView } from '../../lib/train';
 import { interruptState } from '../../lib/train/interrupt';
 
 describe('TrainingMonitor', () => {
@@ -28,7 +28,7 @@ describe('TrainingMonitor', () => {
   it('after Kernel > Interrupt: false at the next safe point, then finish says where it stopped', async () => {
     const monitor = new TrainingMonitor({ epochs: 3 });
     await monitor.update(0, { loss: 2 });
-    requestInterrupt();
+    interruptState().requested = true; // what Kernel > Interrupt does
     assert.equal(await monitor.progress(1.25, { loss: 1.8 }), false);
     assert.equal(monitor.stopped, true);
     assert.equal(interruptState().requested, false, 'the request was taken');
@@ -44,13 +44,13 @@ describe('TrainingMonitor', () => {
   it("counts iterations, and a library loop's finish gives its own message", async () => {
     const monitor = new TrainingMonitor({ iterations: 10 });
     for (let i = 0; i < 5; i++) await monitor.update(i, { d_loss: 0.7, g_loss: 0.9 });
-    requestInterrupt();
+    interruptState().requested = true; // what Kernel > Interrupt does
     assert.equal(await monitor.update(5, { d_loss: 0.6, g_loss: 1 }), false);
     await assert.rejects(
       monitor.finish(),
       /^TrainingInterrupted: Training interrupted after iteration 5 \(6 of 10 run\)/,
     );
-    requestInterrupt();
+    interruptState().requested = true; // what Kernel > Interrupt does
     assert.equal(await monitor.update(6, { d_loss: 0.6, g_loss: 1 }), false);
     await assert.rejects(monitor.finish('fit: stopped'), /^TrainingInterrupted: fit: stopped$/);
   });

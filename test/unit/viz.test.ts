@@ -389,7 +389,7 @@ describe('sideBySide', () => {
     const labels = new Uint8Array([0, 0, 0, 1, 1, 1]);
     const left = latentScatterChart({ points, labels, markers: [{ x: 1, y: 1, label: 'R1' }] }, { title: 'AE' });
     const right = latentScatterChart({ points: points.map((v) => v - 1), labels }, { title: 'VAE' });
-    const both = sideBySide([left, right], { title: 'both' }) as unknown as {
+    const both = sideBySide([left, right]) as unknown as {
       hconcat: Array<{ title: string; layer: Array<{ name: string }>; $schema?: string }>;
       usermeta?: unknown;
     };
@@ -441,7 +441,7 @@ describe('renderSvg', () => {
       '<svg><path transform="translate(40.89148725504992,92.7)" d="M1.58113,0L-2.0000001,3"/>' +
       '<text x="1.23456">0.123456</text></svg>';
     assert.equal(
-      compactSvgCoordinates(svg, 2),
+      compactSvgCoordinates(svg),
       '<svg><path transform="translate(40.89,92.7)" d="M1.58,0L-2,3"/><text x="1.23">0.123456</text></svg>',
     );
   });
