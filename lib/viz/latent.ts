@@ -307,6 +307,15 @@ export function latentLayers(data: LatentScatterData, round?: (value: number) =>
   ];
 }
 
+/** One layer over the latent plane; its name becomes vega's mark name (`<name>_marks`), found again in the SVG. */
+function layer(name: string, values: object[], mark: object, encoding: object): object {
+  return { name, data: { values }, mark, encoding };
+}
+
+/** What is drawn over the dots: black marks outlined in white, and bold black labels. */
+const OUTLINED = { color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 };
+const LABEL = { type: 'text', fontSize: 12, fontWeight: 'bold', color: 'black' };
+
 /** One dot per point, short field names (10,000 rows of {x, y, d} inline); hovering shows its digit. */
 function pointsLayer(data: LatentScatterData, n: number, round: (v: number) => number, color: object): object {
   const rows = Array.from({ length: n }, (_, i) => ({
@@ -314,12 +323,13 @@ function pointsLayer(data: LatentScatterData, n: number, round: (v: number) => n
     y: round(data.points[2 * i + 1]),
     d: data.labels[i],
   }));
-  return {
-    name: 'points',
-    data: { values: rows },
-    mark: { type: 'circle', size: 10, opacity: 0.5, aria: false },
-    encoding: { ...LATENT_AXES, color, tooltip: [{ field: 'd', type: 'nominal', title: 'digit' }, ...AT] },
-  };
+  const tooltip = [{ field: 'd', type: 'nominal', title: 'digit' }, ...AT];
+  return layer(
+    'points',
+    rows,
+    { type: 'circle', size: 10, opacity: 0.5, aria: false },
+    { ...LATENT_AXES, color, tooltip },
+  );
 }
 
 /** Each digit's convex hull: a closed outline with a faint fill. */
@@ -327,18 +337,18 @@ function hullsLayer(data: LatentScatterData, round: (v: number) => number, color
   const rows = digitHulls(data.points, data.labels).flatMap((hull) =>
     hull.vertices.map((v, o) => ({ d: hull.digit, x: round(v.x), y: round(v.y), o })),
   );
-  return {
-    name: 'hulls',
-    data: { values: rows },
-    mark: { type: 'line', interpolate: 'linear-closed', strokeWidth: 1.5, strokeOpacity: 0.8, fillOpacity: 0.06 },
-    encoding: {
+  return layer(
+    'hulls',
+    rows,
+    { type: 'line', interpolate: 'linear-closed', strokeWidth: 1.5, strokeOpacity: 0.8, fillOpacity: 0.06 },
+    {
       ...LATENT_AXES,
       order: { field: 'o', type: 'quantitative' },
       color,
       fill: color,
       tooltip: [{ field: 'd', type: 'nominal', title: 'hull of digit' }],
     },
-  };
+  );
 }
 
 /** Each digit written at its centroid, over a white halo that keeps it readable on dense dots. */
@@ -356,18 +366,13 @@ function centroidLayers(data: LatentScatterData, round: (v: number) => number): 
     { field: 'c', type: 'quantitative', title: 'points' },
   ];
   return [
-    {
-      name: 'centroidHalos',
-      data: { values: rows },
-      mark: { ...text, stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
+    layer(
+      'centroidHalos',
+      rows,
+      { ...text, stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
       encoding,
-    },
-    {
-      name: 'centroidLabels',
-      data: { values: rows },
-      mark: { ...text, color: 'black' },
-      encoding: { ...encoding, tooltip },
-    },
+    ),
+    layer('centroidLabels', rows, { ...text, color: 'black' }, { ...encoding, tooltip }),
   ];
 }
 
@@ -380,31 +385,15 @@ function lineLayers(lines: LatentLine[], round: (v: number) => number): object[]
   const labelRows = lines.flatMap((line, l) =>
     line.label ? [{ x: round(line.points[0].x), y: round(line.points[0].y), t: line.label, l }] : [],
   );
-  const label = { type: 'text', align: 'right', baseline: 'top', dx: -6, dy: 6, fontSize: 12, fontWeight: 'bold' };
+  const label = { ...LABEL, align: 'right', baseline: 'top', dx: -6, dy: 6, stroke: 'white', strokeWidth: 0.4 };
+  const step = [{ field: 'k', type: 'quantitative', title: 'step' }, ...AT];
   return [
-    {
-      name: 'lineHalos',
-      data: { values: rows },
-      mark: { type: 'line', color: 'white', strokeWidth: 5, opacity: 0.9, aria: false },
-      encoding: path,
-    },
-    { name: 'lines', data: { values: rows }, mark: { type: 'line', color: 'black', strokeWidth: 2 }, encoding: path },
-    {
-      name: 'linePoints',
-      data: { values: rows },
-      mark: { type: 'circle', size: 28, color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 },
-      encoding: { ...LATENT_AXES, tooltip: [{ field: 'k', type: 'quantitative', title: 'step' }, ...AT] },
-    },
+    layer('lineHalos', rows, { type: 'line', color: 'white', strokeWidth: 5, opacity: 0.9, aria: false }, path),
+    layer('lines', rows, { type: 'line', color: 'black', strokeWidth: 2 }, path),
+    layer('linePoints', rows, { type: 'circle', size: 28, ...OUTLINED }, { ...LATENT_AXES, tooltip: step }),
     ...(labelRows.length === 0
       ? []
-      : [
-          {
-            name: 'lineLabels',
-            data: { values: labelRows },
-            mark: { ...label, color: 'black', stroke: 'white', strokeWidth: 0.4 },
-            encoding: { ...LATENT_AXES, text: { field: 't', type: 'nominal' } },
-          },
-        ]),
+      : [layer('lineLabels', labelRows, label, { ...LATENT_AXES, text: { field: 't', type: 'nominal' } })]),
   ];
 }
 
@@ -413,36 +402,10 @@ function markerLayers(markers: LatentMarker[], round: (v: number) => number): ob
   if (markers.length === 0) return [];
   const rows = markers.map((m) => ({ x: round(m.x), y: round(m.y), t: m.label }));
   const tooltip = [{ field: 't', type: 'nominal', title: 'marker' }, ...AT];
+  const diamond = { type: 'point', shape: 'diamond', filled: true, size: 110, ...OUTLINED };
+  const label = { ...LABEL, align: 'left', baseline: 'bottom', dx: 7, dy: -5 };
   return [
-    {
-      name: 'markers',
-      data: { values: rows },
-      mark: {
-        type: 'point',
-        shape: 'diamond',
-        filled: true,
-        size: 110,
-        color: 'black',
-        stroke: 'white',
-        strokeWidth: 1,
-        opacity: 1,
-      },
-      encoding: { ...LATENT_AXES, tooltip },
-    },
-    {
-      name: 'markerLabels',
-      data: { values: rows },
-      mark: {
-        type: 'text',
-        align: 'left',
-        baseline: 'bottom',
-        dx: 7,
-        dy: -5,
-        fontSize: 12,
-        fontWeight: 'bold',
-        color: 'black',
-      },
-      encoding: { ...LATENT_AXES, text: { field: 't', type: 'nominal' }, tooltip },
-    },
+    layer('markers', rows, diamond, { ...LATENT_AXES, tooltip }),
+    layer('markerLabels', rows, label, { ...LATENT_AXES, text: { field: 't', type: 'nominal' }, tooltip }),
   ];
 }
