@@ -313,7 +313,7 @@ function layer(name: string, values: object[], mark: object, encoding: object): 
 }
 
 /** What is drawn over the dots: black marks outlined in white, and bold black labels. */
-const OUTLINED = { color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 };
+export const OUTLINED = { color: 'black', stroke: 'white', strokeWidth: 1, opacity: 1 };
 const LABEL = { type: 'text', fontSize: 12, fontWeight: 'bold', color: 'black' };
 
 /** One dot per point, short field names (10,000 rows of {x, y, d} inline); hovering shows its digit. */

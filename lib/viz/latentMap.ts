@@ -16,6 +16,7 @@ import {
   LATENT_AXES,
   latentBox,
   latentLayers,
+  OUTLINED,
   roundingFor,
   type LatentBox,
   type LatentPoint,
@@ -82,6 +83,9 @@ function nearestIndex(points: LatentPoints, n: number, x: number, y: number): nu
   return best;
 }
 
+/** Keeps the rows of the hovered grid point. */
+const HOVERED = { filter: { param: 'hovered', empty: false } };
+
 /** One of the two panels beside the map: the image (`urlField`) of the hovered grid row, and its caption. */
 function panel(name: string, title: string, transform: object[], urlField: string, side: number): object {
   // Marks named <name>Image and <name>Caption, found again in the SVG (class <name>Image_marks).
@@ -91,7 +95,7 @@ function panel(name: string, title: string, transform: object[], urlField: strin
     width: side,
     height: side + 22,
     data: { name: 'latentGrid' },
-    transform: [{ filter: { param: 'hovered', empty: false } }, ...transform],
+    transform: [HOVERED, ...transform],
     view: { stroke: null },
     layer: [
       {
@@ -157,7 +161,6 @@ export function latentMapChart(data: LatentMapData, options: ChartOptions = {}):
   }
   // The panels start at the grid point nearest the first test point (what the static SVG shows).
   const initialCell = nearestIndex(grid.points, count, data.points[0], data.points[1]);
-  const hovered = { filter: { param: 'hovered', empty: false } };
   const side = 28 * IMAGE_SCALE;
   const nearestLookup = (fields: string[], as?: string[]) => ({
     lookup: 'n',
@@ -193,17 +196,8 @@ export function latentMapChart(data: LatentMapData, options: ChartOptions = {}):
           {
             name: 'gridCursor',
             data: { name: 'latentGrid' },
-            transform: [hovered],
-            mark: {
-              type: 'point',
-              shape: 'cross',
-              size: 160,
-              filled: true,
-              color: 'black',
-              stroke: 'white',
-              strokeWidth: 1,
-              opacity: 1,
-            },
+            transform: [HOVERED],
+            mark: { type: 'point', shape: 'cross', size: 160, filled: true, ...OUTLINED },
             encoding: LATENT_AXES,
           },
         ],
