@@ -63,10 +63,8 @@ export interface LoadMnistOptions {
   dataDir?: string;
   /** Expected MD5 of each full-set file; `false` skips the check. Default: the canonical MD5s (MNIST_MD5). */
   checksums?: Readonly<Record<string, string>> | false;
-  /** Do not print the notice. Default false. */
+  /** Do not print the notice (console.log). Default false. */
   quiet?: boolean;
-  /** Where the notice goes. Default console.log. */
-  log?: (line: string) => void;
 }
 
 /** Reads an images file and a labels file into one split, checking they belong together. */
@@ -177,7 +175,6 @@ function formatCount(n: number): string {
 export function loadMnist(options: LoadMnistOptions = {}): MnistData {
   const dataDir = options.dataDir ?? DEFAULT_MNIST_DIR;
   const fullDir = path.join(dataDir, 'full');
-  const log = options.log ?? ((line: string) => console.log(line));
   const { present, missing } = fullSetFiles(fullDir);
 
   let data: MnistData;
@@ -206,6 +203,6 @@ export function loadMnist(options: LoadMnistOptions = {}): MnistData {
         `for the full 60,000-image training set run \`${DOWNLOAD_COMMAND}\`.`,
     };
   }
-  if (!options.quiet) log(data.notice);
+  if (!options.quiet) console.log(data.notice);
   return data;
 }

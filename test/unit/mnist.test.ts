@@ -254,9 +254,10 @@ describe('loadMnist', () => {
     return dir;
   }
 
-  it('with no arguments uses the best data present and prints one notice line', () => {
+  it('with no arguments uses the best data present and prints one notice line', (t) => {
     const lines: string[] = [];
-    const data = loadMnist({ log: (line) => lines.push(line) });
+    t.mock.method(console, 'log', (line: string) => lines.push(line));
+    const data = loadMnist();
     const fullDir = path.join(DEFAULT_MNIST_DIR, 'full');
     const hasFull = Object.values(MNIST_FILES).every((name) => fs.existsSync(path.join(fullDir, name)));
     assert.equal(data.source, hasFull ? 'full' : 'embedded');
@@ -289,17 +290,19 @@ describe('loadMnist', () => {
     assert.notDeepEqual(first.train.labels.subarray(0, 50), embedded.labels.subarray(0, 50));
   });
 
-  it('prints nothing when quiet', () => {
+  it('prints nothing when quiet', (t) => {
     const lines: string[] = [];
-    loadMnist({ dataDir: embeddedOnlyDir(), quiet: true, log: (line) => lines.push(line) });
+    t.mock.method(console, 'log', (line: string) => lines.push(line));
+    loadMnist({ dataDir: embeddedOnlyDir(), quiet: true });
     assert.deepEqual(lines, []);
   });
 
-  it('prefers a complete full set whose checksums match', () => {
+  it('prefers a complete full set whose checksums match', (t) => {
     const dir = tempDir();
     const checksums = writeFullSet(dir, 12, 5);
     const lines: string[] = [];
-    const data = loadMnist({ dataDir: dir, checksums, log: (line) => lines.push(line) });
+    t.mock.method(console, 'log', (line: string) => lines.push(line));
+    const data = loadMnist({ dataDir: dir, checksums });
     assert.equal(data.source, 'full');
     assert.equal(data.train.count, 12);
     assert.equal(data.test.count, 5);
