@@ -224,6 +224,8 @@ async function obtain(
       });
     found = { model, ...info, source: 'trained', retrainReason: cached.problem };
   }
+  // It never trains again: its optimizer's state (Adam's step powers) goes, so only its weights stay.
+  found.model.optimizer.dispose();
   const seconds = found.trainingSeconds.toFixed(1);
   const origin =
     found.source === 'cache'
