@@ -1,6 +1,6 @@
 /**
- * Writing to disk, for the saved models (train/saved.ts), the checkpoints (train/checkpoint.ts),
- * the digit classifier's cache (through saved.ts), pictures (display/) and downloads (data/).
+ * Writing to disk, for the saved models (train/saved.ts), the digit classifier's cache (through
+ * saved.ts), the README's figures and the MNIST download (tools/).
  *
  * Atomic writes: a file or a folder is written under a temporary name beside its target,
  * `.tmp-<name>-<pid>-<random>`, flushed, then renamed into place (an earlier folder is first
@@ -9,9 +9,9 @@
  * removeLeftovers deletes the temporaries of processes that are gone.
  *
  * A save folder holds one folder per model in tfjs's own format (`<model>/model.json` and
- * `<model>/weights.bin`, which tf.loadLayersModel reads too), optionally other weight files (an
- * optimizer's), and `manifest.json`, written last: format, version, date, library version, the
- * byte size of every other file, and the caller's own fields (settings, history, ...).
+ * `<model>/weights.bin`, which tf.loadLayersModel reads too) and `manifest.json`, written last:
+ * format, version, date, library version, the byte size of every other file, and the caller's
+ * own fields (settings, history, ...).
  * readSaveFolder checks all of it, and every failure names the file and what was expected.
  */
 import { randomBytes } from 'node:crypto';
@@ -48,7 +48,7 @@ function beside(target: string, kind: 'tmp' | 'old'): string {
   return path.join(path.dirname(target), name);
 }
 
-/** Writes and flushes a file (through FileHandle.writeFile, where the checkpoint kill tests stall it). */
+/** Writes and flushes a file. */
 async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const handle = await fs.promises.open(file, 'w');
@@ -199,18 +199,8 @@ export async function writeModel(dir: string, name: string, model: LayersModel):
   );
 }
 
-/** Writes named tensors (e.g. an optimizer's getWeights()) to `file`; returns their specs for the manifest. */
-export async function writeWeights(
-  file: string,
-  named: Parameters<typeof tf.io.encodeWeights>[0],
-): Promise<tf.io.WeightsManifestEntry[]> {
-  const { data, specs } = await tf.io.encodeWeights(named);
-  await writeSynced(file, new Uint8Array(data));
-  return specs;
-}
-
-/** Reads the tensors writeWeights wrote (dispose them); a failure is a `problem` naming the file. */
-export function readWeights(file: string, specs: tf.io.WeightsManifestEntry[], problem: Problem): tf.NamedTensorMap {
+/** Reads the tensors of a weights file (dispose them); a failure is a `problem` naming the file. */
+function readWeights(file: string, specs: tf.io.WeightsManifestEntry[], problem: Problem): tf.NamedTensorMap {
   try {
     const data = fs.readFileSync(file);
     return tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), specs);
@@ -241,14 +231,12 @@ function readModelWeights(dir: string, name: string, model: LayersModel, problem
 
 /**
  * Puts the weights saved in the folder `dir` into `models` (by the names they were saved under),
- * after reading and checking every model's, and running `check` (which may throw too): all
- * models change, or none.
+ * after reading and checking every model's: all models change, or none.
  */
-export function loadModels(dir: string, models: Record<string, LayersModel>, problem: Problem, check?: () => void) {
+export function loadModels(dir: string, models: Record<string, LayersModel>, problem: Problem) {
   const read: Array<[LayersModel, Tensor[]]> = [];
   try {
     for (const [name, model] of Object.entries(models)) read.push([model, readModelWeights(dir, name, model, problem)]);
-    check?.();
     for (const [model, values] of read) model.setWeights(values);
   } finally {
     for (const [, values] of read) tf.dispose(values);

@@ -26,7 +26,7 @@ export function randomSeed(): number {
 
 /**
  * The streams each training loop derives from its base seed: `deriveSeed(seed, stream, ...)`.
- * The numbers are part of every seeded run's results (and of resumed checkpoints): changing one
+ * The numbers are part of every seeded run's results: changing one
  * changes what a given seed trains, so add new streams rather than renumber old ones.
  */
 export const SEED_STREAMS = {

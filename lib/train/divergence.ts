@@ -9,7 +9,7 @@ export class DivergenceError extends Error {
     super(
       `Training diverged at ${where}: ${lossName} is ${value}. Check the inputs for NaN/Infinity ` +
         '(scaled images must be finite) or lower the learning rate, ' +
-        'then train again from fresh weights or the last checkpoint.',
+        'then train again from fresh weights.',
     );
     this.name = 'DivergenceError';
   }

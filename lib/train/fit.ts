@@ -2,14 +2,13 @@
  * `fit`: epoch training of any compiled x -> y model, named after Keras's `model.fit`, whose
  * options it mirrors (epochs, batch size, validation data, shuffle). Shuffled mini-batches go
  * through the compiled `trainOnBatch` (so the shuffle is seeded, unlike tfjs's model.fit), with
- * validation after each epoch, per-epoch history as plain arrays, divergence checks, progress
- * and checkpoints. The target defaults to the input (an autoencoder's x -> x); `target` gives y.
+ * validation after each epoch, per-epoch history as plain arrays, divergence checks and
+ * progress. The target defaults to the input (an autoencoder's x -> x); `target` gives y.
  */
 import type { LayersModel, Scalar, Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
 import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import { loopCheckpoints, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, syncWeights, type TrainingEngine } from './engine';
 import { TrainingMonitor, type MonitorView } from './monitor';
@@ -45,7 +44,7 @@ export interface FitOptions {
   target?: Tensor;
   /** Shuffle the samples each epoch (seeded). Default true. */
   shuffle?: boolean;
-  /** Base seed for shuffles and dropout. Default: a random one (recorded in checkpoints). */
+  /** Base seed for shuffles and dropout. Default: a random one. */
   seed?: number;
   /** Where progress shows (see TrainingMonitor): a view, true (default) for the default bar, false for none. */
   progress?: MonitorView | boolean;
@@ -53,8 +52,6 @@ export interface FitOptions {
   onEpoch?: (result: EpochResult) => void | Promise<void>;
   /** Called after each batch with its loss (e.g. to watch memory in tests). */
   onBatch?: (info: { epoch: number; batch: number; loss: number }) => void | Promise<void>;
-  /** Save every `every` EPOCHS; with `resume`, continue from the newest complete checkpoint. */
-  checkpoint?: CheckpointOptions;
   /**
    * 'auto' (default): a compiled TensorFlow graph when the model allows it, else tfjs's eager
    * trainOnBatch; 'graph' or 'eager' to insist (see train/engine.ts). With the graph engine the
@@ -98,22 +95,17 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
   const [validationX, validationY] = Array.isArray(validation) ? validation : [validation, validation];
   const accIndex = accuracyIndex(model);
   const withAccuracy = accIndex >= 0;
-  let seed = options.seed ?? randomSeed();
-  let history: FitHistory = {
+  const seed = options.seed ?? randomSeed();
+  const history: FitHistory = {
     epoch: [],
     loss: [],
     valLoss: [],
     ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}),
   };
-  let start = 0;
-
-  const contents = { models: { model }, optimizers: { model: model.optimizer } };
-  const checkpoints = await loopCheckpoints<FitHistory>('fit', options.checkpoint, contents, () => syncWeights(model));
-  if (checkpoints.resumed) ({ seed, history, step: start } = checkpoints.resumed);
 
   const step = compiled(model, { engine: options.engine });
   const monitor = new TrainingMonitor({ epochs: options.epochs, label: model.name, view: options.progress ?? true });
-  let epoch = start;
+  let epoch = 0;
   try {
     for (; epoch < options.epochs; epoch++) {
       // Seeded shuffles (model.fit's are not), cut into batches; the last one may be smaller.
@@ -165,7 +157,6 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
       });
       // onEpoch may read or change the model: reads see the trained weights, changes are taken up.
       if (options.onEpoch) await options.onEpoch(result);
-      await checkpoints.save(epoch + 1, { kind: 'fit', seed, history });
       if (!goOn) break;
     }
   } finally {

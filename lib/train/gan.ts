@@ -1,12 +1,12 @@
 /**
- * The book's GAN training loop (SPEC A3), leak-free, seeded, with sampling and checkpoints.
+ * The book's GAN training loop (SPEC A3), leak-free, seeded, with sampling.
  *
  * Each iteration: D learns on `batchSize` random real images (label 1) and on as many
  * generated images (label 0); d_loss is their mean; then the combined model learns on the
  * same noise with label 1, which updates only G (see models/dcgan.ts for the freeze).
  *
  * Seeds: one base seed fans out per iteration (batch indices, noise, dropout masks), so the
- * same seed gives the same losses, and a resumed run continues the same random streams.
+ * same seed gives the same losses.
  */
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
 
@@ -14,7 +14,6 @@ import { tf } from '../tf';
 import { randomBatch } from '../data/batches';
 import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
-import { loopCheckpoints, type CheckpointOptions } from './checkpoint';
 import { assertFinite } from './divergence';
 import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
 import { TrainingMonitor, type MonitorView } from './monitor';
@@ -58,17 +57,15 @@ export interface TrainGanOptions {
    * returns at the end, e.g. for a live loss chart; read it, do not change it).
    */
   onIteration?: (losses: GanIterationLosses, history: Readonly<GanHistory>) => void | Promise<void>;
-  /** Base seed for batches, noise and dropout. Default: a random one (recorded in checkpoints). */
+  /** Base seed for batches, noise and dropout. Default: a random one. */
   seed?: number;
   /** Where progress shows (see TrainingMonitor): a view, true (default) for the default bar, false for none. */
   progress?: MonitorView | boolean;
-  /** Save every `every` iterations into `dir`; with `resume`, continue from the newest complete checkpoint. */
-  checkpoint?: CheckpointOptions;
   /**
    * 'auto' (default): compiled TensorFlow graphs for D's step, G's sampling and the combined
    * step; 'graph' or 'eager' to insist (see train/engine.ts). With the graph engine G's and D's
-   * tfjs weights are brought up to date before `onSample` (which may change them), before each
-   * checkpoint and at the end, not after every iteration: inside `onIteration` they are the
+   * tfjs weights are brought up to date before `onSample` (which may change them) and at the
+   * end, not after every iteration: inside `onIteration` they are the
    * weights of the last sync. A learning rate changed anywhere takes effect at the next step.
    */
   engine?: TrainingEngine;
@@ -104,17 +101,8 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const { generator, discriminator, combined } = gan;
   const noiseDim = generatorNoiseDim(generator);
   const batchSize = options.batchSize;
-  let seed = options.seed ?? randomSeed();
-  let history: GanHistory = { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
-  let start = 0;
-
-  const contents = {
-    models: { generator, discriminator },
-    optimizers: { discriminator: discriminator.optimizer, combined: combined.optimizer },
-  };
-  const sync = () => syncWeights(combined);
-  const checkpoints = await loopCheckpoints<GanHistory>('trainGan', options.checkpoint, contents, sync);
-  if (checkpoints.resumed) ({ seed, history, step: start } = checkpoints.resumed);
+  const seed = options.seed ?? randomSeed();
+  const history: GanHistory = { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
 
   // The book's three calls, compiled: D's train_on_batch, G's predict, the combined train_on_batch.
   const d = compiled(discriminator, { engine: options.engine });
@@ -128,7 +116,7 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
       : undefined;
   const realLabels = tf.ones([batchSize, 1]);
   const fakeLabels = tf.zeros([batchSize, 1]);
-  let iteration = start;
+  let iteration = 0;
 
   try {
     for (; iteration < options.iterations; iteration++) {
@@ -166,7 +154,6 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
         // onSample may read or change the models: reads see the trained weights, changes are taken up.
         await options.onSample({ iteration, images: pixels });
       }
-      await checkpoints.save(iteration + 1, { kind: 'gan', seed, history, batchSize });
       if (!goOn) break;
     }
   } finally {

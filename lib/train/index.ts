@@ -1,7 +1,6 @@
-/** Training loops for the notebooks: the GAN and the autoencoders, with progress and checkpoints. */
+/** Training loops for the notebooks: the GAN and the autoencoders, with progress and saved models. */
 export * from './gan';
 export * from './fit';
-export * from './checkpoint';
 export * from './divergence';
 export {
   compiled,

@@ -6,7 +6,7 @@
  * format (`<model>/model.json` + `<model>/weights.bin`), and a manifest of what they were trained
  * with (settings, data source, final losses, extras such as the loss history) and each model's
  * architecture (layer classes, output shapes, parameter counts). Weights only, no optimizer
- * state: to go on training where a run stopped, use checkpoints (train/checkpoint.ts).
+ * state.
  *
  * Loading checks that the save is whole, its settings, data source and architecture, and every
  * model's weight shapes before it changes any weight: it loads all models or none.
