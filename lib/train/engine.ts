@@ -262,8 +262,7 @@ class StepFunction {
     }
     if (signature.compiled) return this.graph(signature.compiled, inputs, seed);
     // Two dry runs, recorded, each undone afterwards (the variables and the optimizer's count put back),
-    // so that every real step of a compiled signature runs on the graph: a run resumed from a
-    // checkpoint then computes exactly what an uninterrupted one does.
+    // so that every real step of a compiled signature runs on the graph, whenever it was compiled.
     const traces: Trace[] = [];
     for (let attempt = 0; attempt < 2; attempt++) {
       const saved = this.saveState();
