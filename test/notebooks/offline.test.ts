@@ -22,6 +22,7 @@ import {
   hoverAndCheck,
   mapRows,
   remoteReferences,
+  useRenderer,
   type LiveView,
   type PageElement,
 } from './latentMapPage';
@@ -104,6 +105,8 @@ describe(
         'the live chart replaced the static one',
       );
 
+      // The map draws on a canvas; the svg renderer draws the Voronoi cells as elements to find.
+      await useRenderer(page, 'svg');
       const { gridRows, testRows } = await mapRows(page);
       const steps = Math.round(Math.sqrt(gridRows.length));
       assert.equal(steps * steps, gridRows.length);
