@@ -184,9 +184,11 @@ function forget(workspace: Workspace): void {
   for (const { trace } of workspace.steps) traceOwners.delete(trace);
 }
 
+/** Every variable the step reads or writes: Adam's slots only through the fused update. */
 function variablesOf(trace: Trace): Variable[] {
   const read = trace.sources.flatMap((source) => (source.kind === 'variable' ? [source.variable] : []));
-  return [...new Set([...read, ...trace.updates.map((update) => update.variable)])];
+  const written = [...trace.updates.map((update) => update.variable), ...trace.fused.flatMap((f) => f.variables)];
+  return [...new Set([...read, ...written])];
 }
 
 /** Adds a trace to the workspace of the steps it shares variables with, merging those it bridges. */

@@ -514,6 +514,33 @@ describe('engine choice', () => {
     }
   });
 
+  it("reading the optimizer's state first (getWeights) sees the graph steps' Adam slots", async () => {
+    const build = () => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [3], units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 5 }) }),
+        ],
+      });
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+      return model;
+    };
+    const [graphModel, eagerModel] = twins(build);
+    const x = tf.randomNormal([8, 3], 0, 1, 'float32', 6);
+    const y = tf.randomNormal([8, 2], 0, 1, 'float32', 7);
+    const step = compiled(graphModel, { engine: 'graph' });
+    for (let i = 0; i < 5; i++) {
+      await step.trainOnBatch(x, y);
+      await eagerModel.trainOnBatch(x, y);
+    }
+    // No model weight is read before: the slots alone must bring the session's values back.
+    const [graphState, eagerState] = [await graphModel.optimizer.getWeights(), await eagerModel.optimizer.getWeights()];
+    const slots = (state: Array<{ tensor: Tensor }>) => state.slice(1).map((w) => w.tensor);
+    assert.ok(maxAbsDifference(slots(graphState), slots(eagerState)) < 1e-6, 'the Adam slots are the trained ones');
+    tf.dispose([x, y, graphState[0].tensor, eagerState[0].tensor]);
+    graphModel.dispose();
+    eagerModel.dispose();
+  });
+
   const nestedTitle =
     "a compiled step called inside another step's loss runs as the outer step's ops (not a constant of its " +
     'traced output): the trained weights match eager training';
