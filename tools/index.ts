@@ -11,3 +11,4 @@ export * from './runner';
 export * from './figures';
 export * from './lab';
 export * from './browser';
+export * from './edition';
