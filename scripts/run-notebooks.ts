@@ -1,7 +1,7 @@
 /**
  * Executes the notebooks headless and exports them (the main job; see README).
  *
- *   tsx scripts/run-notebooks.ts [--profile smoke|full] [--only NAME]... [--set name=value]...
+ *   tsx scripts/run-notebooks.ts [--profile smoke|full] [--edition en|ko|both] [--only NAME]... [--set name=value]...
  *                                [--timeout SECONDS] [--out build/notebooks] [--notebooks DIR]
  *
  * Exit code 0 when every notebook ran, 1 when one failed, 2 for bad options or parameters.
@@ -9,7 +9,8 @@
 import { formatSummaryTable, runNotebooks, type RunOptions } from '../tools';
 
 const USAGE =
-  'usage: run-notebooks [--profile smoke|full] [--only NAME]... [--set name=value | notebook.ipynb:name=value]... ' +
+  'usage: run-notebooks [--profile smoke|full] [--edition en|ko|both] [--only NAME]... ' +
+  '[--set name=value | notebook.ipynb:name=value]... ' +
   '[--timeout SECONDS] [--out DIR] [--notebooks DIR]';
 
 class UsageError extends Error {}
@@ -33,6 +34,13 @@ function parseArguments(argv: string[]): RunOptions {
       case '--profile':
         options.profile = value();
         break;
+      case '--edition': {
+        const edition = value();
+        if (edition !== 'en' && edition !== 'ko' && edition !== 'both')
+          throw new UsageError(`--edition expects en, ko or both, found "${edition}".`);
+        options.edition = edition;
+        break;
+      }
       case '--only':
         options.only!.push(value());
         break;

@@ -22,6 +22,7 @@ import {
   type ParameterOverride,
 } from './parameters';
 import { loadProfiles } from './profiles';
+import { editionOf, englishName, type Edition } from './edition';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 export const KERNEL_NAME = 'tslab';
@@ -53,8 +54,17 @@ export interface RunOptions {
   profile?: string;
   /** Profiles file. Default: profiles.json in notebooksDir. */
   profilesFile?: string;
-  /** Run only these notebooks (file names, with or without .ipynb). Default: all. */
+  /**
+   * Run only these notebooks (file names, with or without .ipynb). An English name also picks its
+   * Korean edition unless `edition` says otherwise. Default: all.
+   */
   only?: string[];
+  /**
+   * Which edition: 'en' (NAME.ipynb), 'ko' (the Korean NAME.ko.ipynb) or 'both' (default). With
+   * both, a Korean notebook that declares reuseTrained loads the models its English edition has
+   * just trained and saved, instead of training them again (its pictures are still its own).
+   */
+  edition?: Edition | 'both';
   /** Overrides `name=value` or `notebook.ipynb:name=value`; they win over the profile. Default: none. */
   set?: string[];
   /** Per-cell time limit in seconds, 0 for none. Default: the profile's cellTimeoutSeconds. */
@@ -165,9 +175,11 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
         `${relativeToRepo(profilesFile)} defines ${Object.keys(profiles).join(', ') || 'none'}.`,
     );
   }
-  const available = listNotebooks(notebooksDir);
+  const edition = options.edition ?? 'both';
+  const all = listNotebooks(notebooksDir);
+  const available = all.filter((name) => edition === 'both' || editionOf(name) === edition);
   for (const name of Object.keys(profile.notebooks)) {
-    if (!available.includes(name)) {
+    if (!all.includes(name)) {
       throw new NotebookParameterError(
         `${relativeToRepo(profilesFile)}: profile "${profileName}" has settings for ${name}, ` +
           `but ${relativeToRepo(notebooksDir)} has no such notebook (it has ${available.join(', ') || 'none'}).`,
@@ -178,14 +190,14 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
   if (options.only?.length) {
     const wanted = options.only.map((name) => (name.endsWith('.ipynb') ? name : `${name}.ipynb`));
     for (const name of wanted) {
-      if (!available.includes(name)) {
+      if (!available.some((candidate) => candidate === name || englishName(candidate) === name)) {
         throw new NotebookParameterError(
           `--only ${name}: ${relativeToRepo(notebooksDir)} has no such notebook ` +
             `(it has ${available.join(', ') || 'none'}).`,
         );
       }
     }
-    selected = available.filter((name) => wanted.includes(name));
+    selected = available.filter((name) => wanted.includes(name) || wanted.includes(englishName(name)));
   }
 
   const notebooks = selected.map((name) => {
@@ -217,8 +229,14 @@ function planRun(options: RunOptions): { planned: PlannedNotebook[]; profile: st
 
   const planned = notebooks.map(({ name, sourcePath, notebook, declared }) => {
     const overrides: Record<string, ParameterOverride> = {};
-    for (const [parameter, value] of Object.entries(profile.notebooks[name] ?? {})) {
+    // The Korean edition runs the same code, so it takes its English notebook's profile settings.
+    for (const [parameter, value] of Object.entries(
+      profile.notebooks[name] ?? profile.notebooks[englishName(name)] ?? {},
+    )) {
       overrides[parameter] = { value, origin: `profile ${profileName}` };
+    }
+    if (editionOf(name) === 'ko' && declared.has('reuseTrained') && selected.includes(englishName(name))) {
+      overrides.reuseTrained = { value: true, origin: `the run of ${englishName(name)} just before` };
     }
     for (const entry of commandLine) {
       if (entry.notebook === name || (!entry.notebook && declared.has(entry.name))) {

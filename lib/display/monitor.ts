@@ -7,6 +7,7 @@
  */
 import { TrainingMonitor, type MonitorState, type MonitorView, type TrainingMonitorOptions } from '../train/monitor';
 import { historyChart, type LineChartOptions } from '../viz/charts';
+import { localize } from '../viz/locale';
 import { inKernel, LiveOutput } from './kernel';
 import { LiveChart } from './show';
 
@@ -84,9 +85,9 @@ export class LiveView implements MonitorView {
         `<td style="font-family:monospace">${formatValue(value)}</td>`,
     );
     return (
-      `<div><span>${escapeHtml(state.label)}</span> ` +
+      `<div><span>${escapeHtml(localize(state.label))}</span> ` +
       `<progress value="${state.done}" max="${state.total}" style="width:240px"></progress>` +
-      ` <span style="font-family:monospace">${state.done}/${state.total} ${state.unit}s</span>` +
+      ` <span style="font-family:monospace">${state.done}/${state.total} ${localize(`${state.unit}s`)}</span>` +
       `<table style="display:inline-table;margin-left:8px"><tr>${cells.join('')}</tr></table></div>`
     );
   }

@@ -3,6 +3,7 @@
  * readable defaults: a title, named axes, a legend and tooltips. Each returns a plain JSON spec:
  * show it with showChart, or draw it with renderSvg.
  */
+import { localize, localizeChart, type Locale } from './locale';
 import type { ChartSpec } from './render';
 
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v5.json';
@@ -15,6 +16,8 @@ export interface ChartOptions {
   width?: number;
   /** Height of the plotting area in pixels. Default 260. */
   height?: number;
+  /** Language of the titles, axes and legends. Default: the notebook's edition (lib/viz/locale.ts). */
+  locale?: Locale;
 }
 
 /**
@@ -62,47 +65,52 @@ export function lineChart(
   series: Readonly<Record<string, readonly number[]>>,
   options: LineChartOptions & { title: string; yTitle: string },
 ): ChartSpec {
-  const names = Object.keys(series);
+  // The legend shows the series' names, so they are the language's too.
+  const names = Object.keys(series).map((name) => localize(name, options.locale));
+  const values = Object.values(series);
   const shift = x === 'epoch' ? 1 : 0;
   const rows = at.map((value, i) => {
     const row: Record<string, number | null> = { [x]: value + shift };
     // NaN or infinity (a diverged loss) becomes a gap in the line.
-    for (const name of names) row[name] = Number.isFinite(series[name][i]) ? series[name][i] : null;
+    names.forEach((name, s) => (row[name] = Number.isFinite(values[s][i]) ? values[s][i] : null));
     return row;
   });
   const points = rows.length <= 200;
   const logScale = options.yScale === 'log';
   const valueTooltip = { field: 'value', type: 'quantitative', title: options.yTitle, format: '.4f' };
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: options.title,
-    width: options.width ?? 480,
-    height: options.height ?? 260,
-    data: { values: rows },
-    layer: [
-      {
-        name: 'lines',
-        transform: [{ fold: names, as: ['series', 'value'] }],
-        mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
-        encoding: {
-          x: { field: x, type: 'quantitative', title: x, ...(x === 'epoch' ? epochAxis(at) : {}) },
-          y: {
-            field: 'value',
-            type: 'quantitative',
-            title: logScale ? `${options.yTitle} (log scale)` : options.yTitle,
-            scale: logScale ? { type: 'log' } : { zero: false },
+  return localizeChart(
+    {
+      $schema: VEGA_LITE_SCHEMA,
+      title: options.title,
+      width: options.width ?? 480,
+      height: options.height ?? 260,
+      data: { values: rows },
+      layer: [
+        {
+          name: 'lines',
+          transform: [{ fold: names, as: ['series', 'value'] }],
+          mark: { type: 'line', strokeWidth: 2, point: points ? { size: 30, filled: true } : false, tooltip: points },
+          encoding: {
+            x: { field: x, type: 'quantitative', title: x, ...(x === 'epoch' ? epochAxis(at) : {}) },
+            y: {
+              field: 'value',
+              type: 'quantitative',
+              title: logScale ? `${options.yTitle} (log scale)` : options.yTitle,
+              scale: logScale ? { type: 'log' } : { zero: false },
+            },
+            color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: PALETTE } },
+            tooltip: [
+              { field: 'series', type: 'nominal', title: 'curve' },
+              { field: x, type: 'quantitative', title: x },
+              valueTooltip,
+            ],
           },
-          color: { field: 'series', type: 'nominal', title: null, scale: { domain: names, range: PALETTE } },
-          tooltip: [
-            { field: 'series', type: 'nominal', title: 'curve' },
-            { field: x, type: 'quantitative' },
-            valueTooltip,
-          ],
         },
-      },
-      ...(points ? [] : [hoverRuleLayer(rows, x, names)]),
-    ],
-  } as ChartSpec;
+        ...(points ? [] : [hoverRuleLayer(rows, x, names)]),
+      ],
+    } as ChartSpec,
+    options.locale,
+  );
 }
 
 /** Whole epochs only, on an axis spanning exactly the epochs drawn (a single one still gets a span of one). */
@@ -236,16 +244,19 @@ export function ganScoreChart(scores: readonly IterationScore[], options: ChartO
       },
     },
   });
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: options.title ?? 'Sample quality: recognised share, inception score',
-    width: options.width ?? 360,
-    height: options.height ?? 260,
-    data: { values: rows },
-    layer: [
-      line('recognised', 'share recognised (confidence >= 0.9)', [0, 1], '#2ca02c', false),
-      line('inception', 'inception score (1-10)', [1, 10], '#9467bd', true),
-    ],
-    resolve: { scale: { y: 'independent' } },
-  } as ChartSpec;
+  return localizeChart(
+    {
+      $schema: VEGA_LITE_SCHEMA,
+      title: options.title ?? 'Sample quality: recognised share, inception score',
+      width: options.width ?? 360,
+      height: options.height ?? 260,
+      data: { values: rows },
+      layer: [
+        line('recognised', 'share recognised (confidence >= 0.9)', [0, 1], '#2ca02c', false),
+        line('inception', 'inception score (1-10)', [1, 10], '#9467bd', true),
+      ],
+      resolve: { scale: { y: 'independent' } },
+    } as ChartSpec,
+    options.locale,
+  );
 }

@@ -7,6 +7,7 @@
 import { createCanvas } from 'canvas';
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { fitText, imageCount, isTensor, paintImage, pixelValues, toGray, type GridImages } from './pixels';
+import { localize } from './locale';
 
 /** One code per image: rows of numbers, or a 2-D tensor (read, not disposed). */
 export type CodeRows = readonly ArrayLike<number>[] | Tensor;
@@ -108,7 +109,7 @@ export function codeFigure(
       high = Math.max(high, code[j]);
     }
   });
-  const captions = options.captions ?? [];
+  const captions = (options.captions ?? []).map((caption) => localize(caption));
   if (captions.length > count)
     throw new Error(
       `codeFigure: options.captions has ${captions.length} captions for ${count} images; give at most one per image.`,
@@ -156,7 +157,9 @@ export function codeFigure(
     if (caption)
       fitText(ctx, caption, layout.columnX(k) + layout.cellSize / 2, GAP + CAPTION_HEIGHT / 2, layout.cellSize, 13);
   });
-  const [imageTitle, codeTitle, rebuiltTitle] = options.rowTitles ?? ['image', 'z-code', 'rebuilt'];
+  const [imageTitle, codeTitle, rebuiltTitle] = (options.rowTitles ?? ['image', 'z-code', 'rebuilt']).map((title) =>
+    localize(title),
+  );
   ctx.textAlign = 'right';
   const titleX = TITLE_WIDTH - 2;
   fitText(ctx, imageTitle, titleX, layout.imageY + layout.cellSize / 2, TITLE_WIDTH - 4, 12);

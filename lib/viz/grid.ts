@@ -8,6 +8,7 @@ import { createCanvas } from 'canvas';
 import type { LatentBox } from './latent';
 import type { PixelRange } from '../data/pixelRange';
 import { fitText, imageCount, paintImage, pixelValues, toGray, type GridImages } from './pixels';
+import { localize } from './locale';
 
 export type { GridImages } from './pixels';
 
@@ -78,7 +79,7 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
         'raise rows or cols, or pass fewer images.',
     );
   }
-  const captions = options.captions ?? [];
+  const captions = (options.captions ?? []).map((caption) => localize(caption));
   if (captions.length > cells) {
     throw new Error(
       `imageGrid: options.captions has ${captions.length} captions for ${cells} cells; give at most one per cell.`,

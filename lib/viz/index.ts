@@ -7,3 +7,4 @@ export * from './interpolate';
 export * from './codes';
 export * from './latentMap';
 export * from './compose';
+export * from './locale';

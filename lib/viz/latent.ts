@@ -9,6 +9,7 @@
  */
 import { polygonHull } from 'd3-polygon';
 import type { ChartSpec } from './render';
+import { localizeChart } from './locale';
 import { VEGA_LITE_SCHEMA, type ChartOptions } from './charts';
 
 /** A point of the 2-D latent plane. */
@@ -261,16 +262,19 @@ function checkFinite(what: (i: number) => string, points: readonly LatentPoint[]
  * digit's hull as a closed outline with a faint fill, the digit at its centroid, and labelled markers on top.
  */
 export function latentScatterChart(data: LatentScatterData, options: ChartOptions = {}): ChartSpec {
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: options.title ?? 'Latent space: each dot is one encoded test image',
-    width: options.width ?? 480,
-    height: options.height ?? 480,
-    // JupyterLab (vega-embed reads usermeta) draws it on a canvas: one bitmap instead of 10,000 DOM
-    // nodes keeps panning, hovering and scrolling smooth.
-    usermeta: { embedOptions: { renderer: 'canvas' } },
-    layer: latentLayers(data),
-  } as ChartSpec;
+  return localizeChart(
+    {
+      $schema: VEGA_LITE_SCHEMA,
+      title: options.title ?? 'Latent space: each dot is one encoded test image',
+      width: options.width ?? 480,
+      height: options.height ?? 480,
+      // JupyterLab (vega-embed reads usermeta) draws it on a canvas: one bitmap instead of 10,000 DOM
+      // nodes keeps panning, hovering and scrolling smooth.
+      usermeta: { embedOptions: { renderer: 'canvas' } },
+      layer: latentLayers(data),
+    } as ChartSpec,
+    options.locale,
+  );
 }
 
 /**

@@ -25,6 +25,7 @@ import {
 } from './latent';
 import { pixelValues } from './pixels';
 import type { ChartSpec } from './render';
+import { localize, localizeChart } from './locale';
 import { VEGA_LITE_SCHEMA, type ChartOptions } from './charts';
 
 /** 28x28 images in [0, 1] decoded over a regular grid of latent points (what the map shows on hover). */
@@ -154,7 +155,12 @@ export function latentMapChart(data: LatentMapData, options: ChartOptions = {}):
       nearestTests.set(nearest, testRows.length);
       const d = data.labels[nearest];
       const image = Float32Array.from({ length: 784 }, (_, p) => testValues[nearest * 784 + p]);
-      testRows.push({ n: nearest, t: pngDataUrl(image), d, c: `test image ${nearest}: a ${d}` });
+      testRows.push({
+        n: nearest,
+        t: pngDataUrl(image),
+        d,
+        c: localize(`test image ${nearest}: a ${d}`, options.locale),
+      });
     }
     const u = pngDataUrl(grid.images.subarray(i * 784, (i + 1) * 784));
     gridRows[i] = { i, x: round(x), y: round(y), u, n: nearest, c: `z = (${round(x)}, ${round(y)})` };
@@ -168,49 +174,52 @@ export function latentMapChart(data: LatentMapData, options: ChartOptions = {}):
     ...(as ? { as } : {}),
   });
 
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: options.title ?? 'Latent map: point anywhere to decode it',
-    usermeta: { embedOptions: { renderer: 'canvas' }, htmlExport: 'interactive' },
-    datasets: { latentGrid: gridRows, nearestTests: testRows },
-    hconcat: [
-      {
-        width: options.width ?? 480,
-        height: options.height ?? 480,
-        layer: [
-          ...scatterLayers,
-          {
-            // Invisible grid points: the pointer selects the nearest one (a Voronoi cell each).
-            name: 'gridHover',
-            data: { name: 'latentGrid' },
-            mark: { type: 'point', opacity: 0, size: 1, aria: false },
-            encoding: LATENT_AXES,
-            params: [
-              {
-                name: 'hovered',
-                value: [{ i: initialCell }],
-                select: { type: 'point', fields: ['i'], on: 'mouseover', nearest: true, clear: false },
-              },
-            ],
-          },
-          {
-            name: 'gridCursor',
-            data: { name: 'latentGrid' },
-            transform: [HOVERED],
-            mark: { type: 'point', shape: 'cross', size: 160, filled: true, ...OUTLINED },
-            encoding: LATENT_AXES,
-          },
-        ],
-      },
-      {
-        vconcat: [
-          panel('decoded', 'decoded at the pointer', [], 'u', side),
-          // The caption of this panel names the test image, not the grid point.
-          panel('nearest', 'nearest test digit', [nearestLookup(['t', 'd']), nearestLookup(['c'], ['c'])], 't', side),
-        ],
-      },
-    ],
-  } as unknown as ChartSpec; // A composite spec built from plain objects; vega-lite validates it when compiled.
+  return localizeChart(
+    {
+      $schema: VEGA_LITE_SCHEMA,
+      title: options.title ?? 'Latent map: point anywhere to decode it',
+      usermeta: { embedOptions: { renderer: 'canvas' }, htmlExport: 'interactive' },
+      datasets: { latentGrid: gridRows, nearestTests: testRows },
+      hconcat: [
+        {
+          width: options.width ?? 480,
+          height: options.height ?? 480,
+          layer: [
+            ...scatterLayers,
+            {
+              // Invisible grid points: the pointer selects the nearest one (a Voronoi cell each).
+              name: 'gridHover',
+              data: { name: 'latentGrid' },
+              mark: { type: 'point', opacity: 0, size: 1, aria: false },
+              encoding: LATENT_AXES,
+              params: [
+                {
+                  name: 'hovered',
+                  value: [{ i: initialCell }],
+                  select: { type: 'point', fields: ['i'], on: 'mouseover', nearest: true, clear: false },
+                },
+              ],
+            },
+            {
+              name: 'gridCursor',
+              data: { name: 'latentGrid' },
+              transform: [HOVERED],
+              mark: { type: 'point', shape: 'cross', size: 160, filled: true, ...OUTLINED },
+              encoding: LATENT_AXES,
+            },
+          ],
+        },
+        {
+          vconcat: [
+            panel('decoded', 'decoded at the pointer', [], 'u', side),
+            // The caption of this panel names the test image, not the grid point.
+            panel('nearest', 'nearest test digit', [nearestLookup(['t', 'd']), nearestLookup(['c'], ['c'])], 't', side),
+          ],
+        },
+      ],
+    } as unknown as ChartSpec,
+    options.locale,
+  ); // A composite spec of plain objects; vega-lite validates it.
 }
 
 /** The digit centroids as latent points, by digit: handy ends for an interpolation line. */
