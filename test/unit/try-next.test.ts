@@ -30,15 +30,18 @@ interface Suggestion {
   kind: 'block' | 'inline';
 }
 
+/** The heading of "Try next", in the English edition and the Korean one (더 해 보기). */
+const TRY_NEXT = /^## (Try next|더 해 보기)\s*$/m;
+
 /** The text of a notebook's "Try next" section: from its heading to the next heading of the same level or above. */
 export function tryNextSection(notebookFile: string): string | undefined {
   const markdown = readNotebook(notebookFile)
     .cells.filter((cell) => cell.cell_type === 'markdown')
     .map((cell) => sourceText(cell.source))
     .join('\n\n');
-  const start = markdown.search(/^## Try next\s*$/m);
+  const start = markdown.search(TRY_NEXT);
   if (start < 0) return undefined;
-  const rest = markdown.slice(start).replace(/^## Try next\s*$/m, '');
+  const rest = markdown.slice(start).replace(TRY_NEXT, '');
   const end = rest.search(/^#{1,2} /m);
   return end < 0 ? rest : rest.slice(0, end);
 }
