@@ -25,9 +25,11 @@ done
 say() { printf '[setup] %s\n' "$*"; }
 sha() { sha256sum "$1" | cut -c1-64; }
 
-# --- 1. Debian packages: compilers for the native bindings, Cairo/Pango for canvas. ---------
-APT_PACKAGES=(build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev)
-[ "$WANT_BROWSER" = 1 ] && APT_PACKAGES+=(chromium fonts-dejavu-core fonts-nanum)  # Nanum: the Korean terms in screenshots
+# --- 1. Debian packages: compilers for the native bindings, Cairo/Pango and fonts for canvas. --
+# fonts-nanum: Korean in the PNGs canvas draws, and the font exported Korean pages embed (run_notebooks.py).
+APT_PACKAGES=(build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
+  fonts-nanum)
+[ "$WANT_BROWSER" = 1 ] && APT_PACKAGES+=(chromium fonts-dejavu-core)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

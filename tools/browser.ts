@@ -33,6 +33,8 @@ export interface HeadlessBrowser {
 export interface HeadlessChromiumOptions {
   /** false: pages run no scripts (what a reader with JavaScript off sees). Default true. */
   javaScriptEnabled?: boolean;
+  /** Chromium's environment, e.g. FONTCONFIG_FILE for a machine with other fonts. Default: this process's. */
+  env?: Record<string, string | undefined>;
 }
 
 export async function openHeadlessChromium(
@@ -51,6 +53,7 @@ export async function openHeadlessChromium(
     args: CHROMIUM_ARGS,
     viewport,
     javaScriptEnabled: options.javaScriptEnabled ?? true,
+    ...(options.env ? { env: options.env } : {}),
   });
   const blocked: string[] = [];
   await context.route('**/*', (route) => {
