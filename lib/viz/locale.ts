@@ -54,5 +54,7 @@ export function localizeChart(spec: ChartSpec, locale: Locale = notebookLocale()
       ]),
     );
   };
-  return visit(spec) as ChartSpec;
+  // Vega measures text in Node with the fonts it finds there; the page draws Hangul a few pixels
+  // wider, which would clip legend labels at the right edge without a little more room.
+  return { padding: { left: 5, top: 5, bottom: 5, right: 14 }, ...(visit(spec) as object) } as ChartSpec;
 }

@@ -23,6 +23,8 @@ import {
   readNotebook,
   REPO_ROOT,
   runNotebooks,
+  englishName,
+  koreanName,
   type RunSummary,
 } from '../../tools';
 import {
@@ -78,15 +80,19 @@ function offlinePython(): { python?: string; probe?: OfflineProbe; skip?: string
 const offline = offlinePython();
 
 describe('committed notebooks', () => {
-  it('exist: the set-up check and the chapters (SPEC A-E)', () => {
-    assert.deepEqual(notebookNames, [
+  it('exist: the set-up check and the chapters (SPEC A-E), each in English and in Korean', () => {
+    const english = [
       '00-setup-check.ipynb',
       '01-dcgan.ipynb',
       '02-conv-autoencoder.ipynb',
       '03-dense-autoencoder.ipynb',
       '04-latent-space.ipynb',
       '05-vae.ipynb',
-    ]);
+    ];
+    assert.deepEqual(
+      notebookNames,
+      english.flatMap((name) => [name, koreanName(name)]),
+    );
   });
 
   it('validate as nbformat 4 (nbformat.validate)', () => {
@@ -115,7 +121,8 @@ describe('committed notebooks', () => {
     const profiles = JSON.parse(fs.readFileSync(path.join(NOTEBOOKS_DIR, 'profiles.json'), 'utf8')) as {
       smoke: { notebooks: Record<string, Record<string, unknown>> };
     };
-    const withoutSmoke = notebookNames.filter((name) => !(name in profiles.smoke.notebooks));
+    // A Korean notebook runs with its English notebook's settings.
+    const withoutSmoke = notebookNames.filter((name) => !(englishName(name) in profiles.smoke.notebooks));
     assert.deepEqual(withoutSmoke, [], 'give these notebooks small settings under smoke.notebooks');
     for (const name of notebookNames.filter((n) => !n.startsWith('00-'))) {
       const tagged = readNotebook(path.join(NOTEBOOKS_DIR, name)).cells.filter((cell) =>
@@ -184,15 +191,32 @@ function repoPath(file: string): string {
   return path.relative(REPO_ROOT, file);
 }
 
-/** The static SVG charts of an executed notebook, in order. */
-function svgOutputs(executedPath: string): string[] {
+/** The vega-lite charts of an executed notebook, in order. */
+function chartSpecs(executedPath: string): Array<{ data?: { values?: unknown[] } }> {
   type DataOutput = { data?: Record<string, unknown> };
   return readNotebook(executedPath).cells.flatMap((cell) =>
     ((cell.outputs ?? []) as DataOutput[]).flatMap((output) => {
-      const svg = output.data?.['image/svg+xml'];
-      return svg === undefined ? [] : [Array.isArray(svg) ? svg.join('') : String(svg)];
+      const spec = output.data?.['application/vnd.vegalite.v5+json'];
+      return spec === undefined ? [] : [spec as { data?: { values?: unknown[] } }];
     }),
   );
+}
+
+/** Every title (chart, axis, legend, tooltip) of the vega-lite charts an executed notebook shows. */
+function chartLabels(executedPath: string): string[] {
+  type DataOutput = { data?: Record<string, unknown> };
+  const labels = new Set<string>();
+  const visit = (value: unknown, key?: string): void => {
+    if (typeof value === 'string' && (key === 'title' || key === 'text')) labels.add(value);
+    else if (Array.isArray(value)) value.forEach((item) => visit(item, key));
+    else if (value && typeof value === 'object') {
+      for (const [name, item] of Object.entries(value)) if (name !== 'values' && name !== 'datasets') visit(item, name);
+    }
+  };
+  for (const cell of readNotebook(executedPath).cells) {
+    for (const output of (cell.outputs ?? []) as DataOutput[]) visit(output.data?.['application/vnd.vegalite.v5+json']);
+  }
+  return [...labels];
 }
 
 /** The text a notebook printed (stream outputs), cell by cell. */
@@ -237,6 +261,11 @@ describe('every notebook under the smoke profile', () => {
     '04-latent-space.ipynb': { png: 6, svg: 3, live: 1 },
     // random points of both boxes decoded, the two manifolds; VAE loss, AE loss, the two maps side by side
     '05-vae.ipynb': { png: 3, svg: 3, live: 0 },
+    // The Korean edition shows the same, except 01, which reuses the models its English run saved (below).
+    '02-conv-autoencoder.ko.ipynb': { png: 1, svg: 1, live: 0 },
+    '03-dense-autoencoder.ko.ipynb': { png: 1, svg: 2, live: 0 },
+    '04-latent-space.ko.ipynb': { png: 6, svg: 3, live: 1 },
+    '05-vae.ko.ipynb': { png: 3, svg: 3, live: 0 },
   };
   for (const [name, expected] of Object.entries(expectedOutputs)) {
     const title =
@@ -331,22 +360,16 @@ describe('every notebook under the smoke profile', () => {
   });
 
   // "01 then redraws the saved loss chart, but its sample grids and strip exist only in a run that trains."
+  // The Korean 01 of the same run is that run: it loads the models the English 01 has just saved.
   const reuse01Title =
-    '01-dcgan run again with reuseTrained = true loads G and D and redraws only the saved loss chart, ' +
-    'no sample grids or strip';
-  it(reuse01Title, async () => {
+    '01-dcgan.ko.ipynb, run after 01-dcgan.ipynb with reuseTrained = true, loads G and D and redraws only the ' +
+    'saved loss chart, no sample grids or strip';
+  it(reuse01Title, () => {
     const trained = summary.notebooks.find((entry) => entry.name === '01-dcgan.ipynb');
+    const result = summary.notebooks.find((entry) => entry.name === '01-dcgan.ko.ipynb');
     assert.ok(trained && trained.status === 'ok', '01-dcgan ran in the smoke run');
-    const reused = await runNotebooks({
-      profile: 'smoke',
-      only: ['01-dcgan'],
-      set: ['reuseTrained=true'],
-      outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-reuse-01'),
-      modelsDir: MODELS_DIR,
-      python: offline.python,
-    });
-    const result = reused.notebooks[0];
-    assert.equal(result.status, 'ok', result.report);
+    assert.ok(result && result.status === 'ok', result?.report ?? '01-dcgan.ko ran in the smoke run');
+    assert.equal(result.injected.reuseTrained?.value, true, 'the runner set reuseTrained for the Korean run');
     const printed = printedText(result.executedPath).join('\n');
     assert.ok(printed.includes(`loaded G and D from ${path.join(MODELS_DIR, '01-dcgan')} (trained `), printed);
     assert.match(printed, /No strip: this run loaded the models \(reuseTrained = true\) and took no samples/);
@@ -360,12 +383,23 @@ describe('every notebook under the smoke profile', () => {
       [...trainedPictures.slice(0, 2), ...trainedPictures.slice(-2)],
       'the same real digits and untrained samples, and (the same G) the same final sheet and walk',
     );
-    assert.deepEqual(
-      svgOutputs(result.executedPath),
-      svgOutputs(trained.executedPath).slice(0, 1),
-      'its chart is the loss chart the trained run drew, from the saved history',
-    );
+    const [trainedLoss, reusedLoss] = [chartSpecs(trained.executedPath)[0], chartSpecs(result.executedPath)[0]];
+    assert.ok(trainedLoss?.data?.values?.length, 'the trained run drew its loss chart');
+    assert.deepEqual(reusedLoss?.data?.values, trainedLoss.data.values, 'its chart is drawn from the saved history');
   });
+
+  // "Chart titles, axes and legends are in Korean in the Korean edition."
+  for (const name of notebookNames.filter((entry) => entry.endsWith('.ko.ipynb') && !entry.startsWith('00-'))) {
+    it(`${name}: every chart's titles, axes, legends and tooltips are in Korean`, () => {
+      const result = summary.notebooks.find((entry) => entry.name === name);
+      assert.ok(result && result.status === 'ok', `${name} ran in the smoke run`);
+      const labels = chartLabels(result.executedPath);
+      assert.ok(labels.length > 0, `${name} shows charts`);
+      // Names the book and the code use as they are (d_loss, z[0], KL, VAE) need no translation.
+      const english = labels.filter((label) => !/[\uac00-\ud7a3]/.test(label) && /[a-z]{3,}/.test(label));
+      assert.deepEqual(english, [], `untranslated (add them to lib/viz/phrases.ko.json): ${english.join(' | ')}`);
+    });
+  }
 
   // The reuse path: what the smoke run of 04 saved, a second run loads instead of training.
   const reuseTitle =
