@@ -1,0 +1,117 @@
+/**
+ * Builds the reading site (README "The reading site"): the exported chapter pages as one offline
+ * folder in which the trained models run in the page.
+ *
+ *   tsx scripts/site.ts [--from build/notebooks] [--out build/site] [--models build/models] [--check]
+ *
+ * --models defaults to the models of the run that wrote --from (its summary.json's profile).
+ * --check then opens the site in headless Chromium and prints what tools/siteCheck.ts measures:
+ * broken links, requests off the folder, the first drawing's time, the live pictures against the
+ * saved models run in Node, and the digit score of 01's sheets.
+ * Exit code 0 when the site is written and every page fits its budget (and, with --check, its
+ * links resolve and nothing leaves the folder), 1 otherwise.
+ */
+import * as path from 'node:path';
+import { openHeadlessChromium } from '../tools/browser';
+import { buildSite, type SiteReport } from '../tools/site';
+import { checkGanSheet, checkLatentMap, walkSite } from '../tools/siteCheck';
+import { formatDigitScore } from '../lib/quality';
+import { parseKnownFlags } from './flags';
+
+const USAGE = 'usage: site [--from build/notebooks] [--out build/site] [--models DIR] [--check]';
+
+/** The report as a few lines: the pages and their bytes, the models and their encodings. */
+export function describeSite(report: SiteReport): string[] {
+  const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+  const relative = (file: string) => path.relative(process.cwd(), file) || '.';
+  return [
+    `wrote ${relative(report.out)}/ from ${relative(report.from)}/ (models: ${relative(report.models)}/)`,
+    ...report.pages.map(
+      (page) =>
+        `  ${page.file.padEnd(30)} ${megabytes(page.totalBytes).padStart(8)}` +
+        (page.weightsBytes ? ` (page ${megabytes(page.htmlBytes)} + model ${megabytes(page.weightsBytes)}, live)` : ''),
+    ),
+    `  budget per page with its model: ${megabytes(report.budgetBytes)}; shared by all pages: ` +
+      `${megabytes(report.sharedBytes)} (${Object.keys(report.sharedFiles).join(', ')})`,
+    ...report.liveModels.map(
+      (model) =>
+        `  ${model.notebook} ${model.model}: ${model.format}, ${megabytes(model.bytes)} of weights ` +
+        `(float32: ${megabytes(model.float32Bytes)}), largest pixel difference from float32 ` +
+        `${model.maxGreyDifference.toFixed(3)} grey levels (tried ${model.tried
+          .map((tried) => `${tried.format} ${tried.maxGreyDifference.toFixed(2)}`)
+          .join(', ')})`,
+    ),
+    ...report.missingModels.map((notebook) => `  ${notebook}: no saved models, so its pages stay static`),
+    ...report.overBudget.map((line) => `  OVER BUDGET: ${line}`),
+  ];
+}
+
+async function main(argv: string[]): Promise<number> {
+  const flags = parseKnownFlags(argv, ['from', 'out', 'models', 'check'], USAGE);
+  const report = await buildSite({
+    from: flags.from,
+    out: flags.out,
+    models: flags.models,
+    log: (line) => console.log(`[site] ${line}`),
+  });
+  for (const line of describeSite(report)) console.log(`[site] ${line}`);
+  const checked = flags.check === undefined || (await check(report));
+  return report.overBudget.length === 0 && checked ? 0 : 1;
+}
+
+/** --check: the site in headless Chromium, from disk; prints the measurements, false on a broken link or request. */
+async function check(report: SiteReport): Promise<boolean> {
+  const print = (line: string) => console.log(`[site] check: ${line}`);
+  const browser = await openHeadlessChromium({ width: 1200, height: 900 });
+  try {
+    const walk = await walkSite(browser, report.out);
+    print(
+      `${walk.pages.length} pages reached from index.html, ${walk.references} references, ` +
+        `${walk.requests.length} requests; broken: ${walk.broken.length}, off the folder: ${walk.outside.length}, ` +
+        `page errors: ${walk.errors.length}`,
+    );
+    for (const line of [...walk.broken, ...walk.outside, ...walk.errors]) print(`  ${line}`);
+    const timing = (t: { firstDrawMs: number; afterLoadMs: number }) =>
+      `first drawing ${t.firstDrawMs.toFixed(0)} ms after navigation, ${t.afterLoadMs.toFixed(0)} ms after load`;
+    for (const model of report.liveModels) {
+      const file = path.join(report.out, `${model.notebook}.html`);
+      if (model.notebook === '04-latent-space') {
+        const map = await checkLatentMap(browser.page, file, model.dir);
+        print(`04: ${timing(map.timing)}`);
+        for (const point of map.points) {
+          print(
+            `04: grid point ${point.grid} (${point.gridPoint.join(', ')}): decoded (${point.decoded
+              .map((v) => v.toFixed(3))
+              .join(', ')}), ${point.offsetPixels.toFixed(2)} px off; largest difference from the decoder in Node ` +
+              `${point.maxGreyDifference.toFixed(2)} grey levels`,
+          );
+        }
+      } else if (model.notebook === '01-dcgan') {
+        const gan = await checkGanSheet(browser.page, file, model.dir);
+        print(`01: ${timing(gan.timing)}; "new digits" changed ${(100 * gan.changedShare).toFixed(0)}% of the pixels`);
+        gan.sheets.forEach((sheet, k) => {
+          print(
+            `01: sheet ${k + 1}: largest difference from the generator in Node ${sheet.maxGreyDifference.toFixed(2)} ` +
+              `grey levels; page: ${formatDigitScore(sheet.pageScore)}; Node: ${formatDigitScore(sheet.modelScore)}`,
+          );
+        });
+        print(`01: walk: largest difference ${gan.walkMaxGreyDifference.toFixed(2)} grey levels`);
+      }
+    }
+    return walk.broken.length === 0 && walk.outside.length === 0 && walk.errors.length === 0;
+  } finally {
+    await browser.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(`[site] ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    },
+  );
+}
