@@ -74,7 +74,18 @@ fi
 # tfjs-node's own download where that works, else from the tensorflow-cpu wheel.
 LIBTF_VERSION=$(node -p 'require("./'"$TFJS_NODE"'/scripts/deps-constants.js").LIBTENSORFLOW_VERSION')
 BINDING_PATCH=scripts/tfjs-node/binding-owned-memory.patch
+# A second, small patch lets a session take a ConfigProto (compiled()'s mixed_bfloat16 precision).
+SESSION_PATCH=scripts/tfjs-node/session-config.patch
 native_works() { node -e 'require("@tensorflow/tfjs-node")' >/dev/null 2>&1; }
+# The session-config patch, by behaviour: a bad config is refused as such (stock tfjs-node ignores it).
+native_takes_config() {
+  TF_CPP_MIN_LOG_LEVEL=3 node -e '
+    const binding = require("@tensorflow/tfjs-node").backend().binding;
+    try { binding.loadSavedModel("/nonexistent", "serve", new Uint8Array([255])); } catch (error) {
+      process.exit(/session config/.test(error.message) ? 0 : 1);
+    }
+    process.exit(1);' >/dev/null 2>&1
+}
 PROBE_LOG=/tmp/tfjs-node-probe.$$.log
 # The patched binding copies JS data: lib/backend.ts's probe tells it from the stock one by behaviour.
 native_safe() {
@@ -84,10 +95,14 @@ native_safe() {
 }
 
 patch_binding_sources() {
-  if grep -q 'gan-notebooks patch' "$TFJS_NODE/binding/tfjs_backend.cc"; then return; fi
-  say "patching the tfjs-node binding sources ($BINDING_PATCH)"
-  patch --quiet --forward -p1 -d "$TFJS_NODE" < "$BINDING_PATCH" ||
-    { echo "setup: $BINDING_PATCH does not apply to $TFJS_NODE/binding (another tfjs-node version?)" >&2; exit 1; }
+  local patch_file marker
+  for patch_file in "$BINDING_PATCH" "$SESSION_PATCH"; do
+    marker=$([ "$patch_file" = "$BINDING_PATCH" ] && echo 'gan-notebooks patch' || echo 'gan-notebooks session config')
+    if grep -q "$marker" "$TFJS_NODE/binding/tfjs_backend.cc"; then continue; fi
+    say "patching the tfjs-node binding sources ($patch_file)"
+    patch --quiet --forward -p1 -d "$TFJS_NODE" < "$patch_file" ||
+      { echo "setup: $patch_file does not apply to $TFJS_NODE/binding (another tfjs-node version?)" >&2; exit 1; }
+  done
 }
 
 stage_from_wheel() {
@@ -128,7 +143,7 @@ build_binding() {
   npm rebuild @tensorflow/tfjs-node --build-from-source --foreground-scripts --loglevel=error >"$1" 2>&1 && native_works
 }
 
-if native_works && native_safe; then
+if native_works && native_safe && native_takes_config; then
   rm -f "$PROBE_LOG"
 else
   patch_binding_sources
@@ -166,6 +181,10 @@ else
     cat "$PROBE_LOG" >&2
     echo "setup: the rebuilt tfjs-node binding does not pass the copy check (lib/backend.ts bindingCopiesJsData;" \
       "its output above): was $BINDING_PATCH applied?" >&2
+    exit 1
+  fi
+  if ! native_takes_config; then
+    echo "setup: the rebuilt tfjs-node binding ignores a session config: was $SESSION_PATCH applied?" >&2
     exit 1
   fi
   rm -f "$BUILD_LOG" "$DOWNLOAD_LOG" "$PROBE_LOG"

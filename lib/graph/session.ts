@@ -55,12 +55,15 @@ export class GraphSession {
   private readonly backend: NativeSessionBackend;
   private id: number | undefined;
 
-  constructor(graph: GraphBuilder) {
+  /** `config`: a serialized ConfigProto for the session (the patched binding's third argument). */
+  constructor(graph: GraphBuilder, config?: Uint8Array) {
     this.backend = nativeBackend();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gan-notebooks-graph-'));
     try {
       fs.writeFileSync(path.join(dir, 'saved_model.pb'), graph.savedModel());
-      this.id = this.backend.loadSavedModelMetaGraph(dir, 'serve');
+      this.id = config
+        ? this.backend.binding.loadSavedModel(dir, 'serve', config)
+        : this.backend.loadSavedModelMetaGraph(dir, 'serve');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -81,6 +81,8 @@ export function setOptimizerIterations(optimizer: Optimizer, steps: number): voi
 /** The part of tfjs-node's NodeJSKernelBackend the graph session uses (untyped in tfjs's exports). */
 export interface NativeSessionBackend {
   loadSavedModelMetaGraph(dir: string, tags: string): number;
+  /** The native binding; scripts/tfjs-node/session-config.patch gives loadSavedModel a session config. */
+  binding: { loadSavedModel(dir: string, tags: string, config: Uint8Array): number };
   runSavedModel(
     id: number,
     inputs: Tensor[],

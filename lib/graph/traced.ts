@@ -113,8 +113,8 @@ export class TracedProgram {
     return { trace, inputs, seed, results };
   }
 
-  /** Builds the copy-in and copy-out parts and starts the session. */
-  start(): void {
+  /** Builds the copy-in and copy-out parts and starts the session (`config`: its ConfigProto, if any). */
+  start(config?: Uint8Array): void {
     const { graph } = this;
     const assigns: Output[] = [];
     for (const [variable, handle] of this.variables) {
@@ -129,7 +129,7 @@ export class TracedProgram {
       { T: { type: DataType.float } },
       { name: 'push_done', control: assigns },
     );
-    this.session = new GraphSession(graph);
+    this.session = new GraphSession(graph, config);
   }
 
   push(): void {

@@ -32,6 +32,7 @@ import {
 } from '../graph/tfjsInternals';
 import { traceKey, traceStep, withRandomDraws, type Trace } from '../graph/trace';
 import { TracedProgram, type CompiledStep } from '../graph/traced';
+import { MIXED_BFLOAT16_CONFIG, trainingPrecision, type Precision } from '../graph/precision';
 import { deriveSeed, randomSeed } from '../random';
 import { afterStep, beforeStep } from './interrupt';
 
@@ -73,7 +74,7 @@ function initialChoice(requested: TrainingEngine | undefined, caller: string): E
  * values after a graph step (`sessionNewer`); a tfjs write makes tfjs newer (`tfjsNewer`).
  */
 class Workspace {
-  readonly steps: Array<{ trace: Trace; compiled?: CompiledStep }> = [];
+  readonly steps: Array<{ trace: Trace; precision: Precision; compiled?: CompiledStep }> = [];
   readonly variables = new Set<Variable>();
   private program: TracedProgram | undefined;
   sessionNewer = false;
@@ -81,8 +82,8 @@ class Workspace {
   /** True while the engine copies values itself: the watch ignores those reads and writes. */
   busy = false;
 
-  add(trace: Trace): void {
-    this.steps.push({ trace });
+  add(trace: Trace, precision: Precision): void {
+    this.steps.push({ trace, precision });
     this.rebuildNeeded = true;
   }
 
@@ -100,9 +101,14 @@ class Workspace {
   ready(): TracedProgram {
     if (!this.program || this.rebuildNeeded) {
       this.dropSession();
+      // One session config for the steps sharing these weights: they must agree on the precision.
+      const precisions = new Set(this.steps.map((entry) => entry.precision));
+      if (precisions.size > 1) {
+        throw new Error('steps that train the same weights were compiled with different precisions; use one');
+      }
       const program = new TracedProgram();
       this.steps.forEach((entry, i) => (entry.compiled = program.add(entry.trace, `step${i}`)));
-      program.start();
+      program.start(precisions.has('mixed_bfloat16') ? MIXED_BFLOAT16_CONFIG : undefined);
       this.program = program;
       this.rebuildNeeded = false;
       this.tfjsNewer = true;
@@ -192,14 +198,14 @@ function variablesOf(trace: Trace): Variable[] {
 }
 
 /** Adds a trace to the workspace of the steps it shares variables with, merging those it bridges. */
-function join(trace: Trace): Workspace {
+function join(trace: Trace, precision: Precision): Workspace {
   const variables = variablesOf(trace);
   const existing = [...new Set(variables.flatMap((v) => ownerOf(v) ?? []))];
   const workspace = existing[0] ?? new Workspace();
   for (const other of existing.slice(1)) {
     other.dropSession();
-    for (const { trace: otherTrace } of other.steps) {
-      workspace.add(otherTrace);
+    for (const { trace: otherTrace, precision: otherPrecision } of other.steps) {
+      workspace.add(otherTrace, otherPrecision);
       traceOwners.set(otherTrace, workspace);
     }
     for (const variable of other.variables) workspace.variables.add(variable);
@@ -209,7 +215,7 @@ function join(trace: Trace): Workspace {
     owners.set(variable, new WeakRef(workspace));
     watch(variable);
   }
-  workspace.add(trace);
+  workspace.add(trace, precision);
   traceOwners.set(trace, workspace);
   return workspace;
 }
@@ -237,6 +243,8 @@ class StepFunction {
     private readonly models: LayersModel[],
     /** The optimizer a train step updates: tfjs counts its steps, and graph steps are counted too. */
     private readonly optimizer?: () => Optimizer,
+    /** What the graph computes in (lib/graph/precision.ts); the eager engine always runs float32. */
+    readonly precision: Precision = 'float32',
   ) {}
 
   get engine(): EngineChoice {
@@ -303,7 +311,7 @@ class StepFunction {
       }
     }
     signature.compiled = traces[1];
-    join(traces[1]);
+    join(traces[1], this.precision);
     return this.graph(traces[1], inputs, seed);
   }
 
@@ -323,7 +331,7 @@ class StepFunction {
 
   /** A graph call (a released session is built again, from the same trace). */
   private graph(trace: Trace, inputs: Tensor[], seed: number): Tensor[] {
-    const workspace = traceOwners.get(trace) ?? join(trace);
+    const workspace = traceOwners.get(trace) ?? join(trace, this.precision);
     let program: TracedProgram;
     try {
       program = workspace.ready();
@@ -380,6 +388,12 @@ export interface CompiledOptions {
   engine?: TrainingEngine;
   /** Base seed for the random draws (Dropout masks) of successive steps. Default: a random one. */
   seed?: number;
+  /**
+   * 'mixed_bfloat16': the graph computes products and convolutions in bfloat16, weights and their
+   * updates staying float32, as Keras's mixed_bfloat16 policy; on a CPU without bfloat16
+   * instructions it says so and trains in float32. Default 'float32'.
+   */
+  precision?: Precision;
 }
 
 /** Options of one step. */
@@ -395,6 +409,8 @@ export interface CompiledModel {
   readonly engine: 'graph' | 'eager';
   /** Why the eager engine runs them (empty on the graph engine). */
   readonly reason: string;
+  /** What the steps compute in: 'mixed_bfloat16' only on the graph engine of a CPU with bfloat16. */
+  readonly precision: Precision;
   /** Trains on one batch (inputs x, labels y) and returns the loss, as `model.trainOnBatch` does. */
   trainOnBatch(x: Tensor | Tensor[], y: Tensor, options?: StepOptions): Promise<number>;
   /** Like trainOnBatch, with the metrics after the loss (in `model.metricsNames` order). */
@@ -418,6 +434,7 @@ export interface CompiledLossOptions<Inputs extends Tensor[]> extends CompiledOp
 export interface CompiledLoss<Inputs extends Tensor[]> {
   readonly engine: 'graph' | 'eager';
   readonly reason: string;
+  readonly precision: Precision;
   /** One optimizer step on the loss of this batch; returns each term's value. */
   trainOnBatch(...inputs: Inputs): Promise<Record<string, number>>;
   /** The loss's terms for this batch, without training. */
@@ -530,11 +547,12 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
   const requested = options.engine ?? 'auto';
   const choice = initialChoice(requested, caller);
   const baseSeed = options.seed ?? randomSeed();
+  const precision = trainingPrecision(caller, options.precision, (line) => console.warn(line));
   let steps = 0;
-  // Handles share their model's step functions, one pair per engine asked for (so one trace each).
+  // Handles share their model's step functions, one pair per engine and precision (so one trace each).
   const cache = modelSteps.get(model) ?? new Map<string, { train: StepFunction; predict: StepFunction }>();
   modelSteps.set(model, cache);
-  const cacheKey = `${requested}:${choice.engine}`;
+  const cacheKey = `${requested}:${choice.engine}:${precision}`;
   const functions = cache.get(cacheKey) ?? {
     train: new StepFunction(
       caller,
@@ -544,6 +562,7 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
       () => `${optimizerSettings(model.optimizer)}|${trainableFlags([model])}`,
       [model],
       () => model.optimizer,
+      precision,
     ),
     predict: new StepFunction(
       caller,
@@ -554,6 +573,8 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
       ],
       () => '',
       [model],
+      undefined,
+      precision,
     ),
   };
   cache.set(cacheKey, functions);
@@ -593,6 +614,9 @@ function compiledModel(model: LayersModel, options: CompiledOptions): CompiledMo
     get reason() {
       return trainStep.engine.reason;
     },
+    get precision() {
+      return trainStep.engine.engine === 'graph' ? precision : 'float32';
+    },
     trainOnBatchWithMetrics: trainWithMetrics,
     trainOnBatch: async (x, y, stepOptions) => (await trainWithMetrics(x, y, stepOptions))[0],
     predict(x) {
@@ -611,6 +635,7 @@ function compiledLoss<Inputs extends Tensor[]>(
   const requested = options.engine ?? 'auto';
   const choice = initialChoice(requested, caller);
   const baseSeed = options.seed ?? randomSeed();
+  const precision = trainingPrecision(caller, options.precision, (line) => console.warn(line));
   const { loss, optimizer } = options;
   let steps = 0;
   let names: string[] = [];
@@ -645,6 +670,7 @@ function compiledLoss<Inputs extends Tensor[]>(
     () => `${optimizerSettings(optimizer)}|${trainableFlags(models)}`,
     models,
     () => optimizer,
+    precision,
   );
   const evaluateStep = new StepFunction(
     caller,
@@ -653,6 +679,8 @@ function compiledLoss<Inputs extends Tensor[]>(
     (inputs) => tf.tidy(() => terms(inputs)),
     () => '',
     models,
+    undefined,
+    precision,
   );
   const named = (values: number[]) => Object.fromEntries(names.map((name, i) => [name, values[i]]));
   return {
@@ -661,6 +689,9 @@ function compiledLoss<Inputs extends Tensor[]>(
     },
     get reason() {
       return trainStep.engine.reason;
+    },
+    get precision() {
+      return trainStep.engine.engine === 'graph' ? precision : 'float32';
     },
     async trainOnBatch(...inputs) {
       await beforeStep(interrupted(models[0].name));

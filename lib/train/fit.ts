@@ -10,7 +10,7 @@ import { tf } from '../tf';
 import { epochBatchIndices } from '../data/batches';
 import { createRng, deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { assertFinite } from './divergence';
-import { compiled, syncWeights, type TrainingEngine } from './engine';
+import { compiled, syncWeights, type CompiledOptions, type TrainingEngine } from './engine';
 import { TrainingMonitor, type MonitorView } from './monitor';
 
 /** Per-epoch history; accuracy arrays are present only when the model reports accuracy. */
@@ -46,6 +46,8 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Base seed for shuffles and dropout. Default: a random one. */
   seed?: number;
+  /** 'mixed_bfloat16' computes in bfloat16 where the CPU has it (see compiled). Default 'float32'. */
+  precision?: CompiledOptions['precision'];
   /** Where progress shows (see TrainingMonitor): a view, true (default) for the default bar, false for none. */
   progress?: MonitorView | boolean;
   /** Called after each epoch. */
@@ -103,7 +105,7 @@ export async function fit(model: LayersModel, x: Tensor, options: FitOptions): P
     ...(withAccuracy ? { accuracy: [], valAccuracy: [] } : {}),
   };
 
-  const step = compiled(model, { engine: options.engine });
+  const step = compiled(model, { engine: options.engine, precision: options.precision });
   const monitor = new TrainingMonitor({ epochs: options.epochs, label: model.name, view: options.progress ?? true });
   let epoch = 0;
   try {
