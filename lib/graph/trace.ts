@@ -3,7 +3,8 @@
  * kernel ends in one call on the native backend that names a TensorFlow op, its attributes and its
  * inputs (`executeSingleOutput` / `executeMultipleOutputs`). While a step runs, those calls are
  * recorded, so the trace holds the forward pass, tfjs's own gradients and the optimizer's updates,
- * whatever layers, losses and optimizer the step used.
+ * whatever layers, losses and optimizer the step used (with TensorFlow's fused kernels for Adam,
+ * BatchNormalization and ReLU's gradient: see useFusedKernels).
  *
  * What each recorded input is:
  * - the output of an earlier recorded op;
@@ -21,10 +22,11 @@
  * the trace stops with TraceError, as tf.function does.
  */
 import { createRequire } from 'node:module';
-import type { Tensor, Variable } from '@tensorflow/tfjs-node';
+import type { GradConfig, GradSaveFunc, Tensor, Variable } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { DataType, type AttrValue, type ConstTensor } from './builder';
 import { UnsupportedModelError } from './errors';
+import type { LayerVariableLike } from './tfjsInternals';
 import opInputTypes from './opInputTypes.json';
 
 /** A step that cannot be traced (it reads values back, or draws random numbers the graph cannot). */
@@ -282,6 +284,7 @@ export function traceStep(
       trace.fused.push({ variables, inputs: [beta1Power, beta2Power, ...settings, grad] });
     });
   };
+  const restoreKernels = useFusedKernels(backend);
   let results: Tensor[];
   try {
     const variableCount = variablesAtStart.size;
@@ -295,6 +298,7 @@ export function traceStep(
     }
   } finally {
     adam.applyGradients = adamApply;
+    restoreKernels();
     delete (backend as unknown as Record<string, unknown>).readSync;
     delete (backend as unknown as Record<string, unknown>).executeSingleOutput;
     delete (backend as unknown as Record<string, unknown>).executeMultipleOutputs;
@@ -303,6 +307,67 @@ export function traceStep(
 }
 
 type RandomFn = (...args: unknown[]) => Tensor;
+
+/** tfjs-layers' BatchNormalization, as the fused one reads it (its fields are private in tfjs's types). */
+interface BatchNormLike
+  extends
+    Record<'axis' | 'momentum' | 'epsilon', number>,
+    Record<'center' | 'scale', boolean>,
+    Record<'gamma' | 'beta' | 'movingMean' | 'movingVariance', LayerVariableLike> {
+  call(inputs: Tensor | Tensor[], kwargs: { training?: boolean }): Tensor;
+}
+
+/**
+ * While a step is traced, TensorFlow's fused kernels replace tfjs's elementwise compositions: for
+ * BatchNormalization in training, FusedBatchNormV3 and its gradient; for ReLU's gradient, ReluGrad on
+ * the output, which also lets Grappler fuse a convolution, its bias and the ReLU. The numbers are tfjs's
+ * up to rounding (a NaN input's gradient is 0, not NaN). Returns what puts tfjs's own back.
+ */
+function useFusedKernels(backend: NativeBackend): () => void {
+  const { binding } = backend;
+  const attr = (name: string, type: string, value: unknown) => ({ name, type: binding[`TF_ATTR_${type}`], value });
+  const [float, floatU] = ['T', 'U'].map((name) => attr(name, 'TYPE', binding.TF_FLOAT));
+  const reluGradient = tf.getGradient('Relu') as GradConfig;
+  tf.registerGradient({
+    ...reluGradient,
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) =>
+      saved[1].dtype === 'float32'
+        ? { x: () => backend.executeSingleOutput('ReluGrad', [float], [dy as Tensor, saved[1]]) }
+        : reluGradient.gradFunc(dy, saved, attrs),
+  });
+  const { BatchNormalization } = tf.serialization.SerializationMap.getMap().classNameMap;
+  const batchNorm = (BatchNormalization[0] as { prototype: BatchNormLike }).prototype;
+  const batchNormCall = batchNorm.call;
+  batchNorm.call = function fusedBatchNorm(this: BatchNormLike, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const lastAxis = x.rank >= 2 && [-1, x.rank - 1].includes(this.axis) && this.center && this.scale;
+    if (!kwargs.training || !lastAxis || x.dtype !== 'float32') return batchNormCall.call(this, inputs, kwargs);
+    const attrs = [float, floatU, attr('epsilon', 'FLOAT', this.epsilon)]; // training and NHWC by default
+    // The moving averages as tfjs-layers updates them, from the batch's mean and biased variance: on the
+    // CPU, the op's reserve spaces 1 and 2 (its batch variance output divides by n - 1).
+    const average = (variable: LayerVariableLike, value: Tensor) =>
+      variable.write(tf.sub(variable.read(), tf.mul(tf.sub(variable.read(), value), 1 - this.momentum)));
+    const normalize = tf.customGrad((input, gamma, beta, save) => {
+      const operands = [input, gamma, beta, tf.tensor1d([]), tf.tensor1d([])] as Tensor[];
+      const [y, , , mean, variance, reserve] = backend.executeMultipleOutputs('FusedBatchNormV3', attrs, operands, 6);
+      average(this.movingMean, mean);
+      average(this.movingVariance, variance);
+      (save as GradSaveFunc)([input as Tensor, gamma as Tensor, mean, variance, reserve]);
+      const gradFunc = (dy: Tensor, saved: Tensor[]) =>
+        backend.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [dy, ...saved], 5).slice(0, 3);
+      return { value: y, gradFunc };
+    });
+    return tf.tidy(() => {
+      const input = x.rank === 4 ? x : tf.reshape(x, [-1, 1, 1, x.shape[x.rank - 1]]);
+      return tf.reshape(normalize(input, this.gamma.read(), this.beta.read()), x.shape);
+    });
+  };
+  return () => {
+    tf.registerGradient(reluGradient);
+    batchNorm.call = batchNormCall;
+  };
+}
 
 /** The part of tfjs-core's AdamOptimizer the fused update reads (protected fields). */
 interface AdamLike {

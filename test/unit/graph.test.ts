@@ -9,6 +9,7 @@ import type { LayersModel, SymbolicTensor, Tensor, Tensor4D } from '@tensorflow/
 import { buildConvAutoencoder2d, createDcgan, disposeDcgan, tf, fit, trainGan } from '../../lib';
 import { buildConvAutoencoder, buildDiscriminator, buildGenerator, compileGan } from '../../lib/models';
 import { DenseAutoencoder } from '../fixtures/denseAutoencoder';
+import { GraphBuilder } from '../../lib/graph/builder';
 import { ProtoWriter } from '../../lib/graph/proto';
 import { UnsupportedModelError } from '../../lib/graph/errors';
 import { compiled } from '../../lib/train/engine';
@@ -137,7 +138,8 @@ describe('graph engine against eager tfjs', () => {
 
   const generatorLikeTitle =
     'a generator-like chain (Dense and Conv2D without bias, LeakyReLU, BatchNorm on rank 2 and 4, UpSampling, ' +
-    'MaxPool, ReLU, Conv2DTranspose, MSE) matches, moving statistics included';
+    "MaxPool, ReLU, Conv2DTranspose, MSE) matches, moving statistics included, with TensorFlow's fused " +
+    'BatchNorm and ReLU gradient kernels in the graph';
   it(generatorLikeTitle, async () => {
     const build = () => {
       const model = tf.sequential({
@@ -191,7 +193,24 @@ describe('graph engine against eager tfjs', () => {
           Tensor,
         ],
     );
-    const { eagerLosses, graphLosses } = await trainBoth(eager, graph, batches);
+    // The ops of the graph the session runs.
+    const ops: string[] = [];
+    const addOp = GraphBuilder.prototype.op;
+    GraphBuilder.prototype.op = function (this: GraphBuilder, op, ...rest) {
+      ops.push(op);
+      return addOp.call(this, op, ...rest);
+    };
+    let losses: Awaited<ReturnType<typeof trainBoth>>;
+    try {
+      losses = await trainBoth(eager, graph, batches);
+    } finally {
+      GraphBuilder.prototype.op = addOp;
+    }
+    const count = (op: string) => ops.filter((name) => name === op).length;
+    // Both BatchNormalizations and their gradients as TensorFlow's fused kernels, not tfjs's moments
+    // and elementwise gradient (which takes Rsqrt); ReLU's gradient as ReluGrad.
+    assert.deepEqual(['FusedBatchNormV3', 'FusedBatchNormGradV3', 'ReluGrad', 'Rsqrt'].map(count), [2, 2, 1, 0]);
+    const { eagerLosses, graphLosses } = losses;
     eagerLosses.forEach((loss, i) =>
       assert.ok(Math.abs(loss - graphLosses[i]) < 1e-5, `step ${i}: eager ${loss}, graph ${graphLosses[i]}`),
     );
