@@ -18,6 +18,8 @@ export interface SettingRule {
    * weights) or 'boolean' (true or false). Default: 'integer'.
    */
   type?: 'integer' | 'number' | 'boolean';
+  /** The values allowed, for a setting that names a choice (e.g. a precision); the type is then ignored. */
+  oneOf?: readonly string[];
   /** The smallest value allowed (inclusive). Default: none. */
   min?: number;
   /** The largest value allowed (inclusive). Default: none. */
@@ -55,6 +57,7 @@ function formatValue(value: unknown): string {
 
 /** What the rule allows, in words: "a whole number from 1 to 1,024", "a number above 0", "true or false". */
 export function describeRule(rule: SettingRule): string {
+  if (rule.oneOf) return `one of ${rule.oneOf.map((choice) => `'${choice}'`).join(', ')}`;
   const type = rule.type ?? 'integer';
   if (type === 'boolean') return 'true or false';
   const kind = type === 'integer' ? 'a whole number' : 'a number';
@@ -73,6 +76,7 @@ export function describeRule(rule: SettingRule): string {
 /** Whether `value` satisfies `rule`. */
 export function settingAllowed(rule: SettingRule): boolean {
   const { value } = rule;
+  if (rule.oneOf) return typeof value === 'string' && rule.oneOf.includes(value);
   const type = rule.type ?? 'integer';
   if (type === 'boolean') return typeof value === 'boolean';
   if (typeof value !== 'number' || !Number.isFinite(value)) return false;

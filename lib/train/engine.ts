@@ -82,7 +82,12 @@ class Workspace {
   /** True while the engine copies values itself: the watch ignores those reads and writes. */
   busy = false;
 
+  /** Adds a step; one session has one precision, so steps compiled for another one leave (they rejoin if run). */
   add(trace: Trace, precision: Precision): void {
+    for (const other of this.steps.filter((entry) => entry.precision !== precision)) {
+      this.remove(other.trace);
+      traceOwners.delete(other.trace);
+    }
     this.steps.push({ trace, precision });
     this.rebuildNeeded = true;
   }
@@ -101,14 +106,9 @@ class Workspace {
   ready(): TracedProgram {
     if (!this.program || this.rebuildNeeded) {
       this.dropSession();
-      // One session config for the steps sharing these weights: they must agree on the precision.
-      const precisions = new Set(this.steps.map((entry) => entry.precision));
-      if (precisions.size > 1) {
-        throw new Error('steps that train the same weights were compiled with different precisions; use one');
-      }
       const program = new TracedProgram();
       this.steps.forEach((entry, i) => (entry.compiled = program.add(entry.trace, `step${i}`)));
-      program.start(precisions.has('mixed_bfloat16') ? MIXED_BFLOAT16_CONFIG : undefined);
+      program.start(this.steps[0]?.precision === 'mixed_bfloat16' ? MIXED_BFLOAT16_CONFIG : undefined);
       this.program = program;
       this.rebuildNeeded = false;
       this.tfjsNewer = true;
