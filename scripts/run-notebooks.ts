@@ -4,9 +4,16 @@
  *   tsx scripts/run-notebooks.ts [--profile smoke|full] [--edition en|ko|both] [--only NAME]... [--set name=value]...
  *                                [--timeout SECONDS] [--out build/notebooks] [--notebooks DIR]
  *
- * Exit code 0 when every notebook ran, 1 when one failed, 2 for bad options or parameters.
+ * When every notebook ran, the course's own notebooks (no --notebooks) also become the reading
+ * site (tools/site.ts, README "The reading site"): build/site/ for the default --out, <out>/site
+ * for another.
+ *
+ * Exit code 0 when every notebook ran (and the site was written within its budget), 1 when one
+ * failed, 2 for bad options or parameters.
  */
-import { formatSummaryTable, runNotebooks, type RunOptions } from '../tools';
+import * as path from 'node:path';
+import { formatSummaryTable, REPO_ROOT, runNotebooks, type RunOptions } from '../tools';
+import { buildSite, describeSite } from '../tools/site';
 
 const USAGE =
   'usage: run-notebooks [--profile smoke|full] [--edition en|ko|both] [--only NAME]... ' +
@@ -95,8 +102,24 @@ async function main(): Promise<number> {
   if (!summary.ok) {
     console.error('[notebooks] FAILED:');
     for (const result of summary.notebooks.filter((entry) => entry.status !== 'ok')) console.error(result.report);
+    console.error('[notebooks] the reading site was not rebuilt (it is built when every notebook ran)');
+    return 1;
   }
-  return summary.ok ? 0 : 1;
+  return options.notebooksDir === undefined ? readingSite(options.outDir) : 0;
+}
+
+/** The reading site of the pages just written (and every other page in the folder), with the models they saved. */
+async function readingSite(outDir: string | undefined): Promise<number> {
+  const from = path.resolve(outDir ?? path.join(REPO_ROOT, 'build', 'notebooks'));
+  const out = outDir === undefined ? path.join(REPO_ROOT, 'build', 'site') : path.join(from, 'site');
+  try {
+    const report = await buildSite({ from, out, log: (line) => console.log(`[site] ${line}`) });
+    for (const line of describeSite(report)) console.log(`[site] ${line}`);
+    return report.overBudget.length === 0 ? 0 : 1;
+  } catch (error) {
+    console.error(`[site] the reading site was not built: ${(error as Error).message}`);
+    return 1;
+  }
 }
 
 main().then((code) => {

@@ -13,38 +13,12 @@
  */
 import * as path from 'node:path';
 import { openHeadlessChromium } from '../tools/browser';
-import { buildSite, type SiteReport } from '../tools/site';
+import { buildSite, describeSite, type SiteReport } from '../tools/site';
 import { checkGanSheet, checkLatentMap, walkSite } from '../tools/siteCheck';
 import { formatDigitScore } from '../lib/quality';
 import { parseKnownFlags } from './flags';
 
 const USAGE = 'usage: site [--from build/notebooks] [--out build/site] [--models DIR] [--check]';
-
-/** The report as a few lines: the pages and their bytes, the models and their encodings. */
-export function describeSite(report: SiteReport): string[] {
-  const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
-  const relative = (file: string) => path.relative(process.cwd(), file) || '.';
-  return [
-    `wrote ${relative(report.out)}/ from ${relative(report.from)}/ (models: ${relative(report.models)}/)`,
-    ...report.pages.map(
-      (page) =>
-        `  ${page.file.padEnd(30)} ${megabytes(page.totalBytes).padStart(8)}` +
-        (page.weightsBytes ? ` (page ${megabytes(page.htmlBytes)} + model ${megabytes(page.weightsBytes)}, live)` : ''),
-    ),
-    `  budget per page with its model: ${megabytes(report.budgetBytes)}; shared by all pages: ` +
-      `${megabytes(report.sharedBytes)} (${Object.keys(report.sharedFiles).join(', ')})`,
-    ...report.liveModels.map(
-      (model) =>
-        `  ${model.notebook} ${model.model}: ${model.format}, ${megabytes(model.bytes)} of weights ` +
-        `(float32: ${megabytes(model.float32Bytes)}), largest pixel difference from float32 ` +
-        `${model.maxGreyDifference.toFixed(3)} grey levels (tried ${model.tried
-          .map((tried) => `${tried.format} ${tried.maxGreyDifference.toFixed(2)}`)
-          .join(', ')})`,
-    ),
-    ...report.missingModels.map((notebook) => `  ${notebook}: no saved models, so its pages stay static`),
-    ...report.overBudget.map((line) => `  OVER BUDGET: ${line}`),
-  ];
-}
 
 async function main(argv: string[]): Promise<number> {
   const flags = parseKnownFlags(argv, ['from', 'out', 'models', 'check'], USAGE);
@@ -71,8 +45,9 @@ async function check(report: SiteReport): Promise<boolean> {
         `page errors: ${walk.errors.length}`,
     );
     for (const line of [...walk.broken, ...walk.outside, ...walk.errors]) print(`  ${line}`);
-    const timing = (t: { firstDrawMs: number; afterLoadMs: number }) =>
-      `first drawing ${t.firstDrawMs.toFixed(0)} ms after navigation, ${t.afterLoadMs.toFixed(0)} ms after load`;
+    const timing = (t: { firstDrawMs: number; afterParsedMs: number; loadMs: number }) =>
+      `first drawing ${t.firstDrawMs.toFixed(0)} ms after navigation, ${t.afterParsedMs.toFixed(0)} ms after ` +
+      `the page was parsed (load event at ${t.loadMs.toFixed(0)} ms)`;
     for (const model of report.liveModels) {
       const file = path.join(report.out, `${model.notebook}.html`);
       if (model.notebook === '04-latent-space') {

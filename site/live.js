@@ -419,9 +419,13 @@
     });
   }
 
-  tf.setBackend('cpu')
+  // After the page's first frame, so that it shows before the model's work; then the CPU backend:
+  // these models are small, and it needs no GPU and compiles no shaders.
+  nextFrame()
     .then(function () {
-      // The CPU backend: these models are small, and it needs no GPU and compiles no shaders.
+      return tf.setBackend('cpu');
+    })
+    .then(function () {
       return Promise.all(config.models.map(buildModel));
     })
     .then(function (built) {

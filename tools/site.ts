@@ -582,8 +582,43 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<SiteRep
     sharedBytes,
     overBudget,
   };
-  fs.writeFileSync(path.join(temporary, 'site.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // The folders in site.json are relative to the repository: the site may be copied anywhere.
+  const relative = (file: string) => path.relative(REPO_ROOT, file);
+  const written = {
+    ...report,
+    out: relative(out),
+    from: relative(from),
+    models: relative(modelsRoot),
+    liveModels: liveModels.map((model) => ({ ...model, dir: relative(model.dir) })),
+  };
+  fs.writeFileSync(path.join(temporary, 'site.json'), `${JSON.stringify(written, null, 2)}\n`);
   fs.rmSync(out, { recursive: true, force: true });
   fs.renameSync(temporary, out);
   return report;
+}
+
+/** The report as a few lines: the pages and their bytes, the models and their encodings. */
+export function describeSite(report: SiteReport): string[] {
+  const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+  const relative = (file: string) => path.relative(process.cwd(), file) || '.';
+  return [
+    `wrote ${relative(report.out)}/ from ${relative(report.from)}/ (models: ${relative(report.models)}/)`,
+    ...report.pages.map(
+      (page) =>
+        `  ${page.file.padEnd(30)} ${megabytes(page.totalBytes).padStart(8)}` +
+        (page.weightsBytes ? ` (page ${megabytes(page.htmlBytes)} + model ${megabytes(page.weightsBytes)}, live)` : ''),
+    ),
+    `  budget per page with its model: ${megabytes(report.budgetBytes)}; shared by all pages: ` +
+      `${megabytes(report.sharedBytes)} (${Object.keys(report.sharedFiles).join(', ')})`,
+    ...report.liveModels.map(
+      (model) =>
+        `  ${model.notebook} ${model.model}: ${model.format}, ${megabytes(model.bytes)} of weights ` +
+        `(float32: ${megabytes(model.float32Bytes)}), largest pixel difference from float32 ` +
+        `${model.maxGreyDifference.toFixed(3)} grey levels (tried ${model.tried
+          .map((tried) => `${tried.format} ${tried.maxGreyDifference.toFixed(2)}`)
+          .join(', ')})`,
+    ),
+    ...report.missingModels.map((notebook) => `  ${notebook}: no saved models, so its pages stay static`),
+    ...report.overBudget.map((line) => `  OVER BUDGET: ${line}`),
+  ];
 }

@@ -5,6 +5,7 @@
  * made). 01-04 save their trained models; 01 and 04 run again with reuseTrained = true and load
  * them (01 redraws only its saved loss chart; 04 shows the same pictures), and 04's exported page
  * is opened offline in headless Chromium, where hovering the latent map shows the decoded image.
+ * Last, the reading site is built from the run's pages and models and checked (site.ts).
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
@@ -35,6 +36,7 @@ import {
   scenePanelImages,
   useRenderer,
 } from './latentMapPage';
+import { describeSmokeSite } from './site';
 
 const NOTEBOOKS_DIR = path.join(REPO_ROOT, 'notebooks');
 // The smoke runs below save and load trained models here, apart from any other run's.
@@ -489,4 +491,11 @@ describe('every notebook under the smoke profile', () => {
       }
     },
   );
+
+  // The reading site (npm run site) of this run's pages and models: test/notebooks/site.ts.
+  describeSmokeSite(() => ({
+    summary,
+    outDir: path.join(REPO_ROOT, 'build', 'test', 'notebooks-smoke'),
+    modelsDir: MODELS_DIR,
+  }));
 });
