@@ -7,11 +7,16 @@
  * --models defaults to the models of the run that wrote --from (its summary.json's profile).
  * --check then opens the site in headless Chromium and prints what tools/siteCheck.ts measures:
  * broken links, requests off the folder, the first drawing's time, the live pictures against the
- * saved models run in Node, and the digit score of 01's sheets.
+ * saved models run in Node, and the digit score of 01's sheets; it saves screenshots of the index
+ * pages and the live panels in build/screenshots/site-*.png.
  * Exit code 0 when the site is written and every page fits its budget (and, with --check, its
  * links resolve and nothing leaves the folder), 1 otherwise.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Page } from 'playwright-core';
+import { REPO_ROOT } from '../tools/runner';
 import { openHeadlessChromium } from '../tools/browser';
 import { buildSite, describeSite, type SiteReport } from '../tools/site';
 import { checkGanSheet, checkLatentMap, walkSite } from '../tools/siteCheck';
@@ -33,12 +38,25 @@ async function main(argv: string[]): Promise<number> {
   return report.overBudget.length === 0 && checked ? 0 : 1;
 }
 
+const SCREENSHOTS = path.join(REPO_ROOT, 'build', 'screenshots');
+
+/** A screenshot of the page's element, into build/screenshots/. */
+async function shoot(page: Page, selector: string, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await (await page.$(selector))?.screenshot({ path: path.join(SCREENSHOTS, name) });
+  console.log(`[site] check: screenshot ${path.relative(process.cwd(), path.join(SCREENSHOTS, name))}`);
+}
+
 /** --check: the site in headless Chromium, from disk; prints the measurements, false on a broken link or request. */
 async function check(report: SiteReport): Promise<boolean> {
   const print = (line: string) => console.log(`[site] check: ${line}`);
   const browser = await openHeadlessChromium({ width: 1200, height: 900 });
   try {
     const walk = await walkSite(browser, report.out);
+    for (const index of ['index.html', 'index.ko.html'].filter((file) => fs.existsSync(path.join(report.out, file)))) {
+      await browser.page.goto(pathToFileURL(path.join(report.out, index)).href, { waitUntil: 'load' });
+      await shoot(browser.page, 'body', `site-${index.replace(/\.html$/, '')}.png`);
+    }
     print(
       `${walk.pages.length} pages reached from index.html, ${walk.references} references, ` +
         `${walk.requests.length} requests; broken: ${walk.broken.length}, off the folder: ${walk.outside.length}, ` +
@@ -52,6 +70,7 @@ async function check(report: SiteReport): Promise<boolean> {
       const file = path.join(report.out, `${model.notebook}.html`);
       if (model.notebook === '04-latent-space') {
         const map = await checkLatentMap(browser.page, file, model.dir);
+        await shoot(browser.page, '.gan-live-chart', 'site-04-map.png');
         print(`04: ${timing(map.timing)}`);
         for (const point of map.points) {
           print(
@@ -63,6 +82,7 @@ async function check(report: SiteReport): Promise<boolean> {
         }
       } else if (model.notebook === '01-dcgan') {
         const gan = await checkGanSheet(browser.page, file, model.dir);
+        await shoot(browser.page, 'section.gan-site-gan', 'site-01-live.png');
         print(`01: ${timing(gan.timing)}; "new digits" changed ${(100 * gan.changedShare).toFixed(0)}% of the pixels`);
         gan.sheets.forEach((sheet, k) => {
           print(

@@ -123,6 +123,7 @@
     var state = (site.gan = { noise: null, sheets: 0, walk: { t: 0, a: null, b: null, draws: 0, busy: false } });
 
     var panel = element('section', 'gan-site-live gan-site-gan');
+    panel.lang = text.lang;
     panel.appendChild(element('h3', null, text.ganTitle));
     panel.appendChild(element('p', null, text.ganIntro));
     var sheet = element('canvas', 'gan-site-sheet');
@@ -160,23 +161,32 @@
     }
 
     var sheetContext = sheet.getContext('2d');
+    sheetContext.fillStyle = 'white';
+    sheetContext.fillRect(0, 0, sheet.width, sheet.height);
     async function newSheet() {
       button.disabled = true;
       var noise = randomNoise(side * side);
       state.noise = noise;
-      // Row by row, with a frame between: the first row shows at once, and the page stays responsive.
-      for (var row = 0; row < side; row++) {
-        var values = await predict(generator, noise.slice(row * side * noiseSize, (row + 1) * side * noiseSize), [
-          side,
+      // One digit first (it shows at once), then the rest of its row, then row by row, with a frame
+      // between: each image replaces the last sheet's at its place, and the page stays responsive.
+      var chunks = [1, side - 1, side, side, side, side];
+      for (var c = 0, first = 0; c < chunks.length; first += chunks[c], c++) {
+        var values = await predict(generator, noise.slice(first * noiseSize, (first + chunks[c]) * noiseSize), [
+          chunks[c],
           noiseSize,
         ]);
-        var frame = sheetContext.createImageData(sheet.width, gap + cell + gap);
-        frame.data.fill(255);
-        var origins = [];
-        for (var col = 0; col < side; col++) origins.push({ x: gap + col * (cell + gap), y: gap });
-        paint(frame, greyLevels(values, 'tanh'), origins, scale);
-        sheetContext.putImageData(frame, 0, row * (cell + gap));
-        if (row === 0) panel.hidden = false;
+        var grey = greyLevels(values, 'tanh');
+        for (var k = 0; k < chunks[c]; k++) {
+          var frame = sheetContext.createImageData(cell, cell);
+          paint(frame, grey.subarray(k * 784, (k + 1) * 784), [{ x: 0, y: 0 }], scale);
+          var at = first + k;
+          sheetContext.putImageData(
+            frame,
+            gap + (at % side) * (cell + gap),
+            gap + Math.floor(at / side) * (cell + gap),
+          );
+        }
+        panel.hidden = false;
         drawn();
         await nextFrame();
       }
@@ -413,6 +423,7 @@
 
       // A line above the map's output row saying that it is live.
       var note = element('p', 'gan-site-live gan-site-map-note', config.text.mapNote);
+      note.lang = config.text.lang;
       var row = chart.closest('.jp-OutputArea-child') || chart;
       row.parentNode.insertBefore(note, row);
       request(config.initialPoint);

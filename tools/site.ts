@@ -532,7 +532,8 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<SiteRep
       }
       const head =
         '<link rel="stylesheet" href="assets/site.css">\n<link rel="stylesheet" href="assets/site-font.css">\n';
-      const html = inject(source, { head, top, bottom });
+      // nbconvert writes lang="en" on every page; the Korean edition's copy says what it is.
+      const html = inject(source, { head, top, bottom }).replace(/<html\b[^>]*>/, `<html lang="${edition}">`);
       fs.writeFileSync(path.join(temporary, file), html);
       const weightsBytes = live
         ? (liveModels.find((model) => model.notebook === chapter.notebook)?.scriptBytes ?? 0)
