@@ -12,8 +12,6 @@ import * as zlib from 'node:zlib';
 
 /** A parsed IDX file of bytes. `data` is a fresh array (not a view of the input) of product(dims) values. */
 export interface IdxArray {
-  /** The file (or name) the values came from, for error messages. */
-  source: string;
   dims: number[];
   data: Uint8Array;
 }
@@ -52,72 +50,44 @@ function hex(value: number): string {
   return `0x${(value >>> 0).toString(16).padStart(8, '0')} (${value >>> 0})`;
 }
 
-function describeDims(dims: Array<number | null>): string {
-  return `[${dims.map((d) => (d === null ? 'any' : String(d))).join(', ')}]`;
-}
-
 /** Parses IDX bytes (already decompressed). `sourceName` appears in every error message. */
 export function parseIdx(bytes: Uint8Array, sourceName: string, expected: IdxExpectation = {}): IdxArray {
-  if (bytes.length < 4) {
-    throw new IdxFormatError(sourceName, 'magic', 'a 4-byte IDX header', `${bytes.length} bytes in the whole file`);
-  }
+  const fail = (field: string, wanted: string, found: string) => new IdxFormatError(sourceName, field, wanted, found);
+  if (bytes.length < 4) throw fail('magic', 'a 4-byte IDX header', `${bytes.length} bytes in the whole file`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, false);
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new IdxFormatError(sourceName, 'magic', 'the first two bytes to be 0 (an IDX file)', `${hex(magic)}`);
-  }
+  if (bytes[0] !== 0 || bytes[1] !== 0) throw fail('magic', 'the first two bytes to be 0 (an IDX file)', hex(magic));
   if (bytes[2] !== 0x08) {
     const found = `0x${bytes[2].toString(16).padStart(2, '0')}`;
-    throw new IdxFormatError(sourceName, 'magic (data type byte)', '0x08 (unsigned bytes, as in MNIST)', found);
+    throw fail('magic (data type byte)', '0x08 (unsigned bytes, as in MNIST)', found);
   }
-  if (expected.magic !== undefined && magic !== expected.magic) {
-    throw new IdxFormatError(sourceName, 'magic', hex(expected.magic), hex(magic));
-  }
+  if (expected.magic !== undefined && magic !== expected.magic) throw fail('magic', hex(expected.magic), hex(magic));
   const rank = bytes[3];
-  if (rank === 0) throw new IdxFormatError(sourceName, 'rank', 'at least 1', '0');
+  if (rank === 0) throw fail('rank', 'at least 1', '0');
+  const dimensions = `(dimensions [${(expected.dims ?? []).map((d) => d ?? 'any').join(', ')}])`;
   if (expected.dims !== undefined && rank !== expected.dims.length) {
-    throw new IdxFormatError(
-      sourceName,
-      'rank',
-      `${expected.dims.length} (dimensions ${describeDims(expected.dims)})`,
-      String(rank),
-    );
+    throw fail('rank', `${expected.dims.length} ${dimensions}`, String(rank));
   }
   const headerLength = 4 + 4 * rank;
   if (bytes.length < headerLength) {
-    throw new IdxFormatError(
-      sourceName,
-      'byte length',
-      `at least ${headerLength} bytes for the header of a rank-${rank} file`,
-      `${bytes.length} bytes (truncated)`,
-    );
+    const wanted = `at least ${headerLength} bytes for the header of a rank-${rank} file`;
+    throw fail('byte length', wanted, `${bytes.length} bytes (truncated)`);
   }
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) {
     const size = view.getUint32(4 + 4 * i, false);
     const want = expected.dims?.[i];
-    if (want !== undefined && want !== null && size !== want) {
-      throw new IdxFormatError(
-        sourceName,
-        `dimension ${i}`,
-        `${want} (dimensions ${describeDims(expected.dims ?? [])})`,
-        String(size),
-      );
-    }
+    if (want !== undefined && want !== null && size !== want)
+      throw fail(`dimension ${i}`, `${want} ${dimensions}`, String(size));
     dims.push(size);
   }
-  const count = dims.reduce((a, b) => a * b, 1);
-  const expectedLength = headerLength + count;
+  const expectedLength = headerLength + dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== expectedLength) {
     const what = bytes.length < expectedLength ? 'truncated' : 'extra bytes at the end';
-    throw new IdxFormatError(
-      sourceName,
-      'byte length',
-      `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of 1 byte)`,
-      `${bytes.length} bytes (${what})`,
-    );
+    const wanted = `${expectedLength} bytes (header ${headerLength} + ${dims.join('x')} values of 1 byte)`;
+    throw fail('byte length', wanted, `${bytes.length} bytes (${what})`);
   }
-  return { source: sourceName, dims, data: new Uint8Array(bytes.subarray(headerLength)) };
+  return { dims, data: new Uint8Array(bytes.subarray(headerLength)) };
 }
 
 /** Reads an IDX file, gzip-compressed or raw (detected by the magic bytes 1f 8b). */

@@ -113,36 +113,21 @@ function selectExamples(split: MnistSplit, indices: Int32Array): MnistSplit {
   return { images, labels: Uint8Array.from(indices, (i) => split.labels[i]), count: indices.length };
 }
 
-function fullSetFiles(fullDir: string): { present: string[]; missing: string[] } {
-  const names = Object.values(MNIST_FILES);
-  const present = names.filter((name) => fs.existsSync(path.join(fullDir, name)));
-  return { present, missing: names.filter((name) => !present.includes(name)) };
-}
-
-function loadFullSet(
-  fullDir: string,
-  checksums: Readonly<Record<string, string>> | false,
-): { train: MnistSplit; test: MnistSplit } {
-  if (checksums !== false) {
-    for (const name of Object.values(MNIST_FILES)) {
-      const want = checksums[name];
-      if (want === undefined) continue;
-      const found = crypto
-        .createHash('md5')
-        .update(fs.readFileSync(path.join(fullDir, name)))
-        .digest('hex');
-      if (found !== want.toLowerCase()) {
-        throw new IdxFormatError(
-          path.join(fullDir, name),
-          'checksum (md5)',
-          want,
-          found,
-          `The file is not the canonical MNIST file: delete it and run \`${DOWNLOAD_COMMAND}\` again.`,
-        );
-      }
+/** Both splits of the full set in `fullDir`, each file's MD5 checked first unless `checksums` is false. */
+function loadFullSet(fullDir: string, checksums: Readonly<Record<string, string>> | false) {
+  const at = (name: string) => path.join(fullDir, name);
+  for (const name of Object.values(MNIST_FILES)) {
+    const want = checksums === false ? undefined : checksums[name];
+    if (want === undefined) continue;
+    const found = crypto
+      .createHash('md5')
+      .update(fs.readFileSync(at(name)))
+      .digest('hex');
+    if (found !== want.toLowerCase()) {
+      const hint = `The file is not the canonical MNIST file: delete it and run \`${DOWNLOAD_COMMAND}\` again.`;
+      throw new IdxFormatError(at(name), 'checksum (md5)', want, found, hint);
     }
   }
-  const at = (name: string) => path.join(fullDir, name);
   return {
     train: readMnistSplit(at(MNIST_FILES.trainImages), at(MNIST_FILES.trainLabels)),
     test: readMnistSplit(at(MNIST_FILES.testImages), at(MNIST_FILES.testLabels)),
@@ -163,10 +148,6 @@ export function splitEmbedded(embedded: MnistSplit): { train: MnistSplit; test: 
   };
 }
 
-function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 /**
  * The best MNIST data present: the full set when its four files are in `<dataDir>/full`,
  * else the embedded test set split 8,000/2,000. Prints a one-line notice unless `quiet`.
@@ -175,31 +156,26 @@ function formatCount(n: number): string {
 export function loadMnist(options: LoadMnistOptions = {}): MnistData {
   const dataDir = options.dataDir ?? DEFAULT_MNIST_DIR;
   const fullDir = path.join(dataDir, 'full');
-  const { present, missing } = fullSetFiles(fullDir);
+  const names = Object.values(MNIST_FILES);
+  const missing = names.filter((name) => !fs.existsSync(path.join(fullDir, name)));
+  const count = (n: number) => n.toLocaleString('en-US');
+  const sizes = (split: { train: MnistSplit; test: MnistSplit }) =>
+    `${count(split.train.count)} train / ${count(split.test.count)} test`;
 
   let data: MnistData;
   if (missing.length === 0) {
-    const { train, test } = loadFullSet(fullDir, options.checksums ?? MNIST_MD5);
-    data = {
-      source: 'full',
-      train,
-      test,
-      notice:
-        `MNIST: full set from ${fullDir} ` +
-        `(${formatCount(train.count)} train / ${formatCount(test.count)} test images).`,
-    };
+    const split = loadFullSet(fullDir, options.checksums ?? MNIST_MD5);
+    data = { source: 'full', ...split, notice: `MNIST: full set from ${fullDir} (${sizes(split)} images).` };
   } else {
     const embedded = loadEmbeddedTestSet(dataDir);
-    const { train, test } = splitEmbedded(embedded);
+    const split = splitEmbedded(embedded);
     const incomplete =
-      present.length > 0 ? ` (the full set in ${fullDir} is incomplete: ${missing.join(', ')} missing)` : '';
+      missing.length < names.length ? ` (the full set in ${fullDir} is incomplete: ${missing.join(', ')} missing)` : '';
     data = {
       source: 'embedded',
-      train,
-      test,
+      ...split,
       notice:
-        `MNIST: using the embedded ${formatCount(embedded.count)}-image test set, ` +
-        `split into ${formatCount(train.count)} train / ${formatCount(test.count)} test${incomplete}; ` +
+        `MNIST: using the embedded ${count(embedded.count)}-image test set, split into ${sizes(split)}${incomplete}; ` +
         `for the full 60,000-image training set run \`${DOWNLOAD_COMMAND}\`.`,
     };
   }

@@ -1,20 +1,14 @@
 /**
  * Showing charts and pictures in a tslab notebook.
  *
- * Why one bundle per chart: tslab's own display.* functions send one mime type per message,
- * so a chart would be either interactive or static. A Jupyter display_data message may carry
- * several representations of the same thing, and each front end picks the one it prefers:
- *   - JupyterLab renders the richest type it has a renderer for: its vega5 extension (rank 57,
- *     a "safe" renderer) beats image/svg+xml (rank 80), so the chart is interactive there;
- *   - nbconvert's HTML exporter takes the first type of its display_data_priority it finds
- *     (application/javascript, text/html, text/markdown, image/svg+xml, ..., text/plain) and
- *     ignores vega-lite, so the exported page shows the static SVG, no JavaScript needed.
- *     The bundle therefore holds no text/html, which would win over the SVG there. (The
- *     project's export template, scripts/nbconvert/offline/, draws charts whose spec says
- *     usermeta.htmlExport = 'interactive' live over that SVG, with vega inlined.)
- *
- * Outside a kernel (scripts, tests) the show* functions and LiveChart draw nothing, so
- * the same code runs everywhere.
+ * A chart is one bundle of several representations (kernel.ts), and each front end picks its own:
+ * JupyterLab the richest it can render (its vega5 extension, rank 57, beats image/svg+xml, rank 80),
+ * so the chart is interactive there; nbconvert's HTML exporter the first type of its
+ * display_data_priority it finds (application/javascript, text/html, ..., image/svg+xml, ...,
+ * text/plain), ignoring vega-lite, so the exported page shows the static SVG. The bundle therefore
+ * holds no text/html, which would win over the SVG there. (The project's export template,
+ * scripts/nbconvert/offline/, draws charts whose spec says usermeta.htmlExport = 'interactive' live
+ * over that SVG, with vega inlined.) Outside a kernel the show* functions and LiveChart draw nothing.
  */
 import { inKernel, LiveOutput, publishBundle, type MimeBundle } from './kernel';
 import { renderSvg, type ChartSpec } from '../viz/render';
@@ -65,15 +59,11 @@ export function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
-function pngBundle(png: Buffer): MimeBundle {
-  const { width, height } = pngSize(png);
-  return { 'image/png': png.toString('base64'), 'text/plain': `<PNG image ${width}x${height}>` };
-}
-
 /** Shows PNG bytes (an image grid) as image/png; shows nothing outside a kernel (but still checks the bytes). */
 export function showImage(png: Buffer): void {
-  if (inKernel()) publishBundle(pngBundle(png));
-  else pngSize(png);
+  const { width, height } = pngSize(png);
+  if (inKernel())
+    publishBundle({ 'image/png': png.toString('base64'), 'text/plain': `<PNG image ${width}x${height}>` });
 }
 
 export interface LiveChartOptions {

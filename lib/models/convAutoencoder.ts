@@ -15,30 +15,19 @@ export interface ConvAutoencoderOptions {
 
 export function buildConvAutoencoder(options: ConvAutoencoderOptions = {}): Sequential {
   const kernel = kernelInitializers(options.seed);
-  const conv = (
-    filters: number,
-    extra: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'sigmoid' } = {},
-  ) =>
+  // 3x3 convolutions, 'same' padding and ReLU unless `extra` says otherwise.
+  const conv = (filters: number, extra: Partial<Parameters<typeof tf.layers.conv2d>[0]> = {}) =>
     tf.layers.conv2d({
       filters,
-      kernelSize: 3,
-      strides: extra.strides ?? 1,
-      padding: extra.padding ?? 'same',
-      activation: extra.activation ?? 'relu',
-      kernelInitializer: kernel(),
-    });
-  const model = tf.sequential({ name: 'conv_autoencoder' });
-  // Encoder: 28x28 -> 14x14 -> 7x7 -> 4x4 (7 is odd; 'same' padding rounds up).
-  model.add(
-    tf.layers.conv2d({
-      inputShape: [28, 28, 1],
-      filters: 16,
       kernelSize: 3,
       padding: 'same',
       activation: 'relu',
       kernelInitializer: kernel(),
-    }),
-  );
+      ...extra,
+    });
+  const model = tf.sequential({ name: 'conv_autoencoder' });
+  // Encoder: 28x28 -> 14x14 -> 7x7 -> 4x4 (7 is odd; 'same' padding rounds up).
+  model.add(conv(16, { inputShape: [28, 28, 1] }));
   model.add(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }));
   model.add(conv(8));
   model.add(tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' }));

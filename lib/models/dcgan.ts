@@ -2,19 +2,15 @@
  * The DCGAN of SPEC A: generator (생성자), discriminator (판별자) and the combined model
  * D(G(z)), with the book's compile settings and Keras's freeze semantics.
  *
- * The freeze, and why it is done this way:
- * Keras fixes which weights a model trains when the model is *compiled*. The book compiles
- * the discriminator, then sets `discriminator.trainable = False`, then compiles the combined
- * model: D keeps learning in its own `train_on_batch` but never inside the combined step.
- * tfjs also collects the trainable weights at compile time, but additionally skips any weight
- * whose `trainable` flag is off when a step runs. Leaving D frozen (the Keras order) would
- * therefore make D's own training throw ("none of the variables is trainable").
- * `compileGan` uses the order that gives Keras's behaviour in tfjs:
- *   1. compile D (collects all of D's weights);
- *   2. D.trainable = false; compile the combined model (collects only G's trainable weights);
- *   3. D.trainable = true again, so D's own steps train D.
- * No toggling is needed around each step: the combined model's optimizer only ever receives
- * G's variables. The unit tests check both directions with weight snapshots.
+ * The freeze: Keras fixes which weights a model trains when the model is *compiled*. The book
+ * compiles the discriminator, sets `discriminator.trainable = False`, then compiles the combined
+ * model: D keeps learning in its own `train_on_batch` but never inside the combined step. tfjs
+ * also collects the trainable weights at compile time, but additionally skips any weight whose
+ * `trainable` flag is off when a step runs, so leaving D frozen (the Keras order) would make D's
+ * own training throw ("none of the variables is trainable"). `compileGan` therefore compiles D,
+ * sets D.trainable = false, compiles the combined model (which collects only G's trainable
+ * weights) and sets D.trainable = true again. No toggling is needed around each step; the unit
+ * tests check both directions with weight snapshots.
  *
  * BatchNormalization: only G has it. Its moving mean/variance are non-trainable weights that
  * tfjs (like Keras) updates whenever G runs in training mode, i.e. in the combined step. In

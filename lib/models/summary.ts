@@ -19,11 +19,7 @@ export interface ParamCounts {
   nonTrainable: number;
 }
 
-function sizeOf(shape: Array<number | null>): number {
-  let size = 1;
-  for (const dim of shape) size *= dim ?? 1;
-  return size;
-}
+const sizeOf = (shape: Array<number | null>) => shape.reduce((size: number, dim) => size * (dim ?? 1), 1);
 
 /** Total, trainable and non-trainable parameter counts (BatchNorm moving stats are non-trainable). */
 export function paramCounts(model: LayersModel, options: SummaryOptions = {}): ParamCounts {
@@ -46,7 +42,7 @@ function formatShape(shape: unknown): string {
 }
 
 function pad(text: string, width: number): string {
-  return text.length >= width ? `${text} ` : text + ' '.repeat(width - text.length);
+  return text.length >= width ? `${text} ` : text.padEnd(width);
 }
 
 const thousands = (n: number): string => n.toLocaleString('en-US');

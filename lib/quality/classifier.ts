@@ -21,23 +21,16 @@ import { loadTrainedModels, saveTrainedModels } from '../train/saved';
 import { REPO_ROOT, shown } from '../persist';
 
 /** How the classifier is trained; a cache made with other settings is not used. */
-interface DigitClassifierSettings {
+const DEFAULT_SETTINGS = {
   /** Seed of the initial weights and of the batch order. */
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  /** How many of the 8,000 training images to use (all by default; tests use fewer). */
-  trainCount: number;
-}
-
-const DEFAULT_SETTINGS: Readonly<DigitClassifierSettings> = {
   seed: 20240615,
   epochs: 6,
   batchSize: 64,
   learningRate: 0.002,
+  /** How many of the 8,000 training images to use (all by default; tests use fewer). */
   trainCount: 8000,
 };
+type DigitClassifierSettings = typeof DEFAULT_SETTINGS;
 
 export interface DigitClassifierOptions extends Partial<Pick<DigitClassifierSettings, 'epochs' | 'trainCount'>> {
   /** The cache folder. Default build/quality/digit-classifier. */
@@ -210,12 +203,11 @@ async function obtain(
       heldOutCount: data.test.count,
       trainingSeconds: seconds,
     };
-    const dataSource = 'MNIST embedded test set, first 8,000 images';
     await saveTrainedModels({
       ...cacheLocation(dir),
       models: { classifier: model },
       settings: { ...settings },
-      dataSource,
+      dataSource: 'MNIST embedded test set, first 8,000 images',
       extras: info,
     })
       // Another process may have written the same classifier first; that copy is as good.
