@@ -225,11 +225,6 @@ export interface IterationScore {
 export function ganScoreChart(scores: readonly IterationScore[], options: ChartOptions = {}): ChartSpec {
   if (scores.length === 0)
     throw new Error('ganScoreChart: scores is empty; score the samples of at least one sampling interval.');
-  const rows = scores.map((s) => ({
-    iteration: s.iteration,
-    recognised: s.recognisedShare,
-    inception: s.inceptionScore,
-  }));
   // One line per score, each on its own y axis in its own colour (the second dashed, its axis on the right).
   const line = (field: string, title: string, domain: number[], color: string, right: boolean) => ({
     mark: { type: 'line', point: true, color, ...(right ? { strokeDash: [4, 2] } : {}) },
@@ -250,10 +245,10 @@ export function ganScoreChart(scores: readonly IterationScore[], options: ChartO
       title: options.title ?? 'Sample quality: recognised share, inception score',
       width: options.width ?? 360,
       height: options.height ?? 260,
-      data: { values: rows },
+      data: { values: scores },
       layer: [
-        line('recognised', 'share recognised (confidence >= 0.9)', [0, 1], '#2ca02c', false),
-        line('inception', 'inception score (1-10)', [1, 10], '#9467bd', true),
+        line('recognisedShare', 'share recognised (confidence >= 0.9)', [0, 1], '#2ca02c', false),
+        line('inceptionScore', 'inception score (1-10)', [1, 10], '#9467bd', true),
       ],
       resolve: { scale: { y: 'independent' } },
     } as ChartSpec,

@@ -6,7 +6,7 @@
  */
 import { createCanvas } from 'canvas';
 import type { Tensor } from '@tensorflow/tfjs-node';
-import { fitText, imageCount, isTensor, paintImage, pixelValues, toGray, type GridImages } from './pixels';
+import { checkWholeNumbers, fitText, isTensor, paintImage, readImages, toGray, type GridImages } from './pixels';
 import { localize } from './locale';
 
 /** One code per image: rows of numbers, or a 2-D tensor (read, not disposed). */
@@ -36,14 +36,11 @@ export function codeFigureLayout(count: number, codeLength: number, options: Cod
   const scale = options.scale ?? 3;
   const cellSize = 28 * scale;
   const stemHeight = cellSize;
-  for (const [name, value, min] of [
+  checkWholeNumbers('codeFigure', [
     ['count', count, 1],
     ['codeLength', codeLength, 1],
     ['scale', scale, 1],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min)
-      throw new Error(`codeFigure: ${name} must be a whole number >= ${min}, got ${value}.`);
-  }
+  ]);
   const captionHeight = options.captions?.length ? CAPTION_HEIGHT : 0;
   const columnX = (k: number) => TITLE_WIDTH + GAP + k * (cellSize + GAP);
   const imageY = GAP + captionHeight;
@@ -82,10 +79,8 @@ export function codeFigure(
   options: CodeFigureOptions = {},
 ): Buffer {
   const gray = toGray('unit', 'codeFigure');
-  const imageValues = pixelValues(images);
-  const rebuiltValues = pixelValues(reconstructions);
-  const count = imageCount('codeFigure', 'images', images, imageValues);
-  const rebuiltCount = imageCount('codeFigure', 'reconstructions', reconstructions, rebuiltValues);
+  const { values: imageValues, count } = readImages('codeFigure', 'images', images);
+  const { values: rebuiltValues, count: rebuiltCount } = readImages('codeFigure', 'reconstructions', reconstructions);
   const rows = codeRows(codes);
   if (rows.length !== count || rebuiltCount !== count) {
     throw new Error(

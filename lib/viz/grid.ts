@@ -7,7 +7,7 @@
 import { createCanvas } from 'canvas';
 import type { LatentBox } from './latent';
 import type { PixelRange } from '../data/pixelRange';
-import { fitText, imageCount, paintImage, pixelValues, toGray, type GridImages } from './pixels';
+import { checkWholeNumbers, fitText, paintImage, readImages, toGray, type GridImages } from './pixels';
 import { localize } from './locale';
 
 export type { GridImages } from './pixels';
@@ -40,16 +40,12 @@ export function gridLayout(options: ImageGridOptions) {
   const { rows, cols } = options;
   const scale = options.scale ?? 3;
   const gap = options.gap ?? 2;
-  for (const [name, value, min] of [
-    ['rows', rows, 1],
-    ['cols', cols, 1],
-    ['scale', scale, 1],
-    ['gap', gap, 0],
-  ] as const) {
-    if (!Number.isInteger(value) || value < min) {
-      throw new Error(`imageGrid: options.${name} must be a whole number >= ${min}, got ${value}.`);
-    }
-  }
+  checkWholeNumbers('imageGrid', [
+    ['options.rows', rows, 1],
+    ['options.cols', cols, 1],
+    ['options.scale', scale, 1],
+    ['options.gap', gap, 0],
+  ]);
   const cellSize = 28 * scale;
   const captionHeight = options.captions !== undefined && options.captions.length > 0 ? CAPTION_FONT_SIZE * 1.5 : 0;
   return {
@@ -70,8 +66,7 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
   const layout = gridLayout(options);
   const scale = options.scale ?? 3;
   const gray = toGray(options.range, 'imageGrid');
-  const values = pixelValues(images);
-  const count = imageCount('imageGrid', 'images', images, values);
+  const { values, count } = readImages('imageGrid', 'images', images);
   const cells = options.rows * options.cols;
   if (count > cells) {
     throw new Error(
@@ -122,8 +117,7 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
  * order: the first row has y = yMax (top of the picture), the last y = yMin; x runs xMin..xMax.
  */
 export function latentGridPoints(box: LatentBox, steps: number): Float32Array {
-  if (!Number.isInteger(steps) || steps < 2)
-    throw new Error(`latentManifoldImage: options.steps must be a whole number >= 2, got ${steps}.`);
+  checkWholeNumbers('latentManifoldImage', [['options.steps', steps, 2]]);
   for (const key of ['xMin', 'xMax', 'yMin', 'yMax'] as const) {
     if (!Number.isFinite(box[key]))
       throw new Error(`latentManifoldImage: options.box.${key} must be a finite number, got ${box[key]}.`);

@@ -10,6 +10,7 @@
 import { polygonHull } from 'd3-polygon';
 import type { ChartSpec } from './render';
 import { localizeChart } from './locale';
+import { checkWholeNumbers } from './pixels';
 import { VEGA_LITE_SCHEMA, type ChartOptions } from './charts';
 
 /** A point of the 2-D latent plane. */
@@ -137,24 +138,14 @@ export function digitHulls(points: LatentPoints, labels: ArrayLike<number>): Dig
     // polygonHull returns the very pair objects it was given, so each vertex maps back to its index.
     const indexOfPair = new Map(pairs.map((pair, k) => [pair, indices[k]]));
     const hull = polygonHull(pairs);
+    // Under 3 points there is no polygon (polygonHull gives null): the points themselves, a repeated one once.
     const vertices = hull
       ? hull.map((pair) => ({ x: pair[0], y: pair[1], index: indexOfPair.get(pair) as number }))
-      : distinctVertices(pairs, indices);
+      : pairs
+          .map(([x, y], k) => ({ x, y, index: indices[k] }))
+          .filter((v, k, all) => k === 0 || v.x !== all[0].x || v.y !== all[0].y);
     return { digit, vertices };
   });
-}
-
-/** With fewer than 3 points there is no polygon: the distinct points themselves. */
-function distinctVertices(pairs: [number, number][], indices: number[]): HullVertex[] {
-  const seen = new Set<string>();
-  const vertices: HullVertex[] = [];
-  pairs.forEach(([x, y], k) => {
-    const key = `${x},${y}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    vertices.push({ x, y, index: indices[k] });
-  });
-  return vertices;
 }
 
 /**
@@ -182,8 +173,7 @@ export function pickDigitMembers(
   rng: () => number,
   among = 100,
 ): DigitPoint[] {
-  if (!Number.isInteger(among) || among < 1)
-    throw new Error(`pickDigitMembers: among must be a whole number >= 1, got ${among}.`);
+  checkWholeNumbers('pickDigitMembers', [['among', among, 1]]);
   const n = checkLabels('pickDigitMembers', points, labels);
   return [...indicesByDigit(labels, n)].map(([digit, indices]) => {
     const pool = Math.min(among, indices.length);
@@ -194,7 +184,7 @@ export function pickDigitMembers(
 
 /** `n` points drawn uniformly in the bounding box of `points` (many land where no digit is). */
 export function randomPointsInBox(points: LatentPoints, n: number, rng: () => number): LatentPoint[] {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`randomPointsInBox: n must be a whole number >= 0, got ${n}.`);
+  checkWholeNumbers('randomPointsInBox', [['n', n, 0]]);
   const box = latentBox(points);
   return Array.from({ length: n }, () => ({
     x: box.xMin + rng() * (box.xMax - box.xMin),
@@ -244,10 +234,7 @@ export const LATENT_AXES = {
 } as const;
 
 /** Tooltip entries of a position. */
-const AT = [
-  { field: 'x', type: 'quantitative', title: 'z[0]' },
-  { field: 'y', type: 'quantitative', title: 'z[1]' },
-];
+const AT = [LATENT_AXES.x, LATENT_AXES.y].map(({ field, type, title }) => ({ field, type, title }));
 
 /** Throws unless every point (a marker, a point of a line) has finite coordinates; `what` names it. */
 function checkFinite(what: (i: number) => string, points: readonly LatentPoint[]): void {

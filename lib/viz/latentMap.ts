@@ -113,12 +113,7 @@ function panel(name: string, title: string, transform: object[], urlField: strin
   };
 }
 
-/**
- * The latent scatter (latentScatterChart's layers: hulls, centroids, markers and lines) with a
- * hover selection over the decoded grid, and two panels beside it: the image decoded at the
- * grid point nearest the pointer, and the test digit whose code is nearest that grid point.
- * The spec asks for interactive HTML export (usermeta.htmlExport).
- */
+/** The latent scatter (latentScatterChart's layers) with the hover selection and two panels of the file comment. */
 export function latentMapChart(data: LatentMapData, options: ChartOptions = {}): ChartSpec {
   const caller = 'latentMapChart';
   const { grid } = data;
@@ -144,27 +139,20 @@ export function latentMapChart(data: LatentMapData, options: ChartOptions = {}):
   // Also checks points and labels (pairs, finite, one label each) before any work.
   const scatterLayers = latentLayers(data, round);
 
-  // Each grid point: its position, decoded image, and the test point nearest to it.
-  const nearestTests = new Map<number, number>(); // test index -> row in the tests dataset
-  const testRows: { n: number; t: string; d: number; c: string }[] = [];
-  const gridRows = new Array<{ i: number; x: number; y: number; u: string; n: number; c: string }>(count);
-  for (let i = 0; i < count; i++) {
-    const [x, y] = [grid.points[2 * i], grid.points[2 * i + 1]];
-    const nearest = nearestIndex(data.points, n, x, y);
-    if (!nearestTests.has(nearest)) {
-      nearestTests.set(nearest, testRows.length);
-      const d = data.labels[nearest];
-      const image = Float32Array.from({ length: 784 }, (_, p) => testValues[nearest * 784 + p]);
-      testRows.push({
-        n: nearest,
-        t: pngDataUrl(image),
-        d,
-        c: localize(`test image ${nearest}: a ${d}`, options.locale),
-      });
-    }
-    const u = pngDataUrl(grid.images.subarray(i * 784, (i + 1) * 784));
-    gridRows[i] = { i, x: round(x), y: round(y), u, n: nearest, c: `z = (${round(x)}, ${round(y)})` };
-  }
+  // Each grid point: its position, decoded image, and the test point nearest to it (each such test image once).
+  const nearest = Array.from({ length: count }, (_, i) =>
+    nearestIndex(data.points, n, grid.points[2 * i], grid.points[2 * i + 1]),
+  );
+  const testRows = [...new Set(nearest)].map((t) => ({
+    n: t,
+    t: pngDataUrl(Float32Array.from({ length: 784 }, (_, p) => testValues[t * 784 + p])),
+    d: data.labels[t],
+    c: localize(`test image ${t}: a ${data.labels[t]}`, options.locale),
+  }));
+  const gridRows = nearest.map((t, i) => {
+    const [x, y] = [round(grid.points[2 * i]), round(grid.points[2 * i + 1])];
+    return { i, x, y, u: pngDataUrl(grid.images.subarray(i * 784, (i + 1) * 784)), n: t, c: `z = (${x}, ${y})` };
+  });
   // The panels start at the grid point nearest the first test point (what the static SVG shows).
   const initialCell = nearestIndex(grid.points, count, data.points[0], data.points[1]);
   const side = 28 * IMAGE_SCALE;

@@ -1,6 +1,6 @@
 /**
- * Shared by the PNG pictures (grid.ts, codes.ts): reading image values and painting one image
- * as enlarged gray blocks into an RGBA buffer. Not re-exported by lib/viz: plumbing only.
+ * Shared by the pictures (grid.ts, codes.ts, latent.ts): checking sizes, reading image values and
+ * painting one image as enlarged gray blocks into an RGBA buffer. Not re-exported by lib/viz: plumbing only.
  */
 import type { Tensor } from '@tensorflow/tfjs-node';
 import type { CanvasRenderingContext2D } from 'canvas';
@@ -66,8 +66,9 @@ export function paintImage(
   }
 }
 
-/** Throws unless `values` holds a whole number of 28x28 images; returns how many. */
-export function imageCount(caller: string, name: string, images: GridImages, values: ArrayLike<number>): number {
+/** The values of `images` (see pixelValues) and how many 28x28 images they hold; throws unless a whole number. */
+export function readImages(caller: string, name: string, images: GridImages) {
+  const values = pixelValues(images);
   if (values.length % 784 !== 0) {
     const shape = isTensor(images) ? ` (tensor shape [${images.shape.join(', ')}])` : '';
     throw new Error(
@@ -75,7 +76,15 @@ export function imageCount(caller: string, name: string, images: GridImages, val
         '(784 values each). Pass n*784 values.',
     );
   }
-  return values.length / 784;
+  return { values, count: values.length / 784 };
+}
+
+/** Throws unless every value is a whole number at least its minimum; `name` is how the caller's argument spells it. */
+export function checkWholeNumbers(caller: string, checks: ReadonlyArray<readonly [string, number, number]>): void {
+  for (const [name, value, min] of checks) {
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`${caller}: ${name} must be a whole number >= ${min}, got ${value}.`);
+  }
 }
 
 /** Draws `text` centred at (x, y), shrinking the font from `fontSize` (down to 7) until it fits `maxWidth`. */
