@@ -169,7 +169,7 @@
       state.noise = noise;
       // One digit first (it shows at once), then the rest of its row, then two rows at a time (larger
       // batches run faster), with a frame between: each image replaces the last sheet's at its place.
-      var chunks = [1, side - 1, 4 * side];
+      var chunks = [1, side - 1, 2 * side, 2 * side];
       for (var c = 0, first = 0; c < chunks.length; first += chunks[c], c++) {
         var values = await predict(generator, noise.slice(first * noiseSize, (first + chunks[c]) * noiseSize), [
           chunks[c],
