@@ -207,11 +207,19 @@ function chapterText(notebookFile: string, fallbackTitle: string): { title: stri
   const markdown = readNotebook(notebookFile).cells.find((cell) => cell.cell_type === 'markdown');
   const text = markdown ? sourceText(markdown.source) : '';
   const title = /^#\s+(.+)$/m.exec(text)?.[1].trim() ?? fallbackTitle;
-  const paragraph = text
-    .split(/\n\s*\n/)
-    .map((block) => block.trim())
-    .find((block) => block !== '' && !/^(#|```|\||[-*] |\d+\. |<)/.test(block));
-  return { title: plainText(title), summary: shorten(plainText(paragraph ?? ''), 420) };
+  const blocks = text.split(/\n\s*\n/).map((block) => block.trim());
+  const at = blocks.findIndex((block) => block !== '' && !/^(#|```|\||[-*] |\d+\. |<)/.test(block));
+  let summary = at < 0 ? '' : plainText(blocks[at]);
+  if (summary.endsWith(':')) {
+    // A paragraph that opens a list takes the list along; one that opens a code block or a table ends there.
+    const marker = /^([-*]|\d+\.) /;
+    const items = (blocks[at + 1] ?? '')
+      .split('\n')
+      .filter((line) => marker.test(line))
+      .map((line) => plainText(line.replace(marker, '')).replace(/[;.]$/, ''));
+    summary = items.length ? `${summary} ${items.join('; ')}.` : `${summary.slice(0, -1)}.`;
+  }
+  return { title: plainText(title), summary: shorten(summary, 420) };
 }
 
 /** The chapters in `from`, in name order, with the editions whose pages exist. */
