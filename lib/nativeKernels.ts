@@ -29,6 +29,11 @@ interface InstalledState {
 const STATE_KEY: unique symbol = Symbol.for('gan-notebooks-ts.nativeKernels');
 const globalState = globalThis as typeof globalThis & { [STATE_KEY]?: InstalledState };
 
+/** The attribute T = float32 of a TensorFlow op, in the terms of `backend`'s binding. */
+function floatType({ binding }: NodeJSKernelBackend) {
+  return { name: 'T', type: binding.TF_ATTR_TYPE, value: binding.TF_FLOAT };
+}
+
 /** Whether the cheaper kernels are registered (by this or another copy of this module). */
 export function nativeKernelsInstalled(): boolean {
   return globalState[STATE_KEY] !== undefined;
@@ -58,13 +63,12 @@ export function installNativeKernels(tf: TensorFlowApi): boolean {
         return stockStep.kernelFunc(args);
       }
       const backend = args.backend as NodeJSKernelBackend; // registered for 'tensorflow' only
-      const floatType = { name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
       // Stock semantics, element by element: NaN stays NaN, x > 0 gives 1, anything else 0.
       // Four native ops and no JavaScript-side arrays, instead of six ops and two full-size copies.
       return tf.tidy(() => {
         const nans = tf.isNaN(x);
         const positive = tf.cast(tf.greater(x, 0), 'float32');
-        return backend.executeSingleOutput('Select', [floatType], [nans, x, positive]);
+        return backend.executeSingleOutput('Select', [floatType(backend)], [nans, x, positive]);
       });
     },
   };
@@ -80,14 +84,8 @@ export function installNativeKernels(tf: TensorFlowApi): boolean {
       }
       const nodeBackend = backend as NodeJSKernelBackend; // registered for 'tensorflow' only
       // TensorFlow's kernel: dy where x > 0, else alpha * dy (a NaN x gives alpha * dy, as stock).
-      return nodeBackend.executeSingleOutput(
-        'LeakyReluGrad',
-        [
-          { name: 'T', type: nodeBackend.binding.TF_ATTR_TYPE, value: nodeBackend.binding.TF_FLOAT },
-          { name: 'alpha', type: nodeBackend.binding.TF_ATTR_FLOAT, value: alpha },
-        ],
-        [dy, x],
-      );
+      const alphaAttr = { name: 'alpha', type: nodeBackend.binding.TF_ATTR_FLOAT, value: alpha };
+      return nodeBackend.executeSingleOutput('LeakyReluGrad', [floatType(nodeBackend), alphaAttr], [dy, x]);
     },
   };
 

@@ -109,10 +109,8 @@ function filesUnder(dir: string, inside = ''): string[] {
 }
 
 /**
- * Writes a save folder at `target` atomically. `fill` writes the files into the temporary folder
- * it is given (writeModel, writeWeights) and returns the manifest's own fields; the manifest is
- * written last, then the folder takes the place of `target`. Resolves with `target`. Leftovers
- * of saves killed half way beside it go first.
+ * Writes a save folder at `target` atomically (see the top of this file) and resolves with `target`:
+ * `fill` writes the files into the temporary folder it is given and returns the manifest's own fields.
  */
 export async function writeSaveFolder(
   target: string,

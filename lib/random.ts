@@ -59,13 +59,10 @@ export function randomInt(rng: () => number, n: number): number {
 
 /** A new array holding 0..n-1 in an order shuffled by `rng` (Fisher-Yates). */
 export function shuffledIndices(n: number, rng: () => number): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
+  const order = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = randomInt(rng, i + 1);
-    const tmp = order[i];
-    order[i] = order[j];
-    order[j] = tmp;
+    [order[i], order[j]] = [order[j], order[i]];
   }
   return order;
 }

@@ -10,10 +10,7 @@ import { createRng, randomInt, shuffledIndices } from '../random';
 import { checkPixelRange, valueFromByte, type PixelRange } from './pixelRange';
 
 export interface ToTensorOptions {
-  /**
-   * The range the pixels 0..255 are scaled to: 'tanh' [-1, 1] (the GAN's tanh output), 'unit'
-   * [0, 1] (the autoencoders' sigmoid output) or 'byte' (0..255 as they are).
-   */
+  /** The range the pixels 0..255 are scaled to: 'tanh' [-1, 1] (the GAN), 'unit' [0, 1] (the autoencoders), 'byte'. */
   range: PixelRange;
   /** Which examples, in this order. Default: all of them. */
   indices?: ArrayLike<number>;
@@ -66,9 +63,7 @@ function checkBatchArgs(caller: string, count: number, batchSize: number): void 
 /** `batchSize` indices in [0, count), drawn with replacement (numpy's randint, as the book's GAN does). */
 export function randomBatchIndices(count: number, batchSize: number, rng: () => number): Int32Array {
   checkBatchArgs('randomBatchIndices', count, batchSize);
-  const batch = new Int32Array(batchSize);
-  for (let k = 0; k < batchSize; k++) batch[k] = randomInt(rng, count);
-  return batch;
+  return Int32Array.from({ length: batchSize }, () => randomInt(rng, count));
 }
 
 /**
@@ -87,10 +82,9 @@ export function randomBatch(images: Tensor4D, batchSize: number, seed: number): 
 export function epochBatchIndices(count: number, batchSize: number, rng?: () => number): Int32Array[] {
   checkBatchArgs('epochBatchIndices', count, batchSize);
   const order = rng ? shuffledIndices(count, rng) : Int32Array.from({ length: count }, (_, i) => i);
-  const batches: Int32Array[] = [];
-  for (let start = 0; start < count; start += batchSize)
-    batches.push(order.slice(start, Math.min(start + batchSize, count)));
-  return batches;
+  return Array.from({ length: Math.ceil(count / batchSize) }, (_, b) =>
+    order.slice(b * batchSize, (b + 1) * batchSize),
+  );
 }
 
 /** `n` distinct example indices chosen by `seed` (the same seed, the same digits), e.g. to show 5 test digits. */

@@ -38,53 +38,34 @@ export function buildConvAutoencoder2d(options: ConvAutoencoder2dOptions = {}): 
   const inputShape = [28, 28, 1];
   const zDim = options.zDim ?? 2;
   const kernel = kernelInitializers(options.seed);
+  const on = (layer: { apply(t: SymbolicTensor): unknown }, t: SymbolicTensor) => layer.apply(t) as SymbolicTensor;
   /** After each hidden convolution: LeakyReLU, then BatchNormalization and Dropout if asked (the blog's order). */
   const activate = (t: SymbolicTensor) => {
-    t = tf.layers.leakyReLU().apply(t) as SymbolicTensor;
-    if (options.batchNorm) t = tf.layers.batchNormalization().apply(t) as SymbolicTensor;
-    return options.dropout ? (tf.layers.dropout({ rate: 0.25 }).apply(t) as SymbolicTensor) : t;
+    t = on(tf.layers.leakyReLU(), t);
+    if (options.batchNorm) t = on(tf.layers.batchNormalization(), t);
+    return options.dropout ? on(tf.layers.dropout({ rate: 0.25 }), t) : t;
   };
+  /** One 3x3 'same' convolution of the blog's stacks (transposed in the decoder). */
+  const conv = (layer: typeof tf.layers.conv2d, filters: number, strides: number, name: string) =>
+    layer({ filters, kernelSize: 3, strides, padding: 'same', name, kernelInitializer: kernel() });
 
   const encoderInput = tf.input({ shape: inputShape, name: 'encoder_input' });
   let x = encoderInput;
   ENCODER.filters.forEach((filters, i) => {
-    x = tf.layers
-      .conv2d({
-        filters,
-        kernelSize: 3,
-        strides: ENCODER.strides[i],
-        padding: 'same',
-        name: `encoder_conv_${i}`,
-        kernelInitializer: kernel(),
-      })
-      .apply(x) as SymbolicTensor;
-    x = activate(x);
+    x = activate(on(conv(tf.layers.conv2d, filters, ENCODER.strides[i], `encoder_conv_${i}`), x));
   });
   const shapeBeforeFlatten = x.shape.slice(1) as number[];
-  x = tf.layers.flatten().apply(x) as SymbolicTensor;
-  const code = tf.layers
-    .dense({ units: zDim, name: 'encoder_output', kernelInitializer: kernel() })
-    .apply(x) as SymbolicTensor;
+  x = on(tf.layers.flatten(), x);
+  const code = on(tf.layers.dense({ units: zDim, name: 'encoder_output', kernelInitializer: kernel() }), x);
   const encoder = tf.model({ name: 'encoder', inputs: encoderInput, outputs: code });
 
   const decoderInput = tf.input({ shape: [zDim], name: 'decoder_input' });
-  let y = tf.layers
-    .dense({ units: shapeBeforeFlatten.reduce((a, b) => a * b, 1), kernelInitializer: kernel() })
-    .apply(decoderInput) as SymbolicTensor;
-  y = tf.layers.reshape({ targetShape: shapeBeforeFlatten }).apply(y) as SymbolicTensor;
+  const units = shapeBeforeFlatten.reduce((a, b) => a * b, 1);
+  let y = on(tf.layers.dense({ units, kernelInitializer: kernel() }), decoderInput);
+  y = on(tf.layers.reshape({ targetShape: shapeBeforeFlatten }), y);
   DECODER.filters.forEach((filters, i) => {
-    const last = i === DECODER.filters.length - 1;
-    y = tf.layers
-      .conv2dTranspose({
-        filters,
-        kernelSize: 3,
-        strides: DECODER.strides[i],
-        padding: 'same',
-        name: `decoder_conv_t_${i}`,
-        kernelInitializer: kernel(),
-      })
-      .apply(y) as SymbolicTensor;
-    y = last ? (tf.layers.activation({ activation: 'sigmoid' }).apply(y) as SymbolicTensor) : activate(y);
+    y = on(conv(tf.layers.conv2dTranspose, filters, DECODER.strides[i], `decoder_conv_t_${i}`), y);
+    y = i === DECODER.filters.length - 1 ? on(tf.layers.activation({ activation: 'sigmoid' }), y) : activate(y);
   });
   const decoder = tf.model({ name: 'decoder', inputs: decoderInput, outputs: y });
 

@@ -94,21 +94,13 @@ function resolveSettings(options: DigitClassifierOptions): DigitClassifierSettin
   return settings;
 }
 
-/** Share of `split`'s images the model labels correctly (evaluated in batches, no tensor left). */
+/** Share of `split`'s images the model labels correctly (predicted in batches of 500, no tensor left). */
 export function classifierAccuracy(model: LayersModel, split: MnistSplit): number {
-  let correct = 0;
-  const batch = 500;
-  for (let start = 0; start < split.count; start += batch) {
-    const indices = Int32Array.from({ length: Math.min(batch, split.count - start) }, (_, i) => start + i);
-    const predicted = tf.tidy(() => {
-      const images = toImageTensor(split, { range: 'unit', indices });
-      return (model.predict(images) as Tensor).argMax(-1).dataSync();
-    });
-    predicted.forEach((digit, i) => {
-      if (digit === split.labels[start + i]) correct++;
-    });
-  }
-  return correct / split.count;
+  const predicted = tf.tidy(() => {
+    const images = toImageTensor(split, { range: 'unit' });
+    return (model.predict(images, { batchSize: 500 }) as Tensor).argMax(-1).dataSync();
+  });
+  return predicted.filter((digit, i) => digit === split.labels[i]).length / split.count;
 }
 
 /** Trains a new classifier with `fit` on the first `trainCount` training images (seeded: weights, batch order). */
