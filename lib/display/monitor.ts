@@ -38,7 +38,6 @@ function escapeHtml(text: string): string {
 
 /** A MonitorView: the bar (and the live chart unless `chart: false`). */
 export class LiveView implements MonitorView {
-  private readonly options: LiveViewOptions;
   private readonly now: () => number;
   private readonly output: LiveOutput | undefined;
   private readonly chart: LiveChart | undefined;
@@ -47,8 +46,7 @@ export class LiveView implements MonitorView {
   /** The latest bar line, shown or not. */
   latest = '';
 
-  constructor(options: LiveViewOptions = {}) {
-    this.options = options;
+  constructor(private readonly options: LiveViewOptions = {}) {
     this.now = options.now ?? Date.now;
     this.output = (options.live ?? inKernel()) ? new LiveOutput() : undefined;
     this.chart = options.chart === false ? undefined : new LiveChart({ now: options.now });

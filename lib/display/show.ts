@@ -81,15 +81,10 @@ export interface LiveChartOptions {
  */
 export class LiveChart {
   private readonly output = new LiveOutput();
-  private readonly minIntervalMs: number;
-  private readonly now: () => number;
   private lastDrawnAt = -Infinity;
   private latestRequest = 0;
 
-  constructor(options: LiveChartOptions = {}) {
-    this.minIntervalMs = options.minIntervalMs ?? 1000;
-    this.now = options.now ?? Date.now;
-  }
+  constructor(private readonly options: LiveChartOptions = {}) {}
 
   /**
    * Redraws with `spec` unless the last redraw was under minIntervalMs ago (or `force`). True if
@@ -98,8 +93,8 @@ export class LiveChart {
    */
   async update(spec: ChartSpec | (() => ChartSpec), force = false): Promise<boolean> {
     if (!inKernel()) return false;
-    const startedAt = this.now();
-    if (!force && startedAt - this.lastDrawnAt < this.minIntervalMs) return false;
+    const startedAt = (this.options.now ?? Date.now)();
+    if (!force && startedAt - this.lastDrawnAt < (this.options.minIntervalMs ?? 1000)) return false;
     this.lastDrawnAt = startedAt;
     if (typeof spec === 'function') spec = spec();
     const request = ++this.latestRequest;

@@ -137,11 +137,9 @@ export function codeFigure(
     ctx.fillRect(x, baseline, layout.cellSize, 1);
     ctx.fillStyle = '#2f6db0';
     for (let j = 0; j < codeLength; j++) {
-      const stemX = layout.stemX(k, j);
-      const top = Math.min(baseline, yOf(code[j]));
-      const bottom = Math.max(baseline, yOf(code[j]));
-      ctx.fillRect(stemX, top, 1, bottom - top + 1);
-      if (code[j] !== 0) ctx.fillRect(stemX - 1, yOf(code[j]) - 1, 3, 3);
+      const [stemX, y] = [layout.stemX(k, j), yOf(code[j])];
+      ctx.fillRect(stemX, Math.min(baseline, y), 1, Math.abs(y - baseline) + 1);
+      if (code[j] !== 0) ctx.fillRect(stemX - 1, y - 1, 3, 3);
     }
   });
 

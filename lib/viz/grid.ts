@@ -86,29 +86,19 @@ export function imageGrid(images: GridImages, options: ImageGridOptions): Buffer
   ctx.fillStyle = options.background ?? 'white';
   ctx.fillRect(0, 0, layout.width, layout.height);
   const frame = ctx.getImageData(0, 0, layout.width, layout.height);
-  for (let k = 0; k < count; k++) {
-    const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
-    paintImage(values, k, { rgba: frame.data, width: layout.width, ...origin }, scale, gray);
-  }
+  const origin = (k: number) => layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
+  for (let k = 0; k < count; k++)
+    paintImage(values, k, { rgba: frame.data, width: layout.width, ...origin(k) }, scale, gray);
   ctx.putImageData(frame, 0, 0);
 
-  if (layout.captionHeight > 0) {
-    ctx.fillStyle = '#222';
-    ctx.textAlign = 'center';
-    ctx.textBaseline = 'middle';
-    captions.forEach((caption, k) => {
-      if (!caption) return;
-      const origin = layout.cellOrigin(Math.floor(k / options.cols), k % options.cols);
-      fitText(
-        ctx,
-        caption,
-        origin.x + layout.cellSize / 2,
-        origin.y + layout.cellSize + layout.captionHeight / 2,
-        layout.cellSize,
-        CAPTION_FONT_SIZE,
-      );
-    });
-  }
+  ctx.fillStyle = '#222';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  captions.forEach((caption, k) => {
+    const { x, y } = origin(k);
+    const middle = y + layout.cellSize + layout.captionHeight / 2;
+    if (caption) fitText(ctx, caption, x + layout.cellSize / 2, middle, layout.cellSize, CAPTION_FONT_SIZE);
+  });
   return canvas.toBuffer('image/png');
 }
 
