@@ -77,7 +77,6 @@ export function lineChart(
   });
   const points = rows.length <= 200;
   const logScale = options.yScale === 'log';
-  const valueTooltip = { field: 'value', type: 'quantitative', title: options.yTitle, format: '.4f' };
   return localizeChart(
     {
       $schema: VEGA_LITE_SCHEMA,
@@ -102,7 +101,7 @@ export function lineChart(
             tooltip: [
               { field: 'series', type: 'nominal', title: 'curve' },
               { field: x, type: 'quantitative', title: x },
-              valueTooltip,
+              { field: 'value', type: 'quantitative', title: options.yTitle, format: '.4f' },
             ],
           },
         },

@@ -7,18 +7,6 @@ import type { ChartSpec } from './render';
 
 type Spec = Record<string, unknown>;
 
-/** Prefixes the names of a chart's layers, so two copies of one kind of chart stay distinct in vega. */
-function renamed(spec: Spec, prefix: string): Spec {
-  const layers = spec.layer as Spec[] | undefined;
-  if (!layers) return spec;
-  return {
-    ...spec,
-    layer: layers.map((layer) =>
-      typeof layer.name === 'string' ? { ...layer, name: `${prefix}${layer.name}` } : layer,
-    ),
-  };
-}
-
 /**
  * The charts in one row (vega-lite hconcat). Each keeps its size, title, axes and layers; the
  * embedding hints of the first (its usermeta: canvas or SVG in JupyterLab) apply to the whole.
@@ -30,7 +18,11 @@ export function sideBySide(charts: ChartSpec[]): ChartSpec {
     if ('hconcat' in spec || 'vconcat' in spec || 'concat' in spec)
       throw new Error(`sideBySide: chart ${i} is already a concatenation; pass single charts.`);
     const { $schema: _schema, usermeta: _usermeta, config: _config, ...rest } = spec;
-    return renamed(rest, `c${i}_`);
+    // Layer names get a prefix, so two copies of one kind of chart stay distinct in vega.
+    const layer = (rest.layer as Spec[] | undefined)?.map((l) =>
+      typeof l.name === 'string' ? { ...l, name: `c${i}_${l.name}` } : l,
+    );
+    return layer ? { ...rest, layer } : rest;
   });
   const first = charts[0] as unknown as Spec;
   return {

@@ -31,10 +31,8 @@ export interface ImageGridOptions {
 }
 
 /**
- * Where things land in a grid picture, in output pixels: width = cols*cellSize + (cols+1)*gap and
- * height = rows*(cellSize + captionHeight) + (rows+1)*gap, where cellSize = 28*scale is the side of one
- * enlarged image and captionHeight the strip under each cell (0 without captions); cellOrigin(row, col)
- * is the top-left corner of a cell's image.
+ * Where things land in a grid picture, in output pixels: its size, the side of one enlarged image (cellSize),
+ * the caption strip under each cell (0 without captions) and the top-left corner of each cell's image.
  */
 export function gridLayout(options: ImageGridOptions) {
   const { rows, cols } = options;
@@ -143,11 +141,7 @@ export interface LatentManifoldOptions {
 export type LatentDecoder = (z: Float32Array) => Float32Array | Promise<Float32Array>;
 
 /** Decodes latent points (x, y pairs), checking for 28x28 values per point; `caller` names the function in errors. */
-export async function decodeLatentPoints(
-  decode: LatentDecoder,
-  points: Float32Array,
-  caller: string,
-): Promise<Float32Array> {
+export async function decodeLatentPoints(decode: LatentDecoder, points: Float32Array, caller: string) {
   const images = await decode(points);
   if (images.length !== (points.length / 2) * 784) {
     throw new Error(

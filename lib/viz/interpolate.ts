@@ -19,8 +19,7 @@ export interface InterpolateOptions {
 
 /** The vector of a [d] or [1, d] tensor as [1, d] (other shapes throw, naming the argument). */
 function asRow(caller: string, name: string, vector: Tensor): Tensor2D {
-  if (vector.rank === 1) return vector.reshape([1, vector.shape[0]]);
-  if (vector.rank === 2 && vector.shape[0] === 1) return vector.reshape(vector.shape as [number, number]);
+  if (vector.rank === 1 || (vector.rank === 2 && vector.shape[0] === 1)) return vector.reshape([1, vector.size]);
   throw new Error(
     `${caller}: ${name} must be one vector, shape [d] or [1, d]; got shape [${vector.shape.join(', ')}].`,
   );
@@ -53,28 +52,25 @@ export function interpolateLatent(from: Tensor, to: Tensor, steps: number, optio
     }
     // t as a column [steps, 1], broadcast against the [1, d] ends.
     const t = tf.linspace(0, 1, steps).reshape([steps, 1]) as Tensor2D;
-    if (method === 'linear') return a.add(b.sub(a).mul(t)) as Tensor2D;
-    return slerp(a, b, t);
+    return (method === 'spherical' ? slerp(a, b, t) : undefined) ?? (a.add(b.sub(a).mul(t)) as Tensor2D);
   });
 }
 
 /**
- * Spherical interpolation of direction, linear interpolation of length. Where the two
- * directions are (nearly) parallel or one end is zero, the arc is undefined and the straight
- * segment is used.
+ * Spherical interpolation of direction, linear interpolation of length. Where the two directions
+ * are (nearly) parallel or one end is zero there is no arc: undefined, and the caller walks straight.
  */
-function slerp(a: Tensor2D, b: Tensor2D, t: Tensor2D): Tensor2D {
+function slerp(a: Tensor2D, b: Tensor2D, t: Tensor2D): Tensor2D | undefined {
   const normA = a.norm();
   const normB = b.norm();
   const [lengthA, lengthB] = [normA.dataSync()[0], normB.dataSync()[0]];
-  const straight = () => a.add(b.sub(a).mul(t)) as Tensor2D;
-  if (lengthA === 0 || lengthB === 0) return straight();
+  if (lengthA === 0 || lengthB === 0) return undefined;
   const unitA = a.div(normA);
   const unitB = b.div(normB);
   const cosine = Math.min(1, Math.max(-1, unitA.mul(unitB).sum().dataSync()[0]));
   const angle = Math.acos(cosine);
   const sine = Math.sin(angle);
-  if (sine < 1e-6) return straight();
+  if (sine < 1e-6) return undefined;
   // Weights sin((1 - t) angle) / sin(angle) and sin(t angle) / sin(angle), one per row.
   const weightA = tf.sub(1, t).mul(angle).sin().div(sine);
   const weightB = t.mul(angle).sin().div(sine);

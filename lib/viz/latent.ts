@@ -120,13 +120,8 @@ export function latentBox(points: LatentPoints): LatentBox {
 export function digitCentroids(points: LatentPoints, labels: ArrayLike<number>): DigitCentroid[] {
   const n = checkLabels('digitCentroids', points, labels);
   return [...indicesByDigit(labels, n)].map(([digit, indices]) => {
-    let sumX = 0;
-    let sumY = 0;
-    for (const i of indices) {
-      sumX += points[2 * i];
-      sumY += points[2 * i + 1];
-    }
-    return { digit, x: sumX / indices.length, y: sumY / indices.length, count: indices.length };
+    const mean = (offset: number) => indices.reduce((sum, i) => sum + points[2 * i + offset], 0) / indices.length;
+    return { digit, x: mean(0), y: mean(1), count: indices.length };
   });
 }
 
@@ -194,12 +189,7 @@ export function randomPointsInBox(points: LatentPoints, n: number, rng: () => nu
 
 /** Packs latent points as x0, y0, x1, y1, ... for a decoder (an m x 2 tensor's data). */
 export function latentPointsToArray(points: readonly LatentPoint[]): Float32Array {
-  const flat = new Float32Array(points.length * 2);
-  points.forEach((p, i) => {
-    flat[2 * i] = p.x;
-    flat[2 * i + 1] = p.y;
-  });
-  return flat;
+  return Float32Array.from(points.flatMap((p) => [p.x, p.y]));
 }
 
 /** A path drawn over the scatter, e.g. the line between two centroids and the points decoded along it. */
@@ -315,12 +305,8 @@ function pointsLayer(data: LatentScatterData, n: number, round: (v: number) => n
     d: data.labels[i],
   }));
   const tooltip = [{ field: 'd', type: 'nominal', title: 'digit' }, ...AT];
-  return layer(
-    'points',
-    rows,
-    { type: 'circle', size: 10, opacity: 0.5, aria: false },
-    { ...LATENT_AXES, color, tooltip },
-  );
+  const dot = { type: 'circle', size: 10, opacity: 0.5, aria: false };
+  return layer('points', rows, dot, { ...LATENT_AXES, color, tooltip });
 }
 
 /** Each digit's convex hull: a closed outline with a faint fill. */
@@ -356,13 +342,9 @@ function centroidLayers(data: LatentScatterData, round: (v: number) => number): 
     { field: 'd', type: 'nominal', title: 'centroid of digit' },
     { field: 'c', type: 'quantitative', title: 'points' },
   ];
+  const halo = { ...text, stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false };
   return [
-    layer(
-      'centroidHalos',
-      rows,
-      { ...text, stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, aria: false },
-      encoding,
-    ),
+    layer('centroidHalos', rows, halo, encoding),
     layer('centroidLabels', rows, { ...text, color: 'black' }, { ...encoding, tooltip }),
   ];
 }

@@ -46,12 +46,8 @@ export async function decodeLatentGrid(
 ): Promise<DecodedLatentGrid> {
   const steps = options.steps ?? 25;
   const points = latentGridPoints(options.box, steps);
-  return {
-    box: { ...options.box },
-    steps,
-    points,
-    images: await decodeLatentPoints(decode, points, 'decodeLatentGrid'),
-  };
+  const images = await decodeLatentPoints(decode, points, 'decodeLatentGrid');
+  return { box: { ...options.box }, steps, points, images };
 }
 
 export interface LatentMapData extends LatentScatterData {
