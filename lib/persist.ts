@@ -197,16 +197,6 @@ export async function writeModel(dir: string, name: string, model: LayersModel):
   );
 }
 
-/** Reads the tensors of a weights file (dispose them); a failure is a `problem` naming the file. */
-function readWeights(file: string, specs: tf.io.WeightsManifestEntry[], problem: Problem): tf.NamedTensorMap {
-  try {
-    const data = fs.readFileSync(file);
-    return tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), specs);
-  } catch (error) {
-    throw problem(`${shown(file)} cannot be decoded (${(error as Error).message}); the save is damaged.`);
-  }
-}
-
 /** A model's saved weights, checked against `model` (count and shapes), in `model.weights` order. */
 function readModelWeights(dir: string, name: string, model: LayersModel, problem: Problem): Tensor[] {
   const file = path.join(dir, name, 'model.json');
@@ -223,8 +213,14 @@ function readModelWeights(dir: string, name: string, model: LayersModel, problem
       throw differs(`weight ${i} (${weight.originalName}) has shape [${weight.shape}] now, but [${specs[i].shape}]`);
     }
   });
-  const decoded = readWeights(path.join(dir, name, 'weights.bin'), specs, problem);
-  return specs.map((spec) => decoded[spec.name]);
+  const weightsFile = path.join(dir, name, 'weights.bin');
+  try {
+    const data = fs.readFileSync(weightsFile);
+    const decoded = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), specs);
+    return specs.map((spec) => decoded[spec.name]);
+  } catch (error) {
+    throw problem(`${shown(weightsFile)} cannot be decoded (${(error as Error).message}); the save is damaged.`);
+  }
 }
 
 /**

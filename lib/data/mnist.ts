@@ -73,21 +73,14 @@ export function readMnistSplit(imagesPath: string, labelsPath: string): MnistSpl
   const labels = readIdxFile(labelsPath, { magic: IDX_MAGIC.labels, dims: [null] });
   const count = images.dims[0];
   if (labels.dims[0] !== count) {
-    throw new IdxFormatError(
-      labelsPath,
-      'count',
-      `${count} labels, one per image in ${path.basename(imagesPath)}`,
-      `${labels.dims[0]} labels`,
-      'The images and labels come from different downloads: ' +
-        'delete both and download them again (npm run download-mnist).',
-    );
+    const wanted = `${count} labels, one per image in ${path.basename(imagesPath)}`;
+    const hint = 'The images and labels come from different downloads: delete both and download them again';
+    throw new IdxFormatError(labelsPath, 'count', wanted, `${labels.dims[0]} labels`, `${hint} (${DOWNLOAD_COMMAND}).`);
   }
   if (count === 0) throw new IdxFormatError(imagesPath, 'count', 'at least 1 image', '0 images');
-  const labelValues = labels.data;
-  for (let i = 0; i < count; i++) {
-    if (labelValues[i] > 9) throw new IdxFormatError(labelsPath, `label ${i}`, 'a digit 0-9', String(labelValues[i]));
-  }
-  return { images: images.data, labels: labelValues, count };
+  const bad = labels.data.findIndex((digit) => digit > 9);
+  if (bad >= 0) throw new IdxFormatError(labelsPath, `label ${bad}`, 'a digit 0-9', String(labels.data[bad]));
+  return { images: images.data, labels: labels.data, count };
 }
 
 /** The shipped 10,000 test digits, unsplit (benchmarks and evaluation use them). */

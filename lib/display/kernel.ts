@@ -44,9 +44,8 @@ export function inKernel(): boolean {
 /** Shows a mime bundle as a cell output. Returns false (and shows nothing) outside a kernel. */
 export function publishBundle(bundle: MimeBundle, metadata: Record<string, unknown> = {}): boolean {
   const write = kernelWriter();
-  if (!write) return false;
-  write({ data: bundle, metadata, transient: {} }, false);
-  return true;
+  write?.({ data: bundle, metadata, transient: {} }, false);
+  return write !== undefined;
 }
 
 /**
