@@ -302,16 +302,29 @@ describe('every notebook under the smoke profile', () => {
     },
   );
 
-  // "Chapters 01-04 save their trained models when training ends, in build/models/<notebook>/."
-  // The line each prints: 01's own cell names G and D and the folder as saved; trainOrLoad (02-04) the
-  // models by name and the folder relative to the repository.
+  // "Chapters 01-04 save their trained models when training ends, in build/models/<notebook>/." 05
+  // saves its four too, for the reading site. The line each prints: 01's own cell names G and D and
+  // the folder as saved; trainOrLoad (02-04) the models by name and the folder relative to the
+  // repository, and that reuseTrained loads them; 05's own cell (it has no reuseTrained) the four
+  // models and the folder.
+  const reuse = '(reuseTrained = true loads them next time)';
   const saves: Record<string, { models: string[]; line: (dir: string) => string }> = {
-    '01-dcgan': { models: ['generator', 'discriminator'], line: (dir) => `saved G and D to ${dir} ` },
-    '02-conv-autoencoder': { models: ['autoencoder'], line: (dir) => `saved autoencoder to ${repoPath(dir)} ` },
-    '03-dense-autoencoder': { models: ['autoencoder'], line: (dir) => `saved autoencoder to ${repoPath(dir)} ` },
+    '01-dcgan': { models: ['generator', 'discriminator'], line: (dir) => `saved G and D to ${dir} ${reuse}` },
+    '02-conv-autoencoder': {
+      models: ['autoencoder'],
+      line: (dir) => `saved autoencoder to ${repoPath(dir)} ${reuse}`,
+    },
+    '03-dense-autoencoder': {
+      models: ['autoencoder'],
+      line: (dir) => `saved autoencoder to ${repoPath(dir)} ${reuse}`,
+    },
     '04-latent-space': {
       models: ['encoder', 'decoder'],
-      line: (dir) => `saved encoder and decoder to ${repoPath(dir)} `,
+      line: (dir) => `saved encoder and decoder to ${repoPath(dir)} ${reuse}`,
+    },
+    '05-vae': {
+      models: ['vaeEncoder', 'vaeDecoder', 'aeEncoder', 'aeDecoder'],
+      line: (dir) => `saved the VAE's and the autoencoder's encoders and decoders to ${dir}\n`,
     },
   };
   for (const [notebook, { models, line }] of Object.entries(saves)) {
@@ -320,7 +333,7 @@ describe('every notebook under the smoke profile', () => {
       assert.ok(result && result.status === 'ok', `${notebook} ran in the smoke run`);
       const dir = path.join(MODELS_DIR, notebook);
       const printed = printedText(result.executedPath).join('\n');
-      assert.ok(printed.includes(`${line(dir)}(reuseTrained = true loads them next time)`), printed);
+      assert.ok(`${printed}\n`.includes(line(dir)), printed);
       const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
         notebook: string;
         settings: Record<string, unknown>;
