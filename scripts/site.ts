@@ -19,7 +19,7 @@ import type { Page } from 'playwright-core';
 import { REPO_ROOT } from '../tools/runner';
 import { openHeadlessChromium } from '../tools/browser';
 import { buildSite, describeSite, type SiteReport } from '../tools/site';
-import { checkGanSheet, checkLatentMap, walkSite } from '../tools/siteCheck';
+import { checkGanSheet, checkLatentMap, checkLatentPad, walkSite } from '../tools/siteCheck';
 import { formatDigitScore } from '../lib/quality';
 import { parseKnownFlags } from './flags';
 
@@ -78,6 +78,21 @@ async function check(report: SiteReport): Promise<boolean> {
               .map((v) => v.toFixed(3))
               .join(', ')}), ${point.offsetPixels.toFixed(2)} px off; largest difference from the decoder in Node ` +
               `${point.maxGreyDifference.toFixed(2)} grey levels`,
+          );
+        }
+      } else if (model.notebook === '05-vae' && model.model === 'vaeDecoder') {
+        const aeDir = report.liveModels.find(
+          (entry) => entry.notebook === '05-vae' && entry.model === 'aeDecoder',
+        )!.dir;
+        const pad = await checkLatentPad(browser.page, file, aeDir, model.dir);
+        await shoot(browser.page, 'section.gan-site-pad', 'site-05-live.png');
+        print(`05: ${timing(pad.timing)}`);
+        for (const point of pad.points) {
+          print(
+            `05: pointer at z (${point.target.map((v) => v.toFixed(3)).join(', ')}): decoded ` +
+              `(${point.decoded.map((v) => v.toFixed(3)).join(', ')}), ${point.offsetPixels.toFixed(2)} px off; ` +
+              `largest difference from the decoders in Node: autoencoder ${point.aeMaxGreyDifference.toFixed(2)}, ` +
+              `VAE ${point.vaeMaxGreyDifference.toFixed(2)} grey levels`,
           );
         }
       } else if (model.notebook === '01-dcgan') {

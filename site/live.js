@@ -7,6 +7,9 @@
 // 04 (kind "latent-map"): the latent map's "decoded at the pointer" panel decodes the exact point
 // under the pointer (hover, drag, touch) with the trained decoder, instead of the grid decoded in
 // advance; a cross marks the point.
+// 05 (kind "latent-pad"): after the chapter's two maps, a square of z from -padRange to padRange
+// on both axes; hovering or dragging decodes the exact z under the pointer with the autoencoder's
+// and the VAE's decoders, side by side.
 //
 // Nothing shows until the model has drawn once: with JavaScript off, or before that, the page's
 // static pictures stand. State for the tests and the console: self.ganSite.
@@ -430,6 +433,159 @@
     });
   }
 
+  // --- 05: the autoencoder and the VAE at the same point -----------------------------------------
+
+  function setupLatentPad(aeDecoder, vaeDecoder) {
+    var text = config.text;
+    var range = config.padRange;
+    var side = 280;
+    var scale = 5;
+    var gap = 12;
+    var size = 28 * scale;
+    var captionHeight = 20;
+    var state = (site.pad = { z: null, draws: 0, busy: false });
+
+    var panel = element('section', 'gan-site-live gan-site-pad');
+    panel.lang = text.lang;
+    panel.appendChild(element('h3', null, text.padTitle));
+    panel.appendChild(element('p', null, text.padIntro));
+    var row = panel.appendChild(element('div', 'gan-site-pad-row'));
+    var area = row.appendChild(element('canvas', 'gan-site-pad-area'));
+    area.width = area.height = side;
+    var pair = row.appendChild(element('canvas', 'gan-site-pair'));
+    pair.width = 2 * size + gap;
+    pair.height = size + captionHeight;
+    var label = panel.appendChild(element('p', 'gan-site-pad-z'));
+
+    // z to the square's pixels and back: z[0] grows to the right, z[1] upwards, as on the maps.
+    function toPixel(z) {
+      return [((z[0] + range) / (2 * range)) * side, ((range - z[1]) / (2 * range)) * side];
+    }
+    function toZ(px, py) {
+      var clamp = function (v) {
+        return Math.min(range, Math.max(-range, v));
+      };
+      return [clamp(-range + (2 * range * px) / side), clamp(range - (2 * range * py) / side)];
+    }
+
+    function drawArea(z) {
+      var context = area.getContext('2d');
+      context.fillStyle = 'white';
+      context.fillRect(0, 0, side, side);
+      context.font = '11px sans-serif';
+      for (var v = -range; v <= range; v++) {
+        var at = toPixel([v, v]);
+        context.strokeStyle = v === 0 ? '#888' : '#e4e4e4';
+        context.lineWidth = 1;
+        context.beginPath();
+        context.moveTo(Math.round(at[0]) + 0.5, 0);
+        context.lineTo(Math.round(at[0]) + 0.5, side);
+        context.moveTo(0, Math.round(at[1]) + 0.5);
+        context.lineTo(side, Math.round(at[1]) + 0.5);
+        context.stroke();
+      }
+      context.fillStyle = '#555';
+      context.textBaseline = 'bottom';
+      context.fillText(String(-range), 3, side - 2);
+      context.fillText(String(range), side - 10, side - 2);
+      context.fillText('z[0]', side - 30, toPixel([0, 0])[1] - 2);
+      context.textBaseline = 'top';
+      context.fillText(String(range), 3, 2);
+      context.fillText('z[1]', toPixel([0, 0])[0] + 4, 2);
+      var p = toPixel(z);
+      context.lineCap = 'round';
+      [
+        ['white', 4],
+        ['black', 2],
+      ].forEach(function (pen) {
+        context.strokeStyle = pen[0];
+        context.lineWidth = pen[1];
+        context.beginPath();
+        context.moveTo(p[0] - 7, p[1]);
+        context.lineTo(p[0] + 7, p[1]);
+        context.moveTo(p[0], p[1] - 7);
+        context.lineTo(p[0], p[1] + 7);
+        context.stroke();
+      });
+    }
+
+    function draw(z, values) {
+      var context = pair.getContext('2d');
+      var frame = context.createImageData(pair.width, size);
+      frame.data.fill(255);
+      var grey = new Uint8ClampedArray(2 * 784);
+      grey.set(greyLevels(values[0], 'unit'));
+      grey.set(greyLevels(values[1], 'unit'), 784);
+      paint(
+        frame,
+        grey,
+        [
+          { x: 0, y: 0 },
+          { x: size + gap, y: 0 },
+        ],
+        scale,
+      );
+      context.putImageData(frame, 0, 0);
+      context.fillStyle = 'white';
+      context.fillRect(0, size, pair.width, captionHeight);
+      context.fillStyle = 'black';
+      context.font = '12px sans-serif';
+      context.textBaseline = 'top';
+      context.fillText(text.aeLabel, 0, size + 4);
+      context.fillText(text.vaeLabel, size + gap, size + 4);
+      drawArea(z);
+      label.textContent = 'z = (' + z[0].toFixed(2) + ', ' + z[1].toFixed(2) + ')';
+      state.z = z;
+      state.draws += 1;
+      pair.setAttribute('data-z', z[0] + ',' + z[1]);
+      pair.setAttribute('data-draws', String(state.draws));
+      panel.hidden = false;
+      drawn();
+    }
+
+    // One decode at a time; a pointer that moves meanwhile is decoded next, at its latest place.
+    var busy = false;
+    var pending = null;
+    function request(z) {
+      pending = z;
+      state.busy = true;
+      if (!busy) pump();
+    }
+    function pump() {
+      if (!pending) {
+        state.busy = false;
+        return;
+      }
+      var z = pending;
+      pending = null;
+      busy = true;
+      Promise.all([predict(aeDecoder, z, [1, 2]), predict(vaeDecoder, z, [1, 2])]).then(function (values) {
+        draw(z, values);
+        busy = false;
+        pump();
+      }, fail);
+    }
+
+    function pointed(event) {
+      var box = area.getBoundingClientRect();
+      // The square may be drawn smaller than its pixels on a narrow screen: scale back to them.
+      var px = ((event.clientX - box.left) * side) / box.width;
+      var py = ((event.clientY - box.top) * side) / box.height;
+      if (px < 0 || py < 0 || px > side || py > side) return;
+      request(toZ(px, py));
+    }
+    area.addEventListener('pointermove', pointed);
+    area.addEventListener('pointerdown', pointed);
+    area.style.touchAction = 'none';
+
+    // After the cell that draws the two maps, else at the end of the notebook.
+    panel.hidden = true;
+    var cells = document.querySelectorAll('.jp-Cell');
+    var anchor = cells[config.anchorCell] || cells[cells.length - 1];
+    anchor.parentNode.insertBefore(panel, anchor.nextSibling);
+    request([0, 0]);
+  }
+
   // After the page's first frame, so that it shows before the model's work; then the CPU backend:
   // these models are small, and it needs no GPU and compiles no shaders.
   nextFrame()
@@ -443,6 +599,7 @@
       site.modelReadyAt = performance.now();
       if (config.kind === 'gan') return setupGan(built[0]);
       if (config.kind === 'latent-map') return setupLatentMap(built[0]);
+      if (config.kind === 'latent-pad') return setupLatentPad(built[0], built[1]);
       throw new Error('unknown kind of live chapter: ' + config.kind);
     })
     .catch(fail);

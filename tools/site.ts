@@ -7,19 +7,17 @@
  *   its picture (the output of its cell tagged readme-figure, the one the README shows), per edition.
  * - `NAME.html`, `NAME.ko.html`: each chapter's nbconvert page, copied, with a bar of links
  *   (previous, contents, next, the other edition) at its top and bottom.
- * - Live chapters (LIVE_CHAPTERS: 01's generator, 04's decoder): TensorFlow.js's browser build
+ * - Live chapters (LIVE_CHAPTERS: 01's generator, 04's decoder, 05's two decoders): TensorFlow.js's browser build
  *   (`assets/tf.min.js`, from node_modules), the trained weights as a script
  *   (`models/NAME.js`, see siteWeights.ts) and `assets/live.js` (site/live.js) join the page as
  *   plain <script src> files, since a file:// page may not fetch() its neighbours. 04's copy of
  *   its latent map drops the grid of images decoded in advance (the page decodes live), all but
- *   the one the map shows first.
+ *   the one the map shows first. 05 gets a pad of its own after its two maps (live.js).
  * - `assets/site.css` (site/site.css) and `assets/site-font.css`: the Korean characters of the
  *   text the site adds (titles, summaries, links), in a subset of NanumGothic, like the pages'
  *   own (scripts/site_font.py, through scripts/run_notebooks.py's KoreanFont).
  * - `site.json`: what was built: pages and their bytes against the budget, each model's
  *   encoding, bytes and largest pixel difference from its float32 original.
- *
- * 05 saves no models, so its page stays as exported.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -40,18 +38,26 @@ export const PAGE_BUDGET_BYTES = 5_000_000;
 export const WEIGHT_TOLERANCE_GREY_LEVELS = 1;
 
 export interface LiveChapter {
-  kind: 'gan' | 'latent-map';
-  /** The saved model the page runs (lib/persist.ts folder `<models>/<notebook>/<model>/`). */
-  model: string;
-  /** Its output range: the generator's tanh [-1, 1], the decoder's sigmoid [0, 1]. */
+  kind: 'gan' | 'latent-map' | 'latent-pad';
+  /** The saved models the page runs (lib/persist.ts folders `<models>/<notebook>/<model>/`). */
+  models: string[];
+  /** Their output range: the generator's tanh [-1, 1], the decoders' sigmoid [0, 1]. */
   range: 'tanh' | 'unit';
 }
 
-/** The chapters whose pages run their trained models. 05 saves none (it trains both models each run). */
+/** The chapters whose pages run their trained models. */
 export const LIVE_CHAPTERS: Record<string, LiveChapter> = {
-  '01-dcgan': { kind: 'gan', model: 'generator', range: 'tanh' },
-  '04-latent-space': { kind: 'latent-map', model: 'decoder', range: 'unit' },
+  '01-dcgan': { kind: 'gan', models: ['generator'], range: 'tanh' },
+  '04-latent-space': { kind: 'latent-map', models: ['decoder'], range: 'unit' },
+  '05-vae': { kind: 'latent-pad', models: ['aeDecoder', 'vaeDecoder'], range: 'unit' },
 };
+
+/**
+ * 05's pad covers z from -PAD_RANGE to PAD_RANGE on both axes: where N(0, 1), the VAE's codes, puts
+ * nearly all its draws (99.7% of each number within 3), and the patch of the autoencoder's map that
+ * 05 decodes from N(0, 1). Its weights are measured on a 16x16 grid over that square.
+ */
+export const PAD_RANGE = 3;
 
 const TEXT = {
   en: {
@@ -60,7 +66,8 @@ const TEXT = {
     intro:
       'Chapter-aligned notebooks that teach generative adversarial networks and autoencoders by training real ' +
       "models on MNIST, as the course's own run executed them. In the chapters marked live, the trained models " +
-      'run in the page: draw new digits (01) and move through the latent space (04), with no kernel and no network.',
+      'run in the page: draw new digits (01), move through the latent space (04) and decode one point with the ' +
+      'autoencoder and the VAE side by side (05), with no kernel and no network.',
     contents: 'Contents',
     previous: 'Previous',
     next: 'Next',
@@ -78,14 +85,24 @@ const TEXT = {
     mapNote:
       'Live: the decoder this notebook trained runs in this page. Hover or drag anywhere on the map: the panel ' +
       'decodes that exact point.',
+    padTitle: 'Live: both decoders at the same point',
+    padIntro:
+      'The autoencoder and the VAE this notebook trained run in this page. Hover or drag anywhere on the square: ' +
+      'both decoders decode that exact z, the autoencoder on the left, the VAE on the right. The square covers ' +
+      'z[0] and z[1] from −3 to 3: where N(0, 1) puts nearly all its draws, the region the VAE’s codes fill; ' +
+      'the autoencoder’s codes spread over a larger box of their own (the map on the left above), so here it ' +
+      'shows only the part of its map round the origin.',
+    aeLabel: 'Autoencoder',
+    vaeLabel: 'VAE',
   },
   ko: {
     lang: 'ko',
     siteTitle: 'GAN과 오토인코더: TypeScript 노트북',
     intro:
       '책의 장을 따라가며 MNIST로 실제 모델을 학습시켜 생성적 적대 신경망과 오토인코더를 익히는 노트북을, 이 과정의 실행이 ' +
-      '돌린 그대로 모았습니다. 실시간 표시가 붙은 장에서는 학습된 모델이 페이지 안에서 돌아갑니다. 새 숫자를 그리고(01) ' +
-      '잠재 공간을 움직여 볼 수 있습니다(04). 커널도 네트워크도 필요 없습니다.',
+      '돌린 그대로 모았습니다. 실시간 표시가 붙은 장에서는 학습된 모델이 페이지 안에서 돌아갑니다. 새 숫자를 그리고(01), ' +
+      '잠재 공간을 움직여 보고(04), 한 점을 오토인코더와 VAE로 나란히 디코딩해 볼 수 있습니다(05). 커널도 네트워크도 ' +
+      '필요 없습니다.',
     contents: '목차',
     previous: '이전',
     next: '다음',
@@ -104,6 +121,14 @@ const TEXT = {
     mapNote:
       '실시간: 이 노트북이 학습시킨 디코더가 이 페이지에서 돌아갑니다. 지도 위 아무 곳이나 가리키거나 끌면 패널이 바로 ' +
       '그 점을 디코딩합니다.',
+    padTitle: '실시간: 같은 점에서 두 디코더',
+    padIntro:
+      '이 노트북이 학습시킨 오토인코더와 VAE가 이 페이지에서 돌아갑니다. 정사각형 위 아무 곳이나 가리키거나 끌면 두 ' +
+      '디코더가 바로 그 z를 디코딩합니다. 왼쪽이 오토인코더, 오른쪽이 VAE입니다. 정사각형은 z[0]과 z[1]의 −3부터 ' +
+      '3까지를 덮습니다. N(0, 1)에서 뽑은 값이 거의 모두 들어가는 곳이자 VAE의 코드가 채우는 영역입니다. 오토인코더의 ' +
+      '코드는 위 왼쪽 지도처럼 더 큰 자기만의 상자에 퍼져 있으므로, 여기서는 그 지도 가운데 원점 둘레만 보입니다.',
+    aeLabel: '오토인코더',
+    vaeLabel: 'VAE',
   },
 } as const;
 
@@ -327,7 +352,7 @@ function probeInputs(
   extent?: { xMin: number; xMax: number; yMin: number; yMax: number },
 ): tf.Tensor {
   if (live.kind === 'gan') return tf.randomNormal([64, inputSize], 0, 1, 'float32', 2024);
-  const box = extent ?? { xMin: -3, xMax: 3, yMin: -3, yMax: 3 };
+  const box = extent ?? { xMin: -PAD_RANGE, xMax: PAD_RANGE, yMin: -PAD_RANGE, yMax: PAD_RANGE };
   const points: number[] = [];
   for (let row = 0; row < 16; row++) {
     for (let col = 0; col < 16; col++) {
@@ -335,6 +360,15 @@ function probeInputs(
     }
   }
   return tf.tensor2d(points, [256, 2]);
+}
+
+/** The index of the notebook's first cell holding `text` (the English notebook's; the Korean one's cells match). */
+function cellIndex(from: string, notebook: string, text: string): number {
+  const executed = path.join(from, `${notebook}.ipynb`);
+  const file = fs.existsSync(executed) ? executed : path.join(REPO_ROOT, 'notebooks', `${notebook}.ipynb`);
+  const index = readNotebook(file).cells.findIndex((cell) => sourceText(cell.source).includes(text));
+  if (index < 0) throw new Error(`${file} has no cell holding ${text}`);
+  return index;
 }
 
 /** The @font-face of the Korean characters in `text`, made by scripts/site_font.py. */
@@ -454,14 +488,18 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<SiteRep
   // The live models: each chapter's weights, in the fewest bytes that look the same.
   const liveModels: SiteModel[] = [];
   const missingModels: string[] = [];
-  const livePages = new Map<string, { initialPoint?: [number, number]; html: Record<string, string> }>();
+  const livePages = new Map<
+    string,
+    { initialPoint?: [number, number]; anchorCell?: number; html: Record<string, string> }
+  >();
   for (const chapter of chapters) {
     const live = LIVE_CHAPTERS[chapter.notebook];
     if (!live) continue;
-    const dir = path.join(modelsRoot, chapter.notebook, live.model);
-    if (!fs.existsSync(path.join(dir, 'model.json'))) {
+    const dirs = live.models.map((model) => path.join(modelsRoot, chapter.notebook, model));
+    const absent = dirs.filter((dir) => !fs.existsSync(path.join(dir, 'model.json')));
+    if (absent.length > 0) {
       missingModels.push(chapter.notebook);
-      log(`${chapter.notebook}: no saved ${live.model} in ${dir}; its pages keep their static pictures`);
+      log(`${chapter.notebook}: no saved model in ${absent.join(', ')}; its pages keep their static pictures`);
       continue;
     }
     const html: Record<string, string> = {};
@@ -476,30 +514,41 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<SiteRep
         [html[edition], initialPoint, extent] = [map.html, map.initialPoint, map.extent];
       }
     }
-    const saved = readSavedModel(dir);
-    const inputSize = (
-      saved.modelTopology as { config?: { layers?: Array<{ config?: { batch_input_shape?: number[] } }> } }
-    ).config?.layers?.[0]?.config?.batch_input_shape?.[1];
-    const probe = probeInputs(live, inputSize ?? 2, extent);
-    const choice = await chooseWeightFormat(saved, probe, live.range, WEIGHT_TOLERANCE_GREY_LEVELS);
-    probe.dispose();
+    const encoded: Record<string, WeightChoice['encoded']> = {};
+    const choices: Array<{ model: string; dir: string; measured: Omit<WeightChoice, 'encoded'> }> = [];
+    for (const [k, model] of live.models.entries()) {
+      const saved = readSavedModel(dirs[k]);
+      const inputSize = (
+        saved.modelTopology as { config?: { layers?: Array<{ config?: { batch_input_shape?: number[] } }> } }
+      ).config?.layers?.[0]?.config?.batch_input_shape?.[1];
+      const probe = probeInputs(live, inputSize ?? 2, extent);
+      const choice = await chooseWeightFormat(saved, probe, live.range, WEIGHT_TOLERANCE_GREY_LEVELS);
+      probe.dispose();
+      const { encoded: modelEncoded, ...measured } = choice;
+      encoded[model] = modelEncoded;
+      choices.push({ model, dir: dirs[k], measured });
+      log(
+        `${chapter.notebook}: ${model} as ${choice.format} (${choice.bytes} bytes, float32 ${choice.float32Bytes}; ` +
+          `largest pixel difference ${choice.maxGreyDifference.toFixed(3)} grey levels)`,
+      );
+    }
+    // One script carries all of a chapter's models; each model's entry gives that script's bytes.
     const script = `models/${chapter.notebook}.js`;
-    const scriptText = weightsScript(chapter.notebook, { [live.model]: choice.encoded });
+    const scriptText = weightsScript(chapter.notebook, encoded);
     fs.writeFileSync(path.join(temporary, script), scriptText);
-    const { encoded: _encoded, ...measured } = choice;
-    liveModels.push({
-      notebook: chapter.notebook,
-      model: live.model,
-      dir,
-      script,
-      scriptBytes: Buffer.byteLength(scriptText),
-      ...measured,
-    });
-    log(
-      `${chapter.notebook}: ${live.model} as ${choice.format} (${choice.bytes} bytes, ` +
-        `float32 ${choice.float32Bytes}; largest pixel difference ${choice.maxGreyDifference.toFixed(3)} grey levels)`,
-    );
-    livePages.set(chapter.notebook, { initialPoint, html });
+    for (const { model, dir, measured } of choices) {
+      liveModels.push({
+        notebook: chapter.notebook,
+        model,
+        dir,
+        script,
+        scriptBytes: Buffer.byteLength(scriptText),
+        ...measured,
+      });
+    }
+    // 05's pad goes after the cell that draws its two maps (the page has one .jp-Cell per notebook cell).
+    const anchorCell = live.kind === 'latent-pad' ? cellIndex(from, chapter.notebook, 'sideBySide([mapOf(') : undefined;
+    livePages.set(chapter.notebook, { initialPoint, anchorCell, html });
   }
 
   // The pages, and the pictures for the index.
@@ -527,9 +576,10 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<SiteRep
         const config = {
           notebook: chapter.notebook,
           kind: liveChapter.kind,
-          models: [liveChapter.model],
+          models: liveChapter.models,
           text: TEXT[edition],
           ...(live.initialPoint ? { initialPoint: live.initialPoint } : {}),
+          ...(live.anchorCell !== undefined ? { anchorCell: live.anchorCell, padRange: PAD_RANGE } : {}),
         };
         addedText += Object.values(TEXT[edition]).join(' ');
         bottom +=

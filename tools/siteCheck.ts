@@ -1,7 +1,8 @@
 /**
  * Checks of a built reading site (tools/site.ts) in headless Chromium, opened from disk:
  * walkSite follows every link from the index; checkLatentMap drags over 04's map and compares what
- * the page drew with the saved decoder run here in Node (tfjs-node); checkGanSheet presses 01's
+ * the page drew with the saved decoder run here in Node (tfjs-node); checkLatentPad does the same
+ * with 05's pad and its two decoders; checkGanSheet presses 01's
  * "new digits" and compares the page's sheets with the saved generator on the page's own noise,
  * and scores both with scoreDigits. They measure and return; the tests (test/notebooks/) assert
  * on what they return, and `npm run site -- --check` prints it.
@@ -260,6 +261,87 @@ export async function checkLatentMap(page: Page, file: string, decoderDir: strin
     decoded: z,
     offsetPixels: Math.hypot((z[0] - cell.x) * scales.x, (z[1] - cell.y) * scales.y),
     maxGreyDifference: largestDifference(grey, expected.subarray(k * 784, (k + 1) * 784)),
+  }));
+  return { timing, points };
+}
+
+export interface PadPointCheck {
+  /** Where the pointer went, as the z of that place on the pad, and the z the page decoded there. */
+  target: [number, number];
+  decoded: [number, number];
+  /** How far the decoded z is from the pointer's place on screen (pixels). */
+  offsetPixels: number;
+  /** Largest difference between each drawing and its saved decoder's output at the decoded z (grey levels). */
+  aeMaxGreyDifference: number;
+  vaeMaxGreyDifference: number;
+}
+
+export interface PadCheck {
+  timing: PageTiming;
+  points: PadPointCheck[];
+}
+
+/**
+ * On 05's page: the mouse goes down on the pad and drags to three places; at each, the page's z
+ * must be the one under the pointer, and its two drawings the saved autoencoder's and VAE's
+ * decoders' outputs at that z.
+ */
+export async function checkLatentPad(page: Page, file: string, aeDir: string, vaeDir: string): Promise<PadCheck> {
+  const timing = await openLive(page, file);
+  await page.evaluate(`document.querySelector('.gan-site-pad').scrollIntoView()`);
+  const { box, range } = await page.evaluate<{
+    box: { x: number; y: number; width: number; height: number };
+    range: number;
+  }>(`(() => {
+    const box = document.querySelector('.gan-site-pad-area').getBoundingClientRect();
+    return { box: { x: box.x, y: box.y, width: box.width, height: box.height }, range: ganSiteConfig.padRange };
+  })()`);
+  const zAt = (fx: number, fy: number): [number, number] => [-range + 2 * range * fx, range - 2 * range * fy];
+  const places = [
+    [0.8, 0.2],
+    [0.25, 0.3],
+    [0.5, 0.55],
+    [0.7, 0.85],
+  ];
+  const [startX, startY] = places[0];
+  await page.mouse.move(box.x + startX * box.width, box.y + startY * box.height);
+  await page.mouse.down();
+  const drawn: Array<{ target: [number, number]; z: [number, number]; grey: number[] }> = [];
+  const scale = 5;
+  const origins = [
+    { x: 0, y: 0 },
+    { x: 28 * scale + 12, y: 0 },
+  ];
+  for (const [fx, fy] of places.slice(1)) {
+    const before = await page.evaluate<number>('ganSite.pad.draws');
+    await page.mouse.move(box.x + fx * box.width, box.y + fy * box.height, { steps: 6 });
+    await page.waitForFunction(`ganSite.pad.draws > ${before} && !ganSite.pad.busy`, undefined, { timeout: 5_000 });
+    const z = await page.evaluate<[number, number]>('ganSite.pad.z');
+    const grey = await page.evaluate<number[]>(readImages('.gan-site-pair', origins, scale));
+    drawn.push({ target: zAt(fx, fy), z, grey });
+  }
+  await page.mouse.up();
+
+  const perUnit = box.width / (2 * range);
+  const input = tf.tensor2d(
+    drawn.flatMap(({ z }) => z),
+    [drawn.length, 2],
+  );
+  const expected: Float32Array[] = [];
+  for (const dir of [aeDir, vaeDir]) {
+    const decoder = await loadSaved(dir);
+    const output = decoder.predict(input) as Tensor;
+    expected.push(greyLevels(output, 'unit'));
+    tf.dispose(output);
+    decoder.dispose();
+  }
+  input.dispose();
+  const points = drawn.map(({ target, z, grey }, k) => ({
+    target,
+    decoded: z,
+    offsetPixels: Math.hypot((z[0] - target[0]) * perUnit, (z[1] - target[1]) * perUnit),
+    aeMaxGreyDifference: largestDifference(grey.slice(0, 784), expected[0].subarray(k * 784, (k + 1) * 784)),
+    vaeMaxGreyDifference: largestDifference(grey.slice(784), expected[1].subarray(k * 784, (k + 1) * 784)),
   }));
   return { timing, points };
 }

@@ -10,7 +10,8 @@
  * float32 rounding, far below a grey level. So a pixel the page draws may differ from the saved
  * float32 model run in Node by up to 1.5 levels on the probe; 2 leaves room for inputs the probe
  * did not hold. A decoded point is where the pointer is within 1.5 screen pixels (integer mouse
- * positions, and the map's grid coordinates rounded as the spec stores them).
+ * positions, and the map's grid coordinates rounded as the spec stores them); 05's pad holds to
+ * the same two thresholds for each of its decoders.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -19,7 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { CHROMIUM, openHeadlessChromium, REPO_ROOT, type HeadlessBrowser, type RunSummary } from '../../tools';
 import { buildSite, describeSite, LIVE_CHAPTERS, PAGE_BUDGET_BYTES, type SiteReport } from '../../tools/site';
-import { checkGanSheet, checkLatentMap, walkSite } from '../../tools/siteCheck';
+import { checkGanSheet, checkLatentMap, checkLatentPad, walkSite } from '../../tools/siteCheck';
 
 const SITE_DIR = path.join(REPO_ROOT, 'build', 'test', 'site-smoke');
 const MAX_GREY_DIFFERENCE = 2;
@@ -54,7 +55,7 @@ export function describeSmokeSite(run: () => { summary: RunSummary; outDir: stri
         await browser?.close();
       });
 
-      it('holds every page of the run and an index per edition; 01 and 04 run live; each page fits its budget', () => {
+      it('holds every page of the run and an index per edition; 01, 04, 05 run live; each page within budget', () => {
         assert.deepEqual(report.pages.map((page) => page.file).sort(), [...chapterNames].sort());
         for (const index of ['index.html', 'index.ko.html'])
           assert.ok(fs.existsSync(path.join(SITE_DIR, index)), index);
@@ -64,10 +65,14 @@ export function describeSmokeSite(run: () => { summary: RunSummary; outDir: stri
           '01-dcgan.ko.html',
           '04-latent-space.html',
           '04-latent-space.ko.html',
+          '05-vae.html',
+          '05-vae.ko.html',
         ]);
         assert.deepEqual(
           report.liveModels.map((model) => `${model.notebook}/${model.model}`),
-          Object.entries(LIVE_CHAPTERS).map(([notebook, chapter]) => `${notebook}/${chapter.model}`),
+          Object.entries(LIVE_CHAPTERS).flatMap(([notebook, chapter]) =>
+            chapter.models.map((model) => `${notebook}/${model}`),
+          ),
         );
         assert.deepEqual(report.missingModels, []);
         for (const model of report.liveModels) {
@@ -94,7 +99,7 @@ export function describeSmokeSite(run: () => { summary: RunSummary; outDir: stri
         assert.deepEqual(browser.blocked, [], 'no request was refused, because none went off the machine');
         assert.deepEqual([...walk.pages].sort(), [...chapterNames, 'index.html', 'index.ko.html'].sort());
         // Every live page got its model going (the Korean ones too).
-        for (const file of ['01-dcgan.ko.html', '04-latent-space.ko.html']) {
+        for (const file of ['01-dcgan.ko.html', '04-latent-space.ko.html', '05-vae.ko.html']) {
           await browser.page.goto(pathToFileURL(path.join(SITE_DIR, file)).href, { waitUntil: 'load' });
           await browser.page.waitForFunction(`self.ganSite && self.ganSite.state !== 'loading'`);
           assert.equal(await browser.page.evaluate('ganSite.state + (ganSite.error || "")'), 'ready', file);
@@ -123,6 +128,40 @@ export function describeSmokeSite(run: () => { summary: RunSummary; outDir: stri
             point.maxGreyDifference <= MAX_GREY_DIFFERENCE,
             `grid point ${point.grid}: ${point.maxGreyDifference} grey levels from the decoder in Node`,
           );
+        }
+      });
+
+      it('05: dragging over the pad draws both saved decoders at the exact point, within a second', async () => {
+        const dir = (model: string) =>
+          report.liveModels.find((entry) => entry.notebook === '05-vae' && entry.model === model)!.dir;
+        const pad = await checkLatentPad(
+          browser.page,
+          path.join(SITE_DIR, '05-vae.html'),
+          dir('aeDecoder'),
+          dir('vaeDecoder'),
+        );
+        console.log(
+          `05: first drawing ${pad.timing.firstDrawMs.toFixed(0)} ms after navigation ` +
+            `(${pad.timing.afterParsedMs.toFixed(0)} ms after the page was parsed); ` +
+            pad.points
+              .map(
+                (point) =>
+                  `z (${point.decoded.map((v) => v.toFixed(2)).join(', ')}): ${point.offsetPixels.toFixed(2)} px, ` +
+                  `AE ${point.aeMaxGreyDifference.toFixed(2)}, VAE ${point.vaeMaxGreyDifference.toFixed(2)} levels`,
+              )
+              .join('; '),
+        );
+        assert.ok(
+          pad.timing.afterParsedMs < FIRST_DRAW_MS,
+          `first drawing ${pad.timing.afterParsedMs} ms after the page was parsed`,
+        );
+        assert.equal(pad.points.length, 3);
+        assert.equal(new Set(pad.points.map((point) => point.decoded.join())).size, 3, 'three different points');
+        for (const point of pad.points) {
+          const where = `z (${point.target.join(', ')})`;
+          assert.ok(point.offsetPixels <= MAX_OFFSET_PIXELS, `${where}: ${point.offsetPixels} px off`);
+          assert.ok(point.aeMaxGreyDifference <= MAX_GREY_DIFFERENCE, `${where}: autoencoder`);
+          assert.ok(point.vaeMaxGreyDifference <= MAX_GREY_DIFFERENCE, `${where}: VAE`);
         }
       });
 
