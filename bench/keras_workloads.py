@@ -40,7 +40,13 @@ def load_test_images():
 
 # --- SPEC A: DCGAN -------------------------------------------------------------------------
 
-def build_generator():
+def build_generator(mixed=False):
+    """mixed=True (under the mixed_bfloat16 policy): the final tanh as its own float32 layer, as
+    Keras's mixed-precision guide advises for a model's output; the same maths otherwise."""
+    if mixed:
+        last = [layers.Conv2D(1, kernel_size=5, padding="same"), layers.Activation("tanh", dtype="float32")]
+    else:
+        last = [layers.Conv2D(1, kernel_size=5, padding="same", activation="tanh")]
     return keras.Sequential([
         keras.Input((100,)),
         layers.Dense(128 * 7 * 7),
@@ -52,11 +58,16 @@ def build_generator():
         layers.BatchNormalization(),
         layers.LeakyReLU(negative_slope=0.2),
         layers.UpSampling2D(),
-        layers.Conv2D(1, kernel_size=5, padding="same", activation="tanh"),
+        *last,
     ], name="generator")
 
 
-def build_discriminator():
+def build_discriminator(mixed=False):
+    """mixed=True: the final sigmoid as its own float32 layer (so the loss is computed in float32)."""
+    if mixed:
+        last = [layers.Dense(1), layers.Activation("sigmoid", dtype="float32")]
+    else:
+        last = [layers.Dense(1, activation="sigmoid")]
     return keras.Sequential([
         keras.Input((28, 28, 1)),
         layers.Conv2D(64, kernel_size=5, strides=2, padding="same"),
@@ -66,15 +77,18 @@ def build_discriminator():
         layers.LeakyReLU(negative_slope=0.2),
         layers.Dropout(0.3),
         layers.Flatten(),
-        layers.Dense(1, activation="sigmoid"),
+        *last,
     ], name="discriminator")
 
 
-def run_gan(args, images_u8, fast=False):
+def run_gan(args, images_u8, fast=False, mixed=False):
     """The book's gan_train; fast=True is Keras written for speed: predict_on_batch, which skips
-    predict's per-call data pipeline (45.7 ms against 9.2 ms per call in bench/RESULTS.md)."""
-    generator = build_generator()
-    discriminator = build_discriminator()
+    predict's per-call data pipeline (45.7 ms against 9.2 ms per call in bench/RESULTS.md);
+    mixed=True builds and compiles the models under the mixed_bfloat16 policy."""
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    generator = build_generator(mixed)
+    discriminator = build_discriminator(mixed)
     # The book's order: compile D, freeze it, build and compile the combined model.
     jit = getattr(args, "jit", False)  # XLA-compiled train steps (jit_compile), for Keras written for speed
     discriminator.compile(loss="binary_crossentropy", optimizer="adam", jit_compile=jit)
@@ -82,6 +96,8 @@ def run_gan(args, images_u8, fast=False):
     noise_in = keras.Input((100,))
     gan = keras.Model(noise_in, discriminator(generator(noise_in)))
     gan.compile(loss="binary_crossentropy", optimizer="adam", jit_compile=jit)
+    policy = describe_policy(generator, discriminator)
+    keras.mixed_precision.set_global_policy("float32")
     # Keras 3 (unlike the Keras 2 the book was written for) reads `trainable` when a model's
     # train function is first traced, so the book's order would leave D untrained everywhere
     # ("The model does not have any trainable weights"). Toggling around the steps restores the
@@ -112,7 +128,21 @@ def run_gan(args, images_u8, fast=False):
             times.append(elapsed)
             losses.append([float(d_loss), float(g_loss)])
     return {"unit": "s/iteration", "times": times, "lastLosses": losses[-1] if losses else None,
-            "params": {"generator": generator.count_params(), "discriminator": discriminator.count_params()}}
+            "params": {"generator": generator.count_params(), "discriminator": discriminator.count_params()},
+            "precision": policy}
+
+
+def describe_policy(*models):
+    """The policy the models were built under, with a hidden layer's compute dtype, the weights'
+    dtype and the output dtype (float32 under mixed_bfloat16, from the float32 last activation)."""
+    first = models[0]
+    hidden = next(layer for layer in first.layers if layer.weights)
+    return {
+        "policy": keras.mixed_precision.global_policy().name,
+        "hiddenComputeDtype": hidden.compute_dtype,
+        "weightsDtype": str(hidden.weights[0].dtype),
+        "outputDtypes": [str(m.outputs[0].dtype) for m in models],
+    }
 
 
 # --- SPEC B: convolutional autoencoder -----------------------------------------------------
@@ -137,7 +167,10 @@ def build_conv_autoencoder():
 
 # --- SPEC D: 2-D convolutional autoencoder -------------------------------------------------
 
-def build_autoencoder_2d():
+def build_autoencoder_2d(mixed=False):
+    """mixed=True: built and compiled under the mixed_bfloat16 policy, the final sigmoid in float32."""
+    if mixed:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     enc_in = keras.Input((28, 28, 1))
     x = enc_in
     for filters, strides in zip([32, 64, 64, 64], [1, 2, 2, 1]):
@@ -152,15 +185,20 @@ def build_autoencoder_2d():
     y = layers.Reshape(shape_before)(y)
     for i, (filters, strides) in enumerate(zip([64, 64, 32, 1], [1, 2, 2, 1])):
         y = layers.Conv2DTranspose(filters, 3, strides=strides, padding="same")(y)
-        y = layers.Activation("sigmoid")(y) if i == 3 else layers.LeakyReLU()(y)
+        if i < 3:
+            y = layers.LeakyReLU()(y)
+        else:
+            y = layers.Activation("sigmoid", dtype="float32")(y) if mixed else layers.Activation("sigmoid")(y)
     decoder = keras.Model(dec_in, y, name="decoder")
     model_in = keras.Input((28, 28, 1))
     model = keras.Model(model_in, decoder(encoder(model_in)), name="autoencoder")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.00005), loss="mse")
-    return model
+    info = describe_policy(encoder, decoder)
+    keras.mixed_precision.set_global_policy("float32")
+    return model, info
 
 
-def run_epochs(args, images_u8, model):
+def run_epochs(args, images_u8, model, precision=None):
     x = (images_u8.astype("float32") / 255.0).reshape(-1, 28, 28, 1)
     if args.limit:
         x = x[: args.limit]
@@ -177,12 +215,24 @@ def run_epochs(args, images_u8, model):
         times.append(time.perf_counter() - start)
         losses.append(float(history.history["loss"][-1]))
     return {"unit": "s/epoch", "times": times, "lastLosses": losses[-1:], "params": {"model": model.count_params()},
-            "samples": int(x.shape[0])}
+            "samples": int(x.shape[0]), "precision": precision}
+
+
+def cpu_bfloat16_flags():
+    """avx512_bf16 / amx_bf16 from /proc/cpuinfo, as lib/graph/precision.ts reads them."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return [flag for flag in line.split(":", 1)[1].split() if flag in ("avx512_bf16", "amx_bf16")]
+    except OSError:
+        pass
+    return []
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--workload", required=True, choices=["gan", "gan_fast", "conv_ae", "ae2d"])
+    parser.add_argument("--workload", required=True, choices=["gan", "gan_fast", "gan_bf16", "conv_ae", "ae2d", "ae2d_bf16"])
     parser.add_argument("--batch-size", type=int, required=True)
     parser.add_argument("--warmup", type=int, default=5, help="GAN warm-up iterations")
     parser.add_argument("--iterations", type=int, default=50, help="GAN timed iterations")
@@ -200,14 +250,16 @@ def main():
     keras.utils.set_random_seed(args.seed)
     images = load_test_images()
 
-    if args.workload in ("gan", "gan_fast"):
-        result = run_gan(args, images, fast=args.workload == "gan_fast")
+    if args.workload in ("gan", "gan_fast", "gan_bf16"):
+        # gan_bf16: Keras written for speed (as gan_fast) under mixed_bfloat16, beside 01's loop in bfloat16.
+        result = run_gan(args, images, fast=args.workload != "gan", mixed=args.workload == "gan_bf16")
     elif args.workload == "conv_ae":
         model = build_conv_autoencoder()
         model.compile(optimizer="adam", loss="binary_crossentropy")
         result = run_epochs(args, images, model)
     else:
-        result = run_epochs(args, images, build_autoencoder_2d())
+        model, precision = build_autoencoder_2d(mixed=args.workload == "ae2d_bf16")
+        result = run_epochs(args, images, model, precision)
 
     result.update({
         "side": "keras",
@@ -227,6 +279,7 @@ def main():
             "numpy": np.__version__,
             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default"),
         },
+        "bfloat16Instructions": cpu_bfloat16_flags(),
     })
     sys.stdout.write(json.dumps(result) + "\n")
 

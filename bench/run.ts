@@ -8,8 +8,10 @@
  *   --reps N          repetitions (default 3)
  *   --quick           a fast sanity run: 1 repetition, 10 GAN iterations, epochs on 2,560 images;
  *                     writes its files to the temp folder unless --out is given
- *   --workloads a,b   subset of gan,gan_fast,conv_ae,ae2d (default all); gan_fast: 01's own loop
- *                     against Keras written for speed (predict_on_batch)
+ *   --workloads a,b   subset of gan,gan_fast,gan_bf16,conv_ae,ae2d,ae2d_bf16 (default all);
+ *                     gan_fast: 01's own loop against Keras written for speed (predict_on_batch);
+ *                     gan_bf16 / ae2d_bf16: gan_fast / ae2d in mixed_bfloat16 on both sides (01's
+ *                     precision setting and fit's; Keras's mixed_bfloat16 policy)
  *   --intra N --inter N  TensorFlow intra-/inter-op threads on both sides (default: CPU count)
  *   --out DIR         where results.json and RESULTS.md go (default bench/)
  */
@@ -18,8 +20,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseFlags } from '../scripts/flags';
+import { bfloat16Instructions } from '../lib/graph/precision';
 import {
   buildRows,
+  formatBfloat16Support,
   formatMarkdownTable,
   formatTextTable,
   replaceBetweenMarkers,
@@ -29,9 +33,16 @@ import {
 
 const ROOT = path.resolve(__dirname, '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
-const ALL_WORKLOADS = ['gan', 'gan_fast', 'conv_ae', 'ae2d'] as const;
+const ALL_WORKLOADS = ['gan', 'gan_fast', 'gan_bf16', 'conv_ae', 'ae2d', 'ae2d_bf16'] as const;
 type Workload = (typeof ALL_WORKLOADS)[number];
-const BATCH_SIZES: Record<Workload, number> = { gan: 32, gan_fast: 32, conv_ae: 128, ae2d: 32 };
+const BATCH_SIZES: Record<Workload, number> = {
+  gan: 32,
+  gan_fast: 32,
+  gan_bf16: 32,
+  conv_ae: 128,
+  ae2d: 32,
+  ae2d_bf16: 32,
+};
 
 interface Settings {
   reps: number;
@@ -53,6 +64,8 @@ interface ChildReport extends RepetitionResult {
   versions?: Record<string, string | undefined>;
   threads?: { intraOp: number; interOp: number; osThreadsAtEnd: number | null };
   repetition?: number;
+  /** What the steps computed in: the project's compiled() precision(s), Keras's policy and dtypes. */
+  precision?: unknown;
 }
 
 function readSettings(argv: string[]): Settings {
@@ -167,6 +180,8 @@ function machineInfo(s: Settings) {
   const cpus = os.cpus();
   return {
     cpuModel: cpus[0]?.model ?? 'unknown',
+    /** "avx512_bf16: yes, amx_bf16: no"; without either, mixed_bfloat16 runs float32 (project) or emulated (Keras). */
+    bfloat16: formatBfloat16Support(bfloat16Instructions()),
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
@@ -222,7 +237,7 @@ async function main(): Promise<void> {
   }
   const rows = buildRows(results);
   const table = formatTextTable(rows);
-  process.stdout.write(`${table}\n`);
+  process.stdout.write(`CPU: ${machine.cpuModel}, ${machine.cores} cores; bfloat16: ${machine.bfloat16}\n${table}\n`);
 
   const firstOf = (side: Side) => results.find((r) => r.side === side);
   const versions = { keras: firstOf('keras')?.versions, project: firstOf('ts')?.versions };
@@ -242,6 +257,12 @@ async function main(): Promise<void> {
   writeAtomic(path.join(s.outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
 
   const { keras: kerasVersions, project: projectVersions } = versions;
+  // What the mixed_bfloat16 rows actually ran in (the project falls back to float32 without bfloat16 instructions).
+  const ranIn = (workload: string, side: Side) =>
+    JSON.stringify(results.find((r) => r.workload === workload && r.side === side)?.precision ?? null);
+  const precisionLines = s.workloads
+    .filter((w) => w.endsWith('_bf16'))
+    .map((w) => `Precision of ${w}: Keras ${ranIn(w, 'keras')}; project ${ranIn(w, 'ts')}.`);
   const markdown = [
     `Measured ${finishedAt} (${summary.durationSeconds} s): ${describeSettings(s)}.`,
     '',
@@ -250,7 +271,8 @@ async function main(): Promise<void> {
     `Times: min / median / max over repetitions of each repetition's mean; ` +
       `ratio = project median / Keras median (below 1.0: the project is faster).`,
     '',
-    `Machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; ` +
+    `Machine: ${machine.cpuModel} (bfloat16 instructions: ${machine.bfloat16}), ${machine.cores} cores, ` +
+      `${machine.memoryGiB} GiB, ${machine.os}; ` +
       `load average at start ${machine.loadAverageAtStart.join(' ')}, ` +
       `at end ${summary.machine.loadAverageAtEnd.join(' ')}.`,
     `Keras side: Python ${kerasVersions?.python}, TensorFlow ${kerasVersions?.tensorflow}, ` +
@@ -260,6 +282,7 @@ async function main(): Promise<void> {
     `Threads: intra-op ${s.intra}, inter-op ${s.inter} on both sides; ` +
       `OS threads at the end of a GAN child: Keras ${threadsSeen.keras?.osThreadsAtEnd ?? '?'}, ` +
       `project ${threadsSeen.project?.osThreadsAtEnd ?? '?'} (Node adds its own V8 and libuv threads).`,
+    ...precisionLines,
   ].join('\n');
   const mdPath = path.join(s.outDir, 'RESULTS.md');
   const existing = fs.existsSync(mdPath)

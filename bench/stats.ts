@@ -91,7 +91,14 @@ export const WORKLOAD_LABELS: Readonly<Record<string, string>> = {
   gan_fast: 'GAN iteration, notebook loop vs Keras written for speed (batch 32)',
   conv_ae: 'Conv autoencoder epoch (batch 128)',
   ae2d: '2-D conv autoencoder epoch (batch 32)',
+  gan_bf16: 'GAN iteration in mixed_bfloat16, notebook loop vs Keras written for speed (batch 32)',
+  ae2d_bf16: '2-D conv autoencoder epoch in mixed_bfloat16 (batch 32)',
 };
+
+/** The bfloat16 instructions mixed precision needs, said of a CPU: "avx512_bf16: yes, amx_bf16: no". */
+export function formatBfloat16Support(instructions: readonly string[]): string {
+  return ['avx512_bf16', 'amx_bf16'].map((flag) => `${flag}: ${instructions.includes(flag) ? 'yes' : 'no'}`).join(', ');
+}
 
 const SIDE_LABELS: Readonly<Record<Side, string>> = { keras: 'Keras (Python)', ts: 'project (tfjs-node)' };
 

@@ -15,17 +15,22 @@ import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf, backendInfo, createDcgan, trainGan, buildConvAutoencoder2d, fit } from '../lib';
 import { loadEmbeddedTestSet } from '../lib/data';
 import { buildConvAutoencoder } from '../lib/models';
+import { bfloat16Instructions, type Precision } from '../lib/graph/precision';
 import { nativeKernelsInstalled, uninstallNativeKernels } from '../lib/nativeKernels';
+import { compiled } from '../lib/train/engine';
 import { parseFlags } from '../scripts/flags';
 import { runNotebookLoop } from './notebook-loop';
 
-export type WorkloadName = 'gan' | 'gan_fast' | 'conv_ae' | 'ae2d';
+export type WorkloadName = 'gan' | 'gan_fast' | 'gan_bf16' | 'conv_ae' | 'ae2d' | 'ae2d_bf16';
+const WORKLOADS: readonly WorkloadName[] = ['gan', 'gan_fast', 'gan_bf16', 'conv_ae', 'ae2d', 'ae2d_bf16'];
 
 interface WorkloadResult {
   unit: string;
   times: number[];
   lastLosses: number[] | null;
   samples?: number;
+  /** What the training steps computed in (mixed_bfloat16 falls back to float32 on a CPU without bfloat16). */
+  precision?: Precision | Precision[];
 }
 
 /**
@@ -67,16 +72,29 @@ function runGan(images: Uint8Array, count: number, flags: Flags): Promise<Worklo
   });
 }
 
-/** 01-dcgan's own loop cell (bench/notebook-loop.ts), timed per iteration like trainGan. */
-function runNotebookGan(images: Uint8Array, count: number, flags: Flags): Promise<WorkloadResult> {
-  return timeGanIterations(images, count, flags, (x, onIteration) =>
-    runNotebookLoop(x, {
+/**
+ * 01-dcgan's own loop cell (bench/notebook-loop.ts), timed per iteration like trainGan; with
+ * `precision` set as 01's parameter. (gan_bf16 runs this loop, not trainGan: trainGan has no
+ * precision option.)
+ */
+async function runNotebookGan(
+  images: Uint8Array,
+  count: number,
+  flags: Flags,
+  precision: Precision,
+): Promise<WorkloadResult> {
+  let precisions: Precision[] = [];
+  const result = await timeGanIterations(images, count, flags, async (x, onIteration) => {
+    const loop = await runNotebookLoop(x, {
       iterations: flags.warmup + flags.iterations,
       batchSize: flags.batchSize,
       seed: flags.seed,
+      precision,
       onIteration,
-    }),
-  );
+    });
+    precisions = loop.precisions;
+  });
+  return { ...result, precision: precisions };
 }
 
 async function runEpochs(
@@ -84,6 +102,7 @@ async function runEpochs(
   images: Uint8Array,
   count: number,
   flags: Flags,
+  precision: Precision = 'float32',
 ): Promise<WorkloadResult> {
   const used = flags.limit > 0 ? Math.min(flags.limit, count) : count;
   const x = tf.tidy(() =>
@@ -99,7 +118,7 @@ async function runEpochs(
   // Warm-up as on the Keras side: a few full batches plus the epoch's last partial batch.
   const warmCount = Math.min(used, flags.batchSize * flags.warmupBatches + (used % flags.batchSize));
   const warm = x.slice(0, warmCount);
-  await fit(model, warm, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed, progress: false });
+  await fit(model, warm, { epochs: 1, batchSize: flags.batchSize, seed: flags.seed, progress: false, precision });
   warm.dispose();
   const times: number[] = [];
   let lastLosses: number[] | null = null;
@@ -110,12 +129,15 @@ async function runEpochs(
       batchSize: flags.batchSize,
       seed: flags.seed + epoch,
       progress: false,
+      precision,
     });
     times.push((performance.now() - start) / 1000);
     lastLosses = history.loss.slice(-1);
   }
   x.dispose();
-  return { unit: 's/epoch', times, lastLosses, samples: used };
+  // fit's handle, from compiled()'s cache: the precision its steps ran in.
+  const ranIn = compiled(model, { precision }).precision;
+  return { unit: 's/epoch', times, lastLosses, samples: used, precision: ranIn };
 }
 
 interface Flags {
@@ -132,8 +154,8 @@ interface Flags {
 async function main(): Promise<void> {
   const raw = parseFlags(process.argv.slice(2));
   const workload = raw.workload as WorkloadName;
-  if (!['gan', 'gan_fast', 'conv_ae', 'ae2d'].includes(workload)) {
-    throw new Error(`ts-workloads: --workload must be gan, gan_fast, conv_ae or ae2d; got "${raw.workload}".`);
+  if (!WORKLOADS.includes(workload)) {
+    throw new Error(`ts-workloads: --workload must be one of ${WORKLOADS.join(', ')}; got "${raw.workload}".`);
   }
   const num = (name: string, fallback?: number): number => {
     const value = raw[name] === undefined ? fallback : Number(raw[name]);
@@ -159,9 +181,11 @@ async function main(): Promise<void> {
   const result =
     workload === 'gan'
       ? await runGan(images, count, flags)
-      : workload === 'gan_fast'
-        ? await runNotebookGan(images, count, flags)
-        : await runEpochs(workload, images, count, flags);
+      : workload === 'gan_fast' || workload === 'gan_bf16'
+        ? await runNotebookGan(images, count, flags, workload === 'gan_bf16' ? 'mixed_bfloat16' : 'float32')
+        : workload === 'ae2d_bf16'
+          ? await runEpochs('ae2d', images, count, flags, 'mixed_bfloat16')
+          : await runEpochs(workload, images, count, flags);
   const info = backendInfo(tf);
   const output = {
     ...result,
@@ -185,6 +209,8 @@ async function main(): Promise<void> {
       backend: info.backend,
       platform: `${os.platform()} ${os.release()}`,
     },
+    // The CPU's bfloat16 instructions, as lib/graph/precision.ts reads them.
+    bfloat16Instructions: bfloat16Instructions(),
     // The library's cheaper Step kernel and LeakyReLU gradient (lib/nativeKernels.ts), as shipped.
     nativeKernels: nativeKernelsInstalled(),
   };

@@ -6,12 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   buildRows,
+  formatBfloat16Support,
   formatMarkdownTable,
   formatSeconds,
   formatTextTable,
   repetitionValue,
   replaceBetweenMarkers,
   summarize,
+  WORKLOAD_LABELS,
   type RepetitionResult,
 } from '../../bench/stats';
 import { parseFlags, parseKnownFlags } from '../../scripts/flags';
@@ -76,6 +78,13 @@ test('the text and markdown tables show every row with its numbers', () => {
   assert.equal(md.length, 4);
   assert.equal(md[1], '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   assert.equal(md[2], '| GAN iteration (batch 32) | Keras (Python) | 100.0 ms | 100.0 ms | 100.0 ms |  | 600 MiB |  |');
+});
+
+test('the mixed_bfloat16 rows have labels that say so; the host line names its bfloat16 instructions', () => {
+  for (const workload of ['gan_bf16', 'ae2d_bf16']) assert.match(WORKLOAD_LABELS[workload], /mixed_bfloat16/);
+  assert.equal(formatBfloat16Support(['avx512_bf16']), 'avx512_bf16: yes, amx_bf16: no');
+  assert.equal(formatBfloat16Support([]), 'avx512_bf16: no, amx_bf16: no');
+  assert.equal(formatBfloat16Support(['amx_bf16', 'avx512_bf16']), 'avx512_bf16: yes, amx_bf16: yes');
 });
 
 test('formatSeconds switches from ms to s at one second', () => {
