@@ -264,6 +264,32 @@
   // --- 04: decode the point under the pointer on the latent map ---------------------------------
 
   /** The first item of the mark named `name`, and where it sits in the view (offsets of the groups above it). */
+  // One decode at a time: a pointer that moves meanwhile is decoded next, at its latest place.
+  // Returns request(z); `state.busy` is true until the latest request is drawn.
+  function latestOnly(state, decode, draw) {
+    var busy = false;
+    var pending = null;
+    function pump() {
+      if (!pending) {
+        state.busy = false;
+        return;
+      }
+      var z = pending;
+      pending = null;
+      busy = true;
+      decode(z).then(function (values) {
+        draw(z, values);
+        busy = false;
+        pump();
+      }, fail);
+    }
+    return function request(z) {
+      pending = z;
+      state.busy = true;
+      if (!busy) pump();
+    };
+  }
+
   function findItem(root, name) {
     var stack = [{ mark: root, x: 0, y: 0 }];
     while (stack.length) {
@@ -388,28 +414,13 @@
         drawn();
       }
 
-      // One decode at a time; a pointer that moves meanwhile is decoded next, at its latest place.
-      var busy = false;
-      var pending = null;
-      function request(z) {
-        pending = z;
-        state.busy = true;
-        if (!busy) pump();
-      }
-      function pump() {
-        if (!pending) {
-          state.busy = false;
-          return;
-        }
-        var z = pending;
-        pending = null;
-        busy = true;
-        predict(decoder, z, [1, 2]).then(function (values) {
-          draw(z, values);
-          busy = false;
-          pump();
-        }, fail);
-      }
+      var request = latestOnly(
+        state,
+        function (z) {
+          return predict(decoder, z, [1, 2]);
+        },
+        draw,
+      );
 
       function pointed(event) {
         var drawing = container.querySelector('canvas, svg') || container;
@@ -543,28 +554,13 @@
       drawn();
     }
 
-    // One decode at a time; a pointer that moves meanwhile is decoded next, at its latest place.
-    var busy = false;
-    var pending = null;
-    function request(z) {
-      pending = z;
-      state.busy = true;
-      if (!busy) pump();
-    }
-    function pump() {
-      if (!pending) {
-        state.busy = false;
-        return;
-      }
-      var z = pending;
-      pending = null;
-      busy = true;
-      Promise.all([predict(aeDecoder, z, [1, 2]), predict(vaeDecoder, z, [1, 2])]).then(function (values) {
-        draw(z, values);
-        busy = false;
-        pump();
-      }, fail);
-    }
+    var request = latestOnly(
+      state,
+      function (z) {
+        return Promise.all([predict(aeDecoder, z, [1, 2]), predict(vaeDecoder, z, [1, 2])]);
+      },
+      draw,
+    );
 
     function pointed(event) {
       var box = area.getBoundingClientRect();

@@ -15,7 +15,7 @@ import { randomBatch } from '../data/batches';
 import { generatorNoiseDim, type Dcgan } from '../models/dcgan';
 import { deriveSeed, randomSeed, SEED_STREAMS } from '../random';
 import { assertFinite } from './divergence';
-import { compiled, releaseTrainingGraph, syncWeights, type TrainingEngine } from './engine';
+import { compiled, releaseTrainingGraph, syncWeights, type CompiledOptions, type TrainingEngine } from './engine';
 import { TrainingMonitor, type MonitorView } from './monitor';
 
 /** Loss history as plain arrays, one entry per iteration. */
@@ -69,6 +69,8 @@ export interface TrainGanOptions {
    * weights of the last sync. A learning rate changed anywhere takes effect at the next step.
    */
   engine?: TrainingEngine;
+  /** 'mixed_bfloat16' computes in bfloat16 where the CPU has it (see compiled). Default 'float32'. */
+  precision?: CompiledOptions['precision'];
 }
 
 const STREAMS = SEED_STREAMS.gan;
@@ -105,9 +107,9 @@ export async function trainGan(gan: Dcgan, images: Tensor4D, options: TrainGanOp
   const history: GanHistory = { iteration: [], dLoss: [], dLossReal: [], dLossFake: [], gLoss: [] };
 
   // The book's three calls, compiled: D's train_on_batch, G's predict, the combined train_on_batch.
-  const d = compiled(discriminator, { engine: options.engine });
-  const g = compiled(generator, { engine: options.engine });
-  const ganStep = compiled(combined, { engine: options.engine });
+  const d = compiled(discriminator, { engine: options.engine, precision: options.precision });
+  const g = compiled(generator, { engine: options.engine, precision: options.precision });
+  const ganStep = compiled(combined, { engine: options.engine, precision: options.precision });
   const monitor = new TrainingMonitor({ iterations: options.iterations, label: 'GAN', view: options.progress ?? true });
   const sampleCount = options.sampleCount ?? 25;
   const sampleNoise =

@@ -29,6 +29,19 @@ const MAX_OFFSET_PIXELS = 1.5;
 const FIRST_DRAW_MS = 1000;
 
 /** The site checks, as a suite inside the smoke run's (`run` gives that run once it has finished). */
+/** What 04's map and 05's pad share: a first drawing within FIRST_DRAW_MS, and three different points drawn. */
+function assertFirstDrawAndThreePoints(check: {
+  timing: { afterParsedMs: number };
+  points: Array<{ decoded: number[] }>;
+}): void {
+  assert.ok(
+    check.timing.afterParsedMs < FIRST_DRAW_MS,
+    `first drawing ${check.timing.afterParsedMs} ms after the page was parsed`,
+  );
+  assert.equal(check.points.length, 3);
+  assert.equal(new Set(check.points.map((point) => point.decoded.join())).size, 3, 'three different points');
+}
+
 export function describeSmokeSite(run: () => { summary: RunSummary; outDir: string; modelsDir: string }): void {
   describe(
     'the reading site built from the smoke run, opened from disk',
@@ -116,12 +129,7 @@ export function describeSmokeSite(run: () => { summary: RunSummary; outDir: stri
               .map((point) => `${point.offsetPixels.toFixed(2)} px, ${point.maxGreyDifference.toFixed(2)} levels`)
               .join('; '),
         );
-        assert.ok(
-          map.timing.afterParsedMs < FIRST_DRAW_MS,
-          `first drawing ${map.timing.afterParsedMs} ms after the page was parsed`,
-        );
-        assert.equal(map.points.length, 3);
-        assert.equal(new Set(map.points.map((point) => point.decoded.join())).size, 3, 'three different points');
+        assertFirstDrawAndThreePoints(map);
         for (const point of map.points) {
           assert.ok(point.offsetPixels <= MAX_OFFSET_PIXELS, `grid point ${point.grid}: ${point.offsetPixels} px off`);
           assert.ok(
@@ -151,12 +159,7 @@ export function describeSmokeSite(run: () => { summary: RunSummary; outDir: stri
               )
               .join('; '),
         );
-        assert.ok(
-          pad.timing.afterParsedMs < FIRST_DRAW_MS,
-          `first drawing ${pad.timing.afterParsedMs} ms after the page was parsed`,
-        );
-        assert.equal(pad.points.length, 3);
-        assert.equal(new Set(pad.points.map((point) => point.decoded.join())).size, 3, 'three different points');
+        assertFirstDrawAndThreePoints(pad);
         for (const point of pad.points) {
           const where = `z (${point.target.join(', ')})`;
           assert.ok(point.offsetPixels <= MAX_OFFSET_PIXELS, `${where}: ${point.offsetPixels} px off`);
